@@ -1,0 +1,101 @@
+# evshim: a flat, boring Makefile. `make help` lists the targets.
+
+CC      ?= gcc
+PREFIX  ?= /usr/local
+BUILD   := build
+WARN    := -Wall -Wextra -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+# The shim: hidden by default, only hooks and the public API exported;
+# no _FORTIFY_SOURCE (it would redirect the shim's own calls to _chk forms).
+SHIM_CFLAGS := $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -fno-strict-aliasing \
+	-U_FORTIFY_SOURCE -D_GNU_SOURCE -Iinclude -MMD -MP
+SHIM_LIBS   := -ldl -lck -lpthread
+PROG_CFLAGS := $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -MMD -MP $(PROG_SAN)
+
+SHIM_SRC := $(sort $(wildcard src/*/*.c src/arch/x86_64/*.c src/arch/generic/*.c))
+SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/arch/x86_64/switch.o
+LIB      := $(BUILD)/libevshim.so
+
+PROGS      := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(wildcard tests/progs/*.c))
+UNITS      := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/*.c))
+DEMOS      := $(patsubst demo/%.c,$(BUILD)/demo/%,$(wildcard demo/*.c))
+BENCHES    := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
+
+.PHONY: all deps run test bench install asan clean help
+all: deps $(LIB) $(PROGS) $(UNITS) $(DEMOS) $(BENCHES)
+
+help:
+	@echo "make            build libevshim.so, demos, test and bench programs"
+	@echo "make run        the main job: demo server under the shim, a load, the context-switch report"
+	@echo "make test       every test; ends with 'N passed, M failed'"
+	@echo "make bench      benchmarks, native vs shim (figures, never pass/fail)"
+	@echo "make install    PREFIX=/usr/local: library, header, evshim launcher"
+	@echo "make asan       build demos and test programs with AddressSanitizer and run the tests"
+	@echo "make deps       check the Debian packages (installs them when run as root)"
+	@echo "make clean      remove build/"
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SHIM_CFLAGS) -c $< -o $@
+
+$(BUILD)/src/arch/x86_64/switch.o: src/arch/x86_64/switch.S
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
+
+$(LIB): $(SHIM_OBJ)
+	$(CC) -shared -Wl,-z,defs -Wl,--version-script=src/exports.map -o $@ $^ $(SHIM_LIBS)
+
+# Unit tests link the runtime's objects directly (no preload).
+$(BUILD)/libevs.a: $(SHIM_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libevs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) -Isrc -o $@ $< $(BUILD)/libevs.a $(SHIM_LIBS)
+
+$(BUILD)/progs/%: tests/progs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) -o $@ $< -lpthread
+
+$(BUILD)/demo/%: demo/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) -o $@ $< -lpthread
+
+$(BUILD)/bench/%: tests/bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) -Isrc -o $@ $< $(BUILD)/libevs.a $(SHIM_LIBS)
+
+$(BENCHES): $(BUILD)/libevs.a
+
+run: all
+	@scripts/run-demo.sh
+
+test: all
+	@scripts/run-tests.sh
+
+bench: all
+	@scripts/bench.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libevshim.so
+	install -m 0644 include/evshim.h $(DESTDIR)$(PREFIX)/include/evshim.h
+	sed 's|@LIBDIR@|$(PREFIX)/lib|' scripts/evshim > $(DESTDIR)$(PREFIX)/bin/evshim
+	chmod 0755 $(DESTDIR)$(PREFIX)/bin/evshim
+
+# AddressSanitizer on the programs the shim runs (demos, test programs):
+# the shim itself stays unsanitised, because ASan's runtime must be the
+# first preloaded library and its interceptors would sit between the
+# program and the shim's hooks. docs/testing.md says more.
+asan:
+	$(MAKE) clean
+	$(MAKE) all PROG_SAN="-fsanitize=address -fno-omit-frame-pointer"
+	EVSHIM_ASAN=1 scripts/run-tests.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

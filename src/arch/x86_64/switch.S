@@ -1,0 +1,54 @@
+/* x86-64 SysV context switch. See ../switch.h for the contract.
+ *
+ * Frame left on a suspended stack (low to high):
+ *   [rsp+0]  MXCSR (4 bytes), x87 control word (2 bytes), pad
+ *   [rsp+8]  r15, r14, r13, r12, rbx, rbp
+ *   [rsp+56] return address
+ * %rsp always points into a valid stack, so a signal arriving mid-switch
+ * lands on the old or the new stack, never on garbage. */
+	.text
+	.globl	evs_ctx_switch_asm
+	.hidden	evs_ctx_switch_asm
+	.type	evs_ctx_switch_asm, @function
+evs_ctx_switch_asm:
+	.cfi_startproc
+	pushq	%rbp
+	pushq	%rbx
+	pushq	%r12
+	pushq	%r13
+	pushq	%r14
+	pushq	%r15
+	subq	$8, %rsp
+	stmxcsr	(%rsp)
+	fnstcw	4(%rsp)
+	movq	%rsp, (%rdi)		/* from->sp */
+	movq	(%rsi), %rsp		/* to->sp */
+	ldmxcsr	(%rsp)
+	fldcw	4(%rsp)
+	addq	$8, %rsp
+	popq	%r15
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%rbx
+	popq	%rbp
+	ret
+	.cfi_endproc
+	.size	evs_ctx_switch_asm, .-evs_ctx_switch_asm
+
+/* First frame of a new context: evs_ctx_make puts fn in r12 and arg in r13
+ * and arranges %rsp to be 16-byte aligned here, as the ABI wants before a
+ * call. The return address slot is undefined so unwinders stop here. */
+	.globl	evs_ctx_trampoline
+	.hidden	evs_ctx_trampoline
+	.type	evs_ctx_trampoline, @function
+evs_ctx_trampoline:
+	.cfi_startproc
+	.cfi_undefined rip
+	movq	%r13, %rdi
+	callq	*%r12
+	ud2
+	.cfi_endproc
+	.size	evs_ctx_trampoline, .-evs_ctx_trampoline
+
+	.section .note.GNU-stack,"",@progbits

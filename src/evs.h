@@ -1,0 +1,31 @@
+/* Internal umbrella header: every runtime file includes this first. */
+#ifndef EVS_H
+#define EVS_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+/* Interposed libc names and the public API are the only exported symbols
+ * (the library is built with -fvisibility=hidden). */
+#define EVS_HOOK __attribute__((visibility("default")))
+#define EVS_LIKELY(x) __builtin_expect(!!(x), 1)
+#define EVS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define EVS_NORETURN __attribute__((noreturn))
+
+#define evs_container_of(p, T, m) ((T *)((char *)(p) - offsetof(T, m)))
+
+/* The thread-local pointer every hook reads: the worker this kernel thread
+ * is, or NULL for a thread the runtime does not own. initial-exec keeps the
+ * access a single %fs-relative load (a preloaded library has static TLS). */
+struct evs_worker;
+extern __thread struct evs_worker *evs_self
+	__attribute__((tls_model("initial-exec")));
+
+EVS_NORETURN void evs_panic(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,23 @@
+/* What every hook file includes. A hook does three things: pass through
+ * when the caller is not a task, call one runtime verb, and turn its
+ * -errno result into the libc convention (evs_ret). */
+#ifndef EVS_HOOK_H
+#define EVS_HOOK_H
+#include "../evs.h"
+#include "real.h"
+#include "../rt/sched.h"
+#include <errno.h>
+
+/* Internal result (>= 0 or -errno) to the libc -1/errno convention. */
+static inline long evs_ret(long r)
+{
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
+/* A call the runtime cannot make park: counted, then the real one. */
+#define EVS_FALLBACK() evs_stat_add(EVS_ST_fallbacks, 1)
+#endif

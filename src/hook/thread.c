@@ -1,0 +1,356 @@
+/* pthread entry points that take or make a thread: tasks stand in for
+ * threads. Callers that are not tasks (and pthread_t values that are not
+ * tasks) go to the real functions. */
+#include "hook.h"
+#include "../rt/task.h"
+#include "../rt/keys.h"
+#include <setjmp.h>
+#include <string.h>
+#include <time.h>
+
+#define EVS_NAME_MAX 16  /* glibc and the kernel: 15 characters and NUL */
+
+EVS_HOOK int pthread_create(pthread_t *th, const pthread_attr_t *attr,
+			    void *(*fn)(void *), void *arg)
+{
+	if (!evs_current())
+		return REAL(pthread_create)(th, attr, fn, arg);
+	return evs_task_create(th, attr, fn, arg);
+}
+
+/* A thread the runtime does not own joining a task: it cannot park, so it
+ * polls with a real sleep (rare: tasks are joined by tasks). */
+#define EVS_FOREIGN_JOIN_POLL_NS 1000000
+
+static int join_common(pthread_t th, void **ret, int64_t deadline, int try_only)
+{
+	struct evs_task *t = evs_task_from_pthread(th);
+	if (evs_current() || try_only) {
+		int r = evs_task_join(t, ret, deadline, try_only);
+		if (r == ECANCELED)  /* the joiner itself was cancelled */
+			evs_task_testcancel();
+		return r;
+	}
+	for (;;) {
+		int r = evs_task_join(t, ret, 0, 1);
+		if (r != EBUSY)
+			return r;
+		if (evs_now_ns() >= deadline)
+			return ETIMEDOUT;
+		struct timespec ts = { 0, EVS_FOREIGN_JOIN_POLL_NS };
+		REAL(nanosleep)(&ts, NULL);
+	}
+}
+
+static int64_t abs_to_mono(clockid_t clk, const struct timespec *abs)
+{
+	struct timespec now;
+	clock_gettime(clk, &now);
+	int64_t d = (int64_t)(abs->tv_sec - now.tv_sec) * 1000000000 +
+		    (abs->tv_nsec - now.tv_nsec);
+	return evs_now_ns() + (d > 0 ? d : 0);
+}
+
+EVS_HOOK int pthread_join(pthread_t th, void **ret)
+{
+	if (!evs_task_from_pthread(th))
+		return REAL(pthread_join)(th, ret);
+	return join_common(th, ret, INT64_MAX, 0);
+}
+
+EVS_HOOK int pthread_tryjoin_np(pthread_t th, void **ret)
+{
+	if (!evs_task_from_pthread(th))
+		return REAL(pthread_tryjoin_np)(th, ret);
+	return join_common(th, ret, 0, 1);
+}
+
+EVS_HOOK int pthread_clockjoin_np(pthread_t th, void **ret, clockid_t clk,
+				  const struct timespec *abs)
+{
+	if (!evs_task_from_pthread(th))
+		return REAL(pthread_clockjoin_np)(th, ret, clk, abs);
+	if (!abs)
+		return join_common(th, ret, INT64_MAX, 0);
+	if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000)
+		return EINVAL;
+	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME)
+		return EINVAL;
+	return join_common(th, ret, abs_to_mono(clk, abs), 0);
+}
+
+EVS_HOOK int pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *abs)
+{
+	if (!evs_task_from_pthread(th))
+		return REAL(pthread_timedjoin_np)(th, ret, abs);
+	return pthread_clockjoin_np(th, ret, CLOCK_REALTIME, abs);
+}
+
+EVS_HOOK int pthread_detach(pthread_t th)
+{
+	struct evs_task *t = evs_task_from_pthread(th);
+	if (!t)
+		return REAL(pthread_detach)(th);
+	return evs_task_detach(t);
+}
+
+/* Cleanup handlers pushed with pthread_cleanup_push (C) register on the
+ * task, not on the worker's thread, and pthread_exit runs them by jumping
+ * into each push site in turn, as glibc's unwinder does. glibc keeps the
+ * chain in the first spare word of the buffer; so do we. */
+EVS_NORETURN void evs_task_unwind(struct evs_task *t)
+{
+	__pthread_unwind_buf_t *b = t->cleanup;
+	if (b) {
+		t->cleanup = b->__pad[0];
+		/* The push site saved this buffer with __sigsetjmp(buf, 0):
+		 * longjmp reads only the registers and the zero mask flag,
+		 * not the full jmp_buf size GCC assumes. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+		longjmp((struct __jmp_buf_tag *)(void *)b->__cancel_jmp_buf, 1);
+#pragma GCC diagnostic pop
+	}
+	evs_task_exit(t->retval);
+}
+
+void evs_task_testcancel(void)
+{
+	struct evs_task *t = evs_current();
+	if (t && t->cancel_pending && t->cancel_state == PTHREAD_CANCEL_ENABLE &&
+	    !t->exiting) {
+		t->retval = PTHREAD_CANCELED;
+		t->exiting = 1;
+		evs_task_unwind(t);
+	}
+}
+
+EVS_HOOK void pthread_exit(void *v)
+{
+	struct evs_task *t = evs_current();
+	if (!t)
+		REAL(pthread_exit)(v);
+	t->retval = v;
+	t->exiting = 1;
+	evs_task_unwind(t);
+}
+
+EVS_HOOK void __pthread_register_cancel(__pthread_unwind_buf_t *b)
+{
+	struct evs_task *t = evs_current();
+	if (!t) {
+		REAL(__pthread_register_cancel)(b);
+		return;
+	}
+	b->__pad[0] = t->cleanup;
+	t->cleanup = b;
+}
+
+EVS_HOOK void __pthread_unregister_cancel(__pthread_unwind_buf_t *b)
+{
+	struct evs_task *t = evs_current();
+	if (!t) {
+		REAL(__pthread_unregister_cancel)(b);
+		return;
+	}
+	t->cleanup = b->__pad[0];
+}
+
+EVS_HOOK void __pthread_unwind_next(__pthread_unwind_buf_t *b)
+{
+	struct evs_task *t = evs_current();
+	if (!t || !t->exiting)
+		REAL(__pthread_unwind_next)(b);
+	evs_task_unwind(t);
+}
+
+EVS_HOOK pthread_t pthread_self(void)
+{
+	struct evs_task *t = evs_current();
+	return t ? (pthread_t)t : REAL(pthread_self)();
+}
+
+EVS_HOOK int pthread_equal(pthread_t a, pthread_t b)
+{
+	return a == b;
+}
+
+EVS_HOOK int pthread_getattr_np(pthread_t th, pthread_attr_t *a)
+{
+	struct evs_task *t = evs_task_from_pthread(th);
+	if (!t)
+		return REAL(pthread_getattr_np)(th, a);
+	if (t == &evs_main_task)  /* main runs on the process's own stack */
+		return REAL(pthread_getattr_np)(t->w->thread, a);
+	int r = pthread_attr_init(a);
+	if (r)
+		return r;
+	pthread_attr_setstack(a, t->stack_lo, t->stack_size);
+	pthread_attr_setguardsize(a, t->guard);
+	pthread_attr_setdetachstate(a, t->detached ? PTHREAD_CREATE_DETACHED
+						   : PTHREAD_CREATE_JOINABLE);
+	return 0;
+}
+
+EVS_HOOK int pthread_setname_np(pthread_t th, const char *name)
+{
+	struct evs_task *t = evs_task_from_pthread(th);
+	if (!t)
+		return REAL(pthread_setname_np)(th, name);
+	if (strlen(name) >= EVS_NAME_MAX)
+		return ERANGE;
+	strcpy(t->name, name);
+	if (t == &evs_main_task)  /* the process name, as natively */
+		return REAL(pthread_setname_np)(t->w->thread, name);
+	return 0;
+}
+
+EVS_HOOK int pthread_getname_np(pthread_t th, char *buf, size_t len)
+{
+	struct evs_task *t = evs_task_from_pthread(th);
+	if (!t)
+		return REAL(pthread_getname_np)(th, buf, len);
+	if (len < strlen(t->name) + 1)
+		return ERANGE;
+	strcpy(buf, t->name);
+	return 0;
+}
+
+EVS_HOOK int pthread_key_create(pthread_key_t *k, void (*dtor)(void *))
+{
+	return evs_key_create(k, dtor);
+}
+
+EVS_HOOK int pthread_key_delete(pthread_key_t k)
+{
+	return evs_key_delete(k);
+}
+
+EVS_HOOK void *pthread_getspecific(pthread_key_t k)
+{
+	struct evs_task *t = evs_current();
+	return t ? evs_key_get(t, k) : REAL(pthread_getspecific)(k);
+}
+
+EVS_HOOK int pthread_setspecific(pthread_key_t k, const void *v)
+{
+	struct evs_task *t = evs_current();
+	/* The value is never dereferenced: pass it on as a number, which
+	 * also keeps GCC's access(none) check on the glibc prototype quiet. */
+	uintptr_t n = (uintptr_t)v;
+	return t ? evs_key_set(t, k, n) : REAL(pthread_setspecific)(k, v);
+}
+
+EVS_HOOK int sched_yield(void)
+{
+	if (!evs_current())
+		return REAL(sched_yield)();
+	evs_task_yield();
+	return 0;
+}
+
+/* The calls below act on the kernel thread behind a pthread_t. For a task
+ * that is its worker: the answer (or the change) is the worker's, shared by
+ * every task on it. Counted as fallbacks; docs/differences.md says so. */
+#define ON_WORKER(call, th, ...)                                   \
+	do {                                                       \
+		struct evs_task *t_ = evs_task_from_pthread(th);   \
+		if (t_) {                                          \
+			EVS_FALLBACK();                            \
+			th = t_->w->thread;                        \
+		}                                                  \
+		return REAL(call)(th, ##__VA_ARGS__);              \
+	} while (0)
+
+EVS_HOOK int pthread_kill(pthread_t th, int sig)
+{
+	struct evs_task *t = evs_task_from_pthread(th);
+	if (t && sig == 0)  /* existence check only */
+		return 0;
+	ON_WORKER(pthread_kill, th, sig);
+}
+
+EVS_HOOK int pthread_sigqueue(pthread_t th, int sig, const union sigval v)
+{
+	ON_WORKER(pthread_sigqueue, th, sig, v);
+}
+
+EVS_HOOK int pthread_getschedparam(pthread_t th, int *pol, struct sched_param *p)
+{
+	ON_WORKER(pthread_getschedparam, th, pol, p);
+}
+
+EVS_HOOK int pthread_setschedparam(pthread_t th, int pol, const struct sched_param *p)
+{
+	ON_WORKER(pthread_setschedparam, th, pol, p);
+}
+
+EVS_HOOK int pthread_setschedprio(pthread_t th, int prio)
+{
+	ON_WORKER(pthread_setschedprio, th, prio);
+}
+
+EVS_HOOK int pthread_getaffinity_np(pthread_t th, size_t n, cpu_set_t *s)
+{
+	ON_WORKER(pthread_getaffinity_np, th, n, s);
+}
+
+EVS_HOOK int pthread_setaffinity_np(pthread_t th, size_t n, const cpu_set_t *s)
+{
+	ON_WORKER(pthread_setaffinity_np, th, n, s);
+}
+
+EVS_HOOK int pthread_getcpuclockid(pthread_t th, clockid_t *c)
+{
+	ON_WORKER(pthread_getcpuclockid, th, c);
+}
+
+/* Deferred cancellation for tasks: the request is recorded and a parked
+ * target is woken; the target acts on it at its next cancellation point
+ * that the shim serves (sleeps, joins, pthread_testcancel, waits on fds).
+ * PTHREAD_CANCEL_ASYNCHRONOUS is treated as deferred. */
+EVS_HOOK int pthread_cancel(pthread_t th)
+{
+	struct evs_task *t = evs_task_from_pthread(th);
+	if (!t)
+		return REAL(pthread_cancel)(th);
+	__atomic_store_n(&t->cancel_pending, 1, __ATOMIC_SEQ_CST);
+	uint64_t w = __atomic_load_n(&t->wait, __ATOMIC_SEQ_CST);
+	if ((w & 1) && t->cancel_state == PTHREAD_CANCEL_ENABLE)
+		evs_task_wake(t, w, EVS_WAKE_CANCEL);
+	return 0;
+}
+
+EVS_HOOK int pthread_setcancelstate(int state, int *old)
+{
+	struct evs_task *t = evs_current();
+	if (!t)
+		return REAL(pthread_setcancelstate)(state, old);
+	if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE)
+		return EINVAL;
+	if (old)
+		*old = t->cancel_state;
+	t->cancel_state = state;
+	return 0;
+}
+
+EVS_HOOK int pthread_setcanceltype(int type, int *old)
+{
+	struct evs_task *t = evs_current();
+	if (!t)
+		return REAL(pthread_setcanceltype)(type, old);
+	if (type != PTHREAD_CANCEL_DEFERRED && type != PTHREAD_CANCEL_ASYNCHRONOUS)
+		return EINVAL;
+	if (old)
+		*old = t->cancel_type;
+	t->cancel_type = type;
+	return 0;
+}
+
+EVS_HOOK void pthread_testcancel(void)
+{
+	if (!evs_current())
+		REAL(pthread_testcancel)();
+	else
+		evs_task_testcancel();
+}

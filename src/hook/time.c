@@ -1,0 +1,94 @@
+/* Sleeps park the task on its worker's timers (rt/timer.c). glibc's
+ * sleep() and usleep() call the clock_nanosleep system call directly, not
+ * the nanosleep symbol, so each is interposed on its own.
+ *
+ * Differences from the kernel (docs/differences.md): a signal handler that
+ * runs while a task sleeps does not cut the sleep short (no EINTR, `rem`
+ * is never written); absolute CLOCK_REALTIME deadlines are converted to
+ * the monotonic clock once, when the sleep starts. */
+#include "hook.h"
+#include "../rt/timer.h"
+#include <time.h>
+
+#define NSEC 1000000000LL
+
+static int bad_ts(const struct timespec *ts)
+{
+	return ts->tv_nsec < 0 || ts->tv_nsec >= NSEC || ts->tv_sec < 0;
+}
+
+static int64_t add_sat(int64_t now, const struct timespec *ts)
+{
+	if (ts->tv_sec >= (INT64_MAX - now) / NSEC - 1)
+		return INT64_MAX - 1;
+	return now + ts->tv_sec * NSEC + ts->tv_nsec;
+}
+
+static void sleep_for(const struct timespec *ts)
+{
+	evs_sleep_until(add_sat(evs_now_ns(), ts));
+	evs_task_testcancel();
+}
+
+EVS_HOOK int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+	if (!evs_current())
+		return REAL(nanosleep)(req, rem);
+	if (!req) {
+		errno = EFAULT;
+		return -1;
+	}
+	if (bad_ts(req)) {
+		errno = EINVAL;
+		return -1;
+	}
+	sleep_for(req);
+	return 0;
+}
+
+EVS_HOOK int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
+			     struct timespec *rem)
+{
+	if (!evs_current())
+		return REAL(clock_nanosleep)(clk, flags, req, rem);
+	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME &&
+	    clk != CLOCK_BOOTTIME && clk != CLOCK_TAI) {
+		/* CPU-time clocks and the like: the kernel's business. */
+		EVS_FALLBACK();
+		return REAL(clock_nanosleep)(clk, flags, req, rem);
+	}
+	if (!req)
+		return EFAULT;
+	if (req->tv_nsec < 0 || req->tv_nsec >= NSEC)
+		return EINVAL;
+	if (!(flags & TIMER_ABSTIME)) {
+		if (req->tv_sec < 0)
+			return 0;  /* the kernel returns at once */
+		sleep_for(req);
+		return 0;
+	}
+	struct timespec now;
+	clock_gettime(clk, &now);
+	int64_t d = (int64_t)(req->tv_sec - now.tv_sec) * NSEC + (req->tv_nsec - now.tv_nsec);
+	struct timespec rel = { d > 0 ? d / NSEC : 0, d > 0 ? d % NSEC : 0 };
+	sleep_for(&rel);
+	return 0;
+}
+
+EVS_HOOK unsigned int sleep(unsigned int s)
+{
+	if (!evs_current())
+		return REAL(sleep)(s);
+	struct timespec ts = { s, 0 };
+	sleep_for(&ts);
+	return 0;
+}
+
+EVS_HOOK int usleep(useconds_t us)
+{
+	if (!evs_current())
+		return REAL(usleep)(us);
+	struct timespec ts = { us / 1000000, (long)(us % 1000000) * 1000 };
+	sleep_for(&ts);
+	return 0;
+}

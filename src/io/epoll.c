@@ -1,0 +1,99 @@
+/* The only poller (Linux). See poller.h for the contract. */
+#include "../evs.h"
+#include "poller.h"
+#include "../sys.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Internal fds live just below the fd limit, so a program that numbers its
+ * own fds from 3 up (or dup2s onto low numbers) never meets them. */
+int evs_poller_hide_fd(int fd)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 256)
+		return fd;
+	/* Search down from the top for a free slot. */
+	for (long want = (long)rl.rlim_cur - 1; want > (long)rl.rlim_cur - 512; want--) {
+		if (evs_sys_fcntl(want, F_GETFD, 0) >= 0)
+			continue;
+		long nfd = evs_sys_fcntl(fd, F_DUPFD_CLOEXEC, want);
+		if (nfd < 0)
+			return fd;
+		if (nfd != want) {  /* lost a race for the slot: keep looking */
+			evs_sys_close((int)nfd);
+			continue;
+		}
+		evs_sys_close(fd);
+		return (int)nfd;
+	}
+	return fd;
+}
+
+int evs_poller_init(int *epfd, int *evfd)
+{
+	int ep = (int)evs_sys3(SYS_epoll_create1, EPOLL_CLOEXEC, 0, 0);
+	if (ep < 0)
+		return ep;
+	int ev = (int)evs_sys3(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK, 0);
+	if (ev < 0) {
+		evs_sys_close(ep);
+		return ev;
+	}
+	ep = evs_poller_hide_fd(ep);
+	ev = evs_poller_hide_fd(ev);
+	/* Level-triggered: the worker reads the eventfd each time it fires. */
+	struct epoll_event e = { .events = EPOLLIN, .data.u64 = EVS_POLLER_POKE };
+	long r = evs_sys6(SYS_epoll_ctl, ep, EPOLL_CTL_ADD, ev, &e, 0, 0);
+	if (r < 0) {
+		evs_sys_close(ep);
+		evs_sys_close(ev);
+		return (int)r;
+	}
+	*epfd = ep;
+	*evfd = ev;
+	return 0;
+}
+
+int evs_poller_add(int epfd, int fd, uint64_t tag)
+{
+	struct epoll_event e = {
+		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+		.data.u64 = tag,
+	};
+	return (int)evs_sys6(SYS_epoll_ctl, epfd, EPOLL_CTL_ADD, fd, &e, 0, 0);
+}
+
+int evs_poller_wait(int epfd, int64_t timeout_ns, struct epoll_event *ev, int max)
+{
+	static int no_pwait2;
+	long r;
+	if (timeout_ns > 0 && !no_pwait2) {
+		/* epoll_pwait2 takes a timespec: sleeps end on time, not on the
+		 * next whole millisecond. */
+		struct timespec ts = { timeout_ns / 1000000000, timeout_ns % 1000000000 };
+		r = evs_sys6(SYS_epoll_pwait2, epfd, ev, max, &ts, 0, 0);
+		if (r != -ENOSYS)
+			return (int)r;
+		no_pwait2 = 1;
+	}
+	int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
+	r = evs_sys6(SYS_epoll_pwait, epfd, ev, max, ms, 0, 0);
+	return (int)r;
+}
+
+void evs_poller_poke(int evfd)
+{
+	uint64_t one = 1;
+	(void)evs_sys_write(evfd, &one, sizeof(one));
+}
+
+void evs_poller_drain(int evfd)
+{
+	uint64_t v;
+	(void)evs_sys_read(evfd, &v, sizeof(v));
+}

@@ -1,0 +1,27 @@
+/* The poller: epoll, one set per worker, edge-triggered.
+ *
+ * io/ never calls up into the scheduler: evs_poller_wait hands raw events
+ * back and the scheduler (rt/sched.c) dispatches them. Each worker's set
+ * holds its eventfd (the cross-worker poke, the EVFILT_USER of seed 004)
+ * tagged EVS_POLLER_POKE, and every fd a task of this worker has waited on,
+ * tagged with (generation << 32 | fd) so that an event for a closed and
+ * reused fd number is recognised as stale (rt/fdtab.c).
+ *
+ * All functions return >= 0 or -errno. */
+#ifndef EVS_POLLER_H
+#define EVS_POLLER_H
+#include <stdint.h>
+#include <sys/epoll.h>
+
+#define EVS_POLLER_POKE UINT64_MAX
+
+int evs_poller_init(int *epfd, int *evfd);
+/* Wait up to timeout_ns (-1: forever, 0: just look). */
+int evs_poller_wait(int epfd, int64_t timeout_ns, struct epoll_event *ev, int max);
+void evs_poller_poke(int evfd);
+void evs_poller_drain(int evfd);
+/* Register fd once, edge-triggered for input, output and peer hang-up. */
+int evs_poller_add(int epfd, int fd, uint64_t tag);
+/* Move an internal fd out of the program's way (high numbers, CLOEXEC). */
+int evs_poller_hide_fd(int fd);
+#endif

@@ -1,0 +1,33 @@
+/* Counters. Each worker bumps its own array (owner-only, no atomics); a
+ * thread that is not a worker bumps the shared array atomically. The exit
+ * report and evshim_stats() add them up (relaxed reads: a snapshot). */
+#ifndef EVS_STATS_H
+#define EVS_STATS_H
+#include <stdint.h>
+
+#define EVS_STATS_LIST(X) \
+	X(tasks_created, "tasks created by pthread_create") \
+	X(tasks_exited, "tasks that ended") \
+	X(switches, "task switches") \
+	X(parks, "times a task parked") \
+	X(wakes_remote, "wake-ups sent to another worker") \
+	X(worker_sleeps, "times a worker slept in epoll_wait") \
+	X(worker_pokes, "eventfd pokes to wake a sleeping worker") \
+	X(timer_fires, "timers that fired") \
+	X(stack_reuse, "stacks reused from the cache") \
+	X(stack_mmap, "stacks mapped anew") \
+	X(fallbacks, "calls passed to the real blocking function")
+
+enum evs_stat {
+#define X(name, text) EVS_ST_##name,
+	EVS_STATS_LIST(X)
+#undef X
+	EVS_ST__N
+};
+
+void evs_stat_add_slow(enum evs_stat s, uint64_t n);
+uint64_t evs_stat_total(enum evs_stat s);
+void evs_stats_report(void);
+void evs_stat_peak_tasks(uint64_t live);
+
+#endif

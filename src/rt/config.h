@@ -1,0 +1,22 @@
+/* EVSHIM_* configuration, read once at start-up. A bad value is rejected
+ * with one line on stderr naming the variable and what it accepts, and the
+ * default is used instead: a typo never takes the program down. */
+#ifndef EVS_CONFIG_H
+#define EVS_CONFIG_H
+#include <stddef.h>
+
+struct evs_config {
+	int disable;          /* EVSHIM_DISABLE=1: every hook passes through */
+	int workers;          /* EVSHIM_WORKERS: 1..EVS_MAX_WORKERS */
+	size_t stack_size;    /* EVSHIM_STACK_SIZE: 0 = the process default */
+	int stats;            /* EVSHIM_STATS: 1 = report on stderr at exit */
+	char stats_path[256]; /* EVSHIM_STATS=path: report written there */
+	int log_level;        /* EVSHIM_LOG: 0 off, 1 error, 2 warn, 3 info, 4 debug */
+	int switch_ucontext;  /* EVSHIM_SWITCH=ucontext */
+};
+
+#define EVS_MAX_WORKERS 64
+
+extern struct evs_config evs_config;
+void evs_config_load(void);
+#endif

@@ -1,0 +1,209 @@
+/* The fd table (invariants in fdtab.h). Records live in chunks of
+ * EVS_FD_CHUNK, allocated on first use and never freed, so a record's
+ * address is stable and a reader needs no lock to find it. */
+#include "../evs.h"
+#include "fdtab.h"
+#include "sched.h"
+#include "task.h"
+#include "../sys.h"
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/epoll.h>
+
+#define EVS_FD_CHUNK 1024
+/* The table covers this many fds at most; fds beyond it are passed to the
+ * real calls (counted). 1M fds is more than any Linux default allows. */
+#define EVS_FD_MAX (1 << 20)
+
+static struct evs_fd *chunks[EVS_FD_MAX / EVS_FD_CHUNK];
+static int nfd_limit = EVS_FD_MAX;
+
+void evs_fdtab_init(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < EVS_FD_MAX)
+		nfd_limit = (int)rl.rlim_cur;
+}
+
+static struct evs_fd *slot(int fd, int create)
+{
+	if (fd < 0 || fd >= nfd_limit)
+		return NULL;
+	struct evs_fd **cp = &chunks[fd / EVS_FD_CHUNK];
+	struct evs_fd *c = __atomic_load_n(cp, __ATOMIC_ACQUIRE);
+	if (!c) {
+		if (!create)
+			return NULL;
+		struct evs_fd *n = calloc(EVS_FD_CHUNK, sizeof(*n));
+		if (!n)
+			return NULL;
+		if (!__atomic_compare_exchange_n(cp, &c, n, 0, __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE))
+			free(n);  /* another thread won; c is theirs */
+		else
+			c = n;
+	}
+	return &c[fd % EVS_FD_CHUNK];
+}
+
+static void classify(struct evs_fd *f, int fd)
+{
+	struct stat st;
+	long r = evs_sys3(SYS_fstat, fd, &st, 0);
+	int kind = EVS_FD_OTHER, stream = 0;
+	if (r == 0 && S_ISSOCK(st.st_mode)) {
+		int type = 0;
+		socklen_t len = sizeof(type);
+		kind = EVS_FD_SOCKET;
+		if (evs_sys6(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, &type, &len, 0) == 0)
+			stream = (type == SOCK_STREAM);
+	} else if (r == 0 && S_ISFIFO(st.st_mode)) {
+		kind = EVS_FD_PIPE;
+		stream = 1;
+	}
+	long fl = evs_sys_fcntl(fd, F_GETFL, 0);
+	evs_spin_lock(&f->lock);
+	if (f->kind == EVS_FD_UNKNOWN) {
+		f->kind = (uint8_t)kind;
+		f->stream = (uint8_t)stream;
+		f->nonblock = fl >= 0 && (fl & O_NONBLOCK);
+	}
+	evs_spin_unlock(&f->lock);
+}
+
+struct evs_fd *evs_fd_get(int fd)
+{
+	struct evs_fd *f = slot(fd, 1);
+	if (f && EVS_UNLIKELY(__atomic_load_n(&f->kind, __ATOMIC_ACQUIRE) == EVS_FD_UNKNOWN))
+		classify(f, fd);
+	return f;
+}
+
+static void wake_list(struct evs_waiter *w, int reason)
+{
+	while (w) {
+		struct evs_waiter *n = w->next;
+		evs_task_wake(w->t, w->token, reason);
+		w = n;
+	}
+}
+
+/* Take every waiter off f (under f->lock); returns the chain. */
+static struct evs_waiter *take_all(struct evs_fd *f, int dir)
+{
+	struct evs_waiter *h = f->head[dir];
+	for (struct evs_waiter *w = h; w; w = w->next)
+		w->queued = 0;
+	f->head[dir] = f->tail[dir] = NULL;
+	return h;
+}
+
+void evs_fd_reset(int fd, int kind, int nonblock, int stream)
+{
+	struct evs_fd *f = slot(fd, 1);
+	if (!f)
+		return;
+	evs_spin_lock(&f->lock);
+	f->gen++;
+	f->reg = 0;
+	f->kind = (uint8_t)kind;
+	f->nonblock = (uint8_t)nonblock;
+	f->shim_nonblock = 0;
+	f->stream = (uint8_t)stream;
+	f->timeo[0] = f->timeo[1] = 0;
+	struct evs_waiter *r = take_all(f, EVS_IN), *w = take_all(f, EVS_OUT);
+	evs_spin_unlock(&f->lock);
+	wake_list(r, EVS_WAKE_CLOSED);
+	wake_list(w, EVS_WAKE_CLOSED);
+}
+
+void evs_fd_closing(int fd)
+{
+	if (slot(fd, 0))
+		evs_fd_reset(fd, EVS_FD_UNKNOWN, 0, 0);
+}
+
+/* The first waiter of a direction, taken off the list (under lock). */
+static struct evs_waiter *take_first(struct evs_fd *f, int dir)
+{
+	struct evs_waiter *w = f->head[dir];
+	if (w) {
+		f->head[dir] = w->next;
+		if (!f->head[dir])
+			f->tail[dir] = NULL;
+		w->queued = 0;
+		w->next = NULL;
+	}
+	return w;
+}
+
+void evs_fd_event(uint64_t tag, uint32_t ev)
+{
+	int fd = (int)(uint32_t)tag;
+	struct evs_fd *f = slot(fd, 0);
+	if (!f)
+		return;
+	evs_spin_lock(&f->lock);
+	if (f->gen != (uint32_t)(tag >> 32)) {  /* an older file: stale */
+		evs_spin_unlock(&f->lock);
+		return;
+	}
+	int in = !!(ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI));
+	int out = !!(ev & (EPOLLOUT | EPOLLHUP | EPOLLERR));
+	if (in)
+		__atomic_add_fetch(&f->seq[EVS_IN], 1, __ATOMIC_RELEASE);
+	if (out)
+		__atomic_add_fetch(&f->seq[EVS_OUT], 1, __ATOMIC_RELEASE);
+	evs_spin_unlock(&f->lock);
+	if (in)
+		evs_fd_pass(f, EVS_IN);
+	if (out)
+		evs_fd_pass(f, EVS_OUT);
+}
+
+/* Wake the first waiter of dir that is still waiting. A record whose task
+ * already woke for another reason (a timeout, another fd of the same
+ * poll()) holds a stale token and is skipped, so it cannot swallow the
+ * event meant for the waiter behind it. */
+void evs_fd_pass(struct evs_fd *f, int dir)
+{
+	for (;;) {
+		evs_spin_lock(&f->lock);
+		struct evs_waiter *w = take_first(f, dir);
+		struct evs_task *t = w ? w->t : NULL;
+		uint64_t tok = w ? w->token : 0;
+		evs_spin_unlock(&f->lock);
+		/* w may be gone (its task resumed) once the lock is dropped:
+		 * only the copies are used below. */
+		if (!t || evs_task_wake(t, tok, EVS_WAKE_EVENT))
+			return;
+	}
+}
+
+bool evs_fd_internal(int fd)
+{
+	for (int i = 0; i < evs_nworkers; i++)
+		if (fd >= 0 && (fd == evs_workers[i].epfd || fd == evs_workers[i].evfd))
+			return true;
+	return false;
+}
+
+void evs_fdtab_atfork_child(void)
+{
+	/* The child's pollers are new: nothing is registered in them. Waiters
+	 * belonged to tasks that stayed in the parent. */
+	for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+		if (!chunks[c])
+			continue;
+		for (int i = 0; i < EVS_FD_CHUNK; i++) {
+			struct evs_fd *f = &chunks[c][i];
+			f->lock = 0;
+			f->reg = 0;
+			f->head[0] = f->head[1] = f->tail[0] = f->tail[1] = NULL;
+		}
+	}
+}

@@ -1,0 +1,102 @@
+/* The fd table: what the runtime knows of each file descriptor, indexed by
+ * fd number, and the waiters parked on it.
+ *
+ * Edge-triggered invariants (the poller never re-reports a state, only a
+ * change, so none of these may be broken):
+ *   1. Each fd is added to a worker's epoll set once (the first time a task
+ *      of that worker waits on it) and left there; `reg` has a bit per
+ *      worker whose set holds it.
+ *   2. rseq/wseq count the events seen per direction. A task snapshots the
+ *      counter BEFORE it tries the call; after EAGAIN it takes the lock and
+ *      parks only if the counter has not moved. An event that lands between
+ *      the try and the park therefore makes it retry instead of sleeping
+ *      through the only edge it would get.
+ *   3. An event wakes the first waiter of its direction only (no herd).
+ *      A woken waiter that returns to the program with waiters still queued
+ *      behind it wakes the next one (evs_fd_pass), so a burst that arrived
+ *      as one edge (many connections, many bytes) reaches every waiter.
+ *   4. close() (and dup2 onto the fd) bumps `gen`, clears `reg` and wakes
+ *      every waiter with EBADF before the real close lets the number be
+ *      reused. Epoll tags carry the generation, so an event for the old file
+ *      never wakes the new one's waiters.
+ * All fields below `lock` are protected by it. */
+#ifndef EVS_FDTAB_H
+#define EVS_FDTAB_H
+#include "../evs.h"
+#include <stdint.h>
+
+enum evs_fd_kind {
+	EVS_FD_UNKNOWN = 0,  /* not looked at yet */
+	EVS_FD_SOCKET,       /* per-call MSG_DONTWAIT */
+	EVS_FD_PIPE,         /* per-call RWF_NOWAIT (pipes and FIFOs) */
+	EVS_FD_OTHER,        /* files, ttys, eventfds...: real calls */
+};
+
+enum { EVS_IN = 0, EVS_OUT = 1 };
+
+struct evs_task;
+
+struct evs_waiter {
+	struct evs_task *t;
+	uint64_t token;
+	struct evs_waiter *next;
+	int queued;              /* still in the fd's list */
+};
+
+struct evs_fd {
+	int lock;
+	uint32_t gen;
+	uint8_t kind;
+	uint8_t nonblock;        /* the program's view of O_NONBLOCK */
+	uint8_t shim_nonblock;   /* the shim set O_NONBLOCK (listening sockets) */
+	uint8_t stream;          /* SOCK_STREAM: sends may be partial */
+	uint64_t reg;            /* workers whose epoll set holds it */
+	uint32_t seq[2];         /* events seen, per direction (atomic) */
+	struct evs_waiter *head[2], *tail[2];
+	int64_t timeo[2];        /* SO_RCVTIMEO, SO_SNDTIMEO in ns; 0 none */
+};
+
+void evs_fdtab_init(void);
+void evs_fdtab_atfork_child(void);
+/* The record for fd (created on first use, kind looked up with fstat), or
+ * NULL when fd is negative or past the table. */
+struct evs_fd *evs_fd_get(int fd);
+/* Forget what was known (close, dup2 target, new fd from a hook). */
+void evs_fd_reset(int fd, int kind, int nonblock, int stream);
+/* The poller saw `events` for tag (gen << 32 | fd). */
+void evs_fd_event(uint64_t tag, uint32_t events);
+/* close() is about to close fd: wake its waiters with EBADF. */
+void evs_fd_closing(int fd);
+/* True for the runtime's own fds (the pollers'): the program may not close
+ * them. */
+bool evs_fd_internal(int fd);
+
+/* The one try / would-block / park / retry loop (rt/fdwait.c).
+ * try(fd, arg) makes the non-blocking attempt and returns >= 0 or -errno.
+ * Returns try's result, -EAGAIN when the program asked for non-blocking or
+ * the timeout passed, -EBADF when the fd was closed while waiting. */
+typedef long (*evs_try_fn)(int fd, void *arg);
+long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, void *arg,
+	       int64_t deadline);
+/* Wake the next waiter of dir, if any (invariant 3). */
+void evs_fd_pass(struct evs_fd *f, int dir);
+/* Park until fd is ready in `dir`, the deadline passes (-ETIME) or it is
+ * closed (-EBADF); `seq` is the snapshot taken before the failed try.
+ * Returns 0 when it is worth trying again. -EPERM: epoll cannot wait on
+ * this fd (the caller falls back to the real call). */
+long evs_fd_wait(struct evs_fd *f, int fd, int dir, uint32_t seq, int64_t deadline);
+
+/* Wait on several fds at once (poll, select, epoll_wait). */
+struct evs_pollreq {
+	int fd;
+	int dirs;                /* 1 << EVS_IN | 1 << EVS_OUT */
+	uint32_t seq[2];
+	struct evs_waiter w[2];
+	struct evs_fd *f;
+};
+/* Snapshot the counters of every request (before the readiness check). */
+void evs_fd_snapshot(struct evs_pollreq *r, int n);
+/* Park until any request sees an event, or the deadline. Returns 0 (try
+ * again), -ETIME or -ECANCELED. */
+long evs_fd_wait_many(struct evs_pollreq *r, int n, int64_t deadline);
+#endif

@@ -1,0 +1,387 @@
+/* The scheduler: workers, run queues, idle and wake-up.
+ *
+ * Actors
+ *   worker  a kernel thread made with the real pthread_create (worker 0 is
+ *           the process's main thread). Each runs a scheduler loop on its
+ *           own context (w->sched): worker 0's on a stack mapped for it,
+ *           the others' on their native thread stack.
+ *   task    a user context (task.h). main() runs as task 0 on the main
+ *           thread's stack, so a main that blocks parks like any task.
+ *
+ * Placement: a new task goes to the next worker round-robin and stays
+ * there for life (task.h explains why). A task is therefore only ever run
+ * by one kernel thread, and a worker's run queue has exactly one consumer:
+ * the worker itself.
+ *
+ * Run queues (per worker)
+ *   rq_head/rq_tail  FIFO, touched only by the owner (no atomics).
+ *   inbox            ck_stack, pushed by any thread (ck_stack_push_upmc),
+ *                    emptied only by the owner (ck_stack_batch_pop_upmc).
+ *                    Batch pop returns newest first; the owner reverses it
+ *                    so wake-ups keep their order.
+ *
+ * Idle and wake-up (no lost wake-up): an idle worker stores sleeping = 1,
+ * then checks its inbox, and only then blocks in epoll_wait. A remote
+ * waker pushes to the inbox, then exchanges sleeping to 0 and, if it was 1,
+ * writes the worker's eventfd. Both sides' first step is a full barrier
+ * (a seq_cst store; a locked CAS), so either the worker sees the push or
+ * the waker sees sleeping = 1 and pokes: never neither. Only sleeping
+ * workers are poked, so a busy worker costs its wakers no system call.
+ *
+ * Switching: a task that parks switches straight to the next task in its
+ * worker's local queue (one switch, no detour through the scheduler), but
+ * every EVS_HOPS_PER_POLL hops and whenever the queue is empty it returns
+ * to the scheduler loop, which fires timers, drains the inbox and polls
+ * the network, so neither timers nor sockets starve behind a busy queue.
+ * A task that exits always returns to the scheduler, which retires its
+ * stack once nothing runs on it. */
+#include "../evs.h"
+#include "sched.h"
+#include "config.h"
+#include "stack.h"
+#include "fdtab.h"
+#include "../io/poller.h"
+#include "../sys.h"
+#include "../obs/log.h"
+#include "../hook/real.h"
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+__thread struct evs_worker *evs_self __attribute__((tls_model("initial-exec")));
+
+struct evs_worker evs_workers[EVS_MAX_WORKERS];
+int evs_nworkers = 1;
+int evs_workers_started = 1;
+uint64_t evs_live_tasks;
+struct evs_task evs_main_task;
+
+static int started;        /* atomic: 0 no, 1 starting, 2 running */
+static unsigned place_next; /* atomic round-robin cursor */
+
+/* Return to the scheduler every this many direct hops: bounds how long a
+ * queue of busy tasks can hold off timers and network polling. */
+#define EVS_HOPS_PER_POLL 32
+/* Poll the network without blocking every this many scheduler rounds when
+ * the run queue never empties (Go's scheduler uses 61 for the same). */
+#define EVS_ROUNDS_PER_POLL 61
+/* Events taken from epoll per call. */
+#define EVS_POLL_BATCH 128
+/* Worker 0's scheduler stack: the loop itself is shallow, but a signal
+ * handler of the program may run on it while the worker sleeps. */
+#define EVS_SCHED_STACK (256UL << 10)
+
+int64_t evs_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* --- run queues ------------------------------------------------------- */
+
+static bool inbox_empty(struct evs_worker *w)
+{
+	return ck_pr_load_ptr(&w->inbox.head) == NULL;
+}
+
+static void rq_push(struct evs_worker *w, struct evs_task *t)
+{
+	t->next = NULL;
+	if (w->rq_tail)
+		w->rq_tail->next = t;
+	else
+		w->rq_head = t;
+	w->rq_tail = t;
+}
+
+static struct evs_task *rq_pop(struct evs_worker *w)
+{
+	struct evs_task *t = w->rq_head;
+	if (t) {
+		w->rq_head = t->next;
+		if (!w->rq_head)
+			w->rq_tail = NULL;
+	}
+	return t;
+}
+
+static void drain_inbox(struct evs_worker *w)
+{
+	if (inbox_empty(w))
+		return;
+	ck_stack_entry_t *e = ck_stack_batch_pop_upmc(&w->inbox);
+	struct evs_task *oldest = NULL;
+	while (e) {  /* newest first: prepend to reverse */
+		struct evs_task *t = evs_container_of(e, struct evs_task, inbox);
+		e = e->next;
+		t->next = oldest;
+		oldest = t;
+	}
+	while (oldest) {
+		struct evs_task *t = oldest;
+		oldest = t->next;
+		rq_push(w, t);
+	}
+}
+
+void evs_sched_ready(struct evs_task *t)
+{
+	struct evs_worker *tw = t->w;
+	if (tw == evs_self) {
+		rq_push(tw, t);
+		return;
+	}
+	ck_stack_push_upmc(&tw->inbox, &t->inbox);
+	evs_stat_add(EVS_ST_wakes_remote, 1);
+	if (__atomic_load_n(&tw->sleeping, __ATOMIC_SEQ_CST) &&
+	    __atomic_exchange_n(&tw->sleeping, 0, __ATOMIC_SEQ_CST)) {
+		evs_poller_poke(tw->evfd);
+		evs_stat_add(EVS_ST_worker_pokes, 1);
+	}
+}
+
+struct evs_worker *evs_sched_place(void)
+{
+	unsigned i = __atomic_fetch_add(&place_next, 1, __ATOMIC_RELAXED);
+	return &evs_workers[i % (unsigned)evs_nworkers];
+}
+
+/* --- the scheduler loop ----------------------------------------------- */
+
+static void dispatch(struct evs_worker *w, struct epoll_event *ev, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (ev[i].data.u64 == EVS_POLLER_POKE)
+			evs_poller_drain(w->evfd);
+		else
+			evs_fd_event(ev[i].data.u64, ev[i].events);
+	}
+}
+
+static void poll_now(struct evs_worker *w)
+{
+	struct epoll_event ev[EVS_POLL_BATCH];
+	int n = evs_poller_wait(w->epfd, 0, ev, EVS_POLL_BATCH);
+	if (n > 0)
+		dispatch(w, ev, n);
+}
+
+static void idle(struct evs_worker *w)
+{
+	struct epoll_event ev[EVS_POLL_BATCH];
+	int64_t next = evs_timer_next(&w->timers), timeout = -1;
+
+	__atomic_store_n(&w->sleeping, 1, __ATOMIC_SEQ_CST);
+	if (!inbox_empty(w)) {
+		__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
+		return;
+	}
+	if (next != INT64_MAX) {
+		timeout = next - evs_now_ns();
+		if (timeout < 0)
+			timeout = 0;
+	}
+	w->st[EVS_ST_worker_sleeps]++;
+	int n = evs_poller_wait(w->epfd, timeout, ev, EVS_POLL_BATCH);
+	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
+	if (n > 0)
+		dispatch(w, ev, n);
+}
+
+static void reap(struct evs_worker *w)
+{
+	struct evs_task *t = w->dead;
+	w->dead = NULL;
+	if (t != &evs_main_task)
+		evs_stack_retire(t);
+	evs_task_unref(t);
+}
+
+static EVS_NORETURN void sched_loop(struct evs_worker *w)
+{
+	unsigned rounds = 0;
+	for (;;) {
+		drain_inbox(w);
+		if (w->timers.n)
+			w->st[EVS_ST_timer_fires] +=
+				evs_timer_fire(&w->timers, evs_now_ns());
+		if (++rounds % EVS_ROUNDS_PER_POLL == 0)
+			poll_now(w);
+		struct evs_task *t = rq_pop(w);
+		if (!t) {
+			idle(w);
+			continue;
+		}
+		w->hops = 0;
+		w->cur = t;
+		w->st[EVS_ST_switches]++;
+		evs_ctx_switch(&w->sched, &t->ctx);
+		/* Back from whichever task switched to the scheduler. */
+		if (w->dead)
+			reap(w);
+	}
+}
+
+static void sched_entry(void *arg)
+{
+	sched_loop(arg);
+}
+
+/* --- park and exit ---------------------------------------------------- */
+
+void evs_sched_switch_out(struct evs_task *t)
+{
+	struct evs_worker *w = t->w;
+	struct evs_task *n = NULL;
+
+	if (++w->hops % EVS_HOPS_PER_POLL) {
+		drain_inbox(w);
+		n = rq_pop(w);
+	}
+	if (n == t)       /* woken before it got away: keep running */
+		return;
+	w->st[EVS_ST_switches]++;
+	if (n) {
+		w->cur = n;
+		evs_ctx_switch(&t->ctx, &n->ctx);
+	} else {
+		w->cur = NULL;
+		evs_ctx_switch(&t->ctx, &w->sched);
+	}
+	/* Resumed: whoever switched here has set w->cur = t. */
+}
+
+void evs_sched_exit_current(struct evs_task *t)
+{
+	struct evs_worker *w = t->w;
+	w->dead = t;
+	w->cur = NULL;
+	w->st[EVS_ST_switches]++;
+	evs_ctx_switch(&t->ctx, &w->sched);
+	__builtin_unreachable();
+}
+
+/* --- start-up --------------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+	struct evs_worker *w = arg;
+	evs_self = w;
+	w->sched.uc = &w->sched_uc;
+	sched_loop(w);
+}
+
+void evs_sched_init(void)
+{
+	struct evs_worker *w0 = &evs_workers[0];
+	evs_nworkers = evs_config.workers;
+	evs_switch_ucontext = evs_config.switch_ucontext;
+	for (int i = 0; i < evs_nworkers; i++) {
+		evs_workers[i].id = i;
+		evs_workers[i].epfd = evs_workers[i].evfd = -1;
+		ck_stack_init(&evs_workers[i].inbox);
+	}
+	evs_main_task.magic = EVS_TASK_MAGIC;
+	evs_main_task.w = w0;
+	evs_main_task.refs = 2;  /* never freed */
+	evs_main_task.ctx.uc = &evs_main_task.uc;
+	strcpy(evs_main_task.name, "main");
+	evs_live_tasks = 1;
+	w0->thread = pthread_self();
+	w0->cur = &evs_main_task;
+	evs_self = w0;
+}
+
+/* Make the pollers, worker 0's scheduler context and the other workers.
+ * Deferred to the first park or the first pthread_create so that a program
+ * that never does either (a shell, `ls`) pays nothing for the shim. */
+void evs_sched_start(void)
+{
+	int expect = 0;
+	if (__atomic_load_n(&started, __ATOMIC_ACQUIRE) == 2)
+		return;
+	if (!__atomic_compare_exchange_n(&started, &expect, 1, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(&started, __ATOMIC_ACQUIRE) != 2)
+			__builtin_ia32_pause();
+		return;
+	}
+	for (int i = 0; i < evs_nworkers; i++) {
+		struct evs_worker *w = &evs_workers[i];
+		int r = evs_poller_init(&w->epfd, &w->evfd);
+		if (r < 0)
+			evs_panic("cannot create the poller of worker %d: %s", i,
+				  strerror(-r));
+	}
+	struct evs_worker *w0 = &evs_workers[0];
+	w0->sched_stack = mmap(NULL, EVS_SCHED_STACK, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+			       -1, 0);
+	if (w0->sched_stack == MAP_FAILED)
+		evs_panic("cannot map the scheduler stack");
+	evs_ctx_make(&w0->sched, w0->sched_stack, EVS_SCHED_STACK, sched_entry,
+		     w0, &w0->sched_uc);
+
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	int n = 1;
+	for (int i = 1; i < evs_nworkers; i++) {
+		struct evs_worker *w = &evs_workers[i];
+		if (REAL(pthread_create)(&w->thread, &a, worker_main, w) != 0) {
+			evs_log(EVS_LOG_WARN, "evshim: could not start worker %d; "
+				"running on %d", i, n);
+			break;
+		}
+		n++;
+	}
+	pthread_attr_destroy(&a);
+	evs_nworkers = n;
+	evs_workers_started = n;
+	__atomic_store_n(&started, 2, __ATOMIC_RELEASE);
+}
+
+/* fork(): the child has one kernel thread, the caller. It becomes worker 0
+ * of a fresh runtime with the calling task as its only task; every other
+ * task stayed in the parent. The pollers (shared epoll instances with the
+ * parent) are dropped and made anew on the next park. */
+void evs_sched_atfork_child(void)
+{
+	struct evs_worker *me = evs_self;
+	struct evs_task *cur = me ? me->cur : NULL;
+	for (int i = 0; i < evs_nworkers; i++) {
+		struct evs_worker *w = &evs_workers[i];
+		if (w->epfd >= 0)
+			evs_sys_close(w->epfd);
+		if (w->evfd >= 0)
+			evs_sys_close(w->evfd);
+		free(w->timers.heap);
+		void *sched_stack = (i == 0) ? w->sched_stack : NULL;
+		memset(w, 0, sizeof(*w));
+		w->id = i;
+		w->epfd = w->evfd = -1;
+		w->sched_stack = sched_stack;
+		ck_stack_init(&w->inbox);
+	}
+	if (evs_workers[0].sched_stack)
+		munmap(evs_workers[0].sched_stack, EVS_SCHED_STACK);
+	evs_workers[0].sched_stack = NULL;
+	evs_nworkers = evs_config.workers;
+	evs_workers_started = 1;
+	started = 0;
+	evs_fdtab_atfork_child();
+	struct evs_worker *w0 = &evs_workers[0];
+	w0->thread = pthread_self();
+	evs_self = w0;
+	if (!cur)  /* forked from a thread the runtime does not own */
+		evs_self = NULL;
+	if (cur) {
+		cur->w = w0;
+		w0->cur = cur;
+	}
+	evs_live_tasks = cur ? 1 : 0;
+}

@@ -1,0 +1,66 @@
+/* Workers and their run queues. See the design comment at the top of
+ * sched.c for the protocol. */
+#ifndef EVS_SCHED_H
+#define EVS_SCHED_H
+#include "../evs.h"
+#include "task.h"
+#include "timer.h"
+#include "../obs/stats.h"
+#include <ck_stack.h>
+#include <pthread.h>
+
+struct evs_worker {
+	/* Owner only (the worker's own kernel thread). */
+	struct evs_task *cur;        /* running task, NULL in the scheduler */
+	struct evs_ctx sched;        /* the scheduler loop's context */
+	struct evs_task *rq_head, *rq_tail;   /* local FIFO */
+	struct evs_task *dead;       /* exited, still on its stack */
+	struct evs_timers timers;
+	unsigned hops;               /* direct task-to-task switches */
+	uint64_t st[EVS_ST__N];      /* counters (obs/stats.h) */
+
+	/* Any thread. */
+	ck_stack_t inbox;            /* tasks woken or placed by others */
+	int sleeping;                /* atomic: 1 while in (or about to enter) epoll_wait */
+
+	/* Set once at start-up. */
+	int id;
+	int epfd;                    /* this worker's epoll set */
+	int evfd;                    /* eventfd in epfd: the cross-worker poke */
+	pthread_t thread;
+	void *sched_stack;           /* worker 0's scheduler stack */
+	ucontext_t sched_uc;
+} __attribute__((aligned(64)));
+
+extern struct evs_worker evs_workers[];
+extern int evs_nworkers;
+extern int evs_workers_started;
+extern uint64_t evs_live_tasks;
+extern struct evs_task evs_main_task;
+
+static inline void evs_stat_add(enum evs_stat s, uint64_t n)
+{
+	struct evs_worker *w = evs_self;
+	if (EVS_LIKELY(w != NULL))
+		w->st[s] += n;
+	else
+		evs_stat_add_slow(s, n);
+}
+
+/* The task running on this kernel thread, or NULL (not a worker, or the
+ * worker's scheduler itself is running). The test every hook makes. */
+static inline struct evs_task *evs_current(void)
+{
+	struct evs_worker *w = evs_self;
+	return w ? w->cur : NULL;
+}
+
+void evs_sched_init(void);           /* at load: worker 0 = this thread */
+void evs_sched_start(void);          /* lazily: other workers, pollers */
+void evs_sched_atfork_child(void);
+void evs_sched_ready(struct evs_task *t);   /* queue t on its worker */
+struct evs_worker *evs_sched_place(void);   /* worker for a new task */
+void evs_sched_switch_out(struct evs_task *t);  /* park path (task.c) */
+EVS_NORETURN void evs_sched_exit_current(struct evs_task *t);
+int64_t evs_now_ns(void);            /* CLOCK_MONOTONIC */
+#endif

@@ -1,0 +1,127 @@
+#include "../evs.h"
+#include "stack.h"
+#include "task.h"
+#include "sched.h"
+#include "config.h"
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* How much of a finished stack's top stays resident for the next task. */
+#define EVS_STACK_KEEP (16UL << 10)
+/* Cached mappings beyond this are unmapped: each costs two VMAs. */
+#define EVS_STACK_CACHE_MAX 1024
+/* glibc's default when RLIMIT_STACK is unlimited. */
+#define EVS_STACK_FALLBACK (8UL << 20)
+
+static size_t page;
+
+/* The cache: a LIFO of finished mappings, any size, under one lock (the
+ * path is a few loads and stores; tasks are created far less often than
+ * they switch). */
+static int cache_lock;
+static struct evs_task *cache[EVS_STACK_CACHE_MAX];
+static int ncache;
+
+static size_t round_page(size_t n)
+{
+	return (n + page - 1) & ~(page - 1);
+}
+
+size_t evs_stack_default(void)
+{
+	if (evs_config.stack_size)
+		return evs_config.stack_size;
+	/* The process default, as glibc computes it for new threads. */
+	pthread_attr_t a;
+	size_t sz = 0;
+	if (pthread_getattr_default_np(&a) == 0) {
+		pthread_attr_getstacksize(&a, &sz);
+		pthread_attr_destroy(&a);
+	}
+	if (!sz) {
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+			sz = rl.rlim_cur;
+		else
+			sz = EVS_STACK_FALLBACK;
+	}
+	return sz;
+}
+
+static size_t struct_bytes(void)
+{
+	return round_page(sizeof(struct evs_task));
+}
+
+struct evs_task *evs_stack_alloc(size_t size, size_t guard, int *err)
+{
+	if (!page)
+		page = (size_t)sysconf(_SC_PAGESIZE);
+	size = round_page(size);
+	guard = round_page(guard);
+	size_t len = guard + size + struct_bytes();
+
+	struct evs_task *t = NULL;
+	evs_spin_lock(&cache_lock);
+	for (int i = ncache - 1; i >= 0; i--) {
+		if (cache[i]->map_len == len && cache[i]->guard == guard) {
+			t = cache[i];
+			cache[i] = cache[--ncache];
+			break;
+		}
+	}
+	evs_spin_unlock(&cache_lock);
+
+	if (t) {
+		evs_stat_add(EVS_ST_stack_reuse, 1);
+	} else {
+		char *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+			       -1, 0);
+		if (m == MAP_FAILED) {
+			*err = EAGAIN;
+			return NULL;
+		}
+		if (guard && mprotect(m, guard, PROT_NONE) != 0) {
+			munmap(m, len);
+			*err = EAGAIN;
+			return NULL;
+		}
+		t = (struct evs_task *)(m + guard + size);
+		evs_stat_add(EVS_ST_stack_mmap, 1);
+		t->map = m;
+		t->map_len = len;
+		t->guard = guard;
+	}
+	void *map = t->map;
+	memset(t, 0, sizeof(*t));
+	t->map = map;
+	t->map_len = len;
+	t->guard = guard;
+	t->stack_lo = (char *)map + guard;
+	t->stack_size = size;
+	return t;
+}
+
+void evs_stack_retire(struct evs_task *t)
+{
+	if (t->user_stack || t->stack_size <= EVS_STACK_KEEP)
+		return;
+	madvise(t->stack_lo, t->stack_size - EVS_STACK_KEEP, MADV_DONTNEED);
+}
+
+void evs_stack_free(struct evs_task *t)
+{
+	t->magic = 0;  /* a stale pthread_t no longer looks like a task */
+	evs_spin_lock(&cache_lock);
+	if (ncache < EVS_STACK_CACHE_MAX) {
+		cache[ncache++] = t;
+		t = NULL;
+	}
+	evs_spin_unlock(&cache_lock);
+	if (t)
+		munmap(t->map, t->map_len);
+}

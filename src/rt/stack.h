@@ -1,0 +1,25 @@
+/* Task stacks: one mapping per task holding a guard page, the stack, and
+ * the task struct above the stack top (so a task costs one mmap and two
+ * VMAs: the guard and the rest; mind vm.max_map_count).
+ *
+ * Mappings are MAP_NORESERVE: a 8 MiB stack costs address space, and only
+ * the pages it touches cost memory. Finished mappings go to a cache (reused
+ * by the next task asking for the same size) after madvise(MADV_DONTNEED)
+ * has given their memory back, except the top EVS_STACK_KEEP bytes, which
+ * the next task will touch first anyway. */
+#ifndef EVS_STACK_H
+#define EVS_STACK_H
+#include <stddef.h>
+
+struct evs_task;
+
+/* Allocate a task with a stack of `size` bytes and a guard of `guard`
+ * bytes (both rounded up to pages). NULL on failure (errno-style code in
+ * *err: EAGAIN when out of memory or mappings). */
+struct evs_task *evs_stack_alloc(size_t size, size_t guard, int *err);
+/* Give the stack's memory back; the mapping stays (joinable task). */
+void evs_stack_retire(struct evs_task *t);
+/* Return the mapping to the cache or unmap it. */
+void evs_stack_free(struct evs_task *t);
+size_t evs_stack_default(void);
+#endif

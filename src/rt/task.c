@@ -1,0 +1,196 @@
+/* Task lifecycle: create, park/wake, exit, join, detach. The protocol is
+ * in task.h; placement and switching in sched.c. */
+#include "../evs.h"
+#include "task.h"
+#include "sched.h"
+#include "stack.h"
+#include "../hook/real.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t next_id = 1;  /* atomic; 0 is main */
+
+uint64_t evs_task_prepare_wait(struct evs_task *t)
+{
+	uint64_t tok = ((t->wait | 1) + 1) | 1;  /* next seq, waiting bit set */
+	__atomic_store_n(&t->wait, tok, __ATOMIC_SEQ_CST);
+	return tok;
+}
+
+bool evs_task_wake(struct evs_task *t, uint64_t token, int reason)
+{
+	uint64_t expect = token;
+	if (!__atomic_compare_exchange_n(&t->wait, &expect, token & ~1ULL, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return false;
+	t->wake_reason = reason;
+	evs_sched_ready(t);
+	return true;
+}
+
+int evs_task_park(const char *what)
+{
+	struct evs_task *t = evs_current();
+	/* A cancellation requested before this wait opened finds the wait
+	 * bit clear and wakes nobody; this check catches it (pthread_cancel
+	 * sets cancel_pending before it reads t->wait, both seq_cst). The
+	 * CAS fails if a waker already queued us: then switch as usual. */
+	if (EVS_UNLIKELY(__atomic_load_n(&t->cancel_pending, __ATOMIC_SEQ_CST)) &&
+	    t->cancel_state == PTHREAD_CANCEL_ENABLE && !t->exiting) {
+		uint64_t w = __atomic_load_n(&t->wait, __ATOMIC_SEQ_CST);
+		if ((w & 1) && __atomic_compare_exchange_n(&t->wait, &w, w & ~1ULL, 0,
+							   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			return EVS_WAKE_CANCEL;
+	}
+	t->err = errno;
+	t->wait_what = what;
+	t->w->st[EVS_ST_parks]++;
+	evs_sched_switch_out(t);
+	t->wait_what = NULL;
+	errno = t->err;
+	return t->wake_reason;
+}
+
+void evs_task_yield(void)
+{
+	struct evs_task *t = evs_current();
+	uint64_t tok = evs_task_prepare_wait(t);
+	evs_task_wake(t, tok, EVS_WAKE_EVENT);  /* to the back of the queue */
+	evs_task_park("yield");
+}
+
+static void task_entry(void *arg)
+{
+	struct evs_task *t = arg;
+	errno = 0;
+	evs_task_exit(t->fn(t->arg));
+}
+
+int evs_task_create(pthread_t *out, const pthread_attr_t *attr,
+		    void *(*fn)(void *), void *arg)
+{
+	size_t size = evs_stack_default(), guard = (size_t)sysconf(_SC_PAGESIZE);
+	void *ustack = NULL;
+	int detach = PTHREAD_CREATE_JOINABLE, err = 0;
+
+	if (attr) {
+		size_t ussize = 0;
+		pthread_attr_getdetachstate(attr, &detach);
+		pthread_attr_getstacksize(attr, &size);
+		pthread_attr_getguardsize(attr, &guard);
+		if (pthread_attr_getstack(attr, &ustack, &ussize) == 0 && ustack)
+			size = ussize;
+	}
+	evs_sched_start();
+	struct evs_task *t = ustack ? evs_stack_alloc(0, 0, &err)
+				    : evs_stack_alloc(size, guard, &err);
+	if (!t)
+		return err;
+	if (ustack) {
+		t->stack_lo = ustack;
+		t->stack_size = size;
+		t->user_stack = 1;
+	}
+	t->magic = EVS_TASK_MAGIC;
+	t->fn = fn;
+	t->arg = arg;
+	t->id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
+	t->refs = (detach == PTHREAD_CREATE_DETACHED) ? 1 : 2;
+	t->detached = (detach == PTHREAD_CREATE_DETACHED);
+	t->w = evs_sched_place();
+	evs_ctx_make(&t->ctx, t->stack_lo, t->stack_size, task_entry, t, &t->uc);
+	uint64_t live = __atomic_add_fetch(&evs_live_tasks, 1, __ATOMIC_RELAXED);
+	evs_stat_peak_tasks(live);
+	evs_stat_add(EVS_ST_tasks_created, 1);
+	*out = (pthread_t)t;  /* before it can run, as glibc does */
+	evs_sched_ready(t);
+	return 0;
+}
+
+void evs_task_unref(struct evs_task *t)
+{
+	if (__atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) == 0 &&
+	    t != &evs_main_task)
+		evs_stack_free(t);
+}
+
+void evs_task_exit(void *retval)
+{
+	struct evs_task *t = evs_current();
+	t->exiting = 1;
+	t->retval = retval;
+	evs_keys_run_destructors(t);
+
+	evs_spin_lock(&t->lock);
+	t->exited = 1;
+	struct evs_task *j = t->joiner;
+	uint64_t jtok = t->joiner_token;
+	evs_spin_unlock(&t->lock);
+	if (j)
+		evs_task_wake(j, jtok, EVS_WAKE_EVENT);
+
+	evs_stat_add(EVS_ST_tasks_exited, 1);
+	if (__atomic_sub_fetch(&evs_live_tasks, 1, __ATOMIC_ACQ_REL) == 0) {
+		/* The last thread ended after main called pthread_exit: the
+		 * process exits with status 0, as if exit(0) were called. */
+		exit(0);
+	}
+	evs_sched_exit_current(t);
+}
+
+int evs_task_join(struct evs_task *t, void **ret, int64_t deadline, int try_only)
+{
+	struct evs_task *me = evs_current();
+	if (t == me)
+		return EDEADLK;
+	evs_spin_lock(&t->lock);
+	if (t->detached || t->joiner) {
+		evs_spin_unlock(&t->lock);
+		return EINVAL;
+	}
+	if (!t->exited) {
+		if (try_only || !me) {
+			evs_spin_unlock(&t->lock);
+			return EBUSY;
+		}
+		struct evs_timer tm = { .when = deadline, .t = me, .idx = -1 };
+		t->joiner = me;
+		t->joiner_token = evs_task_prepare_wait(me);
+		evs_spin_unlock(&t->lock);
+		tm.token = t->joiner_token;
+		if (deadline != INT64_MAX)
+			evs_timer_add(&me->w->timers, &tm);
+		int why = evs_task_park("join");
+		evs_timer_del(&me->w->timers, &tm);
+		if (why == EVS_WAKE_TIMEOUT || why == EVS_WAKE_CANCEL) {
+			evs_spin_lock(&t->lock);
+			int done = t->exited;
+			if (!done)
+				t->joiner = NULL;
+			evs_spin_unlock(&t->lock);
+			if (!done)
+				return why == EVS_WAKE_CANCEL ? ECANCELED : ETIMEDOUT;
+		}
+	} else {
+		t->joiner = me;
+		evs_spin_unlock(&t->lock);
+	}
+	if (ret)
+		*ret = t->retval;
+	evs_task_unref(t);
+	return 0;
+}
+
+int evs_task_detach(struct evs_task *t)
+{
+	evs_spin_lock(&t->lock);
+	if (t->detached || t->joiner) {
+		evs_spin_unlock(&t->lock);
+		return EINVAL;
+	}
+	t->detached = 1;
+	evs_spin_unlock(&t->lock);
+	evs_task_unref(t);
+	return 0;
+}

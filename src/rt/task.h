@@ -1,0 +1,141 @@
+/* Tasks: what pthread_create makes under the shim.
+ *
+ * A task is a user-level context (arch/switch.h) with its own stack, pinned
+ * to one worker (rt/sched.h) for its whole life: a task is only ever
+ * resumed by the worker it was placed on. That is what keeps errno and every
+ * TLS address the program cached valid (design.md decision 6) and it is
+ * what makes the wake-up protocol below simple.
+ *
+ * Waiting and waking (the whole protocol, used by every blocking verb):
+ *   1. the task calls evs_task_prepare_wait(), which opens a new wait:
+ *      t->wait = (seq << 1) | 1, and returns that token;
+ *   2. it publishes (t, token) where a waker will find it (a timer, a wait
+ *      queue, an fd record) under that object's own lock;
+ *   3. it calls evs_task_park(), which switches away;
+ *   4. a waker calls evs_task_wake(t, token, reason): a CAS from token to
+ *      token & ~1. Exactly one waker wins per wait; a waker holding a stale
+ *      token (an earlier wait, already ended) loses and does nothing. The
+ *      winner queues t on its worker.
+ *   5. the resumed task removes its record from wherever it published it
+ *      (under that object's lock) before the wait's stack memory goes away.
+ * A wake between 2 and 3 cannot be lost: it queues t on its own worker,
+ * which is busy running t and can pick t again only after t switched out.
+ * If t finds itself at the head of its run queue when parking, it simply
+ * keeps running.
+ *
+ * Lifetime: a task's struct and stack live in one mapping (rt/stack.h). It
+ * has two references: one held while it runs (dropped by its worker after
+ * it has switched off the stack for the last time) and one for join/detach
+ * (dropped by pthread_join or pthread_detach). The last drop recycles the
+ * mapping. */
+#ifndef EVS_TASK_H
+#define EVS_TASK_H
+#include "../evs.h"
+#include "../arch/switch.h"
+#include <ck_stack.h>
+#include <pthread.h>
+
+#define EVS_TASK_MAGIC 0x6b73745f73766565ULL  /* not a canonical address */
+
+/* Wake reasons returned by evs_task_park. */
+enum { EVS_WAKE_EVENT = 0, EVS_WAKE_TIMEOUT = 1, EVS_WAKE_CLOSED = 2,
+       EVS_WAKE_CANCEL = 3 };
+
+#define EVS_KEY_BLOCK 32
+#define EVS_KEY_BLOCKS (1024 / EVS_KEY_BLOCK)   /* PTHREAD_KEYS_MAX */
+
+struct evs_keyval {
+	void *val;
+	uint32_t seq;   /* key generation the value belongs to */
+};
+
+struct evs_worker;
+
+struct evs_task {
+	/* Offset 0: tells our pthread_t from glibc's, whose first word is a
+	 * pointer to itself (tcbhead_t.tcb). */
+	uint64_t magic;
+	struct evs_ctx ctx;
+	struct evs_worker *w;        /* home worker, fixed at creation */
+
+	/* Run queue links. next: the worker's local FIFO (owner only).
+	 * inbox: the worker's remote inbox (ck_stack, any producer). */
+	struct evs_task *next;
+	ck_stack_entry_t inbox;
+
+	uint64_t wait;               /* atomic: seq << 1 | waiting */
+	int wake_reason;             /* written by the winning waker */
+	int err;                     /* errno while switched out */
+	const char *wait_what;       /* what it waits for (task dumps) */
+
+	/* Join/detach/exit: protected by lock. */
+	int lock;
+	int detached, exited;
+	struct evs_task *joiner;
+	uint64_t joiner_token;
+	void *retval;
+	int refs;                    /* atomic */
+
+	void *(*fn)(void *);
+	void *arg;
+	uint64_t id;                 /* 0 is main */
+	char name[16];
+
+	/* Owned by the task itself. */
+	__pthread_unwind_buf_t *cleanup;  /* pthread_cleanup_push chain */
+	struct evs_keyval *keys[EVS_KEY_BLOCKS];
+	int exiting;
+	int cancel_pending;          /* atomic: pthread_cancel was called */
+	int cancel_state, cancel_type;
+
+	/* Stack: [map: guard | stack_lo .. stack_lo+stack_size | this struct].
+	 * user_stack: the program supplied the stack (pthread_attr_setstack). */
+	void *map;
+	size_t map_len;
+	void *stack_lo;
+	size_t stack_size;
+	size_t guard;
+	int user_stack;
+
+	ucontext_t uc;               /* EVSHIM_SWITCH=ucontext only */
+};
+
+static inline struct evs_task *evs_task_from_pthread(pthread_t p)
+{
+	struct evs_task *t = (struct evs_task *)p;
+	return (t && t->magic == EVS_TASK_MAGIC) ? t : NULL;
+}
+
+uint64_t evs_task_prepare_wait(struct evs_task *t);
+/* Park the current task; returns the wake reason. errno is preserved. */
+int evs_task_park(const char *what);
+/* Returns true if this call woke t (it held the current token). */
+bool evs_task_wake(struct evs_task *t, uint64_t token, int reason);
+
+int evs_task_create(pthread_t *out, const pthread_attr_t *attr,
+		    void *(*fn)(void *), void *arg);
+EVS_NORETURN void evs_task_exit(void *retval);
+int evs_task_join(struct evs_task *t, void **ret, int64_t deadline_ns,
+		  int try_only);
+int evs_task_detach(struct evs_task *t);
+void evs_task_unref(struct evs_task *t);
+void evs_task_yield(void);
+/* Act on a pending cancellation (pthread_exit(PTHREAD_CANCELED)) if
+ * enabled; returns otherwise. Call only where no wait record is live. */
+void evs_task_testcancel(void);
+EVS_NORETURN void evs_task_unwind(struct evs_task *t);
+
+/* Key destructors at task exit (rt/keys.c). */
+void evs_keys_run_destructors(struct evs_task *t);
+
+static inline void evs_spin_lock(int *l)
+{
+	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(l, __ATOMIC_RELAXED))
+			__builtin_ia32_pause();
+}
+static inline void evs_spin_unlock(int *l)
+{
+	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
+}
+#endif
