@@ -13,12 +13,9 @@
  * by one kernel thread, and a worker's run queue has exactly one consumer:
  * the worker itself.
  *
- * Run queues (per worker)
- *   rq_head/rq_tail  FIFO, touched only by the owner (no atomics).
- *   inbox            ck_stack, pushed by any thread (ck_stack_push_upmc),
- *                    emptied only by the owner (ck_stack_batch_pop_upmc).
- *                    Batch pop returns newest first; the owner reverses it
- *                    so wake-ups keep their order.
+ * Run queues (per worker, rt/runq.h): a local FIFO only the owner touches
+ * and an inbox any thread may push to; the owner drains the inbox into the
+ * FIFO in wake-up order.
  *
  * Idle and wake-up (no lost wake-up): an idle worker stores sleeping = 1,
  * then checks its inbox, and only then blocks in epoll_wait. A remote
@@ -81,61 +78,16 @@ int64_t evs_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* --- run queues ------------------------------------------------------- */
-
-static bool inbox_empty(struct evs_worker *w)
-{
-	return ck_pr_load_ptr(&w->inbox.head) == NULL;
-}
-
-static void rq_push(struct evs_worker *w, struct evs_task *t)
-{
-	t->next = NULL;
-	if (w->rq_tail)
-		w->rq_tail->next = t;
-	else
-		w->rq_head = t;
-	w->rq_tail = t;
-}
-
-static struct evs_task *rq_pop(struct evs_worker *w)
-{
-	struct evs_task *t = w->rq_head;
-	if (t) {
-		w->rq_head = t->next;
-		if (!w->rq_head)
-			w->rq_tail = NULL;
-	}
-	return t;
-}
-
-static void drain_inbox(struct evs_worker *w)
-{
-	if (inbox_empty(w))
-		return;
-	ck_stack_entry_t *e = ck_stack_batch_pop_upmc(&w->inbox);
-	struct evs_task *oldest = NULL;
-	while (e) {  /* newest first: prepend to reverse */
-		struct evs_task *t = evs_container_of(e, struct evs_task, inbox);
-		e = e->next;
-		t->next = oldest;
-		oldest = t;
-	}
-	while (oldest) {
-		struct evs_task *t = oldest;
-		oldest = t->next;
-		rq_push(w, t);
-	}
-}
+/* --- run queues (rt/runq.h) ------------------------------------------ */
 
 void evs_sched_ready(struct evs_task *t)
 {
 	struct evs_worker *tw = t->w;
 	if (tw == evs_self) {
-		rq_push(tw, t);
+		evs_runq_push_local(&tw->rq, t);
 		return;
 	}
-	ck_stack_push_upmc(&tw->inbox, &t->inbox);
+	evs_runq_push_remote(&tw->rq, t);
 	evs_stat_add(EVS_ST_wakes_remote, 1);
 	if (__atomic_load_n(&tw->sleeping, __ATOMIC_SEQ_CST) &&
 	    __atomic_exchange_n(&tw->sleeping, 0, __ATOMIC_SEQ_CST)) {
@@ -176,7 +128,7 @@ static void idle(struct evs_worker *w)
 	int64_t next = evs_timer_next(&w->timers), timeout = -1;
 
 	__atomic_store_n(&w->sleeping, 1, __ATOMIC_SEQ_CST);
-	if (!inbox_empty(w)) {
+	if (!evs_runq_inbox_empty(&w->rq)) {
 		__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
 		return;
 	}
@@ -205,13 +157,13 @@ static EVS_NORETURN void sched_loop(struct evs_worker *w)
 {
 	unsigned rounds = 0;
 	for (;;) {
-		drain_inbox(w);
+		evs_runq_drain(&w->rq);
 		if (w->timers.n)
 			w->st[EVS_ST_timer_fires] +=
 				evs_timer_fire(&w->timers, evs_now_ns());
 		if (++rounds % EVS_ROUNDS_PER_POLL == 0)
 			poll_now(w);
-		struct evs_task *t = rq_pop(w);
+		struct evs_task *t = evs_runq_pop(&w->rq);
 		if (!t) {
 			idle(w);
 			continue;
@@ -239,8 +191,8 @@ void evs_sched_switch_out(struct evs_task *t)
 	struct evs_task *n = NULL;
 
 	if (++w->hops % EVS_HOPS_PER_POLL) {
-		drain_inbox(w);
-		n = rq_pop(w);
+		evs_runq_drain(&w->rq);
+		n = evs_runq_pop(&w->rq);
 	}
 	if (n == t)       /* woken before it got away: keep running */
 		return;
@@ -283,7 +235,7 @@ void evs_sched_init(void)
 	for (int i = 0; i < evs_nworkers; i++) {
 		evs_workers[i].id = i;
 		evs_workers[i].epfd = evs_workers[i].evfd = -1;
-		ck_stack_init(&evs_workers[i].inbox);
+		evs_runq_init(&evs_workers[i].rq);
 	}
 	evs_main_task.magic = EVS_TASK_MAGIC;
 	evs_main_task.w = w0;
@@ -365,7 +317,7 @@ void evs_sched_atfork_child(void)
 		w->id = i;
 		w->epfd = w->evfd = -1;
 		w->sched_stack = sched_stack;
-		ck_stack_init(&w->inbox);
+		evs_runq_init(&w->rq);
 	}
 	if (evs_workers[0].sched_stack)
 		munmap(evs_workers[0].sched_stack, EVS_SCHED_STACK);

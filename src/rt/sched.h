@@ -4,6 +4,7 @@
 #define EVS_SCHED_H
 #include "../evs.h"
 #include "task.h"
+#include "runq.h"
 #include "timer.h"
 #include "../obs/stats.h"
 #include <ck_stack.h>
@@ -13,14 +14,13 @@ struct evs_worker {
 	/* Owner only (the worker's own kernel thread). */
 	struct evs_task *cur;        /* running task, NULL in the scheduler */
 	struct evs_ctx sched;        /* the scheduler loop's context */
-	struct evs_task *rq_head, *rq_tail;   /* local FIFO */
+	struct evs_runq rq;          /* local FIFO owner-only; inbox any thread */
 	struct evs_task *dead;       /* exited, still on its stack */
 	struct evs_timers timers;
 	unsigned hops;               /* direct task-to-task switches */
 	uint64_t st[EVS_ST__N];      /* counters (obs/stats.h) */
 
 	/* Any thread. */
-	ck_stack_t inbox;            /* tasks woken or placed by others */
 	int sleeping;                /* atomic: 1 while in (or about to enter) epoll_wait */
 
 	/* Set once at start-up. */

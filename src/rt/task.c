@@ -79,8 +79,13 @@ int evs_task_create(pthread_t *out, const pthread_attr_t *attr,
 		pthread_attr_getdetachstate(attr, &detach);
 		pthread_attr_getstacksize(attr, &size);
 		pthread_attr_getguardsize(attr, &guard);
-		if (pthread_attr_getstack(attr, &ustack, &ussize) == 0 && ustack)
+		/* glibc keeps the stack's top and reports top - size; with no
+		 * stack set the top is NULL, so lo + size wraps to 0. */
+		if (pthread_attr_getstack(attr, &ustack, &ussize) == 0 &&
+		    (uintptr_t)ustack + ussize != 0)
 			size = ussize;
+		else
+			ustack = NULL;
 	}
 	evs_sched_start();
 	struct evs_task *t = ustack ? evs_stack_alloc(0, 0, &err)

@@ -1,0 +1,39 @@
+#!/bin/bash
+# Run every test: the C unit tests (exit 0 pass, 77 skip, else fail) and
+# the bats suites (TAP). The last line is the plain summary CI reads.
+cd "$(dirname "$0")/.." || exit 2
+pass=0 fail=0 skip=0
+log=build/test.log
+: > "$log"
+
+for u in build/unit/*; do
+	[ -x "$u" ] || continue
+	out=$(timeout 120 "$u" 2>&1); rc=$?
+	echo "$out" >> "$log"
+	name=${u#build/unit/}
+	case $rc in
+	0) pass=$((pass + 1)); echo "ok   unit/$name" ;;
+	77) skip=$((skip + 1)); echo "skip unit/$name: $(echo "$out" | tail -n 1)" ;;
+	*) fail=$((fail + 1)); echo "FAIL unit/$name (exit $rc)"; echo "$out" | tail -n 20 | sed 's/^/    /' ;;
+	esac
+done
+
+for f in tests/*.bats; do
+	[ -n "$EVSHIM_TESTS" ] && [[ "$f" != *"$EVSHIM_TESTS"* ]] && continue
+	while IFS= read -r line; do
+		echo "$line" >> "$log"
+		case $line in
+		"not ok "*) fail=$((fail + 1)); echo "FAIL ${f#tests/}: ${line#not ok }" ;;
+		"ok "*"# skip"*) skip=$((skip + 1)); echo "skip ${f#tests/}: ${line#ok }" ;;
+		"ok "*) pass=$((pass + 1)); echo "ok   ${f#tests/}: ${line#ok }" ;;
+		"#"*) [ "$fail" -gt 0 ] && echo "    $line" ;;
+		esac
+	done < <(bats --tap "$f" 2>&1)
+done
+
+if [ "$skip" -gt 0 ]; then
+	echo "$pass passed, $fail failed, $skip skipped"
+else
+	echo "$pass passed, $fail failed"
+fi
+[ "$fail" -eq 0 ]

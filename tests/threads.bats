@@ -1,0 +1,73 @@
+#!/usr/bin/env bats
+# Threads as tasks: unmodified pthread programs, native vs shim.
+load helpers/load
+
+@test "5000 threads created and joined, sum of join values (1 worker)" {
+	EVSHIM_WORKERS=1 same_output "$PROGS/threads_many"
+	[[ "$native" == *"created 5000 threads, joined all, sum 37497500"* ]]
+}
+
+@test "5000 threads created and joined (2 workers)" {
+	EVSHIM_WORKERS=2 same_output "$PROGS/threads_many"
+}
+
+@test "5000 threads with the ucontext switch" {
+	EVSHIM_SWITCH=ucontext same_output "$PROGS/threads_many"
+}
+
+@test "join values, detach, tryjoin, timedjoin, exit from depth, cancel (1 worker)" {
+	EVSHIM_WORKERS=1 same_output "$PROGS/join_detach"
+	[[ "$native" == *"cleanups: 1 2 3"* ]]
+	[[ "$native" == *"cancelled thread: PTHREAD_CANCELED, cleanup 99"* ]]
+}
+
+@test "join values, detach, tryjoin, timedjoin, exit from depth, cancel (2 workers)" {
+	EVSHIM_WORKERS=2 same_output "$PROGS/join_detach"
+}
+
+@test "join/detach/exit with the ucontext switch" {
+	EVSHIM_SWITCH=ucontext EVSHIM_WORKERS=1 same_output "$PROGS/join_detach"
+}
+
+@test "keys, destructor rounds, key delete, errno kept across a sleep (1 worker)" {
+	EVSHIM_WORKERS=1 same_output "$PROGS/keys_errno"
+	[[ "$native" == *"wrong values 0, errno lost 0"* ]]
+}
+
+@test "keys and errno (2 workers)" {
+	EVSHIM_WORKERS=2 same_output "$PROGS/keys_errno"
+}
+
+@test "sched_yield turns, pthread_self identity, names, getattr_np stack (1 worker)" {
+	EVSHIM_WORKERS=1 same_output "$PROGS/yield_ident"
+	[[ "$native" == *"turns taken with sched_yield: 2000"* ]]
+	[[ "$native" == *"holds its locals: yes, size >= asked: yes"* ]]
+}
+
+@test "sched_yield, identity, names, stacks (2 workers)" {
+	EVSHIM_WORKERS=2 same_output "$PROGS/yield_ident"
+}
+
+@test "10000 threads sleep at once on 1 worker and 1 kernel thread" {
+	EVSHIM_WORKERS=1 run_shim "$PROGS/sleepers" 10000 > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err"
+	grep -qx "10000 threads slept and woke: 10000" "$BATS_TEST_TMPDIR/out"
+	k=$(awk '/^kernel-threads/ {print $2}' "$BATS_TEST_TMPDIR/err")
+	echo "kernel threads at the peak: $k"
+	[ "$k" -ge 1 ] && [ "$k" -le 4 ]
+}
+
+@test "exit(3) from a thread while main is joining: status and atexit once" {
+	same_output "$PROGS/exit_paths" thread-exit
+	[[ "$native" == *"exit=3"* ]]
+	[ "$(grep -c 'atexit handler ran' <<<"$native")" -eq 1 ]
+}
+
+@test "main returns 7 while threads sleep: status and atexit once" {
+	EVSHIM_WORKERS=1 same_output "$PROGS/exit_paths" main-return
+	[[ "$native" == *"exit=7"* ]]
+}
+
+@test "main calls pthread_exit: the last thread's end exits with 0" {
+	same_output "$PROGS/main_pexit"
+	[[ "$native" == *"thread 2 ends"*"atexit handler ran"*"exit=0" ]]
+}

@@ -1,0 +1,58 @@
+/* Stacks: the size asked for, a guard page that faults, reuse through the
+ * cache, memory given back on retire. */
+#include "rt/stack.h"
+#include "rt/task.h"
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static long resident_kib(void *p, size_t len)
+{
+	unsigned char vec[4096];
+	size_t pages = len / 4096;
+	if (pages > sizeof(vec) || mincore(p, len, vec))
+		return -1;
+	long n = 0;
+	for (size_t i = 0; i < pages; i++)
+		n += vec[i] & 1;
+	return n * 4;
+}
+
+int main(void)
+{
+	int err = 0, ok = 1;
+	struct evs_task *t = evs_stack_alloc(1 << 20, 4096, &err);
+	if (!t)
+		return 1;
+	ok &= t->stack_size == (1 << 20);
+	ok &= (char *)t >= (char *)t->stack_lo + t->stack_size;
+	memset(t->stack_lo, 1, t->stack_size);
+	long before = resident_kib(t->stack_lo, t->stack_size);
+	evs_stack_retire(t);
+	long after = resident_kib(t->stack_lo, t->stack_size);
+	printf("resident before retire %ld KiB, after %ld KiB\n", before, after);
+	ok &= before >= 1000 && after <= 64;
+
+	pid_t pid = fork();
+	if (pid == 0) {  /* write just below the stack: the guard page */
+		((volatile char *)t->stack_lo)[-1] = 1;
+		_exit(0);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	int guard = WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV;
+	printf("guard page faults: %s\n", guard ? "yes" : "no");
+	ok &= guard;
+
+	void *map = t->map;
+	evs_stack_free(t);
+	struct evs_task *u = evs_stack_alloc(1 << 20, 4096, &err);
+	printf("same-size stack reused from the cache: %s\n", u && u->map == map ? "yes" : "no");
+	ok &= u && u->map == map;
+	struct evs_task *v = evs_stack_alloc(64 << 10, 4096, &err);
+	ok &= v && v->map != map && v->stack_size == (64 << 10);
+	return ok ? 0 : 1;
+}
