@@ -20,11 +20,12 @@
 #define EVS_FD_MAX (1 << 20)
 
 static struct evs_fd *chunks[EVS_FD_MAX / EVS_FD_CHUNK];
-static int nfd_limit = EVS_FD_MAX;
+static int nfd_limit;  /* 0 until init: with EVSHIM_DISABLE=1 nothing is kept */
 
 void evs_fdtab_init(void)
 {
 	struct rlimit rl;
+	nfd_limit = EVS_FD_MAX;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < EVS_FD_MAX)
 		nfd_limit = (int)rl.rlim_cur;
 }
@@ -186,8 +187,10 @@ void evs_fd_pass(struct evs_fd *f, int dir)
 
 bool evs_fd_internal(int fd)
 {
+	if (fd < 0 || !__atomic_load_n(&evs_pollers_live, __ATOMIC_ACQUIRE))
+		return false;
 	for (int i = 0; i < evs_nworkers; i++)
-		if (fd >= 0 && (fd == evs_workers[i].epfd || fd == evs_workers[i].evfd))
+		if (fd == evs_workers[i].epfd || fd == evs_workers[i].evfd)
 			return true;
 	return false;
 }

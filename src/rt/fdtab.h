@@ -73,18 +73,24 @@ bool evs_fd_internal(int fd);
 
 /* The one try / would-block / park / retry loop (rt/fdwait.c).
  * try(fd, arg) makes the non-blocking attempt and returns >= 0 or -errno.
- * Returns try's result, -EAGAIN when the program asked for non-blocking or
- * the timeout passed, -EBADF when the fd was closed while waiting. */
+ * Returns try's result, -EAGAIN when `nonblock` (the program's view) or the
+ * timeout passed, -EBADF when the fd was closed while waiting. */
 typedef long (*evs_try_fn)(int fd, void *arg);
 long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, void *arg,
-	       int64_t deadline);
+	       int nonblock, int64_t deadline);
+/* The deadline SO_RCVTIMEO / SO_SNDTIMEO give a call starting now. */
+int64_t evs_fd_deadline(struct evs_fd *f, int dir);
 /* Wake the next waiter of dir, if any (invariant 3). */
 void evs_fd_pass(struct evs_fd *f, int dir);
 /* Park until fd is ready in `dir`, the deadline passes (-ETIME) or it is
  * closed (-EBADF); `seq` is the snapshot taken before the failed try.
- * Returns 0 when it is worth trying again. -EPERM: epoll cannot wait on
- * this fd (the caller falls back to the real call). */
+ * Returns 0 when it is worth trying again. -EOPNOTSUPP: the runtime cannot
+ * wait on this fd (evs_fd_block then waits for real, counted). */
 long evs_fd_wait(struct evs_fd *f, int fd, int dir, uint32_t seq, int64_t deadline);
+
+/* Block the worker in a real poll() for fd until ready (0), the deadline
+ * (-ETIME) or an error: the fallback when epoll cannot hold the fd. */
+long evs_fd_block(int fd, int dir, int64_t deadline);
 
 /* Wait on several fds at once (poll, select, epoll_wait). */
 struct evs_pollreq {

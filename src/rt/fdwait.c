@@ -8,6 +8,7 @@
 #include "../io/poller.h"
 #include "../sys.h"
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 
 static uint64_t tag_of(uint32_t gen, int fd)
@@ -15,10 +16,12 @@ static uint64_t tag_of(uint32_t gen, int fd)
 	return (uint64_t)gen << 32 | (uint32_t)fd;
 }
 
-/* Make sure w's epoll set holds fd (invariant 1). */
+/* Make sure w's epoll set holds fd (invariant 1). Any failure means the
+ * runtime cannot wait on this fd: -EOPNOTSUPP. */
 static long ensure_registered(struct evs_fd *f, int fd, struct evs_worker *w)
 {
 	uint64_t bit = 1ULL << w->id;
+	evs_sched_start();
 	if (__atomic_load_n(&f->reg, __ATOMIC_ACQUIRE) & bit)
 		return 0;
 	evs_spin_lock(&f->lock);
@@ -34,8 +37,8 @@ static long ensure_registered(struct evs_fd *f, int fd, struct evs_worker *w)
 		};
 		r = evs_sys6(SYS_epoll_ctl, w->epfd, EPOLL_CTL_MOD, fd, &e, 0, 0);
 	}
-	if (r < 0)
-		return r;  /* -EPERM: a regular file or a directory */
+	if (r < 0)  /* EPERM: a regular file; ENOSPC: max_user_watches */
+		return -EOPNOTSUPP;
 	evs_spin_lock(&f->lock);
 	if (f->gen == gen)
 		f->reg |= bit;
@@ -116,17 +119,40 @@ long evs_fd_wait(struct evs_fd *f, int fd, int dir, uint32_t seq, int64_t deadli
 	return why_to_ret(why);
 }
 
+int64_t evs_fd_deadline(struct evs_fd *f, int dir)
+{
+	int64_t t = f->timeo[dir];
+	return t ? evs_now_ns() + t : INT64_MAX;
+}
+
+long evs_fd_block(int fd, int dir, int64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = dir == EVS_IN ? POLLIN : POLLOUT };
+	int ms = -1;
+	if (deadline != INT64_MAX) {
+		int64_t left = deadline - evs_now_ns();
+		ms = left > 0 ? (int)((left + 999999) / 1000000) : 0;
+	}
+	evs_stat_add(EVS_ST_fallbacks, 1);
+	long r = evs_sys3(SYS_poll, &p, 1, ms);
+	if (r == 0)
+		return -ETIME;
+	return r < 0 ? r : 0;
+}
+
 long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, void *arg,
-	       int64_t deadline)
+	       int nonblock, int64_t deadline)
 {
 	int woken = 0;
 	long r;
 	for (;;) {
 		uint32_t seq = __atomic_load_n(&f->seq[dir], __ATOMIC_ACQUIRE);
 		r = try(fd, arg);
-		if (r != -EAGAIN || f->nonblock)
+		if (r != -EAGAIN || nonblock)
 			break;
 		r = evs_fd_wait(f, fd, dir, seq, deadline);
+		if (r == -EOPNOTSUPP)
+			r = evs_fd_block(fd, dir, deadline);
 		if (r == -ETIME) {  /* SO_RCVTIMEO / SO_SNDTIMEO passed */
 			r = -EAGAIN;
 			break;

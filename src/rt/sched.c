@@ -55,6 +55,7 @@ int evs_nworkers = 1;
 int evs_workers_started = 1;
 uint64_t evs_live_tasks;
 struct evs_task evs_main_task;
+int evs_pollers_live;
 
 static int started;        /* atomic: 0 no, 1 starting, 2 running */
 static unsigned place_next; /* atomic round-robin cursor */
@@ -269,6 +270,7 @@ void evs_sched_start(void)
 			evs_panic("cannot create the poller of worker %d: %s", i,
 				  strerror(-r));
 	}
+	__atomic_store_n(&evs_pollers_live, 1, __ATOMIC_RELEASE);
 	struct evs_worker *w0 = &evs_workers[0];
 	w0->sched_stack = mmap(NULL, EVS_SCHED_STACK, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
@@ -305,6 +307,7 @@ void evs_sched_atfork_child(void)
 {
 	struct evs_worker *me = evs_self;
 	struct evs_task *cur = me ? me->cur : NULL;
+	evs_pollers_live = 0;
 	for (int i = 0; i < evs_nworkers; i++) {
 		struct evs_worker *w = &evs_workers[i];
 		if (w->epfd >= 0)

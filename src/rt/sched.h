@@ -37,6 +37,7 @@ extern int evs_nworkers;
 extern int evs_workers_started;
 extern uint64_t evs_live_tasks;
 extern struct evs_task evs_main_task;
+extern int evs_pollers_live;        /* atomic: the workers' pollers exist */
 
 static inline void evs_stat_add(enum evs_stat s, uint64_t n)
 {

@@ -32,6 +32,7 @@ bool evs_task_wake(struct evs_task *t, uint64_t token, int reason)
 int evs_task_park(const char *what)
 {
 	struct evs_task *t = evs_current();
+	evs_sched_start();  /* main may block before it ever made a thread */
 	/* A cancellation requested before this wait opened finds the wait
 	 * bit clear and wakes nobody; this check catches it (pthread_cancel
 	 * sets cancel_pending before it reads t->wait, both seq_cst). The

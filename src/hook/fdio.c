@@ -1,0 +1,233 @@
+/* read/write and friends on any fd, and the fd's lifecycle (pipe, dup,
+ * close, fcntl, ioctl). Sockets and pipes go through hook/xfer.c; other
+ * fds (regular files, ttys, eventfds...) get the real call, counted. */
+#include "fdio.h"
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/ioctl.h>
+
+static ssize_t rw1(int fd, void *buf, size_t n, int out)
+{
+	struct evs_fd *f = evs_hook_fd(fd);
+	if (f) {
+		struct iovec one = { buf, n };
+		struct evs_xfer x = { .f = f, .iov = &one, .cnt = 1, .all = out };
+		long r = out ? evs_xfer_out(fd, &x) : evs_xfer_in(fd, &x);
+		if (r != EVS_USE_REAL)
+			return evs_ret(r);
+	}
+	if (evs_current())
+		EVS_FALLBACK();
+	return out ? REAL(write)(fd, buf, n) : REAL(read)(fd, buf, n);
+}
+
+EVS_HOOK ssize_t read(int fd, void *buf, size_t n)
+{
+	return rw1(fd, buf, n, 0);
+}
+
+EVS_HOOK ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	if (n > buflen)  /* let glibc report the overflow */
+		return REAL(__read_chk)(fd, buf, n, buflen);
+	return rw1(fd, buf, n, 0);
+}
+
+EVS_HOOK ssize_t write(int fd, const void *buf, size_t n)
+{
+	return rw1(fd, (void *)buf, n, 1);
+}
+
+static ssize_t rwv(int fd, const struct iovec *iov, int cnt, int out)
+{
+	struct evs_fd *f = evs_hook_fd(fd);
+	if (f && cnt > 0 && cnt <= IOV_MAX) {
+		struct iovec sb[EVS_IOV_STACK], *v = evs_iov_copy(iov, cnt, sb);
+		if (v) {
+			struct evs_xfer x = { .f = f, .iov = v, .cnt = cnt, .all = out };
+			long r = out ? evs_xfer_out(fd, &x) : evs_xfer_in(fd, &x);
+			evs_iov_free(v, sb);
+			if (r != EVS_USE_REAL)
+				return evs_ret(r);
+		}
+	}
+	if (evs_current())
+		EVS_FALLBACK();
+	return out ? REAL(writev)(fd, iov, cnt) : REAL(readv)(fd, iov, cnt);
+}
+
+EVS_HOOK ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	return rwv(fd, iov, cnt, 0);
+}
+
+EVS_HOOK ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	return rwv(fd, iov, cnt, 1);
+}
+
+/* --- lifecycle -------------------------------------------------------- */
+
+static void new_pipe(int *fds, int flags)
+{
+	evs_fd_reset(fds[0], EVS_FD_PIPE, !!(flags & O_NONBLOCK), 1);
+	evs_fd_reset(fds[1], EVS_FD_PIPE, !!(flags & O_NONBLOCK), 1);
+}
+
+EVS_HOOK int pipe(int fds[2])
+{
+	int r = REAL(pipe)(fds);
+	if (r == 0)
+		new_pipe(fds, 0);
+	return r;
+}
+
+EVS_HOOK int pipe2(int fds[2], int flags)
+{
+	int r = REAL(pipe2)(fds, flags);
+	if (r == 0)
+		new_pipe(fds, flags);
+	return r;
+}
+
+EVS_HOOK int close(int fd)
+{
+	if (evs_fd_internal(fd)) {
+		/* The runtime's own fd: natively this number is not open. */
+		errno = EBADF;
+		return -1;
+	}
+	evs_fd_closing(fd);
+	return REAL(close)(fd);
+}
+
+/* newfd now refers to oldfd's open file description: same kind, same
+ * O_NONBLOCK (a property of the description), same socket timeouts. */
+static void copy_record(int oldfd, int newfd)
+{
+	struct evs_fd *o = evs_fd_get(oldfd);
+	if (!o) {
+		evs_fd_reclassify(newfd);
+		return;
+	}
+	evs_fd_reset(newfd, o->kind, o->nonblock, o->stream);
+	struct evs_fd *n = evs_fd_get(newfd);
+	if (n) {
+		n->shim_nonblock = o->shim_nonblock;
+		n->timeo[0] = o->timeo[0];
+		n->timeo[1] = o->timeo[1];
+	}
+}
+
+EVS_HOOK int dup(int fd)
+{
+	int r = REAL(dup)(fd);
+	if (r >= 0)
+		copy_record(fd, r);
+	return r;
+}
+
+static int dup_onto(int oldfd, int newfd, int flags, int three)
+{
+	if (evs_fd_internal(newfd) || evs_fd_internal(oldfd)) {
+		errno = EBADF;
+		return -1;
+	}
+	if (oldfd != newfd)
+		evs_fd_closing(newfd);  /* dup2 closes newfd first */
+	int r = three ? REAL(dup3)(oldfd, newfd, flags) : REAL(dup2)(oldfd, newfd);
+	if (r >= 0 && oldfd != newfd)
+		copy_record(oldfd, r);
+	return r;
+}
+
+EVS_HOOK int dup2(int oldfd, int newfd)
+{
+	return dup_onto(oldfd, newfd, 0, 0);
+}
+
+EVS_HOOK int dup3(int oldfd, int newfd, int flags)
+{
+	return dup_onto(oldfd, newfd, flags, 1);
+}
+
+/* F_GETFL / F_SETFL report and set the program's view of O_NONBLOCK; where
+ * the shim itself keeps O_NONBLOCK on (listening sockets it accepts on),
+ * the program never sees it. */
+static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, long arg)
+{
+	struct evs_fd *f;
+	int r;
+	switch (cmd) {
+	case F_GETFL:
+		r = real(fd, cmd);
+		if (r >= 0 && (f = evs_fd_get(fd)) && f->shim_nonblock && !f->nonblock)
+			r &= ~O_NONBLOCK;
+		return r;
+	case F_SETFL:
+		f = evs_fd_get(fd);
+		if (f && f->shim_nonblock)
+			r = real(fd, cmd, arg | O_NONBLOCK);
+		else
+			r = real(fd, cmd, arg);
+		if (r == 0 && f)
+			f->nonblock = !!(arg & O_NONBLOCK);
+		return r;
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		r = real(fd, cmd, arg);
+		if (r >= 0)
+			copy_record(fd, r);
+		return r;
+	case F_SETLKW:
+	case F_OFD_SETLKW:
+		if (evs_current())
+			EVS_FALLBACK();  /* a lock wait the runtime cannot park */
+		return real(fd, cmd, arg);
+	default:
+		return real(fd, cmd, arg);
+	}
+}
+
+EVS_HOOK int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	long arg = va_arg(ap, long);
+	va_end(ap);
+	return do_fcntl(REAL(fcntl), fd, cmd, arg);
+}
+
+EVS_HOOK int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	long arg = va_arg(ap, long);
+	va_end(ap);
+	return do_fcntl(REAL(fcntl64), fd, cmd, arg);
+}
+
+EVS_HOOK int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	va_start(ap, req);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	if (req == FIONBIO && arg) {
+		struct evs_fd *f = evs_fd_get(fd);
+		int on = *(int *)arg != 0;
+		if (f && f->shim_nonblock && !on) {
+			/* The shim keeps it non-blocking underneath; the program
+			 * sees blocking semantics. Check the fd is valid. */
+			if (REAL(fcntl)(fd, F_GETFL) < 0)
+				return -1;
+			f->nonblock = 0;
+			return 0;
+		}
+		int r = REAL(ioctl)(fd, req, arg);
+		if (r == 0 && f)
+			f->nonblock = (uint8_t)on;
+		return r;
+	}
+	return REAL(ioctl)(fd, req, arg);
+}
