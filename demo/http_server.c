@@ -36,12 +36,12 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-static int send_status(int fd, int code, const char *text)
+static int send_status(int fd, int code, const char *reason)
 {
 	char hdr[256];
 	int n = snprintf(hdr, sizeof(hdr),
-			 "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nContent-Type: text/plain\r\n\r\n%s",
-			 code, text, strlen(text), text);
+			 "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nContent-Type: text/plain\r\n\r\n%s\n",
+			 code, reason, strlen(reason) + 1, reason);
 	return write_all(fd, hdr, (size_t)n);
 }
 
@@ -50,21 +50,21 @@ static int handle(int fd, char *req)
 {
 	char method[8], path[512];
 	if (sscanf(req, "%7s %511s", method, path) != 2)
-		return send_status(fd, 400, "bad request\n"), -1;
+		return send_status(fd, 400, "Bad Request"), -1;
 	if (strcmp(method, "GET"))
-		return send_status(fd, 405, "only GET\n"), -1;
+		return send_status(fd, 405, "Method Not Allowed"), -1;
 	/* sanity-check the file name: absolute, no parent references */
 	if (path[0] != '/' || strstr(path, "..") || strchr(path, '\\'))
-		return send_status(fd, 403, "forbidden\n");
+		return send_status(fd, 403, "Forbidden");
 	char full[1024];
 	snprintf(full, sizeof(full), "%s%s", docroot, path);
 	int file = open(full, O_RDONLY);
 	if (file < 0)
-		return send_status(fd, 404, "not found\n");
+		return send_status(fd, 404, "Not Found");
 	struct stat st;
 	if (fstat(file, &st) || !S_ISREG(st.st_mode)) {
 		close(file);
-		return send_status(fd, 404, "not found\n");
+		return send_status(fd, 404, "Not Found");
 	}
 	char hdr[256];
 	int n = snprintf(hdr, sizeof(hdr),

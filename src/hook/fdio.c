@@ -16,8 +16,7 @@ static ssize_t rw1(int fd, void *buf, size_t n, int out)
 		if (r != EVS_USE_REAL)
 			return evs_ret(r);
 	}
-	if (evs_current())
-		EVS_FALLBACK();
+	evs_fallback_fd(fd);
 	return out ? REAL(write)(fd, buf, n) : REAL(read)(fd, buf, n);
 }
 
@@ -51,8 +50,7 @@ static ssize_t rwv(int fd, const struct iovec *iov, int cnt, int out)
 				return evs_ret(r);
 		}
 	}
-	if (evs_current())
-		EVS_FALLBACK();
+	evs_fallback_fd(fd);
 	return out ? REAL(writev)(fd, iov, cnt) : REAL(readv)(fd, iov, cnt);
 }
 

@@ -19,6 +19,15 @@ static inline struct evs_fd *evs_hook_fd(int fd)
 	return f;
 }
 
+/* Count a real (blocking) call a task makes on an open fd the runtime does
+ * not serve; calls on fds that are not open are not counted. */
+static inline void evs_fallback_fd(int fd)
+{
+	struct evs_fd *f;
+	if (evs_current() && (f = evs_fd_get(fd)) && f->kind != EVS_FD_UNKNOWN)
+		EVS_FALLBACK();
+}
+
 /* One transfer in either direction, vectored, with an optional msghdr for
  * the first attempt (name and control data go out or come in once). */
 struct evs_xfer {

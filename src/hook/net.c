@@ -180,8 +180,7 @@ static ssize_t in_msg(int fd, struct msghdr *m, int flags, int (*fallback)(void 
 				return evs_ret(r);
 		}
 	}
-	if (evs_current())
-		EVS_FALLBACK();
+	evs_fallback_fd(fd);
 	return fallback(fa);
 }
 
@@ -202,8 +201,7 @@ static ssize_t out_msg(int fd, const struct msghdr *m, int flags, int (*fallback
 				return evs_ret(r);
 		}
 	}
-	if (evs_current())
-		EVS_FALLBACK();
+	evs_fallback_fd(fd);
 	return fallback(fa);
 }
 

@@ -66,6 +66,8 @@ static void classify(struct evs_fd *f, int fd)
 		kind = EVS_FD_PIPE;
 		stream = 1;
 	}
+	if (r < 0)
+		return;  /* not open: nothing to remember, the real call says so */
 	long fl = evs_sys_fcntl(fd, F_GETFL, 0);
 	evs_spin_lock(&f->lock);
 	if (f->kind == EVS_FD_UNKNOWN) {

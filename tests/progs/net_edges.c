@@ -1,0 +1,248 @@
+/* Socket and pipe edge cases, one line of transcript each: the return value
+ * and errno name the program sees. Run natively and under the shim; the
+ * transcripts must be identical. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static void show(const char *what, long r)
+{
+	if (r < 0)
+		printf("%-44s -1 %s\n", what, strerrorname_np(errno));
+	else
+		printf("%-44s %ld\n", what, r);
+	fflush(stdout);
+}
+
+struct delayed { int fd; int ms; const char *data; size_t len; int how; };
+
+static void *later_write(void *p)
+{
+	struct delayed *d = p;
+	usleep((useconds_t)d->ms * 1000);
+	if (d->how == 1)
+		shutdown(d->fd, SHUT_RDWR);
+	else if (d->how == 2)
+		shutdown(d->fd, SHUT_RD);
+	else
+		write(d->fd, d->data, d->len);
+	return NULL;
+}
+
+static pthread_t after(struct delayed *d)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, later_write, d);
+	return t;
+}
+
+static void *slow_reader(void *p)
+{
+	int fd = *(int *)p;
+	char buf[4096];
+	long total = 0;
+	ssize_t n;
+	usleep(20000);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		total += n;
+	return (void *)total;
+}
+
+static int tcp_pair(int *a, int *b, int *lsock)
+{
+	int ls = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	bind(ls, (struct sockaddr *)&sa, sizeof(sa));
+	listen(ls, 16);
+	getsockname(ls, (struct sockaddr *)&sa, &sl);
+	*a = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(*a, (struct sockaddr *)&sa, sizeof(sa)))
+		return -1;
+	*b = accept(ls, NULL, NULL);
+	if (lsock)
+		*lsock = ls;
+	else
+		close(ls);
+	return *b < 0 ? -1 : 0;
+}
+
+int main(void)
+{
+	int sv[2], r;
+	char buf[256];
+	signal(SIGPIPE, SIG_IGN);
+
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	struct timeval tv = { 0, 50000 };
+	setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	show("SO_RCVTIMEO 50ms read, no data", read(sv[0], buf, sizeof(buf)));
+	show("SO_RCVTIMEO 50ms recv, no data", recv(sv[0], buf, sizeof(buf), 0));
+	tv.tv_usec = 0;
+	setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+
+	int fl = fcntl(sv[0], F_GETFL);
+	show("F_GETFL O_NONBLOCK bit (fresh)", fl & O_NONBLOCK);
+	fcntl(sv[0], F_SETFL, fl | O_NONBLOCK);
+	show("F_GETFL O_NONBLOCK bit (after set)", !!(fcntl(sv[0], F_GETFL) & O_NONBLOCK));
+	show("read with O_NONBLOCK, no data", read(sv[0], buf, sizeof(buf)));
+	fcntl(sv[0], F_SETFL, fl);
+	show("F_GETFL O_NONBLOCK bit (after clear)", !!(fcntl(sv[0], F_GETFL) & O_NONBLOCK));
+
+	int on = 1, off = 0;
+	ioctl(sv[0], FIONBIO, &on);
+	show("read after FIONBIO on, no data", read(sv[0], buf, sizeof(buf)));
+	show("F_GETFL after FIONBIO on", !!(fcntl(sv[0], F_GETFL) & O_NONBLOCK));
+	ioctl(sv[0], FIONBIO, &off);
+	show("recv MSG_DONTWAIT, no data", recv(sv[0], buf, sizeof(buf), MSG_DONTWAIT));
+
+	struct delayed d1 = { sv[1], 30, "hello", 5, 0 };
+	pthread_t t = after(&d1);
+	show("blocking read, data after 30ms", read(sv[0], buf, sizeof(buf)));
+	pthread_join(t, NULL);
+
+	write(sv[1], "peekaboo", 8);
+	show("recv MSG_PEEK", recv(sv[0], buf, sizeof(buf), MSG_PEEK));
+	r = (int)read(sv[0], buf, sizeof(buf));
+	show("read after peek", r);
+	show("peeked bytes equal read bytes", !memcmp(buf, "peekaboo", 8));
+
+	write(sv[1], "12345", 5);
+	struct delayed d2 = { sv[1], 30, "67890", 5, 0 };
+	t = after(&d2);
+	show("recv MSG_WAITALL 10, 5 now 5 later", recv(sv[0], buf, 10, MSG_WAITALL));
+	pthread_join(t, NULL);
+
+	/* A blocking write larger than the socket buffer returns when all is
+	 * written, while a slow reader drains it. */
+	size_t big = 4 << 20;
+	char *bp = calloc(1, big);
+	int rfd = sv[0];
+	pthread_create(&t, NULL, slow_reader, &rfd);
+	show("blocking write of 4 MiB", write(sv[1], bp, big));
+	shutdown(sv[1], SHUT_WR);
+	void *got;
+	pthread_join(t, &got);
+	show("reader received", (long)got);
+	show("read at EOF after peer SHUT_WR", read(sv[0], buf, sizeof(buf)));
+	show("write back after peer SHUT_WR (half-close)", write(sv[0], "back", 4));
+	show("peer reads it", read(sv[1], buf, sizeof(buf)));
+	close(sv[1]);
+	show("write to a closed peer", write(sv[0], "x", 1));
+	close(sv[0]);
+	free(bp);
+
+	/* shutdown by another thread wakes a blocked reader with EOF */
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	struct delayed d3 = { sv[0], 30, NULL, 0, 2 };
+	t = after(&d3);
+	show("blocked read, SHUT_RD by another thread", read(sv[0], buf, sizeof(buf)));
+	pthread_join(t, NULL);
+	close(sv[0]);
+	close(sv[1]);
+
+	/* TCP: reset by the peer, refused connect, EMFILE on accept */
+	int a, b, ls;
+	if (tcp_pair(&a, &b, &ls) == 0) {
+		struct linger lg = { 1, 0 };
+		setsockopt(b, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(b);
+		usleep(20000);
+		show("read after the peer reset", read(a, buf, sizeof(buf)));
+		close(a);
+
+		struct sockaddr_in sa;
+		socklen_t sl = sizeof(sa);
+		getsockname(ls, (struct sockaddr *)&sa, &sl);
+		int c = socket(AF_INET, SOCK_STREAM, 0);
+		connect(c, (struct sockaddr *)&sa, sizeof(sa));
+		usleep(20000);
+		struct rlimit old, low;
+		getrlimit(RLIMIT_NOFILE, &old);
+		int probe = dup(0);
+		close(probe);
+		low = old;
+		low.rlim_cur = (rlim_t)probe;  /* no fd number left for accept */
+		setrlimit(RLIMIT_NOFILE, &low);
+		show("accept with no fd left", accept(ls, NULL, NULL));
+		setrlimit(RLIMIT_NOFILE, &old);
+		int acc = accept(ls, NULL, NULL);
+		show("accept after raising the limit", acc >= 0);
+		close(acc);
+		close(c);
+		close(ls);
+		c = socket(AF_INET, SOCK_STREAM, 0);
+		show("connect to a closed port", connect(c, (struct sockaddr *)&sa, sizeof(sa)));
+		close(c);
+	}
+
+	/* poll / select / epoll_wait: timeouts and readiness */
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	struct pollfd pf = { sv[0], POLLIN, 0 };
+	show("poll 50ms, nothing ready", poll(&pf, 1, 50));
+	show("poll 0ms, nothing ready", poll(&pf, 1, 0));
+	struct delayed d4 = { sv[1], 30, "p", 1, 0 };
+	t = after(&d4);
+	r = poll(&pf, 1, 5000);
+	show("poll, data after 30ms", r);
+	show("poll revents POLLIN", !!(pf.revents & POLLIN));
+	pthread_join(t, NULL);
+	read(sv[0], buf, 1);
+	fd_set rs;
+	FD_ZERO(&rs);
+	FD_SET(sv[0], &rs);
+	struct timeval stv = { 0, 50000 };
+	show("select 50ms, nothing ready", select(sv[0] + 1, &rs, NULL, NULL, &stv));
+	FD_SET(sv[0], &rs);
+	struct delayed d5 = { sv[1], 30, "s", 1, 0 };
+	t = after(&d5);
+	stv = (struct timeval){ 5, 0 };
+	show("select, data after 30ms", select(sv[0] + 1, &rs, NULL, NULL, &stv));
+	show("select fd set", FD_ISSET(sv[0], &rs));
+	pthread_join(t, NULL);
+	read(sv[0], buf, 1);
+	int ep = epoll_create1(0);
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = sv[0] }, out[4];
+	epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev);
+	show("epoll_wait 50ms, nothing ready", epoll_wait(ep, out, 4, 50));
+	struct delayed d6 = { sv[1], 30, "e", 1, 0 };
+	t = after(&d6);
+	show("epoll_wait, data after 30ms", epoll_wait(ep, out, 4, 5000));
+	show("epoll_wait reports the fd", out[0].data.fd == sv[0]);
+	pthread_join(t, NULL);
+	close(ep);
+	close(sv[0]);
+	close(sv[1]);
+
+	/* pipes */
+	int p[2];
+	pipe(p);
+	struct delayed d7 = { p[1], 30, "pipe!", 5, 0 };
+	t = after(&d7);
+	show("pipe read, data after 30ms", read(p[0], buf, sizeof(buf)));
+	pthread_join(t, NULL);
+	close(p[0]);
+	show("pipe write, read end closed", write(p[1], "x", 1));
+	close(p[1]);
+	pipe2(p, O_NONBLOCK);
+	show("pipe2 O_NONBLOCK read, empty", read(p[0], buf, sizeof(buf)));
+	close(p[0]);
+	close(p[1]);
+	show("read on a closed fd", read(p[0], buf, 1));
+	show("close a closed fd", close(p[0]));
+	return 0;
+}
