@@ -9,7 +9,7 @@ check() {  # package, a file it provides
 check libck-dev /usr/include/ck_stack.h
 check libaio-dev /usr/include/libaio.h
 check liburing-dev /usr/include/liburing.h
-check libunwind-dev /usr/include/libunwind.h
+check libunwind-dev /usr/include/x86_64-linux-gnu/libunwind.h
 check bats /usr/bin/bats
 check gcc /usr/bin/gcc
 check make /usr/bin/make
