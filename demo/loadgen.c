@@ -75,8 +75,9 @@ static void start_round(struct conn *c)
 /* Returns 1 when the connection has finished all rounds, -1 on error. */
 static int pump(struct conn *c, int id, int rounds)
 {
-	char buf[65536];
+	static char buf[65536];  /* one thread: one buffer */
 	size_t out_len = mode_http ? request_len : msg_size;
+next_round:
 	while (c->sent < out_len) {
 		ssize_t w;
 		if (mode_http) {
@@ -132,7 +133,7 @@ static int pump(struct conn *c, int id, int rounds)
 			if (++c->round == rounds)
 				return 1;
 			start_round(c);
-			return pump(c, id, rounds);
+			goto next_round;
 		}
 	}
 }

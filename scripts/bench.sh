@@ -1,0 +1,78 @@
+#!/bin/bash
+# make bench: figures, native vs evshim, measured side by side in one run.
+# Never pass/fail on a number. Writes the table to stdout and, with
+# gnuplot installed, build/bench/servers.png.
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+B=$root/build/bench
+S=$root/build/libevshim.so
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+shim() { env LD_PRELOAD="$S" "$@"; }
+val() { awk -v k="$1" '$1 == k {print $2; exit}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.1fx", a/b; else print "-" }'; }
+
+echo "evshim benchmarks ($(date -u +%Y-%m-%d), $(nproc) CPUs, $(uname -r))"
+echo
+echo "== the switch itself (build/bench/bench-switch, no preload)"
+"$B/bench-switch"
+echo
+printf "%-44s %12s %12s %10s\n" "micro-benchmark (lower is better)" "native" "evshim" "native/shim"
+n1=$(taskset -c 0 "$B/yield_turns" 200000 | val handoff_ns)
+s1=$(EVSHIM_WORKERS=1 shim "$B/yield_turns" 200000 | val handoff_ns)
+printf "%-44s %12s %12s %10s\n" "thread hand-off, sched_yield, 1 CPU (ns)" "$n1" "$s1" "$(ratio "$n1" "$s1")"
+n2=$("$B/spawn_join" 20000 | val spawn_join_ns)
+s2=$(EVSHIM_WORKERS=1 shim "$B/spawn_join" 20000 | val spawn_join_ns)
+s2b=$(shim "$B/spawn_join" 20000 | val spawn_join_ns)
+printf "%-44s %12s %12s %10s\n" "spawn+join, 1 worker (ns)" "$n2" "$s2" "$(ratio "$n2" "$s2")"
+printf "%-44s %12s %12s %10s\n" "spawn+join, $(nproc) workers (ns)" "$n2" "$s2b" "$(ratio "$n2" "$s2b")"
+"$B/sleep_wake" 100 100 > "$out/sn"; shim "$B/sleep_wake" 100 100 > "$out/ss"
+printf "%-44s %12s %12s %10s\n" "sleep 1ms x100 x100 threads: oversleep (us)" "$(val oversleep_us < "$out/sn")" "$(val oversleep_us < "$out/ss")" ""
+printf "%-44s %12s %12s %10s\n" "  CPU time used (ms)" "$(val cpu_ms < "$out/sn")" "$(val cpu_ms < "$out/ss")" "$(ratio "$(val cpu_ms < "$out/sn")" "$(val cpu_ms < "$out/ss")")"
+n3=$("$B/pipe_pingpong" 100000 | val roundtrip_ns)
+s3=$(shim "$B/pipe_pingpong" 100000 | val roundtrip_ns)
+printf "%-44s %12s %12s %10s\n" "pipe ping-pong round trip (ns)" "$n3" "$s3" "$(ratio "$n3" "$s3")"
+echo
+
+mkdir -p "$out/www"
+head -c 16384 /dev/urandom > "$out/www/page.bin"
+printf "%-6s %6s %-8s %9s %9s %9s %9s %8s %8s %9s\n" server conns mode "req/s" "p50_us" "p99_us" "cs/req" threads "rss_MiB" verified
+run_case() {  # server conns rounds
+	local srv=$1 conns=$2 rounds=$3
+	for mode in native shim; do
+		if [ "$srv" = echo ]; then
+			"$root/scripts/serve-load.sh" $mode "$out" "$conns" "$rounds" echo "$root/build/demo/echo_server"
+		else
+			"$root/scripts/serve-load.sh" $mode "$out" "$conns" "$rounds" "http:$out/www/page.bin" \
+				"$root/build/demo/http_server" -d "$out/www"
+		fi
+		local rc=$?
+		local L=$out/$mode.load T=$out/$mode.stat
+		local reqs=$((conns * rounds))
+		local okn=$(awk '$1=="requests"{print $4}' "$L")
+		local cs=$(( $(val vol_ctxsw < "$T") + $(val invol_ctxsw < "$T") ))
+		printf "%-6s %6s %-8s %9s %9s %9s %9s %8s %8s %9s\n" "$srv" "$conns" "$mode" \
+			"$(awk '$1=="elapsed_s"{print $4}' "$L")" "$(awk '$1=="latency_us"{print $3}' "$L")" \
+			"$(awk '$1=="latency_us"{print $5}' "$L")" "$(awk -v a=$cs -v n=$reqs 'BEGIN{printf "%.3f", a/n}')" \
+			"$(val peak_threads < "$T")" "$(awk -v k="$(val maxrss_kib < "$T")" 'BEGIN{printf "%.1f", k/1024}')" \
+			"$okn/$reqs$([ $rc = 0 ] || echo ' FAIL')"
+		echo "$srv $conns $mode $(awk '$1=="elapsed_s"{print $4}' "$L") $cs $reqs" >> "$out/plot.dat"
+	done
+}
+run_case echo 10 2000
+run_case echo 100 300
+run_case echo 1000 30
+run_case echo 10000 3
+run_case http 100 100
+run_case http 1000 10
+echo
+echo "cs/req: voluntary + involuntary context switches of the server process per request (wait4 rusage)"
+echo "threads: peak kernel threads of the server (/proc, sampled every 2 ms)"
+if command -v gnuplot >/dev/null; then
+	awk '$1=="echo" && $3=="native"{print $2, $4}' "$out/plot.dat" > "$out/n.dat"
+	awk '$1=="echo" && $3=="shim"{print $2, $4}' "$out/plot.dat" > "$out/s.dat"
+	gnuplot -e "set terminal png size 800,500; set output '$B/servers.png'; set logscale x;
+		set xlabel 'concurrent connections'; set ylabel 'requests/s'; set title 'echo server: native threads vs evshim';
+		plot '$out/n.dat' with linespoints title 'native threads', '$out/s.dat' with linespoints title 'evshim'" &&
+	echo "plot: build/bench/servers.png"
+fi
