@@ -14,6 +14,7 @@ check bats /usr/bin/bats
 check gcc /usr/bin/gcc
 check make /usr/bin/make
 check procps /usr/bin/ps
+check strace /usr/bin/strace
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ]; then
 	echo "deps: installing$need"

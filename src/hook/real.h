@@ -15,6 +15,7 @@
 #include <sys/select.h>
 #include <sys/epoll.h>
 #include <poll.h>
+#include <semaphore.h>
 
 struct evs_real {
 #define R(name, ret, params) ret (*name) params;

@@ -1,0 +1,368 @@
+/* Mutexes, condition variables, rwlocks, barriers, once, spinlocks and
+ * unnamed semaphores: served by src/sync/ for every caller, task or not,
+ * so an object shared by both stays consistent. Process-shared, robust and
+ * priority-protocol objects, and everything under EVSHIM_DISABLE=1, go to
+ * glibc. */
+#include "hook.h"
+#include "../rt/config.h"
+#include "../sync/sync.h"
+#include "../sync/lot.h"
+#include <time.h>
+
+static inline int off(void)
+{
+	return evs_config.disable;
+}
+
+/* --- mutex ------------------------------------------------------------ */
+
+EVS_HOOK int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
+{
+	int ps = 0, robust = 0, proto = PTHREAD_PRIO_NONE;
+	if (a) {
+		pthread_mutexattr_getpshared(a, &ps);
+		pthread_mutexattr_getrobust(a, &robust);
+		pthread_mutexattr_getprotocol(a, &proto);
+	}
+	if (off() || ps || robust || proto != PTHREAD_PRIO_NONE)
+		return REAL(pthread_mutex_init)(m, a);
+	return evs_mutex_init(m, a);
+}
+
+EVS_HOOK int pthread_mutex_destroy(pthread_mutex_t *m)
+{
+	if (off() || !evs_mutex_is_ours(m))
+		return REAL(pthread_mutex_destroy)(m);
+	return evs_mutex_destroy(m);
+}
+
+EVS_HOOK int pthread_mutex_lock(pthread_mutex_t *m)
+{
+	if (off() || !evs_mutex_is_ours(m))
+		return REAL(pthread_mutex_lock)(m);
+	return evs_mutex_lock(m, INT64_MAX, 0);
+}
+
+EVS_HOOK int pthread_mutex_trylock(pthread_mutex_t *m)
+{
+	if (off() || !evs_mutex_is_ours(m))
+		return REAL(pthread_mutex_trylock)(m);
+	return evs_mutex_lock(m, INT64_MAX, 1);
+}
+
+EVS_HOOK int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const struct timespec *ts)
+{
+	if (off() || !evs_mutex_is_ours(m))
+		return REAL(pthread_mutex_clocklock)(m, clk, ts);
+	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME)
+		return EINVAL;
+	return evs_mutex_lock(m, evs_abs_deadline(clk, ts), 0);
+}
+
+EVS_HOOK int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *ts)
+{
+	if (off() || !evs_mutex_is_ours(m))
+		return REAL(pthread_mutex_timedlock)(m, ts);
+	return evs_mutex_lock(m, evs_abs_deadline(CLOCK_REALTIME, ts), 0);
+}
+
+EVS_HOOK int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+	if (off() || !evs_mutex_is_ours(m))
+		return REAL(pthread_mutex_unlock)(m);
+	return evs_mutex_unlock(m);
+}
+
+/* --- condition variables ---------------------------------------------- */
+
+EVS_HOOK int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *a)
+{
+	int ps = 0;
+	if (a)
+		pthread_condattr_getpshared(a, &ps);
+	if (off() || ps)
+		return REAL(pthread_cond_init)(c, a);
+	return evs_cond_init(c, a);
+}
+
+EVS_HOOK int pthread_cond_destroy(pthread_cond_t *c)
+{
+	if (off() || !evs_cond_is_ours(c))
+		return REAL(pthread_cond_destroy)(c);
+	return 0;
+}
+
+static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline)
+{
+	int r = evs_cond_wait(c, m, deadline);
+	if (r == ECANCELED) {  /* a cancellation point: the mutex is held again */
+		evs_task_testcancel();
+		r = 0;
+	}
+	return r;
+}
+
+EVS_HOOK int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+	if (off() || !evs_cond_is_ours(c) || !evs_mutex_is_ours(m))
+		return REAL(pthread_cond_wait)(c, m);
+	return cond_wait(c, m, INT64_MAX);
+}
+
+EVS_HOOK int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
+				    const struct timespec *ts)
+{
+	if (off() || !evs_cond_is_ours(c) || !evs_mutex_is_ours(m))
+		return REAL(pthread_cond_timedwait)(c, m, ts);
+	return cond_wait(c, m, evs_abs_deadline(evs_cond_clock(c), ts));
+}
+
+EVS_HOOK int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
+				    const struct timespec *ts)
+{
+	if (off() || !evs_cond_is_ours(c) || !evs_mutex_is_ours(m))
+		return REAL(pthread_cond_clockwait)(c, m, clk, ts);
+	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME)
+		return EINVAL;
+	return cond_wait(c, m, evs_abs_deadline(clk, ts));
+}
+
+EVS_HOOK int pthread_cond_signal(pthread_cond_t *c)
+{
+	if (off() || !evs_cond_is_ours(c))
+		return REAL(pthread_cond_signal)(c);
+	return evs_cond_wake(c, 0);
+}
+
+EVS_HOOK int pthread_cond_broadcast(pthread_cond_t *c)
+{
+	if (off() || !evs_cond_is_ours(c))
+		return REAL(pthread_cond_broadcast)(c);
+	return evs_cond_wake(c, 1);
+}
+
+/* --- rwlocks ---------------------------------------------------------- */
+
+EVS_HOOK int pthread_rwlock_init(pthread_rwlock_t *l, const pthread_rwlockattr_t *a)
+{
+	int ps = 0;
+	if (a)
+		pthread_rwlockattr_getpshared(a, &ps);
+	if (off() || ps)
+		return REAL(pthread_rwlock_init)(l, a);
+	return evs_rwlock_init(l, a);
+}
+
+EVS_HOOK int pthread_rwlock_destroy(pthread_rwlock_t *l)
+{
+	if (off() || !evs_rwlock_is_ours(l))
+		return REAL(pthread_rwlock_destroy)(l);
+	return 0;
+}
+
+#define RW(name, fn, dl, try)                                               \
+	EVS_HOOK int name(pthread_rwlock_t *l)                              \
+	{                                                                   \
+		if (off() || !evs_rwlock_is_ours(l))                        \
+			return REAL(name)(l);                               \
+		return fn(l, dl, try);                                      \
+	}
+RW(pthread_rwlock_rdlock, evs_rwlock_rdlock, INT64_MAX, 0)
+RW(pthread_rwlock_tryrdlock, evs_rwlock_rdlock, INT64_MAX, 1)
+RW(pthread_rwlock_wrlock, evs_rwlock_wrlock, INT64_MAX, 0)
+RW(pthread_rwlock_trywrlock, evs_rwlock_wrlock, INT64_MAX, 1)
+#undef RW
+
+EVS_HOOK int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *ts)
+{
+	if (off() || !evs_rwlock_is_ours(l))
+		return REAL(pthread_rwlock_timedrdlock)(l, ts);
+	return evs_rwlock_rdlock(l, evs_abs_deadline(CLOCK_REALTIME, ts), 0);
+}
+
+EVS_HOOK int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clk, const struct timespec *ts)
+{
+	if (off() || !evs_rwlock_is_ours(l))
+		return REAL(pthread_rwlock_clockrdlock)(l, clk, ts);
+	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME)
+		return EINVAL;
+	return evs_rwlock_rdlock(l, evs_abs_deadline(clk, ts), 0);
+}
+
+EVS_HOOK int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *ts)
+{
+	if (off() || !evs_rwlock_is_ours(l))
+		return REAL(pthread_rwlock_timedwrlock)(l, ts);
+	return evs_rwlock_wrlock(l, evs_abs_deadline(CLOCK_REALTIME, ts), 0);
+}
+
+EVS_HOOK int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk, const struct timespec *ts)
+{
+	if (off() || !evs_rwlock_is_ours(l))
+		return REAL(pthread_rwlock_clockwrlock)(l, clk, ts);
+	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME)
+		return EINVAL;
+	return evs_rwlock_wrlock(l, evs_abs_deadline(clk, ts), 0);
+}
+
+EVS_HOOK int pthread_rwlock_unlock(pthread_rwlock_t *l)
+{
+	if (off() || !evs_rwlock_is_ours(l))
+		return REAL(pthread_rwlock_unlock)(l);
+	return evs_rwlock_unlock(l);
+}
+
+/* --- barriers, once --------------------------------------------------- */
+
+EVS_HOOK int pthread_barrier_init(pthread_barrier_t *b, const pthread_barrierattr_t *a, unsigned n)
+{
+	int ps = 0;
+	if (a)
+		pthread_barrierattr_getpshared(a, &ps);
+	if (off() || ps)
+		return REAL(pthread_barrier_init)(b, a, n);
+	return evs_barrier_init(b, n);
+}
+
+EVS_HOOK int pthread_barrier_destroy(pthread_barrier_t *b)
+{
+	if (off() || !evs_barrier_is_ours(b))
+		return REAL(pthread_barrier_destroy)(b);
+	return 0;
+}
+
+EVS_HOOK int pthread_barrier_wait(pthread_barrier_t *b)
+{
+	if (off() || !evs_barrier_is_ours(b))
+		return REAL(pthread_barrier_wait)(b);
+	return evs_barrier_wait(b);
+}
+
+EVS_HOOK int pthread_once(pthread_once_t *o, void (*fn)(void))
+{
+	if (off())
+		return REAL(pthread_once)(o, fn);
+	return evs_once(o, fn);
+}
+
+/* --- spinlocks -------------------------------------------------------- */
+
+/* glibc's x86-64 encoding, kept so objects stay interchangeable: 1 free
+ * (pthread_spin_init), 0 or less held (it locks with `lock decl`).
+ * A task spinning on a lock held by a task of its own worker would spin
+ * forever: the holder cannot run. So a task spins a little, then yields
+ * its worker and tries again; a thread the runtime does not own spins as
+ * glibc does. */
+#define SPIN_FREE 1
+#define SPIN_HELD 0
+#define EVS_SPINS_BEFORE_YIELD 100
+
+static int spin_try(pthread_spinlock_t *l)
+{
+	int expect = SPIN_FREE;
+	return __atomic_compare_exchange_n(l, &expect, SPIN_HELD, 0, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
+}
+
+EVS_HOOK int pthread_spin_lock(pthread_spinlock_t *l)
+{
+	if (off())
+		return REAL(pthread_spin_lock)(l);
+	for (unsigned n = 1; !spin_try(l); n++) {
+		if (n % EVS_SPINS_BEFORE_YIELD == 0 && evs_current())
+			evs_task_yield();
+		else
+			__builtin_ia32_pause();
+	}
+	return 0;
+}
+
+EVS_HOOK int pthread_spin_trylock(pthread_spinlock_t *l)
+{
+	if (off())
+		return REAL(pthread_spin_trylock)(l);
+	return spin_try(l) ? 0 : EBUSY;
+}
+
+EVS_HOOK int pthread_spin_unlock(pthread_spinlock_t *l)
+{
+	if (off())
+		return REAL(pthread_spin_unlock)(l);
+	__atomic_store_n(l, SPIN_FREE, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* --- semaphores ------------------------------------------------------- */
+
+EVS_HOOK int sem_init(sem_t *s, int pshared, unsigned v)
+{
+	if (off() || pshared)
+		return REAL(sem_init)(s, pshared, v);
+	return (int)evs_ret(-evs_sem_init(s, v));
+}
+
+EVS_HOOK int sem_destroy(sem_t *s)
+{
+	if (off() || !evs_sem_is_ours(s))
+		return REAL(sem_destroy)(s);
+	return 0;
+}
+
+static int sem_wait_common(sem_t *s, int64_t deadline, int try_only)
+{
+	for (;;) {
+		int r = evs_sem_wait(s, deadline, try_only);
+		if (r == ECANCELED) {  /* a cancellation point */
+			evs_task_testcancel();
+			continue;
+		}
+		return (int)evs_ret(-r);
+	}
+}
+
+EVS_HOOK int sem_wait(sem_t *s)
+{
+	if (off() || !evs_sem_is_ours(s))
+		return REAL(sem_wait)(s);
+	return sem_wait_common(s, INT64_MAX, 0);
+}
+
+EVS_HOOK int sem_trywait(sem_t *s)
+{
+	if (off() || !evs_sem_is_ours(s))
+		return REAL(sem_trywait)(s);
+	return sem_wait_common(s, INT64_MAX, 1);
+}
+
+EVS_HOOK int sem_timedwait(sem_t *s, const struct timespec *ts)
+{
+	if (off() || !evs_sem_is_ours(s))
+		return REAL(sem_timedwait)(s, ts);
+	return sem_wait_common(s, evs_abs_deadline(CLOCK_REALTIME, ts), 0);
+}
+
+EVS_HOOK int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *ts)
+{
+	if (off() || !evs_sem_is_ours(s))
+		return REAL(sem_clockwait)(s, clk, ts);
+	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME) {
+		errno = EINVAL;
+		return -1;
+	}
+	return sem_wait_common(s, evs_abs_deadline(clk, ts), 0);
+}
+
+EVS_HOOK int sem_post(sem_t *s)
+{
+	if (off() || !evs_sem_is_ours(s))
+		return REAL(sem_post)(s);
+	return (int)evs_ret(-evs_sem_post(s));
+}
+
+EVS_HOOK int sem_getvalue(sem_t *s, int *v)
+{
+	if (off() || !evs_sem_is_ours(s))
+		return REAL(sem_getvalue)(s, v);
+	*v = evs_sem_value(s);
+	return 0;
+}

@@ -1,0 +1,46 @@
+/* Barriers: the last of `count` arrivals starts a new round and wakes the
+ * others; it gets PTHREAD_BARRIER_SERIAL_THREAD.
+ *
+ *   arrived @0, round @4 (parked on), count @8, shared @12 (glibc's:
+ *   process-shared barriers stay glibc's) */
+#include "../evs.h"
+#include "sync.h"
+#include "lot.h"
+#include <errno.h>
+#include <string.h>
+
+struct bar {
+	uint32_t arrived;
+	uint32_t round;
+	uint32_t count;
+	uint32_t shared;
+};
+
+int evs_barrier_is_ours(const pthread_barrier_t *b)
+{
+	return ((const struct bar *)b)->shared == 0;
+}
+
+int evs_barrier_init(pthread_barrier_t *b, unsigned count)
+{
+	if (count == 0)
+		return EINVAL;
+	memset(b, 0, sizeof(*b));
+	((struct bar *)b)->count = count;
+	return 0;
+}
+
+int evs_barrier_wait(pthread_barrier_t *b)
+{
+	struct bar *x = (struct bar *)b;
+	uint32_t round = __atomic_load_n(&x->round, __ATOMIC_ACQUIRE);
+	if (__atomic_add_fetch(&x->arrived, 1, __ATOMIC_ACQ_REL) == x->count) {
+		__atomic_store_n(&x->arrived, 0, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&x->round, 1, __ATOMIC_SEQ_CST);
+		evs_lot_unpark(&x->round, -1);
+		return PTHREAD_BARRIER_SERIAL_THREAD;
+	}
+	while (__atomic_load_n(&x->round, __ATOMIC_ACQUIRE) == round)
+		evs_lot_park(&x->round, round, INT64_MAX, 0);
+	return 0;
+}

@@ -1,0 +1,179 @@
+#include "../evs.h"
+#include "lot.h"
+#include "../rt/sched.h"
+#include "../rt/task.h"
+#include "../rt/timer.h"
+#include "../sys.h"
+#include <errno.h>
+#include <linux/futex.h>
+#include <time.h>
+
+/* Buckets: enough that unrelated objects rarely share a lock. */
+#define EVS_LOT_BUCKETS 512
+
+struct lot_waiter {
+	const void *addr;
+	struct evs_task *t;      /* NULL: a thread, waiting on futex */
+	uint64_t token;
+	int futex;               /* thread waiters: 0 waiting, 1 woken */
+	int queued;
+	struct lot_waiter *next;
+};
+
+static struct bucket {
+	int lock;
+	struct lot_waiter *head, *tail;
+} __attribute__((aligned(64))) buckets[EVS_LOT_BUCKETS];
+
+static struct bucket *bucket_of(const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+	a ^= a >> 17;
+	a *= 0x9E3779B97F4A7C15ULL;
+	return &buckets[(a >> 32) % EVS_LOT_BUCKETS];
+}
+
+static void unlink_w(struct bucket *b, struct lot_waiter *w)
+{
+	struct lot_waiter **pp = &b->head, *prev = NULL;
+	while (*pp && *pp != w) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	if (*pp) {
+		*pp = w->next;
+		if (b->tail == w)
+			b->tail = prev;
+	}
+	w->queued = 0;
+}
+
+static long park_thread(struct lot_waiter *w, int64_t deadline)
+{
+	for (;;) {
+		if (__atomic_load_n(&w->futex, __ATOMIC_ACQUIRE))
+			return 0;
+		struct timespec ts, *tsp = NULL;
+		if (deadline != INT64_MAX) {
+			ts.tv_sec = deadline / 1000000000;
+			ts.tv_nsec = deadline % 1000000000;
+			tsp = &ts;  /* FUTEX_WAIT_BITSET: absolute, CLOCK_MONOTONIC */
+		}
+		long r = evs_sys6(SYS_futex, &w->futex, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
+				  0, tsp, 0, FUTEX_BITSET_MATCH_ANY);
+		if (r == -ETIMEDOUT)
+			return -ETIME;
+	}
+}
+
+long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int cancel_point)
+{
+	struct bucket *b = bucket_of(addr);
+	struct evs_task *t = evs_current();
+	struct lot_waiter w = { .addr = addr, .t = t };
+
+	evs_spin_lock(&b->lock);
+	if (__atomic_load_n((const uint32_t *)addr, __ATOMIC_SEQ_CST) != expect) {
+		evs_spin_unlock(&b->lock);
+		return -EAGAIN;
+	}
+	if (t)
+		w.token = evs_task_prepare_wait(t);
+	w.queued = 1;
+	if (b->tail)
+		b->tail->next = &w;
+	else
+		b->head = &w;
+	b->tail = &w;
+	evs_spin_unlock(&b->lock);
+
+	long ret = 0;
+	if (t) {
+		struct evs_timer tm = { .when = deadline, .t = t, .token = w.token, .idx = -1 };
+		if (deadline != INT64_MAX)
+			evs_timer_add(&t->w->timers, &tm);
+		/* Not a cancellation point (a mutex): a cancel request waits
+		 * for the next point instead of waking this wait. */
+		int saved = t->cancel_state;
+		if (!cancel_point)
+			t->cancel_state = PTHREAD_CANCEL_DISABLE;
+		int why = evs_task_park(cancel_point ? "cond/sem" : "lock");
+		t->cancel_state = saved;
+		evs_timer_del(&t->w->timers, &tm);
+		if (why == EVS_WAKE_TIMEOUT)
+			ret = -ETIME;
+		else if (why == EVS_WAKE_CANCEL)
+			ret = -ECANCELED;
+	} else {
+		ret = park_thread(&w, deadline);
+	}
+	if (__atomic_load_n(&w.queued, __ATOMIC_ACQUIRE)) {
+		evs_spin_lock(&b->lock);
+		if (w.queued)
+			unlink_w(b, &w);
+		evs_spin_unlock(&b->lock);
+	}
+	return ret;
+}
+
+int evs_lot_unpark(const void *addr, int n)
+{
+	struct bucket *b = bucket_of(addr);
+	int woke = 0;
+	while (n < 0 || woke < n) {
+		evs_spin_lock(&b->lock);
+		struct lot_waiter *w = b->head;
+		while (w && w->addr != addr)
+			w = w->next;
+		if (!w) {
+			evs_spin_unlock(&b->lock);
+			break;
+		}
+		unlink_w(b, w);
+		/* Copy what we need: once queued is clear and the lock is
+		 * dropped, the record may vanish with its owner's stack. */
+		struct evs_task *t = w->t;
+		uint64_t tok = w->token;
+		int ok = 1;
+		if (t) {
+			__atomic_store_n(&w->queued, 0, __ATOMIC_RELEASE);
+			evs_spin_unlock(&b->lock);
+			ok = evs_task_wake(t, tok, EVS_WAKE_EVENT);
+		} else {
+			__atomic_store_n(&w->futex, 1, __ATOMIC_RELEASE);
+			int *f = &w->futex;
+			/* The thread may return the moment it sees futex = 1,
+			 * but it must take the bucket lock to check `queued`
+			 * only if queued is set; clear it last, under the lock,
+			 * so the record stays valid for the wake call. */
+			evs_sys6(SYS_futex, f, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, 0, 0, 0);
+			__atomic_store_n(&w->queued, 0, __ATOMIC_RELEASE);
+			evs_spin_unlock(&b->lock);
+		}
+		woke += ok;
+	}
+	return woke;
+}
+
+int evs_sync_self_id(void)
+{
+	static __thread int tid;
+	struct evs_task *t = evs_current();
+	if (t)
+		return (int)(0x40000000u | (uint32_t)(t->id & 0x3fffffff));
+	if (!tid)
+		tid = (int)evs_sys3(SYS_gettid, 0, 0, 0);
+	return tid;
+}
+
+int64_t evs_abs_deadline(clockid_t clk, const struct timespec *abs)
+{
+	if (!abs)
+		return INT64_MAX;
+	if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000)
+		return -1;
+	struct timespec now;
+	clock_gettime(clk, &now);
+	int64_t d = (int64_t)(abs->tv_sec - now.tv_sec) * 1000000000 + (abs->tv_nsec - now.tv_nsec);
+	return evs_now_ns() + (d > 0 ? d : 0);
+}

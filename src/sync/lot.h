@@ -1,0 +1,37 @@
+/* The parking lot: a user-space futex keyed by address, for tasks and
+ * threads alike. Every synchronization object keeps only its state words
+ * (in glibc's own layout) and parks its waiters here.
+ *
+ * evs_lot_park(addr, expect, deadline): under the bucket lock, if the
+ * 32-bit word at addr still equals expect, queue the caller and sleep: a
+ * task parks (its worker runs other tasks), a thread the runtime does not
+ * own waits on a futex in its waiter record. The check and the queueing
+ * happen under the same lock that evs_lot_unpark takes, so a waker that
+ * changes the word and then unparks can never slip between them (the
+ * futex contract).
+ *
+ * Waiter records live on the waiter's stack and are removed by the waiter
+ * itself when it wakes for any reason (timeout, cancellation). Unpark skips
+ * records whose owner already woke for another reason, so a wake-up is
+ * never spent on a waiter that is leaving. */
+#ifndef EVS_LOT_H
+#define EVS_LOT_H
+#include <stdint.h>
+#include <time.h>
+
+/* Returns 0 when woken (or the word no longer matched: -EAGAIN), -ETIME
+ * when the absolute CLOCK_MONOTONIC deadline passed, -ECANCELED when a
+ * task was asked to cancel (only if `cancel_point`). */
+long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int cancel_point);
+/* Wake up to n waiters of addr (n < 0: all); returns how many woke. */
+int evs_lot_unpark(const void *addr, int n);
+
+/* Owner identity for mutexes and rwlocks: unique per task and per thread
+ * the runtime does not own (kernel tids stay below 2^22; task ids are
+ * tagged with bit 30). Never 0. */
+int evs_sync_self_id(void);
+
+/* Convert an absolute time on clk to a CLOCK_MONOTONIC deadline;
+ * INT64_MAX for NULL. -1 when the timespec is invalid (EINVAL). */
+int64_t evs_abs_deadline(clockid_t clk, const struct timespec *abs);
+#endif

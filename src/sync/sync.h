@@ -1,0 +1,51 @@
+/* Task-aware synchronization objects. Each keeps glibc's layout for the
+ * words glibc's static initializers and attributes set (mutex kind at 16,
+ * condvar flags at 36, semaphore `private` at 8, barrier `shared` at 12,
+ * rwlock `shared` at 28 and `flags` at 48), so PTHREAD_*_INITIALIZER
+ * objects in static storage just work, and process-shared objects are
+ * recognised and left to glibc. Waiters sleep in the parking lot (lot.h).
+ * Functions return 0 or a positive error number, as pthread does. */
+#ifndef EVS_SYNC_H
+#define EVS_SYNC_H
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdint.h>
+
+/* mutex.c */
+int evs_mutex_is_ours(const pthread_mutex_t *m);
+int evs_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a);
+int evs_mutex_lock(pthread_mutex_t *m, int64_t deadline, int try_only);
+int evs_mutex_unlock(pthread_mutex_t *m);
+int evs_mutex_destroy(pthread_mutex_t *m);
+/* For condition variables: release completely / take back, keeping a
+ * recursive mutex's count. */
+int evs_mutex_release(pthread_mutex_t *m, unsigned *count);
+void evs_mutex_reacquire(pthread_mutex_t *m, unsigned count);
+
+/* cond.c */
+int evs_cond_is_ours(const pthread_cond_t *c);
+int evs_cond_init(pthread_cond_t *c, const pthread_condattr_t *a);
+clockid_t evs_cond_clock(const pthread_cond_t *c);
+int evs_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline);
+int evs_cond_wake(pthread_cond_t *c, int all);
+
+/* sem.c */
+int evs_sem_is_ours(const sem_t *s);
+int evs_sem_init(sem_t *s, unsigned value);
+int evs_sem_wait(sem_t *s, int64_t deadline, int try_only);
+int evs_sem_post(sem_t *s);
+int evs_sem_value(sem_t *s);
+
+/* rwlock.c */
+int evs_rwlock_is_ours(const pthread_rwlock_t *l);
+int evs_rwlock_init(pthread_rwlock_t *l, const pthread_rwlockattr_t *a);
+int evs_rwlock_rdlock(pthread_rwlock_t *l, int64_t deadline, int try_only);
+int evs_rwlock_wrlock(pthread_rwlock_t *l, int64_t deadline, int try_only);
+int evs_rwlock_unlock(pthread_rwlock_t *l);
+
+/* barrier.c, once.c */
+int evs_barrier_is_ours(const pthread_barrier_t *b);
+int evs_barrier_init(pthread_barrier_t *b, unsigned count);
+int evs_barrier_wait(pthread_barrier_t *b);
+int evs_once(pthread_once_t *o, void (*fn)(void));
+#endif

@@ -1,0 +1,56 @@
+#!/usr/bin/env bats
+# Task-aware synchronization: mutexes, condition variables, semaphores,
+# rwlocks, barriers, once, spinlocks. Native vs shim, byte for byte.
+load helpers/load
+
+@test "producer/consumer, mutex held across a sleep, timed wait signalled (1 worker)" {
+	EVSHIM_WORKERS=1 same_output "$PROGS/sync_prodcons"
+	[[ "$native" == *"consumed 40000 items, sum 799980000 (expected 799980000)"* ]]
+	[[ "$native" == *"then 3 waiters got it"* ]]
+}
+
+@test "producer/consumer and friends (2 workers)" {
+	EVSHIM_WORKERS=2 same_output "$PROGS/sync_prodcons"
+}
+
+@test "every error return matches glibc's (1 worker)" {
+	EVSHIM_WORKERS=1 same_output "$PROGS/sync_errors"
+	[[ "$native" == *"errorcheck: lock again"*"EDEADLK"* ]]
+	[[ "$native" == *"normal: timedlock 30ms by another thread"*"ETIMEDOUT"* ]]
+	[[ "$native" == *"sem_timedwait 30ms at 0"*"ETIMEDOUT"* ]]
+}
+
+@test "every error return matches glibc's (2 workers)" {
+	EVSHIM_WORKERS=2 same_output "$PROGS/sync_errors"
+}
+
+@test "stress: random sleeps in and out of critical sections, exact counts (1 worker)" {
+	EVSHIM_WORKERS=1 same_output "$PROGS/sync_stress"
+	[[ "$native" == *"mutex counter 6400 (expected 6400)"* ]]
+	[[ "$native" == *"torn reads 0"* ]]
+}
+
+@test "stress, exact counts (2 workers)" {
+	EVSHIM_WORKERS=2 same_output "$PROGS/sync_stress"
+}
+
+@test "stress with the ucontext switch" {
+	EVSHIM_SWITCH=ucontext EVSHIM_WORKERS=1 same_output "$PROGS/sync_stress"
+}
+
+@test "a contended hand-off between tasks costs no system call" {
+	# semaphore ping-pong between two tasks on one worker: 20,000 hand-offs
+	# and no futex for them (natively each is a kernel round trip; glibc
+	# itself makes one futex call at start-up).
+	command -v strace >/dev/null || skip "strace not installed"
+	EVSHIM_WORKERS=1 strace -f -c -o "$BATS_TEST_TMPDIR/st" env LD_PRELOAD="$SHIM" \
+		"$ROOT/build/bench/sem_pingpong" 10000 > /dev/null
+	cat "$BATS_TEST_TMPDIR/st"
+	futex=$(awk '$NF == "futex" {print $4}' "$BATS_TEST_TMPDIR/st")
+	echo "futex calls: ${futex:-0}"
+	[ "${futex:-0}" -lt 10 ]
+	strace -f -c -o "$BATS_TEST_TMPDIR/native" "$ROOT/build/bench/sem_pingpong" 10000 > /dev/null
+	nfutex=$(awk '$NF == "futex" {print $4}' "$BATS_TEST_TMPDIR/native")
+	echo "natively: $nfutex"
+	[ "$nfutex" -gt 1000 ]
+}
