@@ -109,7 +109,8 @@ next_round:
 			if (c->hdrlen >= 4 && !memcmp(c->hdr + c->hdrlen - 4, "\r\n\r\n", 4)) {
 				c->hdr_done = 1;
 				char *cl = strstr(c->hdr, "Content-Length: ");
-				if (strncmp(c->hdr, "HTTP/1.1 200", 12) || !cl)
+				if ((strncmp(c->hdr, "HTTP/1.1 200", 12) &&
+				     strncmp(c->hdr, "HTTP/1.0 200", 12)) || !cl)
 					return -1;
 				c->want = (size_t)atoll(cl + 16);
 				if (c->want != expect_len)

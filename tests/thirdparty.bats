@@ -1,0 +1,48 @@
+#!/usr/bin/env bats
+# Stock third-party programs, unmodified, natively and under the shim.
+load helpers/load
+
+PY=/usr/bin/python3
+
+# CPython's http.server is a ThreadingHTTPServer: a thread per connection,
+# GIL and all (mutex + condition variable with timed waits), poll() in the
+# accept loop, HTTP/1.0 (one request per connection, listen backlog 5, so
+# the load comes in batches of 4 connections).
+python_http() {  # mode
+	local port_file="$BATS_TEST_TMPDIR/port.$1" pre=()
+	[ "$1" = shim ] && pre=(env LD_PRELOAD="$SHIM" EVSHIM_STATS="$BATS_TEST_TMPDIR/stats")
+	mkdir -p "$BATS_TEST_TMPDIR/www"
+	[ -f "$BATS_TEST_TMPDIR/www/f.bin" ] || head -c 30000 /dev/urandom > "$BATS_TEST_TMPDIR/www/f.bin"
+	local port
+	port=$(free_port)
+	(cd "$BATS_TEST_TMPDIR/www" && exec timeout 120 "${pre[@]}" "$PY" -m http.server "$port" --bind 127.0.0.1) \
+		> "$BATS_TEST_TMPDIR/py.$1.log" 2>&1 &
+	local spid=$!
+	for _ in $(seq 100); do
+		"$DEMO/loadgen" -p "$port" -c 1 -r 1 -m http -u /f.bin -F "$BATS_TEST_TMPDIR/www/f.bin" -t 2 \
+			> /dev/null 2>&1 && break
+		sleep 0.1
+	done
+	local ok=0
+	for _ in $(seq 25); do
+		"$DEMO/loadgen" -p "$port" -c 4 -r 1 -m http -u /f.bin -F "$BATS_TEST_TMPDIR/www/f.bin" -t 30 \
+			> /dev/null && ok=$((ok + 4))
+	done
+	kill -INT "$spid"
+	wait "$spid" || true
+	echo "$1: $ok/100 responses byte-checked"
+	[ "$ok" -eq 100 ]
+}
+
+@test "python3 -m http.server: 100 requests natively" {
+	[ -x "$PY" ] || skip "no $PY"
+	python_http native
+}
+
+@test "python3 -m http.server: 100 requests under the shim, each in a task" {
+	[ -x "$PY" ] || skip "no $PY"
+	python_http shim
+	cat "$BATS_TEST_TMPDIR/stats"
+	created=$(awk '$1 == "tasks_created" {print $2}' "$BATS_TEST_TMPDIR/stats" | tail -n 1)
+	[ "$created" -ge 100 ]
+}
