@@ -16,7 +16,8 @@ SHIM_SRC := $(sort $(wildcard src/*/*.c src/arch/x86_64/*.c src/arch/generic/*.c
 SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/arch/x86_64/switch.o
 LIB      := $(BUILD)/libevshim.so
 
-PROGS      := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(wildcard tests/progs/*.c))
+PROGS      := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(wildcard tests/progs/*.c)) \
+	      $(patsubst tests/progs/%.cpp,$(BUILD)/progs/%,$(wildcard tests/progs/*.cpp))
 UNITS      := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/*.c))
 DEMOS      := $(patsubst demo/%.c,$(BUILD)/demo/%,$(wildcard demo/*.c))
 BENCHES    := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
@@ -59,6 +60,10 @@ $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libevs.a
 $(BUILD)/progs/%: tests/progs/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PROG_CFLAGS) -o $@ $< -lpthread
+
+$(BUILD)/progs/%: tests/progs/%.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CFLAGS) $(WARN) -MMD -MP $(PROG_SAN) -o $@ $< -lpthread
 
 $(BUILD)/demo/%: demo/%.c
 	@mkdir -p $(dir $@)

@@ -21,6 +21,18 @@ printf "%-44s %12s %12s %10s\n" "micro-benchmark (lower is better)" "native" "ev
 n1=$(taskset -c 0 "$B/yield_turns" 200000 | val handoff_ns)
 s1=$(EVSHIM_WORKERS=1 shim "$B/yield_turns" 200000 | val handoff_ns)
 printf "%-44s %12s %12s %10s\n" "thread hand-off, sched_yield, 1 CPU (ns)" "$n1" "$s1" "$(ratio "$n1" "$s1")"
+n1b=$(taskset -c 0 "$B/tls4k_turns" 200000 | val handoff_ns)
+s1b=$(EVSHIM_WORKERS=1 shim "$B/tls4k_turns" 200000 | val handoff_ns)
+printf "%-44s %12s %12s %10s\n" "  same, with 4 KiB of __thread data (ns)" "$n1b" "$s1b" "$(ratio "$n1b" "$s1b")"
+n4=$(taskset -c 0 "$B/sem_pingpong" 100000 | val handoff_ns)
+s4=$(EVSHIM_WORKERS=1 shim "$B/sem_pingpong" 100000 | val handoff_ns)
+printf "%-44s %12s %12s %10s\n" "semaphore hand-off, 1 CPU (ns)" "$n4" "$s4" "$(ratio "$n4" "$s4")"
+n5=$(taskset -c 0 "$B/cond_pingpong" 100000 | val handoff_ns)
+s5=$(EVSHIM_WORKERS=1 shim "$B/cond_pingpong" 100000 | val handoff_ns)
+printf "%-44s %12s %12s %10s\n" "mutex+condvar hand-off, 1 CPU (ns)" "$n5" "$s5" "$(ratio "$n5" "$s5")"
+n6=$("$B/sem_pingpong" 100000 | val handoff_ns)
+s6=$(shim "$B/sem_pingpong" 100000 | val handoff_ns)
+printf "%-44s %12s %12s %10s\n" "semaphore hand-off, $(nproc) CPUs/workers (ns)" "$n6" "$s6" "$(ratio "$n6" "$s6")"
 n2=$("$B/spawn_join" 20000 | val spawn_join_ns)
 s2=$(EVSHIM_WORKERS=1 shim "$B/spawn_join" 20000 | val spawn_join_ns)
 s2b=$(shim "$B/spawn_join" 20000 | val spawn_join_ns)

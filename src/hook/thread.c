@@ -4,6 +4,7 @@
 #include "hook.h"
 #include "../rt/task.h"
 #include "../rt/keys.h"
+#include "../rt/tls.h"
 #include <setjmp.h>
 #include <string.h>
 #include <time.h>
@@ -353,4 +354,16 @@ EVS_HOOK void pthread_testcancel(void)
 		REAL(pthread_testcancel)();
 	else
 		evs_task_testcancel();
+}
+
+/* C++ thread_local objects with destructors (libstdc++'s
+ * __cxa_thread_atexit lands here). glibc keeps the list in its own TLS
+ * block, which is per worker, so a task keeps its own (rt/tls.c). main
+ * keeps glibc's: exit() runs it on the main thread, as natively. */
+EVS_HOOK int __cxa_thread_atexit_impl(void (*fn)(void *), void *obj, void *dso)
+{
+	struct evs_task *t = evs_current();
+	if (!t || t == &evs_main_task)
+		return REAL(__cxa_thread_atexit_impl)(fn, obj, dso);
+	return evs_tls_add_dtor(t, fn, obj);
 }

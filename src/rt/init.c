@@ -5,6 +5,7 @@
 #include "config.h"
 #include "sched.h"
 #include "fdtab.h"
+#include "tls.h"
 #include "../hook/real.h"
 #include "../obs/log.h"
 #include "../obs/stats.h"
@@ -37,6 +38,7 @@ __attribute__((constructor(101))) static void evs_init(void)
 		return;
 	raise_nofile();
 	evs_fdtab_init();
+	evs_tls_init();
 	evs_sched_init();
 	prctl(PR_GET_NAME, evs_main_task.name);
 	pthread_atfork(NULL, NULL, atfork_child);

@@ -36,6 +36,7 @@
 #include "sched.h"
 #include "config.h"
 #include "stack.h"
+#include "tls.h"
 #include "fdtab.h"
 #include "../io/poller.h"
 #include "../sys.h"
@@ -149,8 +150,10 @@ static void reap(struct evs_worker *w)
 {
 	struct evs_task *t = w->dead;
 	w->dead = NULL;
-	if (t != &evs_main_task)
+	if (t != &evs_main_task) {
+		evs_tls_task_free(w, t);
 		evs_stack_retire(t);
+	}
 	evs_task_unref(t);
 }
 
@@ -172,6 +175,7 @@ static EVS_NORETURN void sched_loop(struct evs_worker *w)
 		w->hops = 0;
 		w->cur = t;
 		w->st[EVS_ST_switches]++;
+		evs_tls_switch(w, t);
 		evs_ctx_switch(&w->sched, &t->ctx);
 		/* Back from whichever task switched to the scheduler. */
 		if (w->dead)
@@ -200,6 +204,7 @@ void evs_sched_switch_out(struct evs_task *t)
 	w->st[EVS_ST_switches]++;
 	if (n) {
 		w->cur = n;
+		evs_tls_switch(w, n);
 		evs_ctx_switch(&t->ctx, &n->ctx);
 	} else {
 		w->cur = NULL;
@@ -224,6 +229,7 @@ static void *worker_main(void *arg)
 {
 	struct evs_worker *w = arg;
 	evs_self = w;
+	evs_tls_worker_start(w);
 	w->sched.uc = &w->sched_uc;
 	sched_loop(w);
 }
@@ -247,6 +253,11 @@ void evs_sched_init(void)
 	w0->thread = pthread_self();
 	w0->cur = &evs_main_task;
 	evs_self = w0;
+	/* main's copy is the one resident in the main thread's blocks; its
+	 * save area is filled the first time another task comes in. */
+	evs_tls_worker_start(w0);
+	if (evs_tls_task_init(&evs_main_task) == 0)
+		w0->tls_owner = &evs_main_task;
 }
 
 /* Make the pollers, worker 0's scheduler context and the other workers.
@@ -332,6 +343,8 @@ void evs_sched_atfork_child(void)
 	struct evs_worker *w0 = &evs_workers[0];
 	w0->thread = pthread_self();
 	evs_self = w0;
+	evs_tls_worker_start(w0);
+	w0->tls_owner = cur;  /* the resident copy is the forking task's */
 	if (!cur)  /* forked from a thread the runtime does not own */
 		evs_self = NULL;
 	if (cur) {

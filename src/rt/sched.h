@@ -18,6 +18,8 @@ struct evs_worker {
 	struct evs_task *dead;       /* exited, still on its stack */
 	struct evs_timers timers;
 	unsigned hops;               /* direct task-to-task switches */
+	void *tp;                    /* this thread's thread pointer (tls.h) */
+	struct evs_task *tls_owner;  /* whose TLS copy is resident */
 	uint64_t st[EVS_ST__N];      /* counters (obs/stats.h) */
 
 	/* Any thread. */

@@ -4,6 +4,7 @@
 #include "task.h"
 #include "sched.h"
 #include "stack.h"
+#include "tls.h"
 #include "../hook/real.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -93,6 +94,10 @@ int evs_task_create(pthread_t *out, const pthread_attr_t *attr,
 				    : evs_stack_alloc(size, guard, &err);
 	if (!t)
 		return err;
+	if (evs_tls_task_init(t) < 0) {
+		evs_stack_free(t);
+		return EAGAIN;
+	}
 	if (ustack) {
 		t->stack_lo = ustack;
 		t->stack_size = size;
@@ -126,6 +131,7 @@ void evs_task_exit(void *retval)
 	struct evs_task *t = evs_current();
 	t->exiting = 1;
 	t->retval = retval;
+	evs_tls_run_dtors(t);
 	evs_keys_run_destructors(t);
 
 	evs_spin_lock(&t->lock);

@@ -50,6 +50,7 @@ struct evs_keyval {
 };
 
 struct evs_worker;
+struct evs_tls_dtor;
 
 struct evs_task {
 	/* Offset 0: tells our pthread_t from glibc's, whose first word is a
@@ -84,6 +85,8 @@ struct evs_task {
 	/* Owned by the task itself. */
 	__pthread_unwind_buf_t *cleanup;  /* pthread_cleanup_push chain */
 	struct evs_keyval *keys[EVS_KEY_BLOCKS];
+	void *tls;                   /* its copy of the static TLS blocks (tls.h) */
+	struct evs_tls_dtor *tls_dtors;  /* C++ thread_local destructors */
 	int exiting;
 	int cancel_pending;          /* atomic: pthread_cancel was called */
 	int cancel_state, cancel_type;
