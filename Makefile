@@ -16,7 +16,8 @@ SHIM_SRC := $(sort $(wildcard src/*/*.c src/arch/x86_64/*.c src/arch/generic/*.c
 SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/arch/x86_64/switch.o
 LIB      := $(BUILD)/libevshim.so
 
-PROGS      := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(wildcard tests/progs/*.c)) \
+PROGS      := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(filter-out tests/progs/lib%.c,$(wildcard tests/progs/*.c))) \
+	      $(patsubst tests/progs/%.c,$(BUILD)/progs/%.so,$(wildcard tests/progs/lib*.c)) \
 	      $(patsubst tests/progs/%.cpp,$(BUILD)/progs/%,$(wildcard tests/progs/*.cpp))
 UNITS      := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/*.c))
 DEMOS      := $(patsubst demo/%.c,$(BUILD)/demo/%,$(wildcard demo/*.c))
@@ -49,8 +50,11 @@ $(BUILD)/src/arch/x86_64/switch.o: src/arch/x86_64/switch.S
 $(LIB): $(SHIM_OBJ)
 	$(CC) -shared -Wl,-z,defs -Wl,--version-script=src/exports.map -o $@ $^ $(SHIM_LIBS)
 
-# Unit tests link the runtime's objects directly (no preload).
-$(BUILD)/libevs.a: $(SHIM_OBJ)
+# Unit tests link the runtime's objects directly (no preload), without
+# the hook layer: a test's own pthread_create must stay glibc's.
+RUNTIME_OBJ := $(filter-out $(BUILD)/src/hook/%,$(SHIM_OBJ)) $(BUILD)/src/hook/real.o
+$(BUILD)/libevs.a: $(RUNTIME_OBJ)
+	rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libevs.a
@@ -59,7 +63,11 @@ $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libevs.a
 
 $(BUILD)/progs/%: tests/progs/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(PROG_CFLAGS) -o $@ $< -lpthread
+	$(CC) $(PROG_CFLAGS) -o $@ $< -lpthread -ldl
+
+$(BUILD)/progs/lib%.so: tests/progs/lib%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) -fPIC -shared -o $@ $<
 
 $(BUILD)/progs/%: tests/progs/%.cpp
 	@mkdir -p $(dir $@)

@@ -28,7 +28,7 @@ extern int evs_switch_ucontext;  /* set once before any task exists */
 void evs_ctx_make(struct evs_ctx *ctx, void *stack_lo, size_t size,
 		  void (*fn)(void *), void *arg, ucontext_t *uc_storage);
 
-/* Assembly (arch/x86_64/switch.S) or ucontext (arch/generic/switch.c). */
+/* Assembly (arch/x86_64/switch.S) or ucontext (arch/generic/ucontext.c). */
 void evs_ctx_switch_asm(struct evs_ctx *from, struct evs_ctx *to);
 
 static inline void evs_ctx_switch(struct evs_ctx *from, struct evs_ctx *to)

@@ -95,7 +95,8 @@ static void wake_list(struct evs_waiter *w, int reason)
 	}
 }
 
-/* Take every waiter off f (under f->lock); returns the chain. */
+/* Take every waiter off f (under f->lock); returns the chain, which the
+ * caller must finish with before it drops the lock. */
 static struct evs_waiter *take_all(struct evs_fd *f, int dir)
 {
 	struct evs_waiter *h = f->head[dir];
@@ -118,10 +119,11 @@ void evs_fd_reset(int fd, int kind, int nonblock, int stream)
 	f->shim_nonblock = 0;
 	f->stream = (uint8_t)stream;
 	f->timeo[0] = f->timeo[1] = 0;
-	struct evs_waiter *r = take_all(f, EVS_IN), *w = take_all(f, EVS_OUT);
+	/* Wake under the lock: a record may vanish as soon as its owner can
+	 * see it is no longer queued and take the lock (fdwait.c). */
+	wake_list(take_all(f, EVS_IN), EVS_WAKE_CLOSED);
+	wake_list(take_all(f, EVS_OUT), EVS_WAKE_CLOSED);
 	evs_spin_unlock(&f->lock);
-	wake_list(r, EVS_WAKE_CLOSED);
-	wake_list(w, EVS_WAKE_CLOSED);
 }
 
 void evs_fd_closing(int fd)

@@ -7,6 +7,7 @@
 #include "tls.h"
 #include "../hook/real.h"
 #include <errno.h>
+#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,3 +207,35 @@ int evs_task_detach(struct evs_task *t)
 	evs_task_unref(t);
 	return 0;
 }
+
+/* Cleanup handlers pushed with pthread_cleanup_push (C) register on the
+ * task, not on the worker's thread, and pthread_exit runs them by jumping
+ * into each push site in turn, as glibc's unwinder does. glibc keeps the
+ * chain in the first spare word of the buffer; so do we. */
+EVS_NORETURN void evs_task_unwind(struct evs_task *t)
+{
+	__pthread_unwind_buf_t *b = t->cleanup;
+	if (b) {
+		t->cleanup = b->__pad[0];
+		/* The push site saved this buffer with __sigsetjmp(buf, 0):
+		 * longjmp reads only the registers and the zero mask flag,
+		 * not the full jmp_buf size GCC assumes. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+		longjmp((struct __jmp_buf_tag *)(void *)b->__cancel_jmp_buf, 1);
+#pragma GCC diagnostic pop
+	}
+	evs_task_exit(t->retval);
+}
+
+void evs_task_testcancel(void)
+{
+	struct evs_task *t = evs_current();
+	if (t && t->cancel_pending && t->cancel_state == PTHREAD_CANCEL_ENABLE &&
+	    !t->exiting) {
+		t->retval = PTHREAD_CANCELED;
+		t->exiting = 1;
+		evs_task_unwind(t);
+	}
+}
+

@@ -107,12 +107,12 @@ long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int cance
 	} else {
 		ret = park_thread(&w, deadline);
 	}
-	if (__atomic_load_n(&w.queued, __ATOMIC_ACQUIRE)) {
-		evs_spin_lock(&b->lock);
-		if (w.queued)
-			unlink_w(b, &w);
-		evs_spin_unlock(&b->lock);
-	}
+	/* Take the lock before the record goes away: a waker uses the
+	 * record only while it holds the lock. */
+	evs_spin_lock(&b->lock);
+	if (w.queued)
+		unlink_w(b, &w);
+	evs_spin_unlock(&b->lock);
 	return ret;
 }
 
@@ -129,27 +129,20 @@ int evs_lot_unpark(const void *addr, int n)
 			evs_spin_unlock(&b->lock);
 			break;
 		}
+		/* The record lives on its owner's stack: use it only while
+		 * the lock is held (a thread waiter takes the lock before it
+		 * leaves; a task's record is copied here). */
 		unlink_w(b, w);
-		/* Copy what we need: once queued is clear and the lock is
-		 * dropped, the record may vanish with its owner's stack. */
 		struct evs_task *t = w->t;
 		uint64_t tok = w->token;
 		int ok = 1;
-		if (t) {
-			__atomic_store_n(&w->queued, 0, __ATOMIC_RELEASE);
-			evs_spin_unlock(&b->lock);
-			ok = evs_task_wake(t, tok, EVS_WAKE_EVENT);
-		} else {
+		if (!t) {
 			__atomic_store_n(&w->futex, 1, __ATOMIC_RELEASE);
-			int *f = &w->futex;
-			/* The thread may return the moment it sees futex = 1,
-			 * but it must take the bucket lock to check `queued`
-			 * only if queued is set; clear it last, under the lock,
-			 * so the record stays valid for the wake call. */
-			evs_sys6(SYS_futex, f, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, 0, 0, 0);
-			__atomic_store_n(&w->queued, 0, __ATOMIC_RELEASE);
-			evs_spin_unlock(&b->lock);
+			evs_sys6(SYS_futex, &w->futex, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, 0, 0, 0);
 		}
+		evs_spin_unlock(&b->lock);
+		if (t)
+			ok = evs_task_wake(t, tok, EVS_WAKE_EVENT);
 		woke += ok;
 	}
 	return woke;

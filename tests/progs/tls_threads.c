@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #define N 100
@@ -33,6 +34,8 @@ static void *work(void *x)
 	if (initialised != 42)
 		__atomic_fetch_add(&bad_init, 1, __ATOMIC_RELAXED);
 	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	struct timeval tmo = { 0, 2000 };  /* recv blocks 2 ms, then EAGAIN */
+	setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));
 	my_id = id;
 	memset(my_buf, (char)id, sizeof(my_buf));
 	for (int round = 0; round < 5; round++) {
@@ -40,10 +43,14 @@ static void *work(void *x)
 		__atomic_fetch_add(&wrong, check(id), __ATOMIC_RELAXED);
 		sched_yield();
 		__atomic_fetch_add(&wrong, check(id), __ATOMIC_RELAXED);
-		errno = (int)(1000 + id);
 		char c;
+		if (recv(sv[0], &c, 1, 0) != -1 || errno != EAGAIN)  /* blocked, timed out */
+			__atomic_fetch_add(&bad_errno, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&wrong, check(id), __ATOMIC_RELAXED);
+		errno = (int)(1000 + id);
 		send(sv[1], "x", 1, 0);
 		recv(sv[0], &c, 1, 0);
+		usleep(500);
 		if (errno != 1000 + id)
 			__atomic_fetch_add(&bad_errno, 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&wrong, check(id), __ATOMIC_RELAXED);
