@@ -48,7 +48,7 @@ echo
 
 mkdir -p "$out/www"
 head -c 16384 /dev/urandom > "$out/www/page.bin"
-printf "%-6s %6s %-8s %9s %9s %9s %9s %8s %8s %9s\n" server conns mode "req/s" "p50_us" "p99_us" "cs/req" threads "rss_MiB" verified
+printf "%-6s %6s %-7s %8s %9s %9s %7s %7s %7s %8s %13s\n" server conns mode "req/s" "p50_us" "p99_us" "vcs/req" "ics/req" threads "rss_MiB" verified
 run_case() {  # server conns rounds
 	local srv=$1 conns=$2 rounds=$3
 	for mode in native shim; do
@@ -62,10 +62,12 @@ run_case() {  # server conns rounds
 		local L=$out/$mode.load T=$out/$mode.stat
 		local reqs=$((conns * rounds))
 		local okn=$(awk '$1=="requests"{print $4}' "$L")
-		local cs=$(( $(val vol_ctxsw < "$T") + $(val invol_ctxsw < "$T") ))
-		printf "%-6s %6s %-8s %9s %9s %9s %9s %8s %8s %9s\n" "$srv" "$conns" "$mode" \
+		local vcs=$(val vol_ctxsw < "$T") ics=$(val invol_ctxsw < "$T")
+		local cs=$((vcs + ics))
+		printf "%-6s %6s %-7s %8s %9s %9s %7s %7s %7s %8s %13s\n" "$srv" "$conns" "$mode" \
 			"$(awk '$1=="elapsed_s"{print $4}' "$L")" "$(awk '$1=="latency_us"{print $3}' "$L")" \
-			"$(awk '$1=="latency_us"{print $5}' "$L")" "$(awk -v a=$cs -v n=$reqs 'BEGIN{printf "%.3f", a/n}')" \
+			"$(awk '$1=="latency_us"{print $5}' "$L")" "$(awk -v a=$vcs -v n=$reqs 'BEGIN{printf "%.3f", a/n}')" \
+			"$(awk -v a=$ics -v n=$reqs 'BEGIN{printf "%.3f", a/n}')" \
 			"$(val peak_threads < "$T")" "$(awk -v k="$(val maxrss_kib < "$T")" 'BEGIN{printf "%.1f", k/1024}')" \
 			"$okn/$reqs$([ $rc = 0 ] || echo ' FAIL')"
 		echo "$srv $conns $mode $(awk '$1=="elapsed_s"{print $4}' "$L") $cs $reqs" >> "$out/plot.dat"
@@ -75,10 +77,12 @@ run_case echo 10 2000
 run_case echo 100 300
 run_case echo 1000 30
 run_case echo 10000 3
+run_case http 10 1000
 run_case http 100 100
 run_case http 1000 10
+run_case http 10000 2
 echo
-echo "cs/req: voluntary + involuntary context switches of the server process per request (wait4 rusage)"
+echo "vcs/req, ics/req: voluntary and involuntary context switches of the server process per request (wait4 rusage)"
 echo "threads: peak kernel threads of the server (/proc, sampled every 2 ms)"
 if command -v gnuplot >/dev/null; then
 	awk '$1=="echo" && $3=="native"{print $2, $4}' "$out/plot.dat" > "$out/n.dat"

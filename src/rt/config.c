@@ -54,6 +54,9 @@ static int cpus_in_mask(void)
 	return 1;
 }
 
+/* Polls an idle worker makes before it blocks (sched.c, spin_for_work):
+ * about 5 us each, so 10 is some 50 us of looking for work. */
+#define EVS_DEFAULT_SPINS 10
 #define EVS_MIN_STACK (16UL << 10)  /* below this a libc call can overflow */
 #define EVS_MAX_STACK (1UL << 30)
 
@@ -111,6 +114,13 @@ void evs_config_load(void)
 				reject("EVSHIM_STATS", v, "0, 1 or a path under 256 bytes");
 		} else
 			reject("EVSHIM_STATS", v, "0, 1 or a path starting with / or ./");
+	}
+	evs_config.idle_spins = EVS_DEFAULT_SPINS;
+	if ((v = getenv("EVSHIM_SPIN"))) {
+		if (parse_num(v, 0, 1000, 0, &n) == 0)
+			evs_config.idle_spins = (int)n;
+		else
+			reject("EVSHIM_SPIN", v, "a whole number from 0 to 1000");
 	}
 	if ((v = getenv("EVSHIM_SWITCH")) && *v) {
 		if (!strcmp(v, "ucontext"))

@@ -13,6 +13,7 @@ struct evs_config {
 	char stats_path[256]; /* EVSHIM_STATS=path: report written there */
 	int log_level;        /* EVSHIM_LOG: 0 off, 1 error, 2 warn, 3 info, 4 debug */
 	int switch_ucontext;  /* EVSHIM_SWITCH=ucontext */
+	int idle_spins;       /* EVSHIM_SPIN: polls an idle worker makes before it sleeps */
 };
 
 #define EVS_MAX_WORKERS 64
