@@ -317,30 +317,32 @@ static long try_mm(int fd, void *arg)
 	return evs_sys6(SYS_recvmmsg, fd, m->v, m->n, m->flags | MSG_DONTWAIT, 0, 0);
 }
 
+static int mmsg(int fd, struct mmsghdr *v, unsigned n, int flags, int out)
+{
+	struct evs_fd *f = evs_hook_fd(fd);
+	struct mm m = { v, n, flags & ~MSG_DONTWAIT, out };
+	int nb = f->nonblock || (flags & MSG_DONTWAIT), dir = out ? EVS_OUT : EVS_IN;
+	return (int)evs_ret(evs_fd_io(f, fd, dir, try_mm, &m, nb, evs_fd_deadline(f, dir)));
+}
+
 EVS_HOOK int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *tmo)
 {
 	struct evs_fd *f = evs_hook_fd(fd);
 	if (!f || f->kind != EVS_FD_SOCKET || tmo) {
-		if (evs_current())
-			EVS_FALLBACK();
+		evs_fallback_fd(fd);
 		return REAL(recvmmsg)(fd, v, n, flags, tmo);
 	}
-	struct mm m = { v, n, flags & ~MSG_DONTWAIT, 0 };
-	int nb = f->nonblock || (flags & MSG_DONTWAIT);
-	return (int)evs_ret(evs_fd_io(f, fd, EVS_IN, try_mm, &m, nb, evs_fd_deadline(f, EVS_IN)));
+	return mmsg(fd, v, n, flags, 0);
 }
 
 EVS_HOOK int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 {
 	struct evs_fd *f = evs_hook_fd(fd);
 	if (!f || f->kind != EVS_FD_SOCKET) {
-		if (evs_current())
-			EVS_FALLBACK();
+		evs_fallback_fd(fd);
 		return REAL(sendmmsg)(fd, v, n, flags);
 	}
-	struct mm m = { v, n, flags & ~MSG_DONTWAIT, 1 };
-	int nb = f->nonblock || (flags & MSG_DONTWAIT);
-	return (int)evs_ret(evs_fd_io(f, fd, EVS_OUT, try_mm, &m, nb, evs_fd_deadline(f, EVS_OUT)));
+	return mmsg(fd, v, n, flags, 1);
 }
 
 /* --- options --------------------------------------------- */

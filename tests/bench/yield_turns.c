@@ -10,6 +10,12 @@
 
 static long turns;
 static volatile int turn;
+#ifdef TOUCH_TLS_BYTES  /* tls4k_turns.c */
+static __thread char tls_data[TOUCH_TLS_BYTES];
+#define TOUCH(i) (tls_data[(i) % TOUCH_TLS_BYTES]++)
+#else
+#define TOUCH(i) ((void)0)
+#endif
 
 static void *player(void *x)
 {
@@ -17,6 +23,7 @@ static void *player(void *x)
 	for (long i = 0; i < turns; i++) {
 		while (__atomic_load_n(&turn, __ATOMIC_ACQUIRE) != me)
 			sched_yield();
+		TOUCH(i);
 		__atomic_store_n(&turn, !me, __ATOMIC_RELEASE);
 	}
 	return NULL;
