@@ -300,29 +300,39 @@ EVS_HOOK ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 	return out_msg(fd, m, flags, real_sendmsg, &a);
 }
 
-/* recvmmsg/sendmmsg: wait for the first message only, as the kernel's
- * blocking form does (then take what is there without waiting). */
+/* recvmmsg/sendmmsg, blocking form: keep going until all vlen messages
+ * moved (MSG_WAITFORONE: until the first), as the kernel does; an error or
+ * a timeout after some messages returns the count so far. */
 struct mm {
 	struct mmsghdr *v;
-	unsigned n;
+	unsigned n, done;
 	int flags;
 	int out;
+	int nonblock;
 };
 
 static long try_mm(int fd, void *arg)
 {
 	struct mm *m = arg;
-	if (m->out)
-		return evs_sys6(SYS_sendmmsg, fd, m->v, m->n, m->flags | MSG_DONTWAIT, 0, 0);
-	return evs_sys6(SYS_recvmmsg, fd, m->v, m->n, m->flags | MSG_DONTWAIT, 0, 0);
+	long r = evs_sys6(m->out ? SYS_sendmmsg : SYS_recvmmsg, fd, m->v + m->done,
+			  m->n - m->done, m->flags | MSG_DONTWAIT, 0, 0);
+	if (r < 0)
+		return (m->done && r != -EAGAIN) ? (long)m->done : r;
+	m->done += (unsigned)r;
+	if (m->done == m->n || m->nonblock || (!m->out && (m->flags & MSG_WAITFORONE)))
+		return m->done;
+	return -EAGAIN;  /* wait for the rest */
 }
 
 static int mmsg(int fd, struct mmsghdr *v, unsigned n, int flags, int out)
 {
 	struct evs_fd *f = evs_hook_fd(fd);
-	struct mm m = { v, n, flags & ~MSG_DONTWAIT, out };
 	int nb = f->nonblock || (flags & MSG_DONTWAIT), dir = out ? EVS_OUT : EVS_IN;
-	return (int)evs_ret(evs_fd_io(f, fd, dir, try_mm, &m, nb, evs_fd_deadline(f, dir)));
+	struct mm m = { v, n, 0, flags & ~MSG_DONTWAIT, out, nb };
+	long r = evs_fd_io(f, fd, dir, try_mm, &m, nb, evs_fd_deadline(f, dir));
+	if (r < 0 && m.done)
+		r = m.done;  /* timed out after some messages */
+	return (int)evs_ret(r);
 }
 
 EVS_HOOK int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *tmo)

@@ -228,6 +228,40 @@ int main(void)
 	close(sv[0]);
 	close(sv[1]);
 
+	/* datagrams in batches: a blocking recvmmsg waits for all of them */
+	socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+	struct delayed d8 = { sv[1], 20, "one", 3, 0 };
+	struct delayed d9 = { sv[1], 40, "two", 3, 0 };
+	pthread_t t2;
+	t = after(&d8);
+	t2 = after(&d9);
+	char b1[8], b2[8], b3[8];
+	struct iovec iv[3] = { { b1, 8 }, { b2, 8 }, { b3, 8 } };
+	struct mmsghdr mv[3] = { 0 };
+	for (int i = 0; i < 3; i++) {
+		mv[i].msg_hdr.msg_iov = &iv[i];
+		mv[i].msg_hdr.msg_iovlen = 1;
+	}
+	show("recvmmsg 2 messages, sent 20ms and 40ms later", recvmmsg(sv[0], mv, 2, 0, NULL));
+	show("  lengths", mv[0].msg_len * 10 + mv[1].msg_len);
+	pthread_join(t, NULL);
+	pthread_join(t2, NULL);
+	struct delayed d10 = { sv[1], 20, "three", 5, 0 };
+	t = after(&d10);
+	show("recvmmsg 3 with MSG_WAITFORONE", recvmmsg(sv[0], mv, 3, MSG_WAITFORONE, NULL));
+	pthread_join(t, NULL);
+	struct iovec ov[2] = { { "ab", 2 }, { "cde", 3 } };
+	struct mmsghdr om[2] = { 0 };
+	om[0].msg_hdr.msg_iov = &ov[0];
+	om[0].msg_hdr.msg_iovlen = 1;
+	om[1].msg_hdr.msg_iov = &ov[1];
+	om[1].msg_hdr.msg_iovlen = 1;
+	show("sendmmsg 2 messages", sendmmsg(sv[1], om, 2, 0));
+	show("recvmmsg MSG_DONTWAIT takes both", recvmmsg(sv[0], mv, 3, MSG_DONTWAIT, NULL));
+	show("recvmmsg MSG_DONTWAIT, none left", recvmmsg(sv[0], mv, 3, MSG_DONTWAIT, NULL));
+	close(sv[0]);
+	close(sv[1]);
+
 	/* pipes */
 	int p[2];
 	pipe(p);
