@@ -71,3 +71,13 @@ load helpers/load
 	same_output "$PROGS/main_pexit"
 	[[ "$native" == *"thread 2 ends"*"atexit handler ran"*"exit=0" ]]
 }
+
+@test "fork from a thread: the child sleeps, makes threads, uses pipes; popen and system work (1 worker)" {
+	EVSHIM_WORKERS=1 same_output "$PROGS/fork_child"
+	[[ "$native" == *'child: got "from a thread of the child"'*"child exited with 5"* ]]
+	[[ "$native" == *"system: 3"* ]]
+}
+
+@test "fork, popen, system (2 workers)" {
+	EVSHIM_WORKERS=2 same_output "$PROGS/fork_child"
+}
