@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 #include <poll.h>
 #include <semaphore.h>
+#include <netdb.h>
 
 struct evs_real {
 #define R(name, ret, params) ret (*name) params;

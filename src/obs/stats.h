@@ -16,6 +16,8 @@
 	X(timer_fires, "timers that fired") \
 	X(stack_reuse, "stacks reused from the cache") \
 	X(stack_mmap, "stacks mapped anew") \
+	X(offloads, "calls run on the blocking pool") \
+	X(file_fast, "file reads/writes served from the page cache at once") \
 	X(fallbacks, "calls passed to the real blocking function")
 
 enum evs_stat {

@@ -57,6 +57,9 @@ static int cpus_in_mask(void)
 /* Polls an idle worker makes before it blocks (sched.c, spin_for_work):
  * about 5 us each, so 10 is some 50 us of looking for work. */
 #define EVS_DEFAULT_SPINS 10
+/* Blocking pool threads at most: enough for a disk's queue depth, few
+ * enough to stay "a handful" of kernel threads. */
+#define EVS_DEFAULT_POOL_MAX 16
 #define EVS_MIN_STACK (16UL << 10)  /* below this a libc call can overflow */
 #define EVS_MAX_STACK (1UL << 30)
 
@@ -114,6 +117,13 @@ void evs_config_load(void)
 				reject("EVSHIM_STATS", v, "0, 1 or a path under 256 bytes");
 		} else
 			reject("EVSHIM_STATS", v, "0, 1 or a path starting with / or ./");
+	}
+	evs_config.pool_max = EVS_DEFAULT_POOL_MAX;
+	if ((v = getenv("EVSHIM_POOL_MAX"))) {
+		if (parse_num(v, 1, 1024, 0, &n) == 0)
+			evs_config.pool_max = (int)n;
+		else
+			reject("EVSHIM_POOL_MAX", v, "a whole number from 1 to 1024");
 	}
 	evs_config.idle_spins = EVS_DEFAULT_SPINS;
 	if ((v = getenv("EVSHIM_SPIN"))) {

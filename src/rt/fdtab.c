@@ -65,6 +65,8 @@ static void classify(struct evs_fd *f, int fd)
 	} else if (r == 0 && S_ISFIFO(st.st_mode)) {
 		kind = EVS_FD_PIPE;
 		stream = 1;
+	} else if (r == 0 && S_ISREG(st.st_mode)) {
+		kind = EVS_FD_FILE;
 	}
 	if (r < 0)
 		return;  /* not open: nothing to remember, the real call says so */

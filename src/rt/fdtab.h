@@ -29,7 +29,8 @@ enum evs_fd_kind {
 	EVS_FD_UNKNOWN = 0,  /* not looked at yet */
 	EVS_FD_SOCKET,       /* per-call MSG_DONTWAIT */
 	EVS_FD_PIPE,         /* per-call RWF_NOWAIT (pipes and FIFOs) */
-	EVS_FD_OTHER,        /* files, ttys, eventfds...: real calls */
+	EVS_FD_FILE,         /* regular files: page-cache fast path, else the pool */
+	EVS_FD_OTHER,        /* ttys, eventfds, directories...: real calls */
 };
 
 enum { EVS_IN = 0, EVS_OUT = 1 };

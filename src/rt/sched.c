@@ -37,6 +37,7 @@
 #include "config.h"
 #include "stack.h"
 #include "tls.h"
+#include "offload.h"
 #include "fdtab.h"
 #include "../io/poller.h"
 #include "../sys.h"
@@ -374,6 +375,7 @@ void evs_sched_atfork_child(void)
 	evs_workers_started = 1;
 	started = 0;
 	evs_fdtab_atfork_child();
+	evs_offload_atfork_child();
 	struct evs_worker *w0 = &evs_workers[0];
 	w0->thread = pthread_self();
 	evs_self = w0;

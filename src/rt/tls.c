@@ -93,6 +93,19 @@ void evs_tls_task_free(struct evs_worker *w, struct evs_task *t)
 	t->tls = NULL;
 }
 
+bool evs_tls_overlaps(const void *p, size_t n)
+{
+	if (!evs_tls_total)
+		return false;
+	const char *tp = __builtin_thread_pointer(), *a = p;
+	for (int i = 0; i < nmods; i++) {
+		const char *lo = tp + mods[i].off, *hi = lo + mods[i].memsz;
+		if (a < hi && a + n > lo)
+			return true;
+	}
+	return false;
+}
+
 void evs_tls_swap(struct evs_worker *w, struct evs_task *next)
 {
 	struct evs_task *old = w->tls_owner;

@@ -18,6 +18,7 @@
  * addresses a program computed into its TLS stay valid. */
 #ifndef EVS_TLS_H
 #define EVS_TLS_H
+#include <stdbool.h>
 #include <stddef.h>
 
 struct evs_task;
@@ -36,6 +37,12 @@ void evs_tls_swap(struct evs_worker *w, struct evs_task *next);
  * before the pthread key destructors, as glibc does. 0 or -1. */
 int evs_tls_add_dtor(struct evs_task *t, void (*fn)(void *), void *obj);
 void evs_tls_run_dtors(struct evs_task *t);
+
+/* True when [p, p+n) overlaps a swapped TLS block of the calling worker:
+ * memory that holds another task's copy while this task is parked, so no
+ * other thread may write it on this task's behalf (rt/offload.h users
+ * bounce such buffers). */
+bool evs_tls_overlaps(const void *p, size_t n);
 
 /* Make next's copy resident on w, the worker running this code. */
 #define evs_tls_switch(w, next)                                          \

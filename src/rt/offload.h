@@ -1,0 +1,18 @@
+/* The blocking pool: kernel threads that make calls no task may make on
+ * its worker (a regular file read that misses the page cache, a name
+ * lookup). A task hands over a job and parks; a pool thread runs it and
+ * wakes the task through its worker's inbox, like any other wake-up.
+ *
+ * Size (seed 003's questions): the pool starts empty, adds a thread when a
+ * job finds no idle one, up to EVSHIM_POOL_MAX (default 16); a thread idle
+ * for EVS_POOL_IDLE_NS ends, so the pool shrinks back. At the bound, jobs
+ * queue (FIFO) instead of adding threads: growth is bounded, and the queue
+ * cannot deadlock because pool jobs never wait for tasks. */
+#ifndef EVS_OFFLOAD_H
+#define EVS_OFFLOAD_H
+
+/* Run fn(arg) on a pool thread and return its result; the calling task
+ * parks meanwhile. Called from a task only. */
+long evs_offload(long (*fn)(void *), void *arg);
+void evs_offload_atfork_child(void);
+#endif

@@ -1,0 +1,18 @@
+#!/usr/bin/env bats
+# Regular files (page-cache fast path, blocking pool on a miss) and name
+# resolution on the pool. Checksums and answers compared with native.
+load helpers/load
+
+@test "random pread ranges and sequential reads from 8 threads, pages evicted: same checksums and offsets (1 worker)" {
+	EVSHIM_WORKERS=1 same_output "$PROGS/file_rw" "$BATS_TEST_TMPDIR"
+	[[ "$native" == *"read 100 at 1000: 100, offset now 1100"* ]]
+	[[ "$native" == *"read on a directory: -1 EISDIR"* ]]
+}
+
+@test "file reads (2 workers), and the pool really served the misses" {
+	EVSHIM_WORKERS=2 same_output "$PROGS/file_rw" "$BATS_TEST_TMPDIR"
+	EVSHIM_STATS=1 run_shim "$PROGS/file_rw" "$BATS_TEST_TMPDIR" > /dev/null 2> "$BATS_TEST_TMPDIR/st"
+	cat "$BATS_TEST_TMPDIR/st"
+	[ "$(awk '$1 == "offloads" {print $2}' "$BATS_TEST_TMPDIR/st")" -gt 0 ]
+	[ "$(awk '$1 == "file_fast" {print $2}' "$BATS_TEST_TMPDIR/st")" -gt 0 ]
+}
