@@ -16,3 +16,17 @@ load helpers/load
 	[ "$(awk '$1 == "offloads" {print $2}' "$BATS_TEST_TMPDIR/st")" -gt 0 ]
 	[ "$(awk '$1 == "file_fast" {print $2}' "$BATS_TEST_TMPDIR/st")" -gt 0 ]
 }
+
+@test "sendfile of a 3 MB file to 40 connections at once on 1 worker: every byte, no fallback" {
+	mkdir -p "$BATS_TEST_TMPDIR/www"
+	head -c 3000000 /dev/urandom > "$BATS_TEST_TMPDIR/www/big.bin"
+	EVSHIM_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" timeout 120 env LD_PRELOAD="$SHIM" \
+		"$DEMO/http_server" -s -n 40 -P "$BATS_TEST_TMPDIR/port" -d "$BATS_TEST_TMPDIR/www" > /dev/null &
+	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.05; done
+	"$DEMO/loadgen" -p "$(cat "$BATS_TEST_TMPDIR/port")" -c 40 -r 2 -m http -u /big.bin \
+		-F "$BATS_TEST_TMPDIR/www/big.bin" -t 100
+	wait
+	cat "$BATS_TEST_TMPDIR/st"
+	grep -Eq "^  fallbacks +[0-9]+$" "$BATS_TEST_TMPDIR/st"
+	[ "$(awk '$1 == "parks" {print $2}' "$BATS_TEST_TMPDIR/st")" -gt 40 ]
+}

@@ -8,11 +8,14 @@
  * end of file, as natively. Buffered writes go straight to the kernel.
  * Name lookups always run on the pool: a slow resolver parks one task.
  *
+ * sendfile to a socket parks on writability (below).
+ *
  * Not yet (the file I/O issue): io_uring and Linux AIO backends, open and
- * fsync off the worker, sendfile. */
+ * fsync off the worker, sendfile's file side off the worker. */
 #include "fdio.h"
 #include "../rt/offload.h"
 #include "../rt/tls.h"
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,4 +271,60 @@ EVS_HOOK int gethostbyname_r(const char *name, struct hostent *ret, char *buf, s
 		return (int)job_gethostbyname_r(&g);
 	}
 	return (int)evs_offload(job_gethostbyname_r, &g);
+}
+
+/* --- sendfile to a socket ---------------------------------------------- */
+
+/* A blocking sendfile returns when `count` bytes went out, at end of file,
+ * or on an error. The socket is made non-blocking for each call (sendfile
+ * has no per-call flag) and the task parks on writability in between.
+ * The file side still reads on the worker: a page-cache miss there blocks
+ * it (the file I/O issue). */
+static ssize_t sendfile_common(int out, int in, off_t *offp, size_t count,
+			       ssize_t (*real)(int, int, off_t *, size_t))
+{
+	struct evs_fd *f = evs_hook_fd(out);
+	long fl;
+	if (!f || f->kind != EVS_FD_SOCKET || f->nonblock || f->shim_nonblock ||
+	    (fl = evs_sys_fcntl(out, F_GETFL, 0)) < 0 || (fl & O_NONBLOCK)) {
+		evs_fallback_fd(out);
+		return real(out, in, offp, count);
+	}
+	size_t done = 0;
+	int64_t deadline = evs_fd_deadline(f, EVS_OUT);
+	for (;;) {
+		uint32_t seq = __atomic_load_n(&f->seq[EVS_OUT], __ATOMIC_ACQUIRE);
+		evs_sys_fcntl(out, F_SETFL, fl | O_NONBLOCK);
+		long r = evs_sys6(SYS_sendfile, out, in, offp, count - done, 0, 0);
+		evs_sys_fcntl(out, F_SETFL, fl);
+		if (r > 0) {
+			done += (size_t)r;
+			if (done == count)
+				return (ssize_t)done;
+			continue;  /* a partial send: try again, EAGAIN parks */
+		}
+		if (r == 0)
+			return (ssize_t)done;  /* end of file */
+		if (r != -EAGAIN)
+			return done ? (ssize_t)done : evs_ret(r);
+		r = evs_fd_wait(f, out, EVS_OUT, seq, deadline);
+		if (r == -EOPNOTSUPP)
+			r = evs_fd_block(out, EVS_OUT, deadline);
+		if (r == -ECANCELED) {
+			evs_task_testcancel();
+			continue;
+		}
+		if (r < 0)  /* SO_SNDTIMEO passed (EAGAIN) or closed */
+			return done ? (ssize_t)done : evs_ret(r == -ETIME ? -EAGAIN : r);
+	}
+}
+
+EVS_HOOK ssize_t sendfile(int out, int in, off_t *offp, size_t count)
+{
+	return sendfile_common(out, in, offp, count, REAL(sendfile));
+}
+
+EVS_HOOK ssize_t sendfile64(int out, int in, off_t *offp, size_t count)
+{
+	return sendfile_common(out, in, offp, count, REAL(sendfile64));
 }

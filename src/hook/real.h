@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 #include <poll.h>
 #include <semaphore.h>
+#include <sys/sendfile.h>
 #include <netdb.h>
 
 struct evs_real {
