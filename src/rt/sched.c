@@ -298,7 +298,7 @@ void evs_sched_init(void)
 /* Make the pollers, worker 0's scheduler context and the other workers.
  * Deferred to the first park or the first pthread_create so that a program
  * that never does either (a shell, `ls`) pays nothing for the shim. */
-void evs_sched_start(void)
+void evs_sched_start_slow(void)
 {
 	int expect = 0;
 	if (__atomic_load_n(&started, __ATOMIC_ACQUIRE) == 2)
@@ -316,7 +316,6 @@ void evs_sched_start(void)
 			evs_panic("cannot create the poller of worker %d: %s", i,
 				  strerror(-r));
 	}
-	__atomic_store_n(&evs_pollers_live, 1, __ATOMIC_RELEASE);
 	struct evs_worker *w0 = &evs_workers[0];
 	w0->sched_stack = mmap(NULL, EVS_SCHED_STACK, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
@@ -342,6 +341,7 @@ void evs_sched_start(void)
 	pthread_attr_destroy(&a);
 	evs_nworkers = n;
 	evs_workers_started = n;
+	__atomic_store_n(&evs_pollers_live, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&started, 2, __ATOMIC_RELEASE);
 }
 

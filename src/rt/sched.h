@@ -39,7 +39,7 @@ extern int evs_nworkers;
 extern int evs_workers_started;
 extern uint64_t evs_live_tasks;
 extern struct evs_task evs_main_task;
-extern int evs_pollers_live;        /* atomic: the workers' pollers exist */
+extern int evs_pollers_live;        /* atomic: the runtime has started */
 
 static inline void evs_stat_add(enum evs_stat s, uint64_t n)
 {
@@ -59,7 +59,14 @@ static inline struct evs_task *evs_current(void)
 }
 
 void evs_sched_init(void);           /* at load: worker 0 = this thread */
-void evs_sched_start(void);          /* lazily: other workers, pollers */
+/* Lazily, at the first park or pthread_create: the pollers, worker 0's
+ * scheduler stack, the other workers. evs_pollers_live is set last. */
+void evs_sched_start_slow(void);
+static inline void evs_sched_start(void)
+{
+	if (EVS_UNLIKELY(!__atomic_load_n(&evs_pollers_live, __ATOMIC_ACQUIRE)))
+		evs_sched_start_slow();
+}
 void evs_sched_atfork_child(void);
 void evs_sched_ready(struct evs_task *t);   /* queue t on its worker */
 struct evs_worker *evs_sched_place(void);   /* worker for a new task */
