@@ -25,6 +25,14 @@ void evs_stat_add_slow(enum evs_stat s, uint64_t n)
 	__atomic_fetch_add(&shared_st[s], n, __ATOMIC_RELAXED);
 }
 
+void evs_stat_max_slow(enum evs_stat s, uint64_t v)
+{
+	uint64_t p = __atomic_load_n(&shared_st[s], __ATOMIC_RELAXED);
+	while (v > p && !__atomic_compare_exchange_n(&shared_st[s], &p, v, 1,
+						     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
 void evs_stat_peak_tasks(uint64_t live)
 {
 	uint64_t p = __atomic_load_n(&peak_tasks, __ATOMIC_RELAXED);
@@ -60,7 +68,7 @@ EVS_HOOK int evshim_stats(struct evshim_stats *out)
 /* The exit report: one "name value" line each, easy to grep and to diff. */
 void evs_stats_report(void)
 {
-	char buf[2048];
+	char buf[4096];
 	size_t len = 0;
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);

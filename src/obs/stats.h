@@ -18,7 +18,15 @@
 	X(stack_mmap, "stacks mapped anew") \
 	X(offloads, "calls run on the blocking pool") \
 	X(file_fast, "file reads/writes served from the page cache at once") \
-	X(fallbacks, "calls passed to the real blocking function")
+	X(fallbacks, "calls passed to the real blocking function") \
+	X(stalls, "times the monitor found a worker stalled") \
+	X(stall_ms_total, "milliseconds workers spent stalled") \
+	X(stall_ms_max, "longest stall, milliseconds") \
+	X(preempt_signals, "preemption signals sent to stalled workers") \
+	X(preempts, "tasks preempted at a safe point") \
+	X(preempt_refused, "signals that found no safe point or nothing to run") \
+	X(migrated, "never-run tasks moved off a stalled worker") \
+	X(workers_added, "spare workers started because all were stalled")
 
 enum evs_stat {
 #define X(name, text) EVS_ST_##name,
@@ -28,6 +36,7 @@ enum evs_stat {
 };
 
 void evs_stat_add_slow(enum evs_stat s, uint64_t n);
+void evs_stat_max_slow(enum evs_stat s, uint64_t v);
 uint64_t evs_stat_total(enum evs_stat s);
 void evs_stats_report(void);
 void evs_stat_peak_tasks(uint64_t live);

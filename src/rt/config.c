@@ -125,6 +125,25 @@ void evs_config_load(void)
 		else
 			reject("EVSHIM_POOL_MAX", v, "a whole number from 1 to 1024");
 	}
+	evs_config.monitor = 1;
+	if ((v = getenv("EVSHIM_MONITOR")) && *v) {
+		if (!strcmp(v, "0") || !strcmp(v, "1"))
+			evs_config.monitor = v[0] == '1';
+		else
+			reject("EVSHIM_MONITOR", v, "0 or 1");
+	}
+	/* Spare workers for stalls: a small multiple of the CPUs. */
+	evs_config.max_workers = 4 * cpus_in_mask();
+	if ((v = getenv("EVSHIM_MAX_WORKERS"))) {
+		if (parse_num(v, 1, EVS_MAX_WORKERS, 0, &n) == 0)
+			evs_config.max_workers = (int)n;
+		else
+			reject("EVSHIM_MAX_WORKERS", v, "a whole number from 1 to 64");
+	}
+	if (evs_config.max_workers > EVS_MAX_WORKERS)
+		evs_config.max_workers = EVS_MAX_WORKERS;
+	if (evs_config.max_workers < evs_config.workers)
+		evs_config.max_workers = evs_config.workers;
 	evs_config.idle_spins = EVS_DEFAULT_SPINS;
 	if ((v = getenv("EVSHIM_SPIN"))) {
 		if (parse_num(v, 0, 1000, 0, &n) == 0)

@@ -14,6 +14,8 @@ struct evs_config {
 	int log_level;        /* EVSHIM_LOG: 0 off, 1 error, 2 warn, 3 info, 4 debug */
 	int switch_ucontext;  /* EVSHIM_SWITCH=ucontext */
 	int pool_max;         /* EVSHIM_POOL_MAX: blocking pool threads, 1..1024 */
+	int monitor;          /* EVSHIM_MONITOR: 0 turns the watchdog off */
+	int max_workers;      /* EVSHIM_MAX_WORKERS: the monitor's bound */
 	int idle_spins;       /* EVSHIM_SPIN: polls an idle worker makes before it sleeps */
 };
 

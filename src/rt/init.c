@@ -6,6 +6,7 @@
 #include "sched.h"
 #include "fdtab.h"
 #include "tls.h"
+#include "monitor.h"
 #include "../hook/real.h"
 #include "../obs/log.h"
 #include "../obs/stats.h"
@@ -40,6 +41,7 @@ __attribute__((constructor(101))) static void evs_init(void)
 	evs_fdtab_init();
 	evs_tls_init();
 	evs_sched_init();
+	evs_monitor_init();
 	prctl(PR_GET_NAME, evs_main_task.name);
 	pthread_atfork(NULL, NULL, atfork_child);
 }

@@ -38,6 +38,7 @@
 #include "stack.h"
 #include "tls.h"
 #include "offload.h"
+#include "monitor.h"
 #include "fdtab.h"
 #include "../io/poller.h"
 #include "../sys.h"
@@ -104,10 +105,18 @@ void evs_sched_ready(struct evs_task *t)
 	}
 }
 
+/* Round-robin over the workers, passing over those the monitor finds
+ * stalled (rt/monitor.c) while another is free. */
 struct evs_worker *evs_sched_place(void)
 {
+	int n = __atomic_load_n(&evs_nworkers, __ATOMIC_ACQUIRE);
 	unsigned i = __atomic_fetch_add(&place_next, 1, __ATOMIC_RELAXED);
-	return &evs_workers[i % (unsigned)evs_nworkers];
+	for (int k = 0; k < n; k++) {
+		struct evs_worker *w = &evs_workers[(i + (unsigned)k) % (unsigned)n];
+		if (!__atomic_load_n(&w->stalled, __ATOMIC_RELAXED))
+			return w;
+	}
+	return &evs_workers[i % (unsigned)n];
 }
 
 /* --- the scheduler loop ----------------------------------------------- */
@@ -179,6 +188,53 @@ static void idle(struct evs_worker *w)
 	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
 	if (n > 0)
 		dispatch(w, ev, n);
+}
+
+/* The scheduler loop's chores, for the preemption handler (monitor.c),
+ * which runs them on a worker whose task has not let go for a while:
+ * wake-ups from other workers, due timers, ready sockets. Owner only, and
+ * never while the worker is inside the runtime. Returns whether any task
+ * is now ready to run. */
+int evs_sched_housekeeping(struct evs_worker *w)
+{
+	evs_runq_drain(&w->rq);
+	if (w->timers.n)
+		w->st[EVS_ST_timer_fires] += evs_timer_fire(&w->timers, evs_now_ns());
+	poll_now(w);
+	evs_runq_drain(&w->rq);
+	return w->rq.head != NULL;
+}
+
+/* Hand every task of w that has never run to another worker that is not
+ * stalled (a task that has run stays: its TLS addresses are this
+ * worker's). Owner only, never inside the runtime. Returns the count. */
+int evs_sched_migrate_unstarted(struct evs_worker *w)
+{
+	int n = __atomic_load_n(&evs_nworkers, __ATOMIC_ACQUIRE), moved = 0;
+	struct evs_worker *to = NULL;
+	for (int k = 0; k < n && !to; k++)
+		if (&evs_workers[k] != w && !__atomic_load_n(&evs_workers[k].stalled, __ATOMIC_RELAXED))
+			to = &evs_workers[k];
+	if (!to)
+		return 0;
+	evs_runq_drain(&w->rq);
+	struct evs_task *keep = NULL, **tail = &keep, *t;
+	while ((t = evs_runq_pop(&w->rq))) {
+		if (t->started) {
+			t->next = NULL;
+			*tail = t;
+			tail = &t->next;
+			continue;
+		}
+		t->w = to;
+		evs_sched_ready(t);
+		moved++;
+	}
+	while ((t = keep)) {
+		keep = t->next;
+		evs_runq_push_local(&w->rq, t);
+	}
+	return moved;
 }
 
 static void reap(struct evs_worker *w)
@@ -265,8 +321,43 @@ static void *worker_main(void *arg)
 	struct evs_worker *w = arg;
 	evs_self = w;
 	evs_tls_worker_start(w);
+	evs_monitor_worker_start();
 	w->sched.uc = &w->sched_uc;
 	sched_loop(w);
+}
+
+static int start_worker(struct evs_worker *w)
+{
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	int r = REAL(pthread_create)(&w->thread, &a, worker_main, w);
+	pthread_attr_destroy(&a);
+	return r;
+}
+
+/* A spare worker for the monitor, when every worker is stalled. Only the
+ * monitor thread calls this; the new worker is published (evs_nworkers)
+ * once it is whole. Returns 0 or -1. */
+int evs_sched_add_worker(void)
+{
+	int i = evs_nworkers;
+	if (i >= EVS_MAX_WORKERS)
+		return -1;
+	struct evs_worker *w = &evs_workers[i];
+	w->id = i;
+	evs_runq_init(&w->rq);
+	if (evs_poller_init(&w->epfd, &w->evfd) < 0)
+		return -1;
+	if (start_worker(w) != 0) {
+		evs_sys_close(w->epfd);
+		evs_sys_close(w->evfd);
+		w->epfd = w->evfd = -1;
+		return -1;
+	}
+	evs_workers_started = i + 1;
+	__atomic_store_n(&evs_nworkers, i + 1, __ATOMIC_RELEASE);
+	return 0;
 }
 
 void evs_sched_init(void)
@@ -282,6 +373,7 @@ void evs_sched_init(void)
 	evs_main_task.magic = EVS_TASK_MAGIC;
 	evs_main_task.w = w0;
 	evs_main_task.refs = 2;  /* never freed */
+	evs_main_task.started = 1;
 	evs_main_task.ctx.uc = &evs_main_task.uc;
 	strcpy(evs_main_task.name, "main");
 	evs_live_tasks = 1;
@@ -325,24 +417,20 @@ void evs_sched_start_slow(void)
 	evs_ctx_make(&w0->sched, w0->sched_stack, EVS_SCHED_STACK, sched_entry,
 		     w0, &w0->sched_uc);
 
-	pthread_attr_t a;
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	int n = 1;
 	for (int i = 1; i < evs_nworkers; i++) {
-		struct evs_worker *w = &evs_workers[i];
-		if (REAL(pthread_create)(&w->thread, &a, worker_main, w) != 0) {
+		if (start_worker(&evs_workers[i]) != 0) {
 			evs_log(EVS_LOG_WARN, "evshim: could not start worker %d; "
 				"running on %d", i, n);
 			break;
 		}
 		n++;
 	}
-	pthread_attr_destroy(&a);
 	evs_nworkers = n;
 	evs_workers_started = n;
 	__atomic_store_n(&evs_pollers_live, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&started, 2, __ATOMIC_RELEASE);
+	evs_monitor_start();
 }
 
 /* fork(): the child has one kernel thread, the caller. It becomes worker 0
@@ -376,6 +464,7 @@ void evs_sched_atfork_child(void)
 	started = 0;
 	evs_fdtab_atfork_child();
 	evs_offload_atfork_child();
+	evs_monitor_atfork_child();
 	struct evs_worker *w0 = &evs_workers[0];
 	w0->thread = pthread_self();
 	evs_self = w0;

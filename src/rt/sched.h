@@ -23,7 +23,12 @@ struct evs_worker {
 	uint64_t st[EVS_ST__N];      /* counters (obs/stats.h) */
 
 	/* Any thread. */
-	int sleeping;                /* atomic: 1 while in (or about to enter) epoll_wait */
+	int sleeping;
+	int stalled;                 /* atomic: set and cleared by the monitor */
+
+	/* The monitor's own (rt/monitor.c). */
+	uint64_t mon_seen;
+	int64_t mon_since, mon_signalled, stall_start;                /* atomic: 1 while in (or about to enter) epoll_wait */
 
 	/* Set once at start-up. */
 	int id;
@@ -69,6 +74,9 @@ static inline void evs_sched_start(void)
 }
 void evs_sched_atfork_child(void);
 void evs_sched_ready(struct evs_task *t);   /* queue t on its worker */
+int evs_sched_housekeeping(struct evs_worker *w);
+int evs_sched_migrate_unstarted(struct evs_worker *w);
+int evs_sched_add_worker(void);
 struct evs_worker *evs_sched_place(void);   /* worker for a new task */
 void evs_sched_switch_out(struct evs_task *t);  /* park path (task.c) */
 EVS_NORETURN void evs_sched_exit_current(struct evs_task *t);

@@ -66,6 +66,7 @@ void evs_task_yield(void)
 static void task_entry(void *arg)
 {
 	struct evs_task *t = arg;
+	t->started = 1;
 	errno = 0;
 	evs_task_exit(t->fn(t->arg));
 }

@@ -88,6 +88,7 @@ struct evs_task {
 	void *tls;                   /* its copy of the static TLS blocks (tls.h) */
 	struct evs_tls_dtor *tls_dtors;  /* C++ thread_local destructors */
 	int exiting;
+	int started;                 /* has run: pinned to its worker from now on */
 	int cancel_pending;          /* atomic: pthread_cancel was called */
 	int cancel_state, cancel_type;
 

@@ -1,0 +1,11 @@
+/* The monitor: keeps a worker stuck where the shim cannot see (a raw
+ * syscall(), a library's own futex, a CPU-bound loop) from stopping the
+ * tasks queued behind it. Design comment at the top of monitor.c. */
+#ifndef EVS_MONITOR_H
+#define EVS_MONITOR_H
+
+void evs_monitor_init(void);          /* at load: signal handler, module map */
+void evs_monitor_start(void);         /* with the runtime: the watchdog thread */
+void evs_monitor_worker_start(void);  /* on each worker: unblock the signal */
+void evs_monitor_atfork_child(void);
+#endif

@@ -1,0 +1,132 @@
+/* Blocking the shim cannot see, four ways (argv[1]):
+ *   rawsyscall  a thread blocks in syscall(SYS_read) on a pipe while
+ *               another sleeps 5 ms twenty times, then writes the pipe
+ *   spin        two threads spin on the CPU while a third ticks every
+ *               5 ms twenty times, then tells them to stop
+ *   joinspin    main joins a sleeping thread while another spins
+ *   stdio       a thread holds a FILE's lock while writing to a pipe
+ *               nobody reads yet, another writes to the same FILE, a
+ *               third (not yet running when the first blocks) reads it
+ * Natively each finishes; on one worker without a monitor each would
+ * hang. The output is the same either way. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int p[2];
+static volatile int stop;
+static int ticks;
+
+static void *raw_reader(void *x)
+{
+	(void)x;
+	char c;
+	long r = syscall(SYS_read, p[0], &c, 1);
+	printf("raw read returned %ld '%c'\n", r, c);
+	return NULL;
+}
+
+static void *ticker(void *x)
+{
+	for (int i = 0; i < 20; i++) {
+		usleep(5000);
+		ticks++;
+	}
+	if (x)  /* rawsyscall: release the reader */
+		write(p[1], "!", 1);
+	stop = 1;
+	return NULL;
+}
+
+static void *spinner(void *x)
+{
+	(void)x;
+	unsigned long n = 0;
+	while (!stop)
+		n++;
+	return (void *)(long)(n > 0);
+}
+
+static void *sleeper(void *x)
+{
+	(void)x;
+	usleep(50000);
+	return (void *)42;
+}
+
+static FILE *out;
+static void *big_writer(void *x)
+{
+	(void)x;
+	static char block[200000];
+	memset(block, 'a', sizeof(block));
+	fwrite(block, 1, sizeof(block), out);  /* fills the pipe, holds the lock */
+	fflush(out);
+	return NULL;
+}
+
+static void *line_writer(void *x)
+{
+	(void)x;
+	fprintf(out, "hello from the second writer\n");
+	fflush(out);
+	return NULL;
+}
+
+static void *pipe_reader(void *x)
+{
+	(void)x;
+	char buf[4096];
+	long total = 0, as = 0;
+	ssize_t r;
+	while ((r = read(p[0], buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < r; i++)
+			as += buf[i] == 'a';
+		total += r;
+	}
+	printf("reader got %ld bytes, %ld of them from the big write\n", total, as);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "spin";
+	pthread_t a, b, c;
+	void *r1, *r2;
+	pipe(p);
+	if (!strcmp(mode, "rawsyscall")) {
+		pthread_create(&a, NULL, raw_reader, NULL);
+		pthread_create(&b, NULL, ticker, (void *)1);
+		pthread_join(a, NULL);
+		pthread_join(b, NULL);
+		printf("ticker ticked %d times\n", ticks);
+	} else if (!strcmp(mode, "spin")) {
+		pthread_create(&a, NULL, spinner, NULL);
+		pthread_create(&b, NULL, spinner, NULL);
+		pthread_create(&c, NULL, ticker, NULL);
+		pthread_join(c, NULL);
+		pthread_join(a, &r1);
+		pthread_join(b, &r2);
+		printf("ticker ticked %d times; spinners ran: %d %d\n", ticks, r1 != NULL, r2 != NULL);
+	} else if (!strcmp(mode, "joinspin")) {
+		pthread_create(&a, NULL, spinner, NULL);
+		pthread_create(&b, NULL, sleeper, NULL);
+		pthread_join(b, &r1);
+		stop = 1;
+		pthread_join(a, NULL);
+		printf("joined the sleeper while a spinner ran: %ld\n", (long)r1);
+	} else if (!strcmp(mode, "stdio")) {
+		out = fdopen(p[1], "w");
+		pthread_create(&a, NULL, big_writer, NULL);
+		pthread_create(&b, NULL, line_writer, NULL);
+		pthread_create(&c, NULL, pipe_reader, NULL);
+		pthread_join(a, NULL);
+		pthread_join(b, NULL);
+		fclose(out);
+		pthread_join(c, NULL);
+	}
+	return 0;
+}

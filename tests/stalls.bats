@@ -1,0 +1,57 @@
+#!/usr/bin/env bats
+# The monitor: blocking the shim cannot see must not stop other tasks.
+# Each case hangs on one worker without the monitor (the last test shows
+# one); with it, the output matches the native run.
+load helpers/load
+
+stall_case() {  # mode workers
+	EVSHIM_WORKERS=$2 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" same_output "$PROGS/stalls" "$1"
+	cat "$BATS_TEST_TMPDIR/st" 2>/dev/null || true
+}
+
+stat_of() { awk -v k="$1" '$1 == k {s += $2} END {print s + 0}' "$BATS_TEST_TMPDIR/st"; }
+
+@test "a raw syscall(SYS_read) blocks a task while another sleeps and ticks (1 worker)" {
+	stall_case rawsyscall 1
+	[[ "$native" == *"ticker ticked 20 times"* ]]
+	[ "$(stat_of stalls)" -ge 1 ]
+}
+
+@test "raw syscall stall (2 workers)" {
+	stall_case rawsyscall 2
+}
+
+@test "two CPU spinners and a 5 ms ticker: the monitor preempts or moves them (1 worker)" {
+	stall_case spin 1
+	[[ "$native" == *"ticker ticked 20 times; spinners ran: 1 1"* ]]
+	[ $(( $(stat_of preempts) + $(stat_of migrated) )) -ge 1 ]
+}
+
+@test "spinners and a ticker (2 workers)" {
+	stall_case spin 2
+}
+
+@test "main joins a sleeping thread while a spinner runs (1 worker)" {
+	stall_case joinspin 1
+	[[ "$native" == *"joined the sleeper while a spinner ran: 42"* ]]
+}
+
+@test "join while spinning (2 workers)" {
+	stall_case joinspin 2
+}
+
+@test "a FILE's lock held while its write blocks; another writer and a reader get through (1 worker)" {
+	stall_case stdio 1
+	[[ "$native" == *"reader got 200029 bytes, 200000 of them from the big write"* ]]
+	[ "$(stat_of migrated)" -ge 1 ]
+	[ "$(stat_of workers_added)" -ge 1 ]
+}
+
+@test "stdio lock held across a blocking write (2 workers)" {
+	stall_case stdio 2
+}
+
+@test "control: without the monitor, CPU spinners starve the ticker on one worker" {
+	EVSHIM_MONITOR=0 EVSHIM_WORKERS=1 run timeout 3 env LD_PRELOAD="$SHIM" "$PROGS/stalls" spin
+	[ "$status" -eq 124 ]
+}
