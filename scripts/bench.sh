@@ -46,6 +46,25 @@ s3=$(shim "$B/pipe_pingpong" 100000 | val roundtrip_ns)
 printf "%-44s %12s %12s %10s\n" "pipe ping-pong round trip (ns)" "$n3" "$s3" "$(ratio "$n3" "$s3")"
 echo
 
+echo
+echo "== the monitor (5 ms sleeps while two threads spin on the CPU; asked for 5000 us)"
+printf "%-44s %12s %12s\n" "" "mean_us" "worst_us"
+for m in native "shim 1 worker" "shim $(nproc) workers"; do
+	case $m in
+	native) "$B/tick_latency" > "$out/tl" ;;
+	"shim 1 worker") EVSHIM_WORKERS=1 shim "$B/tick_latency" > "$out/tl" ;;
+	*) shim "$B/tick_latency" > "$out/tl" ;;
+	esac
+	printf "%-44s %12s %12s\n" "$m" "$(val tick_mean_us < "$out/tl")" "$(val tick_worst_us < "$out/tl")"
+done
+echo "monitor cost on a busy server (echo, 1000 connections x 30 rounds, requests/s):"
+for mon in 1 0; do
+	EVSHIM_MONITOR=$mon "$root/scripts/serve-load.sh" shim "$out" 1000 30 echo "$root/build/demo/echo_server" ||
+		echo "  (run failed)"
+	printf "  EVSHIM_MONITOR=%s %10s\n" "$mon" "$(awk '$1=="elapsed_s"{print $4}' "$out/shim.load")"
+done
+echo
+
 mkdir -p "$out/www"
 head -c 16384 /dev/urandom > "$out/www/page.bin"
 printf "%-6s %6s %-7s %8s %9s %9s %7s %7s %7s %8s %13s\n" server conns mode "req/s" "p50_us" "p99_us" "vcs/req" "ics/req" threads "rss_MiB" verified

@@ -3,6 +3,11 @@
  * tasks queued behind it. Design comment at the top of monitor.c. */
 #ifndef EVS_MONITOR_H
 #define EVS_MONITOR_H
+#include <signal.h>
+
+/* The signal the monitor preempts with: a real-time signal near the top,
+ * which programs rarely use (glibc reserves the bottom ones). */
+#define EVS_SIG_PREEMPT (SIGRTMAX - 1)
 
 void evs_monitor_init(void);          /* at load: signal handler, module map */
 void evs_monitor_start(void);         /* with the runtime: the watchdog thread */

@@ -347,6 +347,7 @@ int evs_sched_add_worker(void)
 	struct evs_worker *w = &evs_workers[i];
 	w->id = i;
 	evs_runq_init(&w->rq);
+	w->timers.next_due = INT64_MAX;
 	if (evs_poller_init(&w->epfd, &w->evfd) < 0)
 		return -1;
 	if (start_worker(w) != 0) {
@@ -369,6 +370,7 @@ void evs_sched_init(void)
 		evs_workers[i].id = i;
 		evs_workers[i].epfd = evs_workers[i].evfd = -1;
 		evs_runq_init(&evs_workers[i].rq);
+		evs_workers[i].timers.next_due = INT64_MAX;
 	}
 	evs_main_task.magic = EVS_TASK_MAGIC;
 	evs_main_task.w = w0;
@@ -453,6 +455,7 @@ void evs_sched_atfork_child(void)
 		memset(w, 0, sizeof(*w));
 		w->id = i;
 		w->epfd = w->evfd = -1;
+		w->timers.next_due = INT64_MAX;
 		w->sched_stack = sched_stack;
 		evs_runq_init(&w->rq);
 	}

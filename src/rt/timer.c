@@ -42,6 +42,13 @@ static void down(struct evs_timers *h, int i)
 
 #define EVS_TIMER_MIN_CAP 64
 
+/* The monitor reads this from its own thread (rt/monitor.c): it may not
+ * look at the heap itself, which the owner may be reallocating. */
+static void publish(struct evs_timers *h)
+{
+	__atomic_store_n(&h->next_due, h->n ? h->heap[0]->when : INT64_MAX, __ATOMIC_RELAXED);
+}
+
 int evs_timer_add(struct evs_timers *h, struct evs_timer *tm)
 {
 	if (h->n == h->cap) {
@@ -55,6 +62,7 @@ int evs_timer_add(struct evs_timers *h, struct evs_timer *tm)
 	tm->idx = h->n;
 	h->heap[h->n++] = tm;
 	up(h, tm->idx);
+	publish(h);
 	return 0;
 }
 
@@ -65,12 +73,13 @@ void evs_timer_del(struct evs_timers *h, struct evs_timer *tm)
 		return;
 	tm->idx = -1;
 	h->n--;
-	if (i == h->n)
-		return;
-	h->heap[i] = h->heap[h->n];
-	h->heap[i]->idx = i;
-	up(h, i);
-	down(h, h->heap[i]->idx);
+	if (i != h->n) {
+		h->heap[i] = h->heap[h->n];
+		h->heap[i]->idx = i;
+		up(h, i);
+		down(h, h->heap[i]->idx);
+	}
+	publish(h);
 }
 
 int evs_timer_fire(struct evs_timers *h, int64_t now)

@@ -19,6 +19,7 @@ struct evs_timer {
 struct evs_timers {
 	struct evs_timer **heap;
 	int n, cap;
+	int64_t next_due;        /* earliest deadline, published for the monitor */
 };
 
 int evs_timer_add(struct evs_timers *h, struct evs_timer *tm);  /* 0 / -ENOMEM */

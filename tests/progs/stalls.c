@@ -10,6 +10,7 @@
  * Natively each finishes; on one worker without a monitor each would
  * hang. The output is the same either way. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,12 @@ int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "spin";
 	pthread_t a, b, c;
+	if (argc > 2 && !strcmp(argv[2], "masked")) {
+		/* a server that leaves signals to a sigwait thread */
+		sigset_t all;
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, NULL);
+	}
 	void *r1, *r2;
 	pipe(p);
 	if (!strcmp(mode, "rawsyscall")) {
