@@ -56,6 +56,18 @@ stat_of() { awk -v k="$1" '$1 == k {s += $2} END {print s + 0}' "$BATS_TEST_TMPD
 	[[ "$native" == *"ticker ticked 20 times; spinners ran: 1 1"* ]]
 }
 
+@test "spare workers added during a stall retire once it is over (1 worker)" {
+	EVSHIM_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/stalls" stdio shrink \
+		> "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err"
+	cat "$BATS_TEST_TMPDIR/err" "$BATS_TEST_TMPDIR/st"
+	grep -q "reader got 200029 bytes, 200000 of them from the big write" "$BATS_TEST_TMPDIR/out"
+	added=$(stat_of workers_added) retired=$(stat_of workers_retired)
+	[ "$added" -ge 1 ]
+	[ "$retired" -eq "$added" ]
+	# main's worker and the monitor are left
+	[ "$(awk '/^kernel-threads/ {print $2}' "$BATS_TEST_TMPDIR/err")" -le 2 ]
+}
+
 @test "control: without the monitor, CPU spinners starve the ticker on one worker" {
 	EVSHIM_MONITOR=0 EVSHIM_WORKERS=1 run timeout 3 env LD_PRELOAD="$SHIM" "$PROGS/stalls" spin
 	[ "$status" -eq 124 ]

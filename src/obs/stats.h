@@ -26,7 +26,8 @@
 	X(preempts, "tasks preempted at a safe point") \
 	X(preempt_refused, "signals that found no safe point or nothing to run") \
 	X(migrated, "never-run tasks moved off a stalled worker") \
-	X(workers_added, "spare workers started because all were stalled")
+	X(workers_added, "spare workers started because all were stalled") \
+	X(workers_retired, "spare workers that left once the stall was over")
 
 enum evs_stat {
 #define X(name, text) EVS_ST_##name,

@@ -201,6 +201,24 @@ bool evs_fd_internal(int fd)
 	return false;
 }
 
+void evs_fdtab_forget_worker(int id)
+{
+	uint64_t bit = 1ULL << id;
+	for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+		struct evs_fd *chunk = __atomic_load_n(&chunks[c], __ATOMIC_ACQUIRE);
+		if (!chunk)
+			continue;
+		for (int i = 0; i < EVS_FD_CHUNK; i++) {
+			struct evs_fd *f = &chunk[i];
+			if (!(__atomic_load_n(&f->reg, __ATOMIC_RELAXED) & bit))
+				continue;
+			evs_spin_lock(&f->lock);
+			f->reg &= ~bit;
+			evs_spin_unlock(&f->lock);
+		}
+	}
+}
+
 void evs_fdtab_atfork_child(void)
 {
 	/* The child's pollers are new: nothing is registered in them. Waiters

@@ -59,6 +59,8 @@ struct evs_fd {
 
 void evs_fdtab_init(void);
 void evs_fdtab_atfork_child(void);
+/* Worker `id` closed its epoll set: no fd is registered there any more. */
+void evs_fdtab_forget_worker(int id);
 /* The record for fd (created on first use, kind looked up with fstat), or
  * NULL when fd is negative or past the table. */
 struct evs_fd *evs_fd_get(int fd);

@@ -229,9 +229,12 @@ static void *monitor_main(void *arg)
 		struct timespec ts = { 0, EVS_MONITOR_TICK_NS };
 		evs_sys3(SYS_nanosleep, &ts, 0, 0);
 		int64_t now = evs_now_ns();
-		int n = __atomic_load_n(&evs_nworkers, __ATOMIC_ACQUIRE), stalled = 0;
+		int n = __atomic_load_n(&evs_nworkers, __ATOMIC_ACQUIRE), stalled = 0, live = 0;
 		for (int i = 0; i < n; i++) {
 			struct evs_worker *w = &evs_workers[i];
+			if (__atomic_load_n(&w->retired, __ATOMIC_ACQUIRE))
+				continue;
+			live++;
 			uint64_t sw = __atomic_load_n(&w->st[EVS_ST_switches], __ATOMIC_RELAXED);
 			struct evs_task *cur = __atomic_load_n(&w->cur, __ATOMIC_RELAXED);
 			if (!cur || sw != w->mon_seen) {
@@ -270,7 +273,7 @@ static void *monitor_main(void *arg)
 				REAL(pthread_kill)(w->thread, EVS_SIG_PREEMPT);
 			}
 		}
-		if (stalled == n && n < evs_config.max_workers && evs_sched_add_worker() == 0)
+		if (stalled == live && live < evs_config.max_workers && evs_sched_add_worker() == 0)
 			evs_stat_add_slow(EVS_ST_workers_added, 1);
 	}
 	return NULL;

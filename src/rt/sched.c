@@ -74,6 +74,8 @@ static unsigned place_next; /* atomic round-robin cursor */
  * about 5 us). No spinning when a timer is due sooner than the spin. */
 #define EVS_IDLE_PAUSES 100
 #define EVS_IDLE_SPIN_MAX_NS 100000
+/* A spare worker with nothing to do for this long retires. */
+#define EVS_RETIRE_NS (1000 * 1000000LL)
 /* Events taken from epoll per call. */
 #define EVS_POLL_BATCH 128
 /* Worker 0's scheduler stack: the loop itself is shallow, but a signal
@@ -105,18 +107,38 @@ void evs_sched_ready(struct evs_task *t)
 	}
 }
 
+/* Make w the home of one more task, unless it is retiring. The worker
+ * sets `retired` before it checks ntasks, we raise ntasks before we check
+ * `retired` (both seq_cst): one of us sees the other, so no task is ever
+ * placed on a worker that has left. */
+static int claim(struct evs_worker *w)
+{
+	__atomic_add_fetch(&w->ntasks, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&w->retired, __ATOMIC_SEQ_CST))
+		return 1;
+	__atomic_sub_fetch(&w->ntasks, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
 /* Round-robin over the workers, passing over those the monitor finds
- * stalled (rt/monitor.c) while another is free. */
+ * stalled (rt/monitor.c) while another is free, and retired ones. The
+ * worker returned counts the new task (claim). Worker 0 never retires. */
 struct evs_worker *evs_sched_place(void)
 {
 	int n = __atomic_load_n(&evs_nworkers, __ATOMIC_ACQUIRE);
 	unsigned i = __atomic_fetch_add(&place_next, 1, __ATOMIC_RELAXED);
 	for (int k = 0; k < n; k++) {
 		struct evs_worker *w = &evs_workers[(i + (unsigned)k) % (unsigned)n];
-		if (!__atomic_load_n(&w->stalled, __ATOMIC_RELAXED))
+		if (!__atomic_load_n(&w->stalled, __ATOMIC_RELAXED) && claim(w))
 			return w;
 	}
-	return &evs_workers[i % (unsigned)n];
+	for (int k = 0; k < n; k++) {  /* all stalled: any that is alive */
+		struct evs_worker *w = &evs_workers[(i + (unsigned)k) % (unsigned)n];
+		if (claim(w))
+			return w;
+	}
+	claim(&evs_workers[0]);
+	return &evs_workers[0];
 }
 
 /* --- the scheduler loop ----------------------------------------------- */
@@ -183,6 +205,8 @@ static void idle(struct evs_worker *w)
 		if (timeout < 0)
 			timeout = 0;
 	}
+	if (w->spare && (timeout < 0 || timeout > EVS_RETIRE_NS))
+		timeout = EVS_RETIRE_NS;  /* wake to see whether it may retire */
 	w->st[EVS_ST_worker_sleeps]++;
 	int n = evs_poller_wait(w->epfd, timeout, ev, EVS_POLL_BATCH);
 	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
@@ -213,7 +237,8 @@ int evs_sched_migrate_unstarted(struct evs_worker *w)
 	int n = __atomic_load_n(&evs_nworkers, __ATOMIC_ACQUIRE), moved = 0;
 	struct evs_worker *to = NULL;
 	for (int k = 0; k < n && !to; k++)
-		if (&evs_workers[k] != w && !__atomic_load_n(&evs_workers[k].stalled, __ATOMIC_RELAXED))
+		if (&evs_workers[k] != w && !__atomic_load_n(&evs_workers[k].stalled, __ATOMIC_RELAXED) &&
+		    !__atomic_load_n(&evs_workers[k].retired, __ATOMIC_RELAXED))
 			to = &evs_workers[k];
 	if (!to)
 		return 0;
@@ -226,6 +251,13 @@ int evs_sched_migrate_unstarted(struct evs_worker *w)
 			tail = &t->next;
 			continue;
 		}
+		if (!claim(to)) {  /* it is retiring after all: keep t */
+			t->next = NULL;
+			*tail = t;
+			tail = &t->next;
+			continue;
+		}
+		__atomic_sub_fetch(&w->ntasks, 1, __ATOMIC_SEQ_CST);
 		t->w = to;
 		evs_sched_ready(t);
 		moved++;
@@ -244,11 +276,44 @@ static void reap(struct evs_worker *w)
 	if (t != &evs_main_task) {
 		evs_tls_task_free(w, t);
 		evs_stack_retire(t);
+		__atomic_sub_fetch(&w->ntasks, 1, __ATOMIC_SEQ_CST);
 	}
 	evs_task_unref(t);
 }
 
-static EVS_NORETURN void sched_loop(struct evs_worker *w)
+/* A spare worker leaves when the stall that called for it is over: it is
+ * home to no task, has run none for EVS_RETIRE_NS, and no worker is
+ * stalled. Returns 1 when it has retired (the caller ends the thread). */
+static int try_retire(struct evs_worker *w)
+{
+	if (!w->spare || w->rq.head || w->timers.n || !evs_runq_inbox_empty(&w->rq) ||
+	    __atomic_load_n(&w->ntasks, __ATOMIC_SEQ_CST) ||
+	    evs_now_ns() - w->last_run < EVS_RETIRE_NS)
+		return 0;
+	int n = __atomic_load_n(&evs_nworkers, __ATOMIC_ACQUIRE);
+	for (int k = 0; k < n; k++)
+		if (__atomic_load_n(&evs_workers[k].stalled, __ATOMIC_RELAXED))
+			return 0;
+	__atomic_store_n(&w->retired, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&w->ntasks, __ATOMIC_SEQ_CST) || !evs_runq_inbox_empty(&w->rq)) {
+		__atomic_store_n(&w->retired, 0, __ATOMIC_SEQ_CST);
+		return 0;  /* a task was placed here meanwhile */
+	}
+	/* No task can reach this worker any more. Its epoll set goes; the
+	 * fds it held must be registered again by whoever uses the slot. */
+	evs_fdtab_forget_worker(w->id);
+	int ep = w->epfd, ev = w->evfd;
+	w->epfd = w->evfd = -1;
+	evs_sys_close(ep);
+	evs_sys_close(ev);
+	free(w->timers.heap);
+	w->timers.heap = NULL;
+	w->timers.cap = 0;
+	evs_stat_add(EVS_ST_workers_retired, 1);
+	return 1;
+}
+
+static void sched_loop(struct evs_worker *w)
 {
 	unsigned rounds = 0;
 	for (;;) {
@@ -260,9 +325,13 @@ static EVS_NORETURN void sched_loop(struct evs_worker *w)
 			poll_now(w);
 		struct evs_task *t = evs_runq_pop(&w->rq);
 		if (!t) {
+			if (w->spare && try_retire(w))
+				return;
 			idle(w);
 			continue;
 		}
+		if (w->spare)
+			w->last_run = evs_now_ns();
 		w->hops = 0;
 		w->cur = t;
 		w->st[EVS_ST_switches]++;
@@ -276,7 +345,8 @@ static EVS_NORETURN void sched_loop(struct evs_worker *w)
 
 static void sched_entry(void *arg)
 {
-	sched_loop(arg);
+	sched_loop(arg);  /* worker 0 is never a spare: never returns */
+	__builtin_unreachable();
 }
 
 /* --- park and exit ---------------------------------------------------- */
@@ -324,6 +394,8 @@ static void *worker_main(void *arg)
 	evs_monitor_worker_start();
 	w->sched.uc = &w->sched_uc;
 	sched_loop(w);
+	__atomic_store_n(&w->gone, 1, __ATOMIC_RELEASE);  /* retired spare */
+	return NULL;
 }
 
 static int start_worker(struct evs_worker *w)
@@ -341,23 +413,38 @@ static int start_worker(struct evs_worker *w)
  * once it is whole. Returns 0 or -1. */
 int evs_sched_add_worker(void)
 {
-	int i = evs_nworkers;
-	if (i >= EVS_MAX_WORKERS)
+	int n = evs_nworkers, i;
+	for (i = 0; i < n; i++)  /* a retired spare's slot, once its thread ended */
+		if (__atomic_load_n(&evs_workers[i].gone, __ATOMIC_ACQUIRE))
+			break;
+	if (i == n && n >= EVS_MAX_WORKERS)
 		return -1;
 	struct evs_worker *w = &evs_workers[i];
 	w->id = i;
+	w->spare = 1;
+	w->cur = NULL;
+	w->dead = NULL;
+	w->tls_owner = NULL;
+	w->stalled = 0;
+	w->last_run = evs_now_ns();
 	evs_runq_init(&w->rq);
+	w->timers.n = 0;
 	w->timers.next_due = INT64_MAX;
 	if (evs_poller_init(&w->epfd, &w->evfd) < 0)
 		return -1;
+	__atomic_store_n(&w->gone, 0, __ATOMIC_RELAXED);
 	if (start_worker(w) != 0) {
 		evs_sys_close(w->epfd);
 		evs_sys_close(w->evfd);
 		w->epfd = w->evfd = -1;
+		__atomic_store_n(&w->gone, i < n, __ATOMIC_RELAXED);
 		return -1;
 	}
-	evs_workers_started = i + 1;
-	__atomic_store_n(&evs_nworkers, i + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&w->retired, 0, __ATOMIC_SEQ_CST);  /* open for placement */
+	if (i == n) {
+		evs_workers_started = n + 1;
+		__atomic_store_n(&evs_nworkers, n + 1, __ATOMIC_RELEASE);
+	}
 	return 0;
 }
 

@@ -20,11 +20,15 @@ struct evs_worker {
 	unsigned hops;               /* direct task-to-task switches */
 	void *tp;                    /* this thread's thread pointer (tls.h) */
 	struct evs_task *tls_owner;  /* whose TLS copy is resident */
+	int64_t last_run;            /* when the loop last ran a task (spares) */
 	uint64_t st[EVS_ST__N];      /* counters (obs/stats.h) */
 
 	/* Any thread. */
 	int sleeping;
 	int stalled;                 /* atomic: set and cleared by the monitor */
+	int ntasks;                  /* atomic: live tasks whose home this is */
+	int retired;                 /* atomic: a spare worker that has left */
+	int gone;                    /* atomic: its thread has ended (slot free) */
 
 	/* The monitor's own (rt/monitor.c). */
 	uint64_t mon_seen;
@@ -32,6 +36,7 @@ struct evs_worker {
 
 	/* Set once at start-up. */
 	int id;
+	int spare;                   /* added by the monitor; may retire */
 	int epfd;                    /* this worker's epoll set */
 	int evfd;                    /* eventfd in epfd: the cross-worker poke */
 	pthread_t thread;

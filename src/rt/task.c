@@ -111,7 +111,7 @@ int evs_task_create(pthread_t *out, const pthread_attr_t *attr,
 	t->id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
 	t->refs = (detach == PTHREAD_CREATE_DETACHED) ? 1 : 2;
 	t->detached = (detach == PTHREAD_CREATE_DETACHED);
-	t->w = evs_sched_place();
+	t->w = evs_sched_place();  /* counts t in its ntasks */
 	evs_ctx_make(&t->ctx, t->stack_lo, t->stack_size, task_entry, t, &t->uc);
 	uint64_t live = __atomic_add_fetch(&evs_live_tasks, 1, __ATOMIC_RELAXED);
 	evs_stat_peak_tasks(live);

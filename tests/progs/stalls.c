@@ -7,6 +7,8 @@
  *   stdio       a thread holds a FILE's lock while writing to a pipe
  *               nobody reads yet, another writes to the same FILE, a
  *               third (not yet running when the first blocks) reads it
+ * argv[2] "masked": block every signal first; "shrink": 2.5 s after the
+ * case, report the kernel thread count on stderr ("kernel-threads N").
  * Natively each finishes; on one worker without a monitor each would
  * hang. The output is the same either way. */
 #include <pthread.h>
@@ -134,6 +136,16 @@ int main(int argc, char **argv)
 		pthread_join(b, NULL);
 		fclose(out);
 		pthread_join(c, NULL);
+	}
+	if (argc > 2 && !strcmp(argv[2], "shrink")) {  /* after the stall */
+		usleep(2500000);
+		FILE *f = fopen("/proc/self/status", "r");
+		char line[256];
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, "Threads:", 8))
+				fprintf(stderr, "kernel-threads %d\n", atoi(line + 8));
+		if (f)
+			fclose(f);
 	}
 	return 0;
 }
