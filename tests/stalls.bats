@@ -68,6 +68,14 @@ stat_of() { awk -v k="$1" '$1 == k {s += $2} END {print s + 0}' "$BATS_TEST_TMPD
 	[ "$(awk '/^kernel-threads/ {print $2}' "$BATS_TEST_TMPDIR/err")" -le 2 ]
 }
 
+@test "a second stall after the spares retired gets spares again (1 worker)" {
+	EVSHIM_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" same_output "$PROGS/stalls" stdio twice
+	cat "$BATS_TEST_TMPDIR/st"
+	[ "$(grep -c 'reader got 200029 bytes' <<<"$native")" -eq 2 ]
+	[ "$(stat_of workers_added)" -ge 2 ]
+	[ "$(stat_of workers_retired)" -ge 1 ]
+}
+
 @test "control: without the monitor, CPU spinners starve the ticker on one worker" {
 	EVSHIM_MONITOR=0 EVSHIM_WORKERS=1 run timeout 3 env LD_PRELOAD="$SHIM" "$PROGS/stalls" spin
 	[ "$status" -eq 124 ]

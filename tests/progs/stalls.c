@@ -8,7 +8,8 @@
  *               nobody reads yet, another writes to the same FILE, a
  *               third (not yet running when the first blocks) reads it
  * argv[2] "masked": block every signal first; "shrink": 2.5 s after the
- * case, report the kernel thread count on stderr ("kernel-threads N").
+ * case, report the kernel thread count on stderr ("kernel-threads N");
+ * "twice" (stdio): the case again once the first stall is long over.
  * Natively each finishes; on one worker without a monitor each would
  * hang. The output is the same either way. */
 #include <pthread.h>
@@ -128,14 +129,21 @@ int main(int argc, char **argv)
 		pthread_join(a, NULL);
 		printf("joined the sleeper while a spinner ran: %ld\n", (long)r1);
 	} else if (!strcmp(mode, "stdio")) {
-		out = fdopen(p[1], "w");
-		pthread_create(&a, NULL, big_writer, NULL);
-		pthread_create(&b, NULL, line_writer, NULL);
-		pthread_create(&c, NULL, pipe_reader, NULL);
-		pthread_join(a, NULL);
-		pthread_join(b, NULL);
-		fclose(out);
-		pthread_join(c, NULL);
+		int rounds = argc > 2 && !strcmp(argv[2], "twice") ? 2 : 1;
+		for (int round = 0; round < rounds; round++) {
+			if (round) {  /* long enough for spare workers to retire */
+				usleep(2500000);
+				pipe(p);
+			}
+			out = fdopen(p[1], "w");
+			pthread_create(&a, NULL, big_writer, NULL);
+			pthread_create(&b, NULL, line_writer, NULL);
+			pthread_create(&c, NULL, pipe_reader, NULL);
+			pthread_join(a, NULL);
+			pthread_join(b, NULL);
+			fclose(out);
+			pthread_join(c, NULL);
+		}
 	}
 	if (argc > 2 && !strcmp(argv[2], "shrink")) {  /* after the stall */
 		usleep(2500000);
