@@ -6,30 +6,29 @@
 #include "../rt/monitor.h"
 #include "../rt/config.h"
 
-static const sigset_t *filter(int how, const sigset_t *set, sigset_t *copy)
+static int masked(int (*real)(int, const sigset_t *, sigset_t *), int how,
+		  const sigset_t *set, sigset_t *old)
 {
-	if (evs_config.disable || !set || how == SIG_UNBLOCK ||
-	    !sigismember(set, EVS_SIG_PREEMPT))
-		return set;
-	*copy = *set;
-	sigdelset(copy, EVS_SIG_PREEMPT);
-	return copy;
+	if (evs_config.disable)
+		return real(how, set, old);
+	sigset_t copy;
+	if (set && how != SIG_UNBLOCK && sigismember(set, EVS_SIG_PREEMPT)) {
+		copy = *set;
+		sigdelset(&copy, EVS_SIG_PREEMPT);
+		set = &copy;
+	}
+	int r = real(how, set, old);
+	if (r == 0 && old)
+		sigdelset(old, EVS_SIG_PREEMPT);
+	return r;
 }
 
 EVS_HOOK int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
-	sigset_t copy;
-	int r = REAL(sigprocmask)(how, filter(how, set, &copy), old);
-	if (r == 0 && old && !evs_config.disable)
-		sigdelset(old, EVS_SIG_PREEMPT);
-	return r;
+	return masked(REAL(sigprocmask), how, set, old);
 }
 
 EVS_HOOK int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
-	sigset_t copy;
-	int r = REAL(pthread_sigmask)(how, filter(how, set, &copy), old);
-	if (r == 0 && old && !evs_config.disable)
-		sigdelset(old, EVS_SIG_PREEMPT);
-	return r;
+	return masked(REAL(pthread_sigmask), how, set, old);
 }
