@@ -18,26 +18,22 @@ echo "== the switch itself (build/bench/bench-switch, no preload)"
 "$B/bench-switch"
 echo
 printf "%-44s %12s %12s %10s\n" "micro-benchmark (lower is better)" "native" "evshim" "native/shim"
-n1=$(taskset -c 0 "$B/yield_turns" 200000 | val handoff_ns)
-s1=$(EVSHIM_WORKERS=1 shim "$B/yield_turns" 200000 | val handoff_ns)
-printf "%-44s %12s %12s %10s\n" "thread hand-off, sched_yield, 1 CPU (ns)" "$n1" "$s1" "$(ratio "$n1" "$s1")"
-n1b=$(taskset -c 0 "$B/tls4k_turns" 200000 | val handoff_ns)
-s1b=$(EVSHIM_WORKERS=1 shim "$B/tls4k_turns" 200000 | val handoff_ns)
-printf "%-44s %12s %12s %10s\n" "  same, with 4 KiB of __thread data (ns)" "$n1b" "$s1b" "$(ratio "$n1b" "$s1b")"
-n4=$(taskset -c 0 "$B/sem_pingpong" 100000 | val handoff_ns)
-s4=$(EVSHIM_WORKERS=1 shim "$B/sem_pingpong" 100000 | val handoff_ns)
-printf "%-44s %12s %12s %10s\n" "semaphore hand-off, 1 CPU (ns)" "$n4" "$s4" "$(ratio "$n4" "$s4")"
-n5=$(taskset -c 0 "$B/cond_pingpong" 100000 | val handoff_ns)
-s5=$(EVSHIM_WORKERS=1 shim "$B/cond_pingpong" 100000 | val handoff_ns)
-printf "%-44s %12s %12s %10s\n" "mutex+condvar hand-off, 1 CPU (ns)" "$n5" "$s5" "$(ratio "$n5" "$s5")"
-n6=$("$B/sem_pingpong" 100000 | val handoff_ns)
-s6=$(shim "$B/sem_pingpong" 100000 | val handoff_ns)
-printf "%-44s %12s %12s %10s\n" "semaphore hand-off, $(nproc) CPUs/workers (ns)" "$n6" "$s6" "$(ratio "$n6" "$s6")"
-n2=$("$B/spawn_join" 20000 | val spawn_join_ns)
-s2=$(EVSHIM_WORKERS=1 shim "$B/spawn_join" 20000 | val spawn_join_ns)
-s2b=$(shim "$B/spawn_join" 20000 | val spawn_join_ns)
-printf "%-44s %12s %12s %10s\n" "spawn+join, 1 worker (ns)" "$n2" "$s2" "$(ratio "$n2" "$s2")"
-printf "%-44s %12s %12s %10s\n" "spawn+join, $(nproc) workers (ns)" "$n2" "$s2b" "$(ratio "$n2" "$s2b")"
+# micro LABEL KEY NATIVE-PREFIX SHIM-ENV PROGRAM ARGS...: one row
+micro() {
+	local label=$1 key=$2 npre=$3 senv=$4; shift 4
+	local n s
+	n=$($npre "$@" | val "$key")
+	s=$(env $senv LD_PRELOAD="$S" "$@" | val "$key")
+	printf "%-44s %12s %12s %10s\n" "$label" "$n" "$s" "$(ratio "$n" "$s")"
+}
+one="taskset -c 0"
+micro "thread hand-off, sched_yield, 1 CPU (ns)" handoff_ns "$one" EVSHIM_WORKERS=1 "$B/yield_turns" 200000
+micro "  same, with 4 KiB of __thread data (ns)" handoff_ns "$one" EVSHIM_WORKERS=1 "$B/tls4k_turns" 200000
+micro "semaphore hand-off, 1 CPU (ns)" handoff_ns "$one" EVSHIM_WORKERS=1 "$B/sem_pingpong" 100000
+micro "mutex+condvar hand-off, 1 CPU (ns)" handoff_ns "$one" EVSHIM_WORKERS=1 "$B/cond_pingpong" 100000
+micro "semaphore hand-off, $(nproc) CPUs/workers (ns)" handoff_ns "" "" "$B/sem_pingpong" 100000
+micro "spawn+join, 1 worker (ns)" spawn_join_ns "" EVSHIM_WORKERS=1 "$B/spawn_join" 20000
+micro "spawn+join, $(nproc) workers (ns)" spawn_join_ns "" "" "$B/spawn_join" 20000
 "$B/sleep_wake" 100 100 > "$out/sn"; shim "$B/sleep_wake" 100 100 > "$out/ss"
 printf "%-44s %12s %12s %10s\n" "sleep 1ms x100 x100 threads: oversleep (us)" "$(val oversleep_us < "$out/sn")" "$(val oversleep_us < "$out/ss")" ""
 printf "%-44s %12s %12s %10s\n" "  CPU time used (ms)" "$(val cpu_ms < "$out/sn")" "$(val cpu_ms < "$out/ss")" "$(ratio "$(val cpu_ms < "$out/sn")" "$(val cpu_ms < "$out/ss")")"

@@ -73,8 +73,8 @@ void evs_stats_report(void)
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	len += snprintf(buf + len, sizeof(buf) - len,
-			"evshim stats: pid %d, %d workers started of %d\n",
-			(int)getpid(), evs_workers_started, evs_nworkers);
+			"evshim stats: pid %d, %d workers configured, %d slots used\n",
+			(int)getpid(), evs_config.workers, evs_nworkers);
 	for (int i = 0; i < EVS_ST__N; i++)
 		len += snprintf(buf + len, sizeof(buf) - len, "  %-16s %llu\n",
 				st_names[i],

@@ -55,7 +55,6 @@ __thread struct evs_worker *evs_self __attribute__((tls_model("initial-exec")));
 
 struct evs_worker evs_workers[EVS_MAX_WORKERS];
 int evs_nworkers = 1;
-int evs_workers_started = 1;
 uint64_t evs_live_tasks;
 struct evs_task evs_main_task;
 int evs_pollers_live;
@@ -442,7 +441,6 @@ int evs_sched_add_worker(void)
 	}
 	__atomic_store_n(&w->retired, 0, __ATOMIC_SEQ_CST);  /* open for placement */
 	if (i == n) {
-		evs_workers_started = n + 1;
 		__atomic_store_n(&evs_nworkers, n + 1, __ATOMIC_RELEASE);
 	}
 	return 0;
@@ -516,7 +514,6 @@ void evs_sched_start_slow(void)
 		n++;
 	}
 	evs_nworkers = n;
-	evs_workers_started = n;
 	__atomic_store_n(&evs_pollers_live, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&started, 2, __ATOMIC_RELEASE);
 	evs_monitor_start();
@@ -550,7 +547,6 @@ void evs_sched_atfork_child(void)
 		munmap(evs_workers[0].sched_stack, EVS_SCHED_STACK);
 	evs_workers[0].sched_stack = NULL;
 	evs_nworkers = evs_config.workers;
-	evs_workers_started = 1;
 	started = 0;
 	evs_fdtab_atfork_child();
 	evs_offload_atfork_child();

@@ -46,7 +46,6 @@ struct evs_worker {
 
 extern struct evs_worker evs_workers[];
 extern int evs_nworkers;
-extern int evs_workers_started;
 extern uint64_t evs_live_tasks;
 extern struct evs_task evs_main_task;
 extern int evs_pollers_live;        /* atomic: the runtime has started */
