@@ -9,12 +9,26 @@ load helpers/load
 	[[ "$native" == *"read on a directory: -1 EISDIR"* ]]
 }
 
-@test "file reads (2 workers), and the pool really served the misses" {
+@test "file reads (2 workers)" {
 	EVSHIM_WORKERS=2 same_output "$PROGS/file_rw" "$BATS_TEST_TMPDIR"
-	EVSHIM_STATS=1 run_shim "$PROGS/file_rw" "$BATS_TEST_TMPDIR" > /dev/null 2> "$BATS_TEST_TMPDIR/st"
+}
+
+@test "EVSHIM_IO=pool: same checksums, and the blocking pool served the misses" {
+	EVSHIM_IO=pool same_output "$PROGS/file_rw" "$BATS_TEST_TMPDIR"
+	EVSHIM_IO=pool EVSHIM_STATS=1 run_shim "$PROGS/file_rw" "$BATS_TEST_TMPDIR" > /dev/null 2> "$BATS_TEST_TMPDIR/st"
 	cat "$BATS_TEST_TMPDIR/st"
-	[ "$(awk '$1 == "offloads" {print $2}' "$BATS_TEST_TMPDIR/st")" -gt 0 ]
+	grep -q "file backend pool" "$BATS_TEST_TMPDIR/st"
+	[ "$(awk '$1 == "offloads" {print $2}' "$BATS_TEST_TMPDIR/st")" -gt 10 ]
 	[ "$(awk '$1 == "file_fast" {print $2}' "$BATS_TEST_TMPDIR/st")" -gt 0 ]
+}
+
+@test "EVSHIM_IO=uring: same checksums, and io_uring served the misses" {
+	EVSHIM_IO=uring EVSHIM_STATS=1 run_shim "$PROGS/file_rw" "$BATS_TEST_TMPDIR" > /dev/null 2> "$BATS_TEST_TMPDIR/st"
+	grep -q "file backend uring" "$BATS_TEST_TMPDIR/st" || skip "io_uring is not usable on this kernel"
+	EVSHIM_IO=uring EVSHIM_WORKERS=1 same_output "$PROGS/file_rw" "$BATS_TEST_TMPDIR"
+	EVSHIM_IO=uring EVSHIM_WORKERS=2 same_output "$PROGS/file_rw" "$BATS_TEST_TMPDIR"
+	cat "$BATS_TEST_TMPDIR/st"
+	[ "$(awk '$1 == "uring_reads" {print $2}' "$BATS_TEST_TMPDIR/st")" -gt 10 ]
 }
 
 @test "sendfile of a 3 MB file to 40 connections at once on 1 worker: every byte, no fallback" {

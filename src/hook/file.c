@@ -14,26 +14,12 @@
  * fsync off the worker, sendfile's file side off the worker. */
 #include "fdio.h"
 #include "../rt/offload.h"
+#include "../rt/fileio.h"
 #include "../rt/tls.h"
 #include <fcntl.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct fjob {
-	int fd;
-	const struct iovec *iov;
-	int cnt;
-	off_t off;
-};
-
-static long job_read(void *arg)
-{
-	struct fjob *j = arg;
-	if (j->off < 0)
-		return evs_sys3(SYS_readv, j->fd, j->iov, j->cnt);
-	return evs_sys6(SYS_preadv, j->fd, j->iov, j->cnt, j->off, 0, 0);
-}
 
 static size_t iov_total(const struct iovec *iov, int cnt)
 {
@@ -43,27 +29,28 @@ static size_t iov_total(const struct iovec *iov, int cnt)
 	return n;
 }
 
-/* Hand a read to the pool. A destination inside a swapped TLS block (a
- * `static __thread` buffer) would be written while another task's copy is
- * resident: read into a bounce buffer and copy once we run again. */
+/* Hand a read to the file backend (rt/fileio.h). A destination inside a
+ * swapped TLS block (a `static __thread` buffer) would be written while
+ * another task's copy is resident: read into a bounce buffer and copy once
+ * we run again. */
 #define EVS_BOUNCE_MAX (1 << 20)
 
-static long pool_read(struct fjob *j)
+static long backend_read(struct evs_fread *j)
 {
 	size_t total = iov_total(j->iov, j->cnt);
 	int in_tls = 0;
 	for (int i = 0; i < j->cnt && !in_tls; i++)
 		in_tls = evs_tls_overlaps(j->iov[i].iov_base, j->iov[i].iov_len);
 	if (!in_tls)
-		return evs_offload(job_read, j);
+		return evs_fileio_read(j);
 	char *bounce = total <= EVS_BOUNCE_MAX ? malloc(total ? total : 1) : NULL;
 	if (!bounce) {  /* too big to bounce: read on the worker */
 		evs_stat_add(EVS_ST_fallbacks, 1);
-		return job_read(j);
+		return evs_fileio_read_now(j);
 	}
 	struct iovec one = { bounce, total };
-	struct fjob b = { j->fd, &one, 1, j->off };
-	long r = evs_offload(job_read, &b);
+	struct evs_fread b = { j->fd, &one, 1, j->off };
+	long r = evs_fileio_read(&b);
 	for (int i = 0, done = 0; i < j->cnt && done < r; i++) {
 		size_t n = j->iov[i].iov_len < (size_t)(r - done) ? j->iov[i].iov_len : (size_t)(r - done);
 		memcpy(j->iov[i].iov_base, bounce + done, n);
@@ -82,9 +69,9 @@ long evs_file_read(int fd, const struct iovec *iov, int cnt, off_t off)
 	}
 	if (r < 0 && r != -EAGAIN && r != -EOPNOTSUPP)
 		return r;  /* EBADF, EISDIR, EINVAL...: the kernel's answer */
-	struct fjob j = { fd, iov, cnt, off };
+	struct evs_fread j = { fd, iov, cnt, off };
 	if (r < 0)
-		return pool_read(&j);
+		return backend_read(&j);
 	/* Short: the rest of the range is not cached (or is past EOF). */
 	struct iovec sb[EVS_IOV_STACK], *v = evs_iov_copy(iov, cnt, sb);
 	if (!v)
@@ -100,8 +87,8 @@ long evs_file_read(int fd, const struct iovec *iov, int cnt, off_t off)
 	if (left) {
 		rest->iov_base = (char *)rest->iov_base + skip;
 		rest->iov_len -= skip;
-		j = (struct fjob){ fd, rest, left, off < 0 ? -1 : off + r };
-		long more = pool_read(&j);
+		j = (struct evs_fread){ fd, rest, left, off < 0 ? -1 : off + r };
+		long more = backend_read(&j);
 		if (more > 0)
 			r += more;
 	}
@@ -177,7 +164,7 @@ EVS_HOOK ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off_t off)
 /* --- name resolution on the pool -------------------------------------- */
 
 /* Arguments that point into a swapped TLS block cannot be used by a pool
- * thread (see pool_read): such a lookup runs on the worker (counted). */
+ * thread (see backend_read): such a lookup runs on the worker (counted). */
 static bool any_in_tls(const void *const *ptrs, int n)
 {
 	for (int i = 0; i < n; i++)

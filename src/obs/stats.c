@@ -3,6 +3,7 @@
 #include "log.h"
 #include "../rt/sched.h"
 #include "../rt/config.h"
+#include "../rt/fileio.h"
 #include "../../include/evshim.h"
 #include <fcntl.h>
 #include <stdio.h>
@@ -73,8 +74,9 @@ void evs_stats_report(void)
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	len += snprintf(buf + len, sizeof(buf) - len,
-			"evshim stats: pid %d, %d workers configured, %d slots used\n",
-			(int)getpid(), evs_config.workers, evs_nworkers);
+			"evshim stats: pid %d, %d workers configured, %d worker slots used, "
+			"file backend %s\n",
+			(int)getpid(), evs_config.workers, evs_nworkers, evs_fileio_name());
 	for (int i = 0; i < EVS_ST__N; i++)
 		len += snprintf(buf + len, sizeof(buf) - len, "  %-16s %llu\n",
 				st_names[i],

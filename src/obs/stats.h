@@ -17,6 +17,7 @@
 	X(stack_reuse, "stacks reused from the cache") \
 	X(stack_mmap, "stacks mapped anew") \
 	X(offloads, "calls run on the blocking pool") \
+	X(uring_reads, "file reads done by io_uring") \
 	X(file_fast, "file reads/writes served from the page cache at once") \
 	X(fallbacks, "calls passed to the real blocking function") \
 	X(stalls, "times the monitor found a worker stalled") \

@@ -1,6 +1,7 @@
 #include "../evs.h"
 #include "config.h"
 #include "../obs/log.h"
+#include "fileio.h"
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -117,6 +118,14 @@ void evs_config_load(void)
 				reject("EVSHIM_STATS", v, "0, 1 or a path under 256 bytes");
 		} else
 			reject("EVSHIM_STATS", v, "0, 1 or a path starting with / or ./");
+	}
+	if ((v = getenv("EVSHIM_IO")) && *v) {
+		if (!strcmp(v, "uring"))
+			evs_config.io = EVS_IO_URING;
+		else if (!strcmp(v, "pool"))
+			evs_config.io = EVS_IO_POOL;
+		else
+			reject("EVSHIM_IO", v, "uring or pool (aio is not implemented yet)");
 	}
 	evs_config.pool_max = EVS_DEFAULT_POOL_MAX;
 	if ((v = getenv("EVSHIM_POOL_MAX"))) {

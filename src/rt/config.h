@@ -13,6 +13,7 @@ struct evs_config {
 	char stats_path[256]; /* EVSHIM_STATS=path: report written there */
 	int log_level;        /* EVSHIM_LOG: 0 off, 1 error, 2 warn, 3 info, 4 debug */
 	int switch_ucontext;  /* EVSHIM_SWITCH=ucontext */
+	int io;               /* EVSHIM_IO: file backend (rt/fileio.h) */
 	int pool_max;         /* EVSHIM_POOL_MAX: blocking pool threads, 1..1024 */
 	int monitor;          /* EVSHIM_MONITOR: 0 turns the watchdog off */
 	int max_workers;      /* EVSHIM_MAX_WORKERS: the monitor's bound */

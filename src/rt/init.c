@@ -7,6 +7,7 @@
 #include "fdtab.h"
 #include "tls.h"
 #include "monitor.h"
+#include "fileio.h"
 #include "../hook/real.h"
 #include "../obs/log.h"
 #include "../obs/stats.h"
@@ -42,6 +43,7 @@ __attribute__((constructor(101))) static void evs_init(void)
 	evs_tls_init();
 	evs_sched_init();
 	evs_monitor_init();
+	evs_fileio_init();
 	prctl(PR_GET_NAME, evs_main_task.name);
 	pthread_atfork(NULL, NULL, atfork_child);
 }

@@ -39,6 +39,8 @@
 #include "tls.h"
 #include "offload.h"
 #include "monitor.h"
+#include "fileio.h"
+#include "../io/uring.h"
 #include "fdtab.h"
 #include "../io/poller.h"
 #include "../sys.h"
@@ -147,6 +149,8 @@ static void dispatch(struct evs_worker *w, struct epoll_event *ev, int n)
 	for (int i = 0; i < n; i++) {
 		if (ev[i].data.u64 == EVS_POLLER_POKE)
 			evs_poller_drain(w->evfd);
+		else if (ev[i].data.u64 == EVS_POLLER_URING)
+			evs_uring_reap(w->uring, evs_fileio_done);
 		else
 			evs_fd_event(ev[i].data.u64, ev[i].events);
 	}
@@ -301,6 +305,8 @@ static int try_retire(struct evs_worker *w)
 	/* No task can reach this worker any more. Its epoll set goes; the
 	 * fds it held must be registered again by whoever uses the slot. */
 	evs_fdtab_forget_worker(w->id);
+	evs_uring_free(w->uring);
+	w->uring = NULL;
 	int ep = w->epfd, ev = w->evfd;
 	w->epfd = w->evfd = -1;
 	evs_sys_close(ep);
@@ -424,6 +430,7 @@ int evs_sched_add_worker(void)
 	w->cur = NULL;
 	w->dead = NULL;
 	w->tls_owner = NULL;
+	w->uring = NULL;
 	w->stalled = 0;
 	w->last_run = evs_now_ns();
 	evs_runq_init(&w->rq);
