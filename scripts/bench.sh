@@ -43,6 +43,20 @@ printf "%-44s %12s %12s %10s\n" "pipe ping-pong round trip (ns)" "$n3" "$s3" "$(
 echo
 
 echo
+echo "== file reads (4 threads x 16 MiB x 3 passes, 64 KiB preads; MB/s, higher is better)"
+printf "%-20s %10s %10s %10s   %s\n" "" "native" "shim uring" "shim pool" "shim page-cache hits (uring run)"
+for mode in cached uncached; do
+	arg=""; [ $mode = uncached ] && arg=uncached
+	nat=$("$B/file_read" "$out" $arg | val mb_per_s)
+	EVSHIM_IO=uring EVSHIM_STATS="$out/fst" shim "$B/file_read" "$out" $arg > "$out/fu"
+	EVSHIM_IO=pool shim "$B/file_read" "$out" $arg > "$out/fp"
+	fast=$(awk '$1 == "file_fast" {print $2}' "$out/fst"); miss=$(awk '$1 == "uring_reads" || $1 == "offloads" {s += $2} END {print s + 0}' "$out/fst")
+	printf "%-20s %10s %10s %10s   %s\n" "$mode" "$nat" "$(val mb_per_s < "$out/fu")" "$(val mb_per_s < "$out/fp")" \
+		"$(awk -v f="$fast" -v m="$miss" 'BEGIN{ if (f + m) printf "%.0f%% (%d of %d)", 100 * f / (f + m), f, f + m }')"
+	rm -f "$out/fst"
+done
+
+echo
 echo "== the monitor (5 ms sleeps while two threads spin on the CPU; asked for 5000 us)"
 printf "%-44s %12s %12s\n" "" "mean_us" "worst_us"
 for m in native "shim 1 worker" "shim $(nproc) workers"; do
