@@ -11,6 +11,7 @@
  * pselect and epoll_pwait is not applied while the task waits, and a
  * signal does not end the wait with EINTR. */
 #include "fdio.h"
+#include "../rt/timer.h"
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -58,14 +59,6 @@ static int wait_loop(struct evs_pollreq *r, int n, int64_t deadline, check_fn ch
 	}
 }
 
-static int64_t remaining_ms(int64_t deadline)
-{
-	if (deadline == INT64_MAX)
-		return -1;
-	int64_t left = deadline - evs_now_ns();
-	return left > 0 ? (left + 999999) / 1000000 : 0;
-}
-
 /* --- poll ------------------------------------------------------------- */
 
 struct pollargs {
@@ -106,7 +99,7 @@ static int do_poll(struct pollfd *fds, nfds_t n, int64_t deadline)
 		return got;
 real:
 	EVS_FALLBACK();
-	return REAL(poll)(fds, n, (int)remaining_ms(deadline));
+	return REAL(poll)(fds, n, evs_ms_until(deadline));
 }
 
 EVS_HOOK int poll(struct pollfd *fds, nfds_t n, int ms)
@@ -263,7 +256,7 @@ static int do_epoll(int epfd, struct epoll_event *ev, int max, int ms)
 	if (!fb)
 		return got;
 	EVS_FALLBACK();
-	return REAL(epoll_wait)(epfd, ev, max, (int)remaining_ms(deadline));
+	return REAL(epoll_wait)(epfd, ev, max, evs_ms_until(deadline));
 }
 
 EVS_HOOK int epoll_wait(int epfd, struct epoll_event *ev, int max, int ms)

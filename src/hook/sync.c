@@ -6,7 +6,7 @@
 #include "hook.h"
 #include "../rt/config.h"
 #include "../sync/sync.h"
-#include "../sync/lot.h"
+#include "../rt/timer.h"
 #include <time.h>
 
 static inline int off(void)

@@ -5,6 +5,7 @@
 #include "../rt/task.h"
 #include "../rt/keys.h"
 #include "../rt/tls.h"
+#include "../rt/timer.h"
 #include <string.h>
 #include <time.h>
 
@@ -42,15 +43,6 @@ static int join_common(pthread_t th, void **ret, int64_t deadline, int try_only)
 	}
 }
 
-static int64_t abs_to_mono(clockid_t clk, const struct timespec *abs)
-{
-	struct timespec now;
-	clock_gettime(clk, &now);
-	int64_t d = (int64_t)(abs->tv_sec - now.tv_sec) * 1000000000 +
-		    (abs->tv_nsec - now.tv_nsec);
-	return evs_now_ns() + (d > 0 ? d : 0);
-}
-
 EVS_HOOK int pthread_join(pthread_t th, void **ret)
 {
 	if (!evs_task_from_pthread(th))
@@ -70,13 +62,10 @@ EVS_HOOK int pthread_clockjoin_np(pthread_t th, void **ret, clockid_t clk,
 {
 	if (!evs_task_from_pthread(th))
 		return REAL(pthread_clockjoin_np)(th, ret, clk, abs);
-	if (!abs)
-		return join_common(th, ret, INT64_MAX, 0);
-	if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000)
+	int64_t deadline = evs_abs_deadline(clk, abs);
+	if (deadline < 0 || (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME))
 		return EINVAL;
-	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME)
-		return EINVAL;
-	return join_common(th, ret, abs_to_mono(clk, abs), 0);
+	return join_common(th, ret, deadline, 0);
 }
 
 EVS_HOOK int pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *abs)

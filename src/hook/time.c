@@ -67,11 +67,8 @@ EVS_HOOK int clock_nanosleep(clockid_t clk, int flags, const struct timespec *re
 		sleep_for(req);
 		return 0;
 	}
-	struct timespec now;
-	clock_gettime(clk, &now);
-	int64_t d = (int64_t)(req->tv_sec - now.tv_sec) * NSEC + (req->tv_nsec - now.tv_nsec);
-	struct timespec rel = { d > 0 ? d / NSEC : 0, d > 0 ? d % NSEC : 0 };
-	sleep_for(&rel);
+	evs_sleep_until(evs_abs_deadline(clk, req));
+	evs_task_testcancel();
 	return 0;
 }
 

@@ -128,11 +128,7 @@ int64_t evs_fd_deadline(struct evs_fd *f, int dir)
 long evs_fd_block(int fd, int dir, int64_t deadline)
 {
 	struct pollfd p = { .fd = fd, .events = dir == EVS_IN ? POLLIN : POLLOUT };
-	int ms = -1;
-	if (deadline != INT64_MAX) {
-		int64_t left = deadline - evs_now_ns();
-		ms = left > 0 ? (int)((left + 999999) / 1000000) : 0;
-	}
+	int ms = evs_ms_until(deadline);
 	evs_stat_add(EVS_ST_fallbacks, 1);
 	long r = evs_sys3(SYS_poll, &p, 1, ms);
 	if (r == 0)

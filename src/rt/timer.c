@@ -94,6 +94,26 @@ int evs_timer_fire(struct evs_timers *h, int64_t now)
 	return n;
 }
 
+int64_t evs_abs_deadline(clockid_t clk, const struct timespec *abs)
+{
+	if (!abs)
+		return INT64_MAX;
+	if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000)
+		return -1;
+	struct timespec now;
+	clock_gettime(clk, &now);
+	int64_t d = (int64_t)(abs->tv_sec - now.tv_sec) * 1000000000 + (abs->tv_nsec - now.tv_nsec);
+	return evs_now_ns() + (d > 0 ? d : 0);
+}
+
+int evs_ms_until(int64_t deadline)
+{
+	if (deadline == INT64_MAX)
+		return -1;
+	int64_t left = deadline - evs_now_ns();
+	return left > 0 ? (int)((left + 999999) / 1000000) : 0;
+}
+
 void evs_sleep_until(int64_t deadline)
 {
 	struct evs_task *t = evs_current();

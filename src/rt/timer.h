@@ -6,6 +6,7 @@
 #ifndef EVS_TIMER_H
 #define EVS_TIMER_H
 #include <stdint.h>
+#include <time.h>
 
 struct evs_task;
 
@@ -34,4 +35,12 @@ int evs_timer_fire(struct evs_timers *h, int64_t now);
 
 /* Park the current task until the absolute monotonic deadline. */
 void evs_sleep_until(int64_t deadline_ns);
+
+/* An absolute time on clk as a CLOCK_MONOTONIC deadline (converted once,
+ * when the wait starts: docs/differences.md); INT64_MAX for NULL, -1 when
+ * the timespec is invalid (EINVAL). */
+int64_t evs_abs_deadline(clockid_t clk, const struct timespec *abs);
+/* Whole milliseconds until the deadline, rounded up, for calls that take
+ * milliseconds: -1 for INT64_MAX (no deadline), 0 once it has passed. */
+int evs_ms_until(int64_t deadline_ns);
 #endif

@@ -158,15 +158,3 @@ int evs_sync_self_id(void)
 		tid = (int)evs_sys3(SYS_gettid, 0, 0, 0);
 	return tid;
 }
-
-int64_t evs_abs_deadline(clockid_t clk, const struct timespec *abs)
-{
-	if (!abs)
-		return INT64_MAX;
-	if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000)
-		return -1;
-	struct timespec now;
-	clock_gettime(clk, &now);
-	int64_t d = (int64_t)(abs->tv_sec - now.tv_sec) * 1000000000 + (abs->tv_nsec - now.tv_nsec);
-	return evs_now_ns() + (d > 0 ? d : 0);
-}

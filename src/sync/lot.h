@@ -31,7 +31,4 @@ int evs_lot_unpark(const void *addr, int n);
  * tagged with bit 30). Never 0. */
 int evs_sync_self_id(void);
 
-/* Convert an absolute time on clk to a CLOCK_MONOTONIC deadline;
- * INT64_MAX for NULL. -1 when the timespec is invalid (EINVAL). */
-int64_t evs_abs_deadline(clockid_t clk, const struct timespec *abs);
 #endif
