@@ -10,9 +10,62 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The runtime's fds, as fd + 1 (0: free slot). Workers, rings and
+ * eventfds are few: 64 workers x 4 fds at most. lowest is a cheap filter
+ * for the close() hook, which asks on every close. */
+#define EVS_MAX_INTERNAL_FDS 512
+static int internal[EVS_MAX_INTERNAL_FDS];
+static int lowest = INT32_MAX;
+
+static void remember(int fd)
+{
+	for (int i = 0; i < EVS_MAX_INTERNAL_FDS; i++) {
+		int zero = 0;
+		if (__atomic_compare_exchange_n(&internal[i], &zero, fd + 1, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			break;
+	}
+	int lo = __atomic_load_n(&lowest, __ATOMIC_RELAXED);
+	while (fd < lo && !__atomic_compare_exchange_n(&lowest, &lo, fd, 1, __ATOMIC_RELAXED,
+						       __ATOMIC_RELAXED))
+		;
+}
+
+void evs_poller_forget_fd(int fd)
+{
+	for (int i = 0; i < EVS_MAX_INTERNAL_FDS; i++) {
+		int want = fd + 1;
+		if (__atomic_compare_exchange_n(&internal[i], &want, 0, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			return;
+	}
+}
+
+void evs_poller_close_fd(int fd)
+{
+	if (fd < 0)
+		return;
+	evs_poller_forget_fd(fd);
+	evs_sys_close(fd);
+}
+
+bool evs_poller_is_internal(int fd)
+{
+	if (fd < __atomic_load_n(&lowest, __ATOMIC_RELAXED))
+		return false;
+	for (int i = 0; i < EVS_MAX_INTERNAL_FDS; i++)
+		if (__atomic_load_n(&internal[i], __ATOMIC_ACQUIRE) == fd + 1)
+			return true;
+	return false;
+}
+
 /* Internal fds live just below the fd limit, so a program that numbers its
- * own fds from 3 up (or dup2s onto low numbers) never meets them. */
-int evs_poller_hide_fd(int fd)
+ * own fds from 3 up (or dup2s onto low numbers) never meets them. A new fd
+ * holds a low number for the few microseconds until it is moved: if the
+ * program closes that number meanwhile (a close-everything loop racing
+ * the monitor adding a worker), the dup fails and so does the caller,
+ * with -EBADF, instead of going on with a dead fd. */
+static int move_high(int fd)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 256)
@@ -22,6 +75,8 @@ int evs_poller_hide_fd(int fd)
 		if (evs_sys_fcntl(want, F_GETFD, 0) >= 0)
 			continue;
 		long nfd = evs_sys_fcntl(fd, F_DUPFD_CLOEXEC, want);
+		if (nfd == -EBADF)
+			return -EBADF;
 		if (nfd < 0)
 			return fd;
 		if (nfd != want) {  /* lost a race for the slot: keep looking */
@@ -31,6 +86,14 @@ int evs_poller_hide_fd(int fd)
 		evs_sys_close(fd);
 		return (int)nfd;
 	}
+	return fd;
+}
+
+int evs_poller_hide_fd(int fd)
+{
+	fd = move_high(fd);
+	if (fd >= 0)
+		remember(fd);
 	return fd;
 }
 
@@ -50,8 +113,8 @@ int evs_poller_init(int *epfd, int *evfd)
 	struct epoll_event e = { .events = EPOLLIN, .data.u64 = EVS_POLLER_POKE };
 	long r = evs_sys6(SYS_epoll_ctl, ep, EPOLL_CTL_ADD, ev, &e, 0, 0);
 	if (r < 0) {
-		evs_sys_close(ep);
-		evs_sys_close(ev);
+		evs_poller_close_fd(ep);
+		evs_poller_close_fd(ev);
 		return (int)r;
 	}
 	*epfd = ep;

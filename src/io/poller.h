@@ -10,6 +10,7 @@
  * All functions return >= 0 or -errno. */
 #ifndef EVS_POLLER_H
 #define EVS_POLLER_H
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 
@@ -22,6 +23,14 @@ void evs_poller_poke(int evfd);
 void evs_poller_drain(int evfd);
 /* Register fd once, edge-triggered for input, output and peer hang-up. */
 int evs_poller_add(int epfd, int fd, uint64_t tag);
-/* Move an internal fd out of the program's way (high numbers, CLOEXEC). */
+/* Every fd the runtime owns (epoll sets, eventfds, io_uring rings) goes
+ * through evs_poller_hide_fd: moved out of the program's way (high
+ * numbers, CLOEXEC) and recorded, so close() and dup2() from the program
+ * answer EBADF for it, as they would natively where it does not exist.
+ * evs_poller_close_fd closes and forgets one; evs_poller_forget_fd only
+ * forgets (for an fd a library closes itself). */
 int evs_poller_hide_fd(int fd);
+void evs_poller_close_fd(int fd);
+void evs_poller_forget_fd(int fd);
+bool evs_poller_is_internal(int fd);
 #endif

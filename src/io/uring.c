@@ -38,9 +38,13 @@ int evs_uring_new(struct evs_uring **out, int epfd)
 		free(u);
 		return e;
 	}
+	/* The ring's fd too: the mappings belong to the file, not the number,
+	 * and liburing enters the ring through these two fields. */
+	u->ring.ring_fd = u->ring.enter_ring_fd = evs_poller_hide_fd(u->ring.ring_fd);
 	u->evfd = (int)evs_sys3(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK, 0);
 	if (u->evfd < 0) {
 		e = u->evfd;
+		u->evfd = -1;
 		goto fail;
 	}
 	u->evfd = evs_poller_hide_fd(u->evfd);
@@ -53,8 +57,8 @@ int evs_uring_new(struct evs_uring **out, int epfd)
 	*out = u;
 	return 0;
 fail:
-	if (u->evfd >= 0)
-		evs_sys_close(u->evfd);
+	evs_poller_close_fd(u->evfd);
+	evs_poller_forget_fd(u->ring.ring_fd);  /* queue_exit closes it */
 	io_uring_queue_exit(&u->ring);
 	free(u);
 	return e;
@@ -64,7 +68,8 @@ void evs_uring_free(struct evs_uring *u)
 {
 	if (!u)
 		return;
-	evs_sys_close(u->evfd);
+	evs_poller_close_fd(u->evfd);
+	evs_poller_forget_fd(u->ring.ring_fd);  /* queue_exit closes it */
 	io_uring_queue_exit(&u->ring);
 	free(u);
 }

@@ -6,6 +6,7 @@
 #include "sched.h"
 #include "task.h"
 #include "../sys.h"
+#include "../io/poller.h"
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,12 +194,7 @@ void evs_fd_pass(struct evs_fd *f, int dir)
 
 bool evs_fd_internal(int fd)
 {
-	if (fd < 0 || !__atomic_load_n(&evs_pollers_live, __ATOMIC_ACQUIRE))
-		return false;
-	for (int i = 0; i < evs_nworkers; i++)
-		if (fd == evs_workers[i].epfd || fd == evs_workers[i].evfd)
-			return true;
-	return false;
+	return evs_poller_is_internal(fd);
 }
 
 void evs_fdtab_forget_worker(int id)

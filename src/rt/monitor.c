@@ -135,9 +135,26 @@ static int is_wrapper(unw_cursor_t *c)
 	return 0;
 }
 
+/* libunwind's one-time set-up opens a pipe (for address validation, which
+ * local cursors like ours never use) at the lowest free fd numbers. Done
+ * at start-up it would shift every fd the program opens by two; so the
+ * monitor thread does it just before it sends its first signal, and the
+ * handler declines until then. */
+static int unw_ready;
+
+static void unwind_setup(void)
+{
+	if (__atomic_load_n(&unw_ready, __ATOMIC_ACQUIRE))
+		return;
+	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
+	__atomic_store_n(&unw_ready, 1, __ATOMIC_RELEASE);
+}
+
 static int classify(ucontext_t *uc, int main_task)
 {
 	unw_cursor_t c;
+	if (!__atomic_load_n(&unw_ready, __ATOMIC_ACQUIRE))
+		return AT_SHIM;
 	if (unw_init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) != 0)
 		return AT_SHIM;  /* cannot tell: treat as unsafe */
 	int program_seen = 0, libc_seen = 0;
@@ -255,6 +272,7 @@ static void *monitor_main(void *arg)
 					__atomic_load_n(&w->timers.next_due, __ATOMIC_RELAXED) <= now;
 				if (pending && quiet >= EVS_PENDING_NS &&
 				    now - w->mon_signalled >= EVS_PENDING_NS) {
+					unwind_setup();
 					w->mon_signalled = now;
 					evs_stat_add_slow(EVS_ST_preempt_signals, 1);
 					REAL(pthread_kill)(w->thread, EVS_SIG_PREEMPT);
@@ -268,6 +286,7 @@ static void *monitor_main(void *arg)
 				evs_stat_add_slow(EVS_ST_stalls, 1);
 			}
 			if (now - w->mon_signalled >= EVS_STALL_NS) {
+				unwind_setup();
 				w->mon_signalled = now;
 				evs_stat_add_slow(EVS_ST_preempt_signals, 1);
 				REAL(pthread_kill)(w->thread, EVS_SIG_PREEMPT);
@@ -289,7 +308,6 @@ void evs_monitor_init(void)
 		if (p && dladdr(p, &di) && kind_of_name(di.dli_fname) == MOD_LIBC)
 			wrapper_at[i] = (uintptr_t)p;
 	}
-	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_preempt;

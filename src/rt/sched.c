@@ -309,8 +309,8 @@ static int try_retire(struct evs_worker *w)
 	w->uring = NULL;
 	int ep = w->epfd, ev = w->evfd;
 	w->epfd = w->evfd = -1;
-	evs_sys_close(ep);
-	evs_sys_close(ev);
+	evs_poller_close_fd(ep);
+	evs_poller_close_fd(ev);
 	free(w->timers.heap);
 	w->timers.heap = NULL;
 	w->timers.cap = 0;
@@ -440,8 +440,8 @@ int evs_sched_add_worker(void)
 		return -1;
 	__atomic_store_n(&w->gone, 0, __ATOMIC_RELAXED);
 	if (start_worker(w) != 0) {
-		evs_sys_close(w->epfd);
-		evs_sys_close(w->evfd);
+		evs_poller_close_fd(w->epfd);
+		evs_poller_close_fd(w->evfd);
 		w->epfd = w->evfd = -1;
 		__atomic_store_n(&w->gone, i < n, __ATOMIC_RELAXED);
 		return -1;
@@ -537,10 +537,8 @@ void evs_sched_atfork_child(void)
 	evs_pollers_live = 0;
 	for (int i = 0; i < evs_nworkers; i++) {
 		struct evs_worker *w = &evs_workers[i];
-		if (w->epfd >= 0)
-			evs_sys_close(w->epfd);
-		if (w->evfd >= 0)
-			evs_sys_close(w->evfd);
+		evs_poller_close_fd(w->epfd);  /* the child's copies; -1 is skipped */
+		evs_poller_close_fd(w->evfd);
 		free(w->timers.heap);
 		void *sched_stack = (i == 0) ? w->sched_stack : NULL;
 		memset(w, 0, sizeof(*w));
