@@ -183,6 +183,19 @@ int main(void)
 		int acc = accept(ls, NULL, NULL);
 		show("accept after raising the limit", acc >= 0);
 		close(acc);
+		/* the listener's O_NONBLOCK as the program sees it, after the
+		 * accepts above (the shim keeps it set underneath) */
+		show("listener F_GETFL O_NONBLOCK after accepts", !!(fcntl(ls, F_GETFL) & O_NONBLOCK));
+		int one = 1, zero = 0;
+		ioctl(ls, FIONBIO, &one);
+		show("accept on a listener made non-blocking, none pending", accept(ls, NULL, NULL));
+		show("listener F_GETFL O_NONBLOCK after FIONBIO on", !!(fcntl(ls, F_GETFL) & O_NONBLOCK));
+		ioctl(ls, FIONBIO, &zero);
+		show("listener F_GETFL O_NONBLOCK after FIONBIO off", !!(fcntl(ls, F_GETFL) & O_NONBLOCK));
+		fcntl(ls, F_SETFL, fcntl(ls, F_GETFL) | O_NONBLOCK);
+		show("accept after F_SETFL O_NONBLOCK, none pending", accept(ls, NULL, NULL));
+		fcntl(ls, F_SETFL, fcntl(ls, F_GETFL) & ~O_NONBLOCK);
+		show("listener F_GETFL O_NONBLOCK after clearing", !!(fcntl(ls, F_GETFL) & O_NONBLOCK));
 		close(c);
 		close(ls);
 		c = socket(AF_INET, SOCK_STREAM, 0);
