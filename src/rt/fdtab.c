@@ -179,6 +179,12 @@ void evs_fd_event(uint64_t tag, uint32_t ev)
  * event meant for the waiter behind it. */
 void evs_fd_pass(struct evs_fd *f, int dir)
 {
+	/* Usually nobody waits behind: skip the lock. A waiter queueing after
+	 * this look either took its counter snapshot after the event we pass
+	 * on (and tries before it parks) or finds the counter moved and
+	 * retries (invariant 2), so it cannot sleep through it. */
+	if (!__atomic_load_n(&f->head[dir], __ATOMIC_ACQUIRE))
+		return;
 	for (;;) {
 		evs_spin_lock(&f->lock);
 		struct evs_waiter *w = take_first(f, dir);
