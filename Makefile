@@ -9,7 +9,7 @@ CFLAGS  ?= -O2 -g
 # no _FORTIFY_SOURCE (it would redirect the shim's own calls to _chk forms).
 SHIM_CFLAGS := $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -fno-strict-aliasing \
 	-U_FORTIFY_SOURCE -D_GNU_SOURCE -Iinclude -MMD -MP
-SHIM_LIBS   := -ldl -lck -lunwind -luring -lpthread
+SHIM_LIBS   := -ldl -lck -lunwind -luring -laio -lpthread
 PROG_CFLAGS := $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -MMD -MP $(PROG_SAN)
 
 SHIM_SRC := $(sort $(wildcard src/*/*.c src/arch/x86_64/*.c src/arch/generic/*.c))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# Regular files (page-cache fast path, blocking pool on a miss) and name
-# resolution on the pool. Checksums and answers compared with native.
+# Regular files (page-cache fast path; io_uring, Linux AIO or the blocking
+# pool when the call would block) and name resolution on the pool.
+# Checksums, offsets and error answers compared with native.
 load helpers/load
 
 @test "random pread ranges and sequential reads from 8 threads, pages evicted: same checksums and offsets (1 worker)" {
@@ -28,7 +29,7 @@ load helpers/load
 	EVSHIM_IO=uring EVSHIM_WORKERS=1 same_output "$PROGS/file_rw" "$BATS_TEST_TMPDIR"
 	EVSHIM_IO=uring EVSHIM_WORKERS=2 same_output "$PROGS/file_rw" "$BATS_TEST_TMPDIR"
 	cat "$BATS_TEST_TMPDIR/st"
-	[ "$(awk '$1 == "uring_reads" {print $2}' "$BATS_TEST_TMPDIR/st")" -gt 10 ]
+	[ "$(awk '$1 == "uring_ops" {print $2}' "$BATS_TEST_TMPDIR/st")" -gt 10 ]
 }
 
 @test "sendfile of a 3 MB file to 40 connections at once on 1 worker: every byte, no fallback" {
@@ -43,4 +44,94 @@ load helpers/load
 	cat "$BATS_TEST_TMPDIR/st"
 	grep -Eq "^  fallbacks +0$" "$BATS_TEST_TMPDIR/st"
 	[ "$(awk '$1 == "parks" {print $2}' "$BATS_TEST_TMPDIR/st")" -gt 40 ]
+}
+
+# stat NAME from a stats report
+stat_of() { awk -v n="$1" '$1 == n {print $2}' "$2"; }
+
+@test "writes, opens, fsync, stat from 12 threads (every write form, pages evicted): same bytes, offsets and errors (1 and 2 workers)" {
+	EVSHIM_WORKERS=1 same_output "$PROGS/file_ops" "$BATS_TEST_TMPDIR"
+	[[ "$native" == *"offset after pwrite: 100"* ]]
+	[[ "$native" == *"offset after append: 557"* ]]
+	[[ "$native" == *"read on a directory: -1 EISDIR"* ]]
+	[[ "$native" == *"write on a closed fd: -1 EBADF"* ]]
+	[[ "$native" == *"open O_EXCL on existing: -1 EEXIST"* ]]
+	EVSHIM_WORKERS=2 same_output "$PROGS/file_ops" "$BATS_TEST_TMPDIR"
+}
+
+@test "each backend (EVSHIM_IO=uring, aio, pool) gives the same bytes and answers, and serves the slow calls" {
+	for io in uring aio pool; do
+		EVSHIM_IO=$io EVSHIM_WORKERS=1 same_output "$PROGS/file_ops" "$BATS_TEST_TMPDIR"
+		EVSHIM_IO=$io EVSHIM_STATS="$BATS_TEST_TMPDIR/st.$io" run_shim "$PROGS/file_ops" "$BATS_TEST_TMPDIR" > /dev/null
+		cat "$BATS_TEST_TMPDIR/st.$io"
+		[ "$(stat_of open_fast "$BATS_TEST_TMPDIR/st.$io")" -gt 100 ]
+	done
+	grep -q "file backend uring" "$BATS_TEST_TMPDIR/st.uring" || skip "io_uring is not usable on this kernel"
+	[ "$(stat_of uring_ops "$BATS_TEST_TMPDIR/st.uring")" -gt 100 ]
+	grep -q "file backend aio" "$BATS_TEST_TMPDIR/st.aio"
+	[ "$(stat_of offloads "$BATS_TEST_TMPDIR/st.aio")" -gt 100 ]  # buffered I/O: the pool
+	[ "$(stat_of offloads "$BATS_TEST_TMPDIR/st.pool")" -gt 100 ]
+}
+
+@test "O_DIRECT reads and writes: same bytes and EINVALs with every backend; AIO serves them under EVSHIM_IO=aio" {
+	same_output "$PROGS/file_ops" "$BATS_TEST_TMPDIR" direct
+	[[ "$native" != *"not supported"* ]] || skip "no O_DIRECT on $BATS_TEST_TMPDIR"
+	[[ "$native" == *"direct pread misaligned offset: -1 EINVAL"* ]]
+	[[ "$native" == *"offset: 8192"* ]]
+	for io in uring aio pool; do
+		EVSHIM_IO=$io EVSHIM_WORKERS=1 same_output "$PROGS/file_ops" "$BATS_TEST_TMPDIR" direct
+	done
+	EVSHIM_IO=aio EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/file_ops" "$BATS_TEST_TMPDIR" direct > /dev/null
+	cat "$BATS_TEST_TMPDIR/st"
+	[ "$(stat_of aio_ops "$BATS_TEST_TMPDIR/st")" -ge 66 ]
+}
+
+# A 64 KiB tmpfs of our own, in a user and mount namespace (no root).
+small_fs() {
+	unshare -rm sh -c 'mount -t tmpfs -o size=64k evshim "$0" && exec "$@"' "$@"
+}
+
+@test "a full filesystem: the same short writes and ENOSPC as native, with every backend" {
+	mkdir -p "$BATS_TEST_TMPDIR/small"
+	small_fs "$BATS_TEST_TMPDIR/small" true 2>/dev/null || skip "cannot mount a tmpfs in a user namespace here"
+	native="$(small_fs "$BATS_TEST_TMPDIR/small" "$PROGS/file_ops" "$BATS_TEST_TMPDIR/small" enospc)"
+	echo "$native"
+	[[ "$native" == *"ENOSPC"* ]]
+	for io in uring aio pool; do
+		shimmed="$(small_fs "$BATS_TEST_TMPDIR/small" env EVSHIM_IO=$io LD_PRELOAD="$SHIM" \
+			timeout "$T" "$PROGS/file_ops" "$BATS_TEST_TMPDIR/small" enospc)"
+		diff <(echo "$native") <(echo "$shimmed")
+	done
+}
+
+@test "a worker never stalls: while one task reads 64 MiB uncached in one call, another task's socket echo keeps answering (1 worker, no monitor)" {
+	out="$("$PROGS/file_stall" "$BATS_TEST_TMPDIR" 64)"
+	[[ "$out" != *"cannot evict"* ]] || skip "$out"
+	[[ "$out" == *"during the read: yes"* ]]
+	for io in uring aio pool; do
+		out="$(EVSHIM_IO=$io EVSHIM_WORKERS=1 EVSHIM_MONITOR=0 run_shim "$PROGS/file_stall" "$BATS_TEST_TMPDIR" 64)"
+		echo "$io: $out"
+		[[ "$out" == *"content right"* ]]
+		[[ "$out" == *"during the read: yes"* ]]
+	done
+	# the control: the same read as a bare system call does stall the worker
+	out="$(EVSHIM_WORKERS=1 EVSHIM_MONITOR=0 run_shim "$PROGS/file_stall" "$BATS_TEST_TMPDIR" 64 raw)"
+	[[ "$out" == *"during the read: no"* ]]
+}
+
+@test "sendfile of an uncached file: the backend reads ahead, every byte arrives (1 worker)" {
+	mkdir -p "$BATS_TEST_TMPDIR/www"
+	head -c 20000000 /dev/urandom > "$BATS_TEST_TMPDIR/www/big.bin"
+	cp "$BATS_TEST_TMPDIR/www/big.bin" "$BATS_TEST_TMPDIR/expect.bin"  # loadgen reads this one
+	sync "$BATS_TEST_TMPDIR/www/big.bin"
+	dd if="$BATS_TEST_TMPDIR/www/big.bin" iflag=nocache count=0 status=none
+	EVSHIM_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" timeout 120 env LD_PRELOAD="$SHIM" \
+		"$DEMO/http_server" -s -n 4 -P "$BATS_TEST_TMPDIR/port" -d "$BATS_TEST_TMPDIR/www" > /dev/null &
+	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.05; done
+	"$DEMO/loadgen" -p "$(cat "$BATS_TEST_TMPDIR/port")" -c 4 -r 1 -m http -u /big.bin \
+		-F "$BATS_TEST_TMPDIR/expect.bin" -t 100
+	wait
+	cat "$BATS_TEST_TMPDIR/st"
+	[ "$(stat_of sendfile_ahead "$BATS_TEST_TMPDIR/st")" -gt 0 ]
+	grep -Eq "^  fallbacks +0$" "$BATS_TEST_TMPDIR/st"
 }

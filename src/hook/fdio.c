@@ -1,6 +1,7 @@
 /* read/write and friends on any fd, and the fd's lifecycle (pipe, dup,
- * close, fcntl, ioctl). Sockets and pipes go through hook/xfer.c; other
- * fds (regular files, ttys, eventfds...) get the real call, counted. */
+ * close, fcntl, ioctl). Sockets and pipes go through hook/xfer.c, regular
+ * files through hook/file.c; other fds (ttys, eventfds...) get the real
+ * call, counted. */
 #include "fdio.h"
 #include <fcntl.h>
 #include <stdarg.h>
@@ -10,11 +11,8 @@ static ssize_t rw1(int fd, void *buf, size_t n, int out)
 {
 	struct evs_fd *f = evs_hook_fd(fd);
 	if (f && f->kind == EVS_FD_FILE) {
-		if (!out) {
-			struct iovec one = { buf, n };
-			return evs_ret(evs_file_read(fd, &one, 1, -1));
-		}
-		f = NULL;  /* buffered writes: the kernel's (ext4 has no RWF_NOWAIT for them) */
+		struct iovec one = { buf, n };
+		return evs_ret(evs_file_rw(f, fd, &one, 1, -1, 0, out));
 	}
 	if (f) {
 		struct iovec one = { buf, n };
@@ -48,8 +46,8 @@ static ssize_t rwv(int fd, const struct iovec *iov, int cnt, int out)
 {
 	struct evs_fd *f = evs_hook_fd(fd);
 	if (f && f->kind == EVS_FD_FILE) {
-		if (!out && cnt > 0 && cnt <= IOV_MAX)
-			return evs_ret(evs_file_read(fd, iov, cnt, -1));
+		if (cnt > 0 && cnt <= IOV_MAX)
+			return evs_ret(evs_file_rw(f, fd, iov, cnt, -1, 0, out));
 		f = NULL;
 	}
 	if (f && cnt > 0 && cnt <= IOV_MAX) {
@@ -124,6 +122,8 @@ static void copy_record(int oldfd, int newfd)
 	struct evs_fd *n = evs_fd_get(newfd);
 	if (n) {
 		n->shim_nonblock = o->shim_nonblock;
+		n->direct = o->direct;
+		n->no_nowait_write = o->no_nowait_write;
 		n->timeo[0] = o->timeo[0];
 		n->timeo[1] = o->timeo[1];
 	}
@@ -180,8 +180,10 @@ static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, long arg)
 			r = real(fd, cmd, arg | O_NONBLOCK);
 		else
 			r = real(fd, cmd, arg);
-		if (r == 0 && f)
+		if (r == 0 && f) {
 			f->nonblock = !!(arg & O_NONBLOCK);
+			f->direct = !!(arg & O_DIRECT);
+		}
 		return r;
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:

@@ -19,11 +19,12 @@ static inline struct evs_fd *evs_hook_fd(int fd)
 	return f;
 }
 
-/* Reading a regular file from a task (hook/file.c): from the page cache
- * at once when the data is there (preadv2 RWF_NOWAIT), else on the
- * blocking pool. off -1: at the file position, which moves exactly as a
- * plain read moves it. Returns a count or -errno. */
-long evs_file_read(int fd, const struct iovec *iov, int cnt, off_t off);
+/* Reading or writing a regular file from a task (hook/file.c): through
+ * the page cache at once when it can (RWF_NOWAIT), else through the file
+ * backend while the task parks. off -1: at the file position, which moves
+ * exactly as a plain read or write moves it. Returns a count or -errno. */
+long evs_file_rw(struct evs_fd *f, int fd, const struct iovec *iov, int cnt, off_t off,
+		 int rwflags, int out);
 
 /* Count a real (blocking) call a task makes on an open fd the runtime does
  * not serve; calls on fds that are not open are not counted. */

@@ -1,23 +1,24 @@
-/* Regular files and name resolution: calls epoll cannot wait on.
+/* Regular-file reads and writes from a task.
  *
- * Reads try the page cache first (preadv2 with RWF_NOWAIT: one system
- * call, as a plain read would be) and hand the call to the blocking pool
- * (rt/offload.h) only when the data is not cached, so the worker never
- * waits for the disk. A short fast-path read (part of the range cached)
- * reads the rest through the pool: a program sees a short read only at
- * end of file, as natively. Buffered writes go straight to the kernel.
- * Name lookups always run on the pool: a slow resolver parks one task.
+ * Fast path: preadv2/pwritev2 with RWF_NOWAIT, one system call, as the
+ * plain call would be, served from the page cache. Slow path, when the
+ * data is not cached (EAGAIN) or the filesystem has no no-wait form
+ * (EOPNOTSUPP: ext4's buffered writes): the file backend (rt/fileio.h)
+ * does the call while the task parks, so the worker never waits for the
+ * disk. Files opened with O_DIRECT skip the fast path (a direct read with
+ * RWF_NOWAIT still waits for the device) and go to the backend at once:
+ * io_uring, Linux AIO (the only files AIO serves) or the pool.
  *
- * sendfile to a socket parks on writability (below).
- *
- * Not yet (the file I/O issue): io_uring and Linux AIO backends, open and
- * fsync off the worker, sendfile's file side off the worker. */
+ * The file offset moves exactly as without the shim: calls at the file
+ * position use the position-moving forms all the way (readv/writev,
+ * preadv2 at offset -1, io_uring at offset -1), never an lseek of ours.
+ * A program sees a short read only at end of file and a short write only
+ * when the rest fails (ENOSPC, EFBIG), as natively: a short fast-path
+ * transfer is finished through the backend. */
 #include "fdio.h"
-#include "../rt/offload.h"
 #include "../rt/fileio.h"
 #include "../rt/tls.h"
 #include <fcntl.h>
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,289 +30,235 @@ static size_t iov_total(const struct iovec *iov, int cnt)
 	return n;
 }
 
-/* Hand a read to the file backend (rt/fileio.h). A destination inside a
- * swapped TLS block (a `static __thread` buffer) would be written while
- * another task's copy is resident: read into a bounce buffer and copy once
- * we run again. */
+/* Skip the first `skip` bytes of a writable iovec array in place. */
+static struct iovec *iov_skip(struct iovec *v, int *cnt, size_t skip)
+{
+	while (*cnt && skip >= v->iov_len) {
+		skip -= v->iov_len;
+		v++;
+		(*cnt)--;
+	}
+	if (*cnt) {
+		v->iov_base = (char *)v->iov_base + skip;
+		v->iov_len -= skip;
+	}
+	return v;
+}
+
+/* Hand a read or write to the backend. The backend (a pool thread, the
+ * kernel later on) touches the buffers while other tasks run on this
+ * worker: a buffer inside a swapped TLS block (a `static __thread` array)
+ * would then be another task's copy. Such transfers go through a bounce
+ * buffer (page-aligned, for O_DIRECT); the iovec array itself is a copy
+ * on our stack (op.iov), which stays put while we park. */
 #define EVS_BOUNCE_MAX (1 << 20)
 
-static long backend_read(struct evs_fread *j)
+static long backend_rw(struct evs_fd *f, struct evs_fop *op)
 {
-	size_t total = iov_total(j->iov, j->cnt);
 	int in_tls = 0;
-	for (int i = 0; i < j->cnt && !in_tls; i++)
-		in_tls = evs_tls_overlaps(j->iov[i].iov_base, j->iov[i].iov_len);
+	for (int i = 0; i < op->cnt && !in_tls; i++)
+		in_tls = evs_tls_overlaps(op->iov[i].iov_base, op->iov[i].iov_len);
 	if (!in_tls)
-		return evs_fileio_read(j);
-	char *bounce = total <= EVS_BOUNCE_MAX ? malloc(total ? total : 1) : NULL;
-	if (!bounce) {  /* too big to bounce: read on the worker */
-		evs_stat_add(EVS_ST_fallbacks, 1);
-		return evs_fileio_read_now(j);
+		return evs_fileio_run(op, f->direct);
+	size_t total = iov_total(op->iov, op->cnt);
+	void *bounce = NULL;
+	if (total > EVS_BOUNCE_MAX || posix_memalign(&bounce, 4096, total ? total : 1)) {
+		evs_stat_add(EVS_ST_fallbacks, 1);  /* too big to bounce: on the worker */
+		return evs_fileio_now(op);
 	}
+	const struct iovec *iov = op->iov;
+	int cnt = op->cnt;
+	if (op->kind == EVS_FOP_WRITE)
+		for (size_t i = 0, done = 0; i < (size_t)cnt; done += iov[i].iov_len, i++)
+			memcpy((char *)bounce + done, iov[i].iov_base, iov[i].iov_len);
 	struct iovec one = { bounce, total };
-	struct evs_fread b = { j->fd, &one, 1, j->off };
-	long r = evs_fileio_read(&b);
-	for (int i = 0, done = 0; i < j->cnt && done < r; i++) {
-		size_t n = j->iov[i].iov_len < (size_t)(r - done) ? j->iov[i].iov_len : (size_t)(r - done);
-		memcpy(j->iov[i].iov_base, bounce + done, n);
-		done += (int)n;
-	}
+	struct evs_fop b = *op;
+	b.iov = &one;
+	b.cnt = 1;
+	long r = evs_fileio_run(&b, f->direct);
+	if (op->kind == EVS_FOP_READ)
+		for (int i = 0, done = 0; i < cnt && done < r; i++) {
+			size_t n = iov[i].iov_len < (size_t)(r - done) ? iov[i].iov_len
+								   : (size_t)(r - done);
+			memcpy(iov[i].iov_base, (char *)bounce + done, n);
+			done += (int)n;
+		}
 	free(bounce);
 	return r;
 }
 
-long evs_file_read(int fd, const struct iovec *iov, int cnt, off_t off)
+/* Finish a transfer through the backend from byte `done` on. Reads stop
+ * at the first short answer (end of file); writes go on until every byte
+ * is written or an error comes back, as a blocking write would. */
+static long slow_rw(struct evs_fd *f, int fd, const struct iovec *iov, int cnt, off_t off,
+		    int rwflags, int out, size_t done)
 {
-	long r = evs_sys6(SYS_preadv2, fd, iov, cnt, off, 0, RWF_NOWAIT);
-	if (r == 0 || (r > 0 && (size_t)r == iov_total(iov, cnt))) {
-		evs_stat_add(EVS_ST_file_fast, 1);
-		return r;
-	}
-	if (r < 0 && r != -EAGAIN && r != -EOPNOTSUPP)
-		return r;  /* EBADF, EISDIR, EINVAL...: the kernel's answer */
-	struct evs_fread j = { fd, iov, cnt, off };
-	if (r < 0)
-		return backend_read(&j);
-	/* Short: the rest of the range is not cached (or is past EOF). */
 	struct iovec sb[EVS_IOV_STACK], *v = evs_iov_copy(iov, cnt, sb);
-	if (!v)
-		return r;
+	if (!v) {
+		if (done)
+			return (long)done;
+		struct evs_fop op = { .kind = out ? EVS_FOP_WRITE : EVS_FOP_READ, .fd = fd, .iov = iov,
+				      .cnt = cnt, .off = off, .rwflags = rwflags };
+		evs_stat_add(EVS_ST_fallbacks, 1);
+		return evs_fileio_now(&op);
+	}
+	size_t total = iov_total(iov, cnt);
 	struct iovec *rest = v;
 	int left = cnt;
-	size_t skip = (size_t)r;
-	while (left && skip >= rest->iov_len) {
-		skip -= rest->iov_len;
-		rest++;
-		left--;
-	}
-	if (left) {
-		rest->iov_base = (char *)rest->iov_base + skip;
-		rest->iov_len -= skip;
-		j = (struct evs_fread){ fd, rest, left, off < 0 ? -1 : off + r };
-		long more = backend_read(&j);
-		if (more > 0)
-			r += more;
+	long res = (long)done;
+	for (;;) {
+		rest = iov_skip(rest, &left, done);
+		if (!left && total)
+			break;
+		struct evs_fop op = { .kind = out ? EVS_FOP_WRITE : EVS_FOP_READ, .fd = fd,
+				      .iov = rest, .cnt = left, .off = off < 0 ? -1 : off + res,
+				      .rwflags = rwflags };
+		long r = backend_rw(f, &op);
+		if (r < 0) {
+			if (!res)
+				res = r;
+			break;
+		}
+		res += r;
+		if (!out || r == 0 || (size_t)res >= total)
+			break;
+		done = (size_t)r;
 	}
 	evs_iov_free(v, sb);
-	return r;
+	return res;
 }
 
-static ssize_t pread_common(int fd, void *buf, size_t n, off_t off,
-			    ssize_t (*real)(int, void *, size_t, off_t))
+long evs_file_rw(struct evs_fd *f, int fd, const struct iovec *iov, int cnt, off_t off,
+		 int rwflags, int out)
+{
+	long r = -EAGAIN;
+	if (!f->direct && !(out && f->no_nowait_write)) {
+		r = evs_sys6(out ? SYS_pwritev2 : SYS_preadv2, fd, iov, cnt, off, 0,
+			     rwflags | RWF_NOWAIT);
+		if (r >= 0) {
+			size_t total = iov_total(iov, cnt);
+			if ((size_t)r == total || (!out && r == 0)) {
+				evs_stat_add(EVS_ST_file_fast, 1);
+				return r;
+			}
+			/* short: the rest is not cached (or past end of file) */
+			return slow_rw(f, fd, iov, cnt, off, rwflags, out, (size_t)r);
+		}
+		if (r == -EOPNOTSUPP && out)
+			f->no_nowait_write = 1;  /* this filesystem has none: skip the try */
+		else if (r != -EAGAIN && r != -EOPNOTSUPP)
+			return r;  /* EBADF, EISDIR, EINVAL, ENOSPC...: the kernel's answer */
+	}
+	return slow_rw(f, fd, iov, cnt, off, rwflags, out, 0);
+}
+
+/* --- the positional and flagged forms ----------------------------------- */
+
+/* The fd's record when the runtime serves this regular-file call. */
+static struct evs_fd *file_fd(int fd)
 {
 	struct evs_fd *f = evs_hook_fd(fd);
-	if (f && f->kind == EVS_FD_FILE) {
-		if (off < 0) {
-			errno = EINVAL;
-			return -1;
-		}
-		struct iovec one = { buf, n };
-		return evs_ret(evs_file_read(fd, &one, 1, off));
+	return f && f->kind == EVS_FD_FILE ? f : NULL;
+}
+
+static ssize_t p1(int fd, void *buf, size_t n, off_t off, int out)
+{
+	struct evs_fd *f = file_fd(fd);
+	if (!f || off < 0) {  /* a negative offset: the kernel's EINVAL */
+		evs_fallback_fd(fd);
+		return out ? REAL(pwrite)(fd, buf, n, off) : REAL(pread)(fd, buf, n, off);
 	}
-	evs_fallback_fd(fd);
-	return real(fd, buf, n, off);
+	struct iovec one = { buf, n };
+	return evs_ret(evs_file_rw(f, fd, &one, 1, off, 0, out));
 }
 
 EVS_HOOK ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
-	return pread_common(fd, buf, n, off, REAL(pread));
+	return p1(fd, buf, n, off, 0);
 }
 
 EVS_HOOK ssize_t pread64(int fd, void *buf, size_t n, off_t off)
 {
-	return pread_common(fd, buf, n, off, REAL(pread64));
+	return p1(fd, buf, n, off, 0);
 }
 
 EVS_HOOK ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
 {
-	if (n > buflen)
+	if (n > buflen)  /* let glibc report the overflow */
 		return REAL(__pread_chk)(fd, buf, n, off, buflen);
-	return pread_common(fd, buf, n, off, REAL(pread));
+	return p1(fd, buf, n, off, 0);
 }
 
 EVS_HOOK ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
 {
 	if (n > buflen)
 		return REAL(__pread64_chk)(fd, buf, n, off, buflen);
-	return pread_common(fd, buf, n, off, REAL(pread64));
+	return p1(fd, buf, n, off, 0);
 }
 
-static ssize_t preadv_common(int fd, const struct iovec *iov, int cnt, off_t off,
-			     ssize_t (*real)(int, const struct iovec *, int, off_t))
+EVS_HOOK ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-	struct evs_fd *f = evs_hook_fd(fd);
-	if (f && f->kind == EVS_FD_FILE && cnt > 0 && cnt <= IOV_MAX) {
-		if (off < 0) {
-			errno = EINVAL;
-			return -1;
-		}
-		return evs_ret(evs_file_read(fd, iov, cnt, off));
+	return p1(fd, (void *)buf, n, off, 1);
+}
+
+EVS_HOOK ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
+{
+	return p1(fd, (void *)buf, n, off, 1);
+}
+
+/* preadv/pwritev (off >= 0) and preadv2/pwritev2 (off -1: at the file
+ * position). Flags the program passes go along; a program asking for
+ * RWF_NOWAIT itself gets exactly that, from the real call. */
+static ssize_t pv(int fd, const struct iovec *iov, int cnt, off_t off, int flags, int out, int two)
+{
+	struct evs_fd *f = file_fd(fd);
+	if (!f || cnt <= 0 || cnt > IOV_MAX || off < -1 || (off == -1 && !two) ||
+	    (flags & RWF_NOWAIT)) {
+		evs_fallback_fd(fd);
+		if (two)
+			return out ? REAL(pwritev2)(fd, iov, cnt, off, flags)
+				   : REAL(preadv2)(fd, iov, cnt, off, flags);
+		return out ? REAL(pwritev)(fd, iov, cnt, off) : REAL(preadv)(fd, iov, cnt, off);
 	}
-	evs_fallback_fd(fd);
-	return real(fd, iov, cnt, off);
+	return evs_ret(evs_file_rw(f, fd, iov, cnt, off, flags, out));
 }
 
 EVS_HOOK ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-	return preadv_common(fd, iov, cnt, off, REAL(preadv));
+	return pv(fd, iov, cnt, off, 0, 0, 0);
 }
 
 EVS_HOOK ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-	return preadv_common(fd, iov, cnt, off, REAL(preadv64));
+	return pv(fd, iov, cnt, off, 0, 0, 0);
 }
 
-/* --- name resolution on the pool -------------------------------------- */
-
-/* Arguments that point into a swapped TLS block cannot be used by a pool
- * thread (see backend_read): such a lookup runs on the worker (counted). */
-static bool any_in_tls(const void *const *ptrs, int n)
+EVS_HOOK ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-	for (int i = 0; i < n; i++)
-		if (ptrs[i] && evs_tls_overlaps(ptrs[i], 1))
-			return true;
-	return false;
+	return pv(fd, iov, cnt, off, 0, 1, 0);
 }
 
-struct gai {
-	const char *node, *service;
-	const struct addrinfo *hints;
-	struct addrinfo **res;
-};
-
-static long job_getaddrinfo(void *arg)
+EVS_HOOK ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-	struct gai *g = arg;
-	return REAL(getaddrinfo)(g->node, g->service, g->hints, g->res);
+	return pv(fd, iov, cnt, off, 0, 1, 0);
 }
 
-EVS_HOOK int getaddrinfo(const char *node, const char *service,
-			 const struct addrinfo *hints, struct addrinfo **res)
+EVS_HOOK ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
-	if (!evs_current())
-		return REAL(getaddrinfo)(node, service, hints, res);
-	struct gai g = { node, service, hints, res };
-	const void *p[] = { node, service, hints, res };
-	if (any_in_tls(p, 4)) {
-		EVS_FALLBACK();
-		return (int)job_getaddrinfo(&g);
-	}
-	return (int)evs_offload(job_getaddrinfo, &g);
+	return pv(fd, iov, cnt, off, flags, 0, 1);
 }
 
-struct gni {
-	const struct sockaddr *sa;
-	socklen_t salen;
-	char *host;
-	socklen_t hostlen;
-	char *serv;
-	socklen_t servlen;
-	int flags;
-};
-
-static long job_getnameinfo(void *arg)
+EVS_HOOK ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
-	struct gni *g = arg;
-	return REAL(getnameinfo)(g->sa, g->salen, g->host, g->hostlen, g->serv, g->servlen, g->flags);
+	return pv(fd, iov, cnt, off, flags, 0, 1);
 }
 
-EVS_HOOK int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
-			 socklen_t hostlen, char *serv, socklen_t servlen, int flags)
+EVS_HOOK ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
-	if (!evs_current())
-		return REAL(getnameinfo)(sa, salen, host, hostlen, serv, servlen, flags);
-	struct gni g = { sa, salen, host, hostlen, serv, servlen, flags };
-	const void *p[] = { sa, host, serv };
-	if (any_in_tls(p, 3)) {
-		EVS_FALLBACK();
-		return (int)job_getnameinfo(&g);
-	}
-	return (int)evs_offload(job_getnameinfo, &g);
+	return pv(fd, iov, cnt, off, flags, 1, 1);
 }
 
-/* gethostbyname_r reports through h_errnop, which the caller owns, so it
- * survives the trip through the pool thread. */
-struct ghr {
-	const char *name;
-	struct hostent *ret;
-	char *buf;
-	size_t buflen;
-	struct hostent **result;
-	int *h_errnop;
-};
-
-static long job_gethostbyname_r(void *arg)
+EVS_HOOK ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
-	struct ghr *g = arg;
-	return REAL(gethostbyname_r)(g->name, g->ret, g->buf, g->buflen, g->result, g->h_errnop);
-}
-
-EVS_HOOK int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
-			     struct hostent **result, int *h_errnop)
-{
-	if (!evs_current())
-		return REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
-	struct ghr g = { name, ret, buf, buflen, result, h_errnop };
-	const void *p[] = { name, ret, buf, result, h_errnop };
-	if (any_in_tls(p, 5)) {
-		EVS_FALLBACK();
-		return (int)job_gethostbyname_r(&g);
-	}
-	return (int)evs_offload(job_gethostbyname_r, &g);
-}
-
-/* --- sendfile to a socket ---------------------------------------------- */
-
-/* A blocking sendfile returns when `count` bytes went out, at end of file,
- * or on an error. The socket is made non-blocking for each call (sendfile
- * has no per-call flag) and the task parks on writability in between.
- * The file side still reads on the worker: a page-cache miss there blocks
- * it (the file I/O issue). */
-static ssize_t sendfile_common(int out, int in, off_t *offp, size_t count,
-			       ssize_t (*real)(int, int, off_t *, size_t))
-{
-	struct evs_fd *f = evs_hook_fd(out);
-	long fl;
-	if (!f || f->kind != EVS_FD_SOCKET || f->nonblock || f->shim_nonblock ||
-	    (fl = evs_sys_fcntl(out, F_GETFL, 0)) < 0 || (fl & O_NONBLOCK)) {
-		evs_fallback_fd(out);
-		return real(out, in, offp, count);
-	}
-	size_t done = 0;
-	int64_t deadline = evs_fd_deadline(f, EVS_OUT);
-	for (;;) {
-		uint32_t seq = __atomic_load_n(&f->seq[EVS_OUT], __ATOMIC_ACQUIRE);
-		evs_sys_fcntl(out, F_SETFL, fl | O_NONBLOCK);
-		long r = evs_sys6(SYS_sendfile, out, in, offp, count - done, 0, 0);
-		evs_sys_fcntl(out, F_SETFL, fl);
-		if (r > 0) {
-			done += (size_t)r;
-			if (done == count)
-				return (ssize_t)done;
-			continue;  /* a partial send: try again, EAGAIN parks */
-		}
-		if (r == 0)
-			return (ssize_t)done;  /* end of file */
-		if (r != -EAGAIN)
-			return done ? (ssize_t)done : evs_ret(r);
-		r = evs_fd_wait(f, out, EVS_OUT, seq, deadline);
-		if (r == -EOPNOTSUPP)
-			r = evs_fd_block(out, EVS_OUT, deadline);
-		if (r == -ECANCELED) {
-			evs_task_testcancel();
-			continue;
-		}
-		if (r < 0)  /* SO_SNDTIMEO passed (EAGAIN) or closed */
-			return done ? (ssize_t)done : evs_ret(r == -ETIME ? -EAGAIN : r);
-	}
-}
-
-EVS_HOOK ssize_t sendfile(int out, int in, off_t *offp, size_t count)
-{
-	return sendfile_common(out, in, offp, count, REAL(sendfile));
-}
-
-EVS_HOOK ssize_t sendfile64(int out, int in, off_t *offp, size_t count)
-{
-	return sendfile_common(out, in, offp, count, REAL(sendfile64));
+	return pv(fd, iov, cnt, off, flags, 1, 1);
 }

@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <semaphore.h>
 #include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <netdb.h>
 
 struct evs_real {

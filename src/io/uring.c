@@ -7,14 +7,15 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 
-/* Reads in flight per worker: a miss costs a disk access, so a few dozen
- * at once already cover a disk's queue depth. A full ring answers EBUSY
- * and the caller uses the blocking pool instead. */
+/* Operations in flight per worker: a miss costs a disk access, so a few
+ * dozen at once already cover a disk's queue depth. A full ring answers
+ * EBUSY and the caller uses the blocking pool instead. */
 #define EVS_URING_ENTRIES 64
 
 struct evs_uring {
 	struct io_uring ring;
 	int evfd;
+	int inflight;  /* submitted, not reaped: kept below the CQ's size */
 };
 
 int evs_uring_probe(void)
@@ -24,6 +25,14 @@ int evs_uring_probe(void)
 	if (e < 0)
 		return e;
 	int ok = (r.features & IORING_FEAT_RW_CUR_POS) ? 0 : -ENOSYS;
+	struct io_uring_probe *p = io_uring_get_probe_ring(&r);
+	static const int need[] = { IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_OPENAT,
+				    IORING_OP_FSYNC, IORING_OP_STATX };
+	for (unsigned i = 0; i < sizeof(need) / sizeof(need[0]) && ok == 0; i++)
+		if (!p || !io_uring_opcode_supported(p, need[i]))
+			ok = -ENOSYS;
+	if (p)
+		io_uring_free_probe(p);
 	io_uring_queue_exit(&r);
 	return ok;
 }
@@ -74,29 +83,63 @@ void evs_uring_free(struct evs_uring *u)
 	free(u);
 }
 
-int evs_uring_readv(struct evs_uring *u, int fd, const struct iovec *iov, int cnt,
-		    off_t off, void *user)
+int evs_uring_submit(struct evs_uring *u, const struct evs_fop *op, void *user)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+	/* At most EVS_URING_ENTRIES in flight: the completion queue (twice
+	 * that) can never overflow, so the kernel never refuses a submit for
+	 * want of room, and a queued entry is always taken by this submit. */
+	struct io_uring_sqe *sqe = u->inflight < EVS_URING_ENTRIES ? io_uring_get_sqe(&u->ring) : NULL;
 	if (!sqe)
 		return -EBUSY;
-	io_uring_prep_readv(sqe, fd, iov, (unsigned)cnt, (uint64_t)off);
+	switch (op->kind) {
+	case EVS_FOP_READ:
+		io_uring_prep_readv2(sqe, op->fd, op->iov, (unsigned)op->cnt, (uint64_t)op->off,
+				     op->rwflags);
+		break;
+	case EVS_FOP_WRITE:
+		io_uring_prep_writev2(sqe, op->fd, op->iov, (unsigned)op->cnt, (uint64_t)op->off,
+				      op->rwflags);
+		break;
+	case EVS_FOP_OPEN:
+		io_uring_prep_openat(sqe, op->fd, op->path, op->flags, op->mode);
+		break;
+	case EVS_FOP_FSYNC:
+		io_uring_prep_fsync(sqe, op->fd, op->flags ? IORING_FSYNC_DATASYNC : 0);
+		break;
+	case EVS_FOP_STATX:
+		io_uring_prep_statx(sqe, op->fd, op->path, op->flags, op->mode, op->stx);
+		break;
+	default:
+		io_uring_prep_nop(sqe);  /* the entry is taken: send it empty */
+		io_uring_sqe_set_data(sqe, NULL);
+		u->inflight++;
+		io_uring_submit(&u->ring);
+		return -EINVAL;
+	}
 	io_uring_sqe_set_data(sqe, user);
-	int r = io_uring_submit(&u->ring);
-	return r < 0 ? r : 0;
+	u->inflight++;
+	int r;
+	do  /* EINTR, or EAGAIN when the kernel is short of memory: the entry
+	     * is already in the queue, so it must go in before we return */
+		r = io_uring_submit(&u->ring);
+	while (r == -EINTR || r == -EAGAIN);
+	return 0;
 }
 
-int evs_uring_reap(struct evs_uring *u, void (*done)(void *user, int res))
+int evs_uring_reap(struct evs_uring *u, int drain, void (*done)(void *user, int res))
 {
 	uint64_t v;
-	(void)evs_sys_read(u->evfd, &v, sizeof(v));
+	if (drain)
+		(void)evs_sys_read(u->evfd, &v, sizeof(v));
 	struct io_uring_cqe *cqe;
 	int n = 0;
 	while (io_uring_peek_cqe(&u->ring, &cqe) == 0) {
 		void *user = io_uring_cqe_get_data(cqe);
 		int res = cqe->res;
 		io_uring_cqe_seen(&u->ring, cqe);
-		done(user, res);
+		u->inflight--;
+		if (user)
+			done(user, res);
 		n++;
 	}
 	return n;

@@ -17,8 +17,11 @@
 	X(stack_reuse, "stacks reused from the cache") \
 	X(stack_mmap, "stacks mapped anew") \
 	X(offloads, "calls run on the blocking pool") \
-	X(uring_reads, "file reads done by io_uring") \
+	X(uring_ops, "file operations done by io_uring") \
+	X(aio_ops, "O_DIRECT reads/writes done by Linux AIO") \
 	X(file_fast, "file reads/writes served from the page cache at once") \
+	X(open_fast, "opens served from the dentry cache at once") \
+	X(sendfile_ahead, "sendfile ranges read ahead by the backend first") \
 	X(fallbacks, "calls passed to the real blocking function") \
 	X(stalls, "times the monitor found a worker stalled") \
 	X(stall_ms_total, "milliseconds workers spent stalled") \

@@ -122,10 +122,12 @@ void evs_config_load(void)
 	if ((v = getenv("EVSHIM_IO")) && *v) {
 		if (!strcmp(v, "uring"))
 			evs_config.io = EVS_IO_URING;
+		else if (!strcmp(v, "aio"))
+			evs_config.io = EVS_IO_AIO;
 		else if (!strcmp(v, "pool"))
 			evs_config.io = EVS_IO_POOL;
 		else
-			reject("EVSHIM_IO", v, "uring or pool (aio is not implemented yet)");
+			reject("EVSHIM_IO", v, "uring, aio or pool");
 	}
 	evs_config.pool_max = EVS_DEFAULT_POOL_MAX;
 	if ((v = getenv("EVSHIM_POOL_MAX"))) {

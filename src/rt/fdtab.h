@@ -29,7 +29,7 @@ enum evs_fd_kind {
 	EVS_FD_UNKNOWN = 0,  /* not looked at yet */
 	EVS_FD_SOCKET,       /* per-call MSG_DONTWAIT */
 	EVS_FD_PIPE,         /* per-call RWF_NOWAIT (pipes and FIFOs) */
-	EVS_FD_FILE,         /* regular files: page-cache fast path, else the pool */
+	EVS_FD_FILE,         /* regular files: page-cache fast path, else the backend */
 	EVS_FD_OTHER,        /* ttys, eventfds, directories...: real calls */
 };
 
@@ -51,6 +51,8 @@ struct evs_fd {
 	uint8_t nonblock;        /* the program's view of O_NONBLOCK */
 	uint8_t shim_nonblock;   /* the shim set O_NONBLOCK (listening sockets) */
 	uint8_t stream;          /* SOCK_STREAM: sends may be partial */
+	uint8_t direct;          /* regular file opened with O_DIRECT */
+	uint8_t no_nowait_write; /* its filesystem refused an RWF_NOWAIT write */
 	uint64_t reg;            /* workers whose epoll set holds it */
 	uint32_t seq[2];         /* events seen, per direction (atomic) */
 	struct evs_waiter *head[2], *tail[2];

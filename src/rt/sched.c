@@ -40,6 +40,7 @@
 #include "offload.h"
 #include "monitor.h"
 #include "fileio.h"
+#include "../io/aio.h"
 #include "../io/uring.h"
 #include "fdtab.h"
 #include "../io/poller.h"
@@ -150,7 +151,9 @@ static void dispatch(struct evs_worker *w, struct epoll_event *ev, int n)
 		if (ev[i].data.u64 == EVS_POLLER_POKE)
 			evs_poller_drain(w->evfd);
 		else if (ev[i].data.u64 == EVS_POLLER_URING)
-			evs_uring_reap(w->uring, evs_fileio_done);
+			evs_uring_reap(w->uring, 1, evs_fileio_done);
+		else if (ev[i].data.u64 == EVS_POLLER_AIO)
+			evs_aio_reap(w->aio, evs_fileio_done);
 		else
 			evs_fd_event(ev[i].data.u64, ev[i].events);
 	}
@@ -307,6 +310,8 @@ static int try_retire(struct evs_worker *w)
 	evs_fdtab_forget_worker(w->id);
 	evs_uring_free(w->uring);
 	w->uring = NULL;
+	evs_aio_free(w->aio);
+	w->aio = NULL;
 	int ep = w->epfd, ev = w->evfd;
 	w->epfd = w->evfd = -1;
 	evs_poller_close_fd(ep);
@@ -431,6 +436,7 @@ int evs_sched_add_worker(void)
 	w->dead = NULL;
 	w->tls_owner = NULL;
 	w->uring = NULL;
+	w->aio = NULL;
 	w->stalled = 0;
 	w->last_run = evs_now_ns();
 	evs_runq_init(&w->rq);
@@ -539,6 +545,8 @@ void evs_sched_atfork_child(void)
 		struct evs_worker *w = &evs_workers[i];
 		evs_poller_close_fd(w->epfd);  /* the child's copies; -1 is skipped */
 		evs_poller_close_fd(w->evfd);
+		evs_uring_free(w->uring);  /* the child's copy of the ring */
+		evs_aio_forget(w->aio);    /* AIO contexts do not cross fork */
 		free(w->timers.heap);
 		void *sched_stack = (i == 0) ? w->sched_stack : NULL;
 		memset(w, 0, sizeof(*w));

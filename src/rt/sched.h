@@ -39,6 +39,7 @@ struct evs_worker {
 	int spare;                   /* added by the monitor; may retire */
 	int epfd;                    /* this worker's epoll set */
 	struct evs_uring *uring;     /* its io_uring, made on first use */
+	struct evs_aio *aio;         /* its Linux AIO context, made on first use */
 	int evfd;                    /* eventfd in epfd: the cross-worker poke */
 	pthread_t thread;
 	void *sched_stack;           /* worker 0's scheduler stack */

@@ -1,6 +1,7 @@
 /* File reads: 4 threads each read a 16 MiB file in 64 KiB pread chunks,
  * 3 passes. "uncached": the file's pages are dropped (posix_fadvise
- * DONTNEED) before every pass. Prints MB/s.   file_read DIR [uncached] */
+ * DONTNEED) before every pass; "direct": opened with O_DIRECT (every read
+ * goes to the device). Prints MB/s.   file_read DIR [uncached|direct] */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,13 +16,15 @@
 #define PASSES 3
 
 static char path[4096];
-static int uncached;
+static int uncached, direct;
 
 static void *reader(void *x)
 {
 	(void)x;
-	int fd = open(path, O_RDONLY);
-	char *buf = malloc(CHUNK);
+	int fd = open(path, O_RDONLY | (direct ? O_DIRECT : 0));
+	void *buf = NULL;
+	if (fd < 0 || posix_memalign(&buf, 4096, CHUNK))
+		abort();
 	for (int p = 0; p < PASSES; p++) {
 		if (uncached)
 			posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
@@ -38,6 +41,7 @@ int main(int argc, char **argv)
 {
 	snprintf(path, sizeof(path), "%s/file_read.dat", argc > 1 ? argv[1] : "/tmp");
 	uncached = argc > 2 && !strcmp(argv[2], "uncached");
+	direct = argc > 2 && !strcmp(argv[2], "direct");
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	char *b = calloc(1, SIZE);
 	if (write(fd, b, SIZE) != SIZE)

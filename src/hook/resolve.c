@@ -1,0 +1,208 @@
+/* Name resolution on the blocking pool: a slow resolver (a DNS server
+ * that does not answer, /etc/hosts on a slow disk) parks only the task
+ * that asked. The lookup runs on a pool thread; errno and h_errno it left
+ * there are carried back to the caller, so EAI_SYSTEM and HOST_NOT_FOUND
+ * read as they would natively. gethostbyname and gethostbyaddr return
+ * glibc's process-wide static result, as they do natively (the pool
+ * thread's copy is that same storage). */
+#include "hook.h"
+#include "../rt/offload.h"
+#include "../rt/tls.h"
+#include <netdb.h>
+
+struct lookup {
+	long (*call)(void *);
+	void *arg;
+	int err, herr;
+};
+
+static long job(void *p)
+{
+	struct lookup *l = p;
+	long r = l->call(l->arg);
+	l->err = errno;
+	l->herr = h_errno;
+	return r;
+}
+
+/* Arguments that point into a swapped TLS block cannot be used by a pool
+ * thread (another task's copy may be resident meanwhile): such a lookup
+ * runs on the worker (counted). */
+static long lookup(long (*call)(void *), void *arg, const void *const *ptrs, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (ptrs[i] && evs_tls_overlaps(ptrs[i], 1)) {
+			EVS_FALLBACK();
+			return call(arg);
+		}
+	struct lookup l = { call, arg, 0, 0 };
+	long r = evs_offload(job, &l);
+	errno = l.err;
+	h_errno = l.herr;
+	return r;
+}
+
+struct gai {
+	const char *node, *service;
+	const struct addrinfo *hints;
+	struct addrinfo **res;
+};
+
+static long do_getaddrinfo(void *arg)
+{
+	struct gai *g = arg;
+	return REAL(getaddrinfo)(g->node, g->service, g->hints, g->res);
+}
+
+EVS_HOOK int getaddrinfo(const char *node, const char *service,
+			 const struct addrinfo *hints, struct addrinfo **res)
+{
+	if (!evs_current())
+		return REAL(getaddrinfo)(node, service, hints, res);
+	struct gai g = { node, service, hints, res };
+	const void *p[] = { node, service, hints, res };
+	return (int)lookup(do_getaddrinfo, &g, p, 4);
+}
+
+struct gni {
+	const struct sockaddr *sa;
+	socklen_t salen;
+	char *host;
+	socklen_t hostlen;
+	char *serv;
+	socklen_t servlen;
+	int flags;
+};
+
+static long do_getnameinfo(void *arg)
+{
+	struct gni *g = arg;
+	return REAL(getnameinfo)(g->sa, g->salen, g->host, g->hostlen, g->serv, g->servlen, g->flags);
+}
+
+EVS_HOOK int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
+			 socklen_t hostlen, char *serv, socklen_t servlen, int flags)
+{
+	if (!evs_current())
+		return REAL(getnameinfo)(sa, salen, host, hostlen, serv, servlen, flags);
+	struct gni g = { sa, salen, host, hostlen, serv, servlen, flags };
+	const void *p[] = { sa, host, serv };
+	return (int)lookup(do_getnameinfo, &g, p, 3);
+}
+
+/* The hostent family: one argument block for all six. */
+struct ghb {
+	const void *key;         /* name, or address */
+	socklen_t len;
+	int af;
+	struct hostent *ret;
+	char *buf;
+	size_t buflen;
+	struct hostent **result;
+	int *h_errnop;
+	struct hostent *hp;      /* what the non-reentrant forms returned */
+};
+
+static long do_gethostbyname(void *arg)
+{
+	struct ghb *g = arg;
+	g->hp = REAL(gethostbyname)(g->key);
+	return 0;
+}
+
+static long do_gethostbyname2(void *arg)
+{
+	struct ghb *g = arg;
+	g->hp = REAL(gethostbyname2)(g->key, g->af);
+	return 0;
+}
+
+static long do_gethostbyaddr(void *arg)
+{
+	struct ghb *g = arg;
+	g->hp = REAL(gethostbyaddr)(g->key, g->len, g->af);
+	return 0;
+}
+
+static long do_gethostbyname_r(void *arg)
+{
+	struct ghb *g = arg;
+	return REAL(gethostbyname_r)(g->key, g->ret, g->buf, g->buflen, g->result, g->h_errnop);
+}
+
+static long do_gethostbyname2_r(void *arg)
+{
+	struct ghb *g = arg;
+	return REAL(gethostbyname2_r)(g->key, g->af, g->ret, g->buf, g->buflen, g->result,
+				      g->h_errnop);
+}
+
+static long do_gethostbyaddr_r(void *arg)
+{
+	struct ghb *g = arg;
+	return REAL(gethostbyaddr_r)(g->key, g->len, g->af, g->ret, g->buf, g->buflen, g->result,
+				     g->h_errnop);
+}
+
+static long hostent(long (*call)(void *), struct ghb *g)
+{
+	const void *p[] = { g->key, g->ret, g->buf, g->result, g->h_errnop };
+	return lookup(call, g, p, 5);
+}
+
+EVS_HOOK struct hostent *gethostbyname(const char *name)
+{
+	if (!evs_current())
+		return REAL(gethostbyname)(name);
+	struct ghb g = { .key = name };
+	hostent(do_gethostbyname, &g);
+	return g.hp;
+}
+
+EVS_HOOK struct hostent *gethostbyname2(const char *name, int af)
+{
+	if (!evs_current())
+		return REAL(gethostbyname2)(name, af);
+	struct ghb g = { .key = name, .af = af };
+	hostent(do_gethostbyname2, &g);
+	return g.hp;
+}
+
+EVS_HOOK struct hostent *gethostbyaddr(const void *addr, socklen_t len, int af)
+{
+	if (!evs_current())
+		return REAL(gethostbyaddr)(addr, len, af);
+	struct ghb g = { .key = addr, .len = len, .af = af };
+	hostent(do_gethostbyaddr, &g);
+	return g.hp;
+}
+
+EVS_HOOK int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
+			     struct hostent **result, int *h_errnop)
+{
+	if (!evs_current())
+		return REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
+	struct ghb g = { .key = name, .ret = ret, .buf = buf, .buflen = buflen,
+			 .result = result, .h_errnop = h_errnop };
+	return (int)hostent(do_gethostbyname_r, &g);
+}
+
+EVS_HOOK int gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
+			      size_t buflen, struct hostent **result, int *h_errnop)
+{
+	if (!evs_current())
+		return REAL(gethostbyname2_r)(name, af, ret, buf, buflen, result, h_errnop);
+	struct ghb g = { .key = name, .af = af, .ret = ret, .buf = buf, .buflen = buflen,
+			 .result = result, .h_errnop = h_errnop };
+	return (int)hostent(do_gethostbyname2_r, &g);
+}
+
+EVS_HOOK int gethostbyaddr_r(const void *addr, socklen_t len, int af, struct hostent *ret,
+			     char *buf, size_t buflen, struct hostent **result, int *h_errnop)
+{
+	if (!evs_current())
+		return REAL(gethostbyaddr_r)(addr, len, af, ret, buf, buflen, result, h_errnop);
+	struct ghb g = { .key = addr, .len = len, .af = af, .ret = ret, .buf = buf,
+			 .buflen = buflen, .result = result, .h_errnop = h_errnop };
+	return (int)hostent(do_gethostbyaddr_r, &g);
+}

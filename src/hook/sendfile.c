@@ -1,0 +1,181 @@
+/* sendfile from a regular file.
+ *
+ * To a socket: a blocking sendfile returns when `count` bytes went out, at
+ * end of file, or on an error. The socket is made non-blocking for each
+ * call (sendfile has no per-call flag) and the task parks on writability
+ * in between. The file side must not stall the worker either: before each
+ * piece (EVS_SF_PIECE bytes) goes out, cachestat(2) tells whether its
+ * pages are in the page cache; when some are not, the file backend reads
+ * the piece first (into a scratch buffer, thrown away) while the task
+ * parks, and sendfile then finds it cached. Without cachestat (kernels
+ * before 6.5) every piece is read ahead that way: correct, one copy more.
+ *
+ * To a regular file (a copy): the whole call runs on the blocking pool. */
+#include "fdio.h"
+#include "../rt/offload.h"
+#include "../rt/tls.h"
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#ifndef SYS_cachestat
+#define SYS_cachestat 451
+#endif
+
+struct evs_cachestat_range {
+	uint64_t off, len;
+};
+
+struct evs_cachestat {
+	uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+};
+
+#define EVS_SF_PIECE (2u << 20)
+#define EVS_SF_SCRATCH (256u << 10)
+#define EVS_PAGE 4096u
+
+static int no_cachestat;
+
+static uint64_t pages_in(uint64_t off, uint64_t len)
+{
+	return len ? (off + len + EVS_PAGE - 1) / EVS_PAGE - off / EVS_PAGE : 0;
+}
+
+/* Is [pos, pos + len) of the file in the page cache? Past end of file
+ * counts as cached (there is nothing to read). */
+static bool cached(int fd, uint64_t pos, uint64_t len)
+{
+	if (__atomic_load_n(&no_cachestat, __ATOMIC_RELAXED))
+		return false;
+	struct evs_cachestat_range rg = { pos, len };
+	struct evs_cachestat cs;
+	long r = evs_sys6(SYS_cachestat, fd, &rg, &cs, 0, 0, 0);
+	if (r < 0) {
+		if (r == -ENOSYS)
+			__atomic_store_n(&no_cachestat, 1, __ATOMIC_RELAXED);
+		return false;
+	}
+	if (cs.nr_cache >= pages_in(pos, len))
+		return true;
+	struct stat st;  /* a range running past end of file looks short */
+	if (evs_sys3(SYS_fstat, fd, &st, 0) < 0)
+		return false;
+	if (pos >= (uint64_t)st.st_size)
+		return true;
+	if (pos + len > (uint64_t)st.st_size)
+		len = (uint64_t)st.st_size - pos;
+	return cs.nr_cache >= pages_in(pos, len);
+}
+
+/* Bring [pos, pos + len) into the page cache through the file backend. */
+static void read_ahead(struct evs_fd *f, int fd, uint64_t pos, uint64_t len)
+{
+	void *scratch = NULL;  /* aligned: the file may be O_DIRECT */
+	if (posix_memalign(&scratch, EVS_PAGE, EVS_SF_SCRATCH))
+		return;
+	struct iovec v[EVS_SF_PIECE / EVS_SF_SCRATCH];
+	int n = 0;
+	for (uint64_t at = 0; at < len && n < (int)(sizeof(v) / sizeof(v[0])); n++) {
+		v[n].iov_base = scratch;  /* one buffer, read over and over */
+		v[n].iov_len = len - at < EVS_SF_SCRATCH ? len - at : EVS_SF_SCRATCH;
+		at += v[n].iov_len;
+	}
+	evs_stat_add(EVS_ST_sendfile_ahead, 1);
+	(void)evs_file_rw(f, fd, v, n, (off_t)pos, 0, 0);
+	free(scratch);
+}
+
+/* Make sure the next piece is cached; `ahead` is the end of what this
+ * call already checked, so a piece parked on the socket is not checked
+ * twice. */
+static void file_side(struct evs_fd *fi, int in, off_t *offp, size_t piece, uint64_t *ahead)
+{
+	long pos = offp ? *offp : evs_sys3(SYS_lseek, in, 0, SEEK_CUR);
+	if (pos < 0 || (uint64_t)pos + piece <= *ahead)
+		return;
+	if (!cached(in, (uint64_t)pos, piece))
+		read_ahead(fi, in, (uint64_t)pos, piece);
+	*ahead = (uint64_t)pos + piece;
+}
+
+struct sf_job {
+	int out, in;
+	off_t *offp;
+	size_t count;
+	ssize_t (*real)(int, int, off_t *, size_t);
+	int err;
+};
+
+static long job_sendfile(void *arg)
+{
+	struct sf_job *j = arg;
+	ssize_t r = j->real(j->out, j->in, j->offp, j->count);
+	j->err = errno;
+	return r;
+}
+
+static ssize_t sendfile_common(int out, int in, off_t *offp, size_t count,
+			       ssize_t (*real)(int, int, off_t *, size_t))
+{
+	struct evs_fd *f = evs_hook_fd(out);
+	struct evs_fd *fi = evs_hook_fd(in);
+	if (!fi || fi->kind != EVS_FD_FILE)
+		fi = NULL;
+	if (f && f->kind == EVS_FD_FILE && fi && !(offp && evs_tls_overlaps(offp, sizeof(*offp)))) {
+		struct sf_job j = { out, in, offp, count, real, 0 };
+		ssize_t r = evs_offload(job_sendfile, &j);
+		if (r < 0)
+			errno = j.err;
+		return r;
+	}
+	long fl;
+	if (!f || f->kind != EVS_FD_SOCKET || f->nonblock || f->shim_nonblock ||
+	    (fl = evs_sys_fcntl(out, F_GETFL, 0)) < 0 || (fl & O_NONBLOCK)) {
+		evs_fallback_fd(out);
+		return real(out, in, offp, count);
+	}
+	size_t done = 0;
+	uint64_t ahead = 0;
+	int64_t deadline = evs_fd_deadline(f, EVS_OUT);
+	for (;;) {
+		size_t piece = count - done;
+		if (fi) {
+			if (piece > EVS_SF_PIECE)
+				piece = EVS_SF_PIECE;
+			file_side(fi, in, offp, piece, &ahead);
+		}
+		uint32_t seq = __atomic_load_n(&f->seq[EVS_OUT], __ATOMIC_ACQUIRE);
+		evs_sys_fcntl(out, F_SETFL, fl | O_NONBLOCK);
+		long r = evs_sys6(SYS_sendfile, out, in, offp, piece, 0, 0);
+		evs_sys_fcntl(out, F_SETFL, fl);
+		if (r > 0) {
+			done += (size_t)r;
+			if (done == count)
+				return (ssize_t)done;
+			continue;  /* a partial send: try again, EAGAIN parks */
+		}
+		if (r == 0)
+			return (ssize_t)done;  /* end of file */
+		if (r != -EAGAIN)
+			return done ? (ssize_t)done : evs_ret(r);
+		r = evs_fd_wait(f, out, EVS_OUT, seq, deadline);
+		if (r == -EOPNOTSUPP)
+			r = evs_fd_block(out, EVS_OUT, deadline);
+		if (r == -ECANCELED) {
+			evs_task_testcancel();
+			continue;
+		}
+		if (r < 0)  /* SO_SNDTIMEO passed (EAGAIN) or closed */
+			return done ? (ssize_t)done : evs_ret(r == -ETIME ? -EAGAIN : r);
+	}
+}
+
+EVS_HOOK ssize_t sendfile(int out, int in, off_t *offp, size_t count)
+{
+	return sendfile_common(out, in, offp, count, REAL(sendfile));
+}
+
+EVS_HOOK ssize_t sendfile64(int out, int in, off_t *offp, size_t count)
+{
+	return sendfile_common(out, in, offp, count, REAL(sendfile64));
+}
