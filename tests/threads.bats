@@ -73,11 +73,17 @@ load helpers/load
 }
 
 @test "fork from a thread: the child sleeps, makes threads, uses pipes; popen and system work (1 worker)" {
+	# ASan's allocator is not fork-safe: a fork while another thread holds
+	# its lock leaves the child stuck on it, natively too (seen in make asan)
+	[ -z "${EVSHIM_ASAN:-}" ] || skip "fork with threads allocating deadlocks ASan's allocator"
 	EVSHIM_WORKERS=1 same_output "$PROGS/fork_child"
 	[[ "$native" == *'child: got "from a thread of the child"'*"child exited with 5"* ]]
 	[[ "$native" == *"system: 3"* ]]
 }
 
 @test "fork, popen, system (2 workers)" {
+	# ASan's allocator is not fork-safe: a fork while another thread holds
+	# its lock leaves the child stuck on it, natively too (seen in make asan)
+	[ -z "${EVSHIM_ASAN:-}" ] || skip "fork with threads allocating deadlocks ASan's allocator"
 	EVSHIM_WORKERS=2 same_output "$PROGS/fork_child"
 }

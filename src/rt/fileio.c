@@ -93,22 +93,29 @@ static long submit_park(const struct evs_fop *op, int aio)
 {
 	struct evs_task *t = evs_current();
 	struct evs_worker *w = t->w;
-	if (aio ? !w->aio && evs_aio_new(&w->aio, w->epfd) < 0
-		: !w->uring && evs_uring_new(&w->uring, w->epfd) < 0)
+	/* Made on first use; a failure (fs.aio-max-nr reached, io_uring
+	 * refused) is remembered so later calls go to the pool at once. */
+	if (aio ? !w->aio && (w->no_aio || (w->no_aio = evs_aio_new(&w->aio, w->epfd) < 0))
+		: !w->uring && (w->no_uring || (w->no_uring = evs_uring_new(&w->uring, w->epfd) < 0)))
 		return -EBUSY;
 	struct fop_wait u = { .t = t };
+	/* u is the kernel's until the completion: nothing but the reaper may
+	 * end this wait, so pthread_cancel must not find it cancellable. That
+	 * holds from before the wait opens (pthread_cancel reads the state
+	 * after it sees the wait). */
+	int saved = t->cancel_state;
+	t->cancel_state = PTHREAD_CANCEL_DISABLE;
 	u.token = evs_task_prepare_wait(t);
 	int e = aio ? evs_aio_submit(w->aio, op, &u) : evs_uring_submit(w->uring, op, &u);
 	if (e < 0) {  /* full or refused: close our wait, use the pool */
 		evs_task_wake(t, u.token, EVS_WAKE_EVENT);
 		evs_task_park("fileio");
+		t->cancel_state = saved;
 		return -EBUSY;
 	}
 	evs_stat_add(aio ? EVS_ST_aio_ops : EVS_ST_uring_ops, 1);
 	if (!aio)  /* an open or a write may have completed inline */
 		evs_uring_reap(w->uring, 0, evs_fileio_done);
-	int saved = t->cancel_state;
-	t->cancel_state = PTHREAD_CANCEL_DISABLE;  /* u is the kernel's until done */
 	evs_task_park(aio ? "aio" : "uring");
 	t->cancel_state = saved;
 	return u.res;

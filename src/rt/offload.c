@@ -93,6 +93,11 @@ long evs_offload(long (*fn)(void *), void *arg)
 			return fn(arg);
 		}
 	}
+	/* Not a cancellation point while the job runs: j is on our stack.
+	 * Set before the wait opens: pthread_cancel reads the state after it
+	 * sees the wait, and must not end this one. */
+	int saved = t->cancel_state;
+	t->cancel_state = PTHREAD_CANCEL_DISABLE;
 	j.token = evs_task_prepare_wait(t);
 	evs_spin_lock(&lock);
 	if (tail)
@@ -106,9 +111,6 @@ long evs_offload(long (*fn)(void *), void *arg)
 	if (wake)
 		evs_sys6(SYS_futex, &ready, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, 0, 0, 0);
 	evs_stat_add(EVS_ST_offloads, 1);
-	/* Not a cancellation point while the job runs: j is on our stack. */
-	int saved = t->cancel_state;
-	t->cancel_state = PTHREAD_CANCEL_DISABLE;
 	evs_task_park("offload");
 	t->cancel_state = saved;
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);

@@ -437,6 +437,7 @@ int evs_sched_add_worker(void)
 	w->tls_owner = NULL;
 	w->uring = NULL;
 	w->aio = NULL;
+	w->no_uring = w->no_aio = 0;
 	w->stalled = 0;
 	w->last_run = evs_now_ns();
 	evs_runq_init(&w->rq);

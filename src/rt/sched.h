@@ -40,6 +40,7 @@ struct evs_worker {
 	int epfd;                    /* this worker's epoll set */
 	struct evs_uring *uring;     /* its io_uring, made on first use */
 	struct evs_aio *aio;         /* its Linux AIO context, made on first use */
+	uint8_t no_uring, no_aio;    /* making one failed: do not ask again */
 	int evfd;                    /* eventfd in epfd: the cross-worker poke */
 	pthread_t thread;
 	void *sched_stack;           /* worker 0's scheduler stack */
