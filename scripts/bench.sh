@@ -70,6 +70,7 @@ for f in 16k:16384 1m:1048576; do
 	head -c "$size" /dev/urandom > "$out/static/$name.bin"
 	mkdir -p "$out/expect"
 	cp "$out/static/$name.bin" "$out/expect/$name.bin"  # loadgen reads this copy, not the served file
+	sync "$out/static/$name.bin"  # dirty pages cannot be dropped
 	for evict in cached uncached; do
 		for mode in native shim; do
 			[ $evict = uncached ] && dd if="$out/static/$name.bin" iflag=nocache count=0 status=none 2>/dev/null
