@@ -110,5 +110,10 @@ int main(int argc, char **argv)
 		freeaddrinfo(res);
 	printf("getaddrinfo of a bad name: %s\n",
 	       getaddrinfo("no such host.invalid", NULL, &hints, &res) ? "fails" : "resolves");
+	struct hostent *he = gethostbyname("localhost");
+	printf("gethostbyname localhost: %s\n", he ? he->h_name : "NULL");
+	h_errno = 0;
+	he = gethostbyname("no-such-host.invalid");
+	printf("gethostbyname of a bad name: %s, h_errno %d\n", he ? "resolves" : "NULL", h_errno);
 	return 0;
 }
