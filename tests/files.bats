@@ -135,3 +135,34 @@ small_fs() {
 	[ "$(stat_of sendfile_ahead "$BATS_TEST_TMPDIR/st")" -gt 0 ]
 	grep -Eq "^  fallbacks +0$" "$BATS_TEST_TMPDIR/st"
 }
+
+# The fs.aio-max-nr test changes a system-wide setting: put it back even
+# when the test fails.
+teardown() {
+	if [ -s "$BATS_TEST_TMPDIR/aio-max-nr" ]; then
+		cat "$BATS_TEST_TMPDIR/aio-max-nr" > /proc/sys/fs/aio-max-nr
+	fi
+}
+
+@test "fs.aio-max-nr respected: a small limit gets a small AIO context, none at all gets the pool; same bytes either way" {
+	[ -w /proc/sys/fs/aio-max-nr ] || skip "needs root to lower fs.aio-max-nr"
+	[ "$(cat /proc/sys/fs/aio-nr)" = 0 ] || skip "other processes hold AIO contexts"
+	cat /proc/sys/fs/aio-max-nr > "$BATS_TEST_TMPDIR/aio-max-nr"
+	native="$("$PROGS/file_ops" "$BATS_TEST_TMPDIR" direct)"
+	[[ "$native" != *"not supported"* ]] || skip "no O_DIRECT on $BATS_TEST_TMPDIR"
+	# 16 events: room for the kernel's smallest context (2 x 4 per CPU,
+	# on up to 2 CPUs), not for the 128 the shim asks for first
+	[ "$(nproc)" -le 2 ] || skip "the smallest context is larger with more CPUs"
+	echo 16 > /proc/sys/fs/aio-max-nr
+	shimmed="$(EVSHIM_IO=aio EVSHIM_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st1" \
+		run_shim "$PROGS/file_ops" "$BATS_TEST_TMPDIR" direct)"
+	diff <(echo "$native") <(echo "$shimmed")
+	[ "$(stat_of aio_ops "$BATS_TEST_TMPDIR/st1")" -ge 66 ]
+	echo 0 > /proc/sys/fs/aio-max-nr
+	shimmed="$(EVSHIM_IO=aio EVSHIM_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st2" \
+		run_shim "$PROGS/file_ops" "$BATS_TEST_TMPDIR" direct 2> "$BATS_TEST_TMPDIR/err")"
+	diff <(echo "$native") <(echo "$shimmed")
+	grep -q "EVSHIM_IO=aio: Linux AIO is not usable here" "$BATS_TEST_TMPDIR/err"
+	grep -q "file backend pool" "$BATS_TEST_TMPDIR/st2"
+	[ "$(stat_of offloads "$BATS_TEST_TMPDIR/st2")" -ge 66 ]
+}
