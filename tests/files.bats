@@ -136,6 +136,13 @@ small_fs() {
 	grep -Eq "^  fallbacks +0$" "$BATS_TEST_TMPDIR/st"
 }
 
+@test "binaries built for glibc before 2.33 (__xstat, __lxstat, __fxstatat): same answers, and served by the shim" {
+	same_output "$PROGS/xstat_old" "$BATS_TEST_TMPDIR"
+	[[ "$native" == *"__xstat bad version: -1 EINVAL"* ]]
+	EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/xstat_old" "$BATS_TEST_TMPDIR" > /dev/null
+	[ "$(stat_of open_fast "$BATS_TEST_TMPDIR/st")" -ge 4 ]
+}
+
 # The fs.aio-max-nr test changes a system-wide setting: put it back even
 # when the test fails.
 teardown() {

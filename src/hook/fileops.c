@@ -13,8 +13,9 @@
  *
  * stat, lstat, fstatat, statx by path: fast path an O_PATH open with
  * RESOLVE_CACHED, the stat of that fd, its close (three cheap calls, no
- * disk); otherwise the backend. fstat (an fd already open: the inode is
- * in memory) is not interposed.
+ * disk); otherwise the backend. The same for the pre-2.33 __xstat
+ * family. fstat (an fd already open: the inode is in memory) is not
+ * interposed.
  *
  * fsync, fdatasync: always the backend (they wait for the device). */
 #include "fdio.h"
@@ -322,4 +323,52 @@ EVS_HOOK int statx(int dirfd, const char *path, int flags, unsigned mask, struct
 	if (r == 0)
 		memcpy(out, &x, sizeof(x));
 	return (int)evs_ret(r);
+}
+
+/* The pre-2.33 glibc entry points (__xstat and friends), which binaries
+ * built against an older glibc still call. Version 0 (_STAT_VER_KERNEL)
+ * and 1 (_STAT_VER_LINUX) mean today's struct stat on x86-64; any other
+ * version is glibc's to refuse. */
+#define XSTAT_OK(v) ((v) == 0 || (v) == 1)
+
+EVS_HOOK int __xstat(int ver, const char *path, struct stat *st)
+{
+	if (!evs_current() || !XSTAT_OK(ver))
+		return REAL(__xstat)(ver, path, st);
+	return stat_task(AT_FDCWD, path, st, AT_NO_AUTOMOUNT);
+}
+
+EVS_HOOK int __xstat64(int ver, const char *path, struct stat64 *st)
+{
+	if (!evs_current() || !XSTAT_OK(ver))
+		return REAL(__xstat64)(ver, path, st);
+	return stat_task(AT_FDCWD, path, (struct stat *)st, AT_NO_AUTOMOUNT);
+}
+
+EVS_HOOK int __lxstat(int ver, const char *path, struct stat *st)
+{
+	if (!evs_current() || !XSTAT_OK(ver))
+		return REAL(__lxstat)(ver, path, st);
+	return stat_task(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT);
+}
+
+EVS_HOOK int __lxstat64(int ver, const char *path, struct stat64 *st)
+{
+	if (!evs_current() || !XSTAT_OK(ver))
+		return REAL(__lxstat64)(ver, path, st);
+	return stat_task(AT_FDCWD, path, (struct stat *)st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT);
+}
+
+EVS_HOOK int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags)
+{
+	if (!evs_current() || !XSTAT_OK(ver))
+		return REAL(__fxstatat)(ver, dirfd, path, st, flags);
+	return stat_task(dirfd, path, st, flags);
+}
+
+EVS_HOOK int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st, int flags)
+{
+	if (!evs_current() || !XSTAT_OK(ver))
+		return REAL(__fxstatat64)(ver, dirfd, path, st, flags);
+	return stat_task(dirfd, path, (struct stat *)st, flags);
 }
