@@ -11,6 +11,11 @@
 #include <time.h>
 
 #define EVS_POOL_IDLE_NS (5LL * 1000000000)
+/* A thread that finished a job looks for the next one this long before
+ * it sleeps: a task doing a series of calls (4 KiB log writes on ext4,
+ * each a job) submits the next within microseconds, and a thread that is
+ * still awake saves the futex wake-up on both sides. */
+#define EVS_POOL_SPIN_NS 20000
 
 struct job {
 	long (*fn)(void *);
@@ -25,8 +30,9 @@ struct job {
  * sleep on; it changes whenever a job is queued. */
 static int lock;
 static struct job *head, *tail;
-static int threads, idle;
+static int threads, idle, queued;
 static uint32_t ready;
+static int spinners;  /* threads awake between jobs (atomic; read under lock) */
 
 static void *pool_main(void *arg)
 {
@@ -38,6 +44,7 @@ static void *pool_main(void *arg)
 			head = j->next;
 			if (!head)
 				tail = NULL;
+			queued--;
 			evs_spin_unlock(&lock);
 			j->result = j->fn(j->arg);
 			/* j lives on the task's stack: copy before the wake */
@@ -45,6 +52,17 @@ static void *pool_main(void *arg)
 			uint64_t tok = j->token;
 			__atomic_thread_fence(__ATOMIC_RELEASE);
 			evs_task_wake(t, tok, EVS_WAKE_EVENT);
+			/* Stay awake a little for the next job. A job queued
+			 * while we count as a spinner is ours to take: the loop
+			 * top looks at the queue under the lock before sleeping. */
+			__atomic_fetch_add(&spinners, 1, __ATOMIC_SEQ_CST);
+			int64_t until = evs_now_ns() + EVS_POOL_SPIN_NS;
+			for (int k = 0; !__atomic_load_n(&head, __ATOMIC_ACQUIRE); k++) {
+				__builtin_ia32_pause();
+				if ((k & 63) == 63 && evs_now_ns() > until)
+					break;
+			}
+			__atomic_fetch_sub(&spinners, 1, __ATOMIC_SEQ_CST);
 			continue;
 		}
 		uint32_t seen = __atomic_load_n(&ready, __ATOMIC_ACQUIRE);
@@ -80,7 +98,9 @@ long evs_offload(long (*fn)(void *), void *arg)
 	struct job j = { .fn = fn, .arg = arg, .t = t };
 
 	evs_spin_lock(&lock);
-	int grow = !idle && threads < evs_config.pool_max;
+	/* Jobs that no awake thread will take (this one included). */
+	int unserved = queued + 1 - __atomic_load_n(&spinners, __ATOMIC_SEQ_CST);
+	int grow = unserved > 0 && !idle && threads < evs_config.pool_max;
 	if (grow)
 		threads++;
 	evs_spin_unlock(&lock);
@@ -105,8 +125,9 @@ long evs_offload(long (*fn)(void *), void *arg)
 	else
 		head = &j;
 	tail = &j;
+	queued++;
 	__atomic_add_fetch(&ready, 1, __ATOMIC_RELEASE);
-	int wake = idle > 0;
+	int wake = idle > 0 && queued > __atomic_load_n(&spinners, __ATOMIC_SEQ_CST);
 	evs_spin_unlock(&lock);
 	if (wake)
 		evs_sys6(SYS_futex, &ready, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, 0, 0, 0);
@@ -122,5 +143,5 @@ void evs_offload_atfork_child(void)
 	/* The pool threads stayed in the parent; their jobs too. */
 	lock = 0;
 	head = tail = NULL;
-	threads = idle = 0;
+	threads = idle = queued = spinners = 0;
 }

@@ -7,7 +7,11 @@
  * job finds no idle one, up to EVSHIM_POOL_MAX (default 16); a thread idle
  * for EVS_POOL_IDLE_NS ends, so the pool shrinks back. At the bound, jobs
  * queue (FIFO) instead of adding threads: growth is bounded, and the queue
- * cannot deadlock because pool jobs never wait for tasks. */
+ * cannot deadlock because pool jobs never wait for tasks. A thread that
+ * finished a job stays awake for EVS_POOL_SPIN_NS (20 µs) before it
+ * sleeps, so a task making a series of calls (log writes on ext4, each a
+ * job) does not pay a futex wake-up on each: 4 KiB appends went from
+ * about 0.56x to 0.72x native (build/bench/file_write, three runs each). */
 #ifndef EVS_OFFLOAD_H
 #define EVS_OFFLOAD_H
 
