@@ -45,10 +45,11 @@ echo
 echo
 echo "== files (4 threads; reads: 16 MiB x 3 passes in 64 KiB preads; writes: 16 MiB each in 4 KiB appends + fsync; MB/s, higher is better)"
 printf "%-16s %8s %11s %11s %11s   %s\n" "" "native" "shim uring" "shim aio" "shim pool" "fast path (uring run)"
-for mode in cached uncached direct write; do
+for mode in cached uncached direct write pwrite; do
 	prog=file_read arg=$mode
 	[ $mode = cached ] && arg=""
 	[ $mode = write ] && prog=file_write arg=""
+	[ $mode = pwrite ] && prog=file_write arg=pwrite
 	nat=$("$B/$prog" "$out" $arg | val mb_per_s)
 	EVSHIM_IO=uring EVSHIM_STATS="$out/fst" shim "$B/$prog" "$out" $arg > "$out/fu"
 	EVSHIM_IO=aio shim "$B/$prog" "$out" $arg > "$out/fa"
@@ -59,7 +60,7 @@ for mode in cached uncached direct write; do
 		"$(awk -v f="$fast" -v m="$miss" 'BEGIN{ if (f + m) printf "%.0f%% of %d calls", 100 * f / (f + m), f + m }')"
 	rm -f "$out/fst"
 done
-echo "uncached: pages dropped before each pass; direct: O_DIRECT (AIO serves it under EVSHIM_IO=aio); write: ext4 refuses RWF_NOWAIT buffered writes, so every write goes to the backend"
+echo "uncached: pages dropped before each pass; direct: O_DIRECT (AIO serves it under EVSHIM_IO=aio); write, pwrite: 4 KiB appends, 4 KiB pwrites; ext4 refuses RWF_NOWAIT buffered writes, so every one goes to the backend"
 
 echo
 echo "== static file server (http_server -s: open + fstat + sendfile per request; 100 connections x 20 requests of one file)"

@@ -1,6 +1,7 @@
 /* File writes: 4 threads each append 16 MiB to a file of their own in
- * 4 KiB write() calls (a logger's pattern), then fsync it. Prints MB/s.
- *   file_write DIR */
+ * 4 KiB write() calls (a logger's pattern), then fsync it; with `pwrite`,
+ * 4 KiB pwrite() calls at increasing offsets instead. Prints MB/s.
+ *   file_write DIR [pwrite] */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,15 +15,16 @@
 #define THREADS 4
 
 static const char *dir;
+static int positional;
 
 static void *writer(void *x)
 {
 	char path[4096], buf[CHUNK];
 	snprintf(path, sizeof(path), "%s/file_write.%ld", dir, (long)x);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | (positional ? 0 : O_APPEND), 0644);
 	memset(buf, 'w', sizeof(buf));
 	for (int off = 0; off < SIZE; off += CHUNK)
-		if (fd < 0 || write(fd, buf, CHUNK) != CHUNK)
+		if (fd < 0 || (positional ? pwrite(fd, buf, CHUNK, off) : write(fd, buf, CHUNK)) != CHUNK)
 			abort();
 	fsync(fd);
 	close(fd);
@@ -33,6 +35,7 @@ static void *writer(void *x)
 int main(int argc, char **argv)
 {
 	dir = argc > 1 ? argv[1] : "/tmp";
+	positional = argc > 2 && !strcmp(argv[2], "pwrite");
 	pthread_t t[THREADS];
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
