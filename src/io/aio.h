@@ -7,10 +7,11 @@
  *
  * Seed 000's merged loop: every iocb carries the context's eventfd
  * (io_set_eventfd), which sits in the worker's epoll set (tag
- * EVS_POLLER_AIO). When it fires, the reaper drains completions in
- * batches of EVS_AIO_BATCH with a zero timeout; the poller wakes once
- * per round, so socket events and AIO completions take turns and neither
- * starves the other. io_setup counts against fs.aio-max-nr: a context
+ * EVS_POLLER_AIO). When it fires, the reaper takes at most one batch
+ * (32) of completions with a zero timeout; after a full batch it signals
+ * the eventfd itself, so the next poller round comes back for more after
+ * that round's socket events. Socket events and AIO completions take
+ * turns and neither starves the other. io_setup counts against fs.aio-max-nr: a context
  * that cannot be made (EAGAIN) or a full one falls back to the pool.
  * All functions return >= 0 or -errno. */
 #ifndef EVS_AIO_H

@@ -92,6 +92,7 @@ void evs_fileio_done(void *user, int res)
 static long submit_park(const struct evs_fop *op, int aio)
 {
 	struct evs_task *t = evs_current();
+	evs_sched_start();  /* the worker's epoll set must exist (main may be first) */
 	struct evs_worker *w = t->w;
 	/* Made on first use; a failure (fs.aio-max-nr reached, io_uring
 	 * refused) is remembered so later calls go to the pool at once. */

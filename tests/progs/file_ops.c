@@ -194,6 +194,28 @@ static void offsets_and_answers(void)
 	unlink(l);
 }
 
+/* Many O_DIRECT reads in flight at once (more than one reaping batch). */
+#define DTHREADS 48
+static int dfd_shared;
+static uint64_t dsums[DTHREADS];
+
+static void *direct_reader(void *x)
+{
+	long id = (long)x;
+	unsigned char *b;
+	if (posix_memalign((void **)&b, 4096, 16384))
+		return NULL;
+	uint64_t h = 1469598103934665603ULL;
+	for (int i = 0; i < 16; i++) {
+		off_t off = (off_t)((id * 7 + i * 13) % 68) * 16384;  /* some past the end */
+		ssize_t r = pread(dfd_shared, b, 16384, off);
+		h = fnv(b, r > 0 ? (size_t)r : 0, h) ^ (uint64_t)r;
+	}
+	free(b);
+	dsums[id] = h;
+	return NULL;
+}
+
 /* O_DIRECT: aligned buffers, aligned offsets; a misaligned one is the
  * kernel's EINVAL. */
 static int direct(void)
@@ -225,6 +247,16 @@ static int direct(void)
 	say("direct pread misaligned offset", pread(fd, buf, 4096, 100));
 	say("direct read at position", read(fd, buf, 8192));
 	say("offset", lseek(fd, 0, SEEK_CUR));
+	dfd_shared = fd;
+	pthread_t t[DTHREADS];
+	for (long i = 0; i < DTHREADS; i++)
+		pthread_create(&t[i], NULL, direct_reader, (void *)i);
+	h = 1469598103934665603ULL;
+	for (int i = 0; i < DTHREADS; i++) {
+		pthread_join(t[i], NULL);
+		h = fnv((unsigned char *)&dsums[i], sizeof(dsums[i]), h);
+	}
+	printf("%d threads of direct preads: checksum %016llx\n", DTHREADS, (unsigned long long)h);
 	close(fd);
 	unlink(path);
 	return 0;
