@@ -86,16 +86,19 @@ static void read_ahead(struct evs_fd *f, int fd, uint64_t pos, uint64_t len)
 }
 
 /* Make sure the next piece is cached; `ahead` is the end of what this
- * call already checked, so a piece parked on the socket is not checked
- * twice. */
+ * call already checked, so after a partial send only the part of the
+ * piece beyond it is checked (socket buffers fill many times per file). */
 static void file_side(struct evs_fd *fi, int in, off_t *offp, size_t piece, uint64_t *ahead)
 {
 	long pos = offp ? *offp : evs_sys3(SYS_lseek, in, 0, SEEK_CUR);
-	if (pos < 0 || (uint64_t)pos + piece <= *ahead)
+	if (pos < 0)
 		return;
-	if (!cached(in, (uint64_t)pos, piece))
-		read_ahead(fi, in, (uint64_t)pos, piece);
-	*ahead = (uint64_t)pos + piece;
+	uint64_t from = (uint64_t)pos > *ahead ? (uint64_t)pos : *ahead, end = (uint64_t)pos + piece;
+	if (from >= end)
+		return;
+	if (!cached(in, from, end - from))
+		read_ahead(fi, in, from, end - from);
+	*ahead = end;
 }
 
 struct sf_job {
