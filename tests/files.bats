@@ -147,6 +147,9 @@ small_fs() {
 }
 
 @test "binaries built for glibc before 2.33 (__xstat, __lxstat, __fxstatat): same answers, and served by the shim" {
+	# built with ASan, the program does not load at all (the loader stops at
+	# its __xstat@GLIBC_2.2.5 reference: "unexpected PLT reloc type")
+	[ -z "${EVSHIM_ASAN:-}" ] || skip "an ASan build of xstat_old cannot be loaded"
 	same_output "$PROGS/xstat_old" "$BATS_TEST_TMPDIR"
 	[[ "$native" == *"__xstat bad version: -1 EINVAL"* ]]
 	EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/xstat_old" "$BATS_TEST_TMPDIR" > /dev/null
