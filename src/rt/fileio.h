@@ -1,6 +1,8 @@
 /* File operations without stalling the worker: the chosen backend
  * (EVSHIM_IO) carries out an evs_fop (io/fop.h) while the task parks.
- *   uring: the worker's io_uring (io/uring.h) for every operation;
+ *   uring: the worker's io_uring (io/uring.h) for every operation, except
+ *          writes and O_DIRECT transfers at the file position (the pool:
+ *          io_uring can leave the position unmoved, see fileio.c);
  *   aio:   the worker's Linux AIO context (io/aio.h) for O_DIRECT reads and
  *          writes at an offset, the blocking pool for the rest;
  *   pool:  the blocking pool (offload.h) for everything.
