@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <libaio.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
 
 /* iocbs in flight per worker. io_setup charges this against
  * fs.aio-max-nr (65536 by default, shared by every process): 128 per
@@ -47,21 +46,12 @@ int evs_aio_new(struct evs_aio **out, int epfd)
 		free(a);
 		return e;
 	}
-	a->evfd = (int)evs_sys3(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK, 0);
+	a->evfd = evs_poller_eventfd(epfd, EVS_POLLER_AIO);
 	if (a->evfd < 0) {
 		e = a->evfd;
 		a->evfd = -1;
 		goto fail;
 	}
-	if ((a->evfd = evs_poller_hide_fd(a->evfd)) < 0) {
-		e = a->evfd;
-		a->evfd = -1;
-		goto fail;
-	}
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EVS_POLLER_AIO };
-	e = (int)evs_sys6(SYS_epoll_ctl, epfd, EPOLL_CTL_ADD, a->evfd, &ev, 0, 0);
-	if (e < 0)
-		goto fail;
 	*out = a;
 	return 0;
 fail:
@@ -116,8 +106,7 @@ int evs_aio_submit(struct evs_aio *a, const struct evs_fop *op, void *user)
 
 int evs_aio_reap(struct evs_aio *a, void (*done)(void *user, int res))
 {
-	uint64_t v;
-	(void)evs_sys_read(a->evfd, &v, sizeof(v));
+	evs_poller_drain(a->evfd);
 	struct io_event ev[EVS_AIO_BATCH];
 	struct timespec zero = { 0, 0 };
 	int n = io_getevents(a->ctx, 0, EVS_AIO_BATCH, ev, &zero);

@@ -97,25 +97,35 @@ int evs_poller_hide_fd(int fd)
 	return fd;
 }
 
+int evs_poller_eventfd(int epfd, uint64_t tag)
+{
+	int ev = (int)evs_sys3(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK, 0);
+	if (ev < 0)
+		return ev;
+	if ((ev = evs_poller_hide_fd(ev)) < 0)
+		return ev;
+	/* Level-triggered: its owner reads it (evs_poller_drain) each time it
+	 * fires, and whatever is left unread is reported again. */
+	struct epoll_event e = { .events = EPOLLIN, .data.u64 = tag };
+	long r = evs_sys6(SYS_epoll_ctl, epfd, EPOLL_CTL_ADD, ev, &e, 0, 0);
+	if (r < 0) {
+		evs_poller_close_fd(ev);
+		return (int)r;
+	}
+	return ev;
+}
+
 int evs_poller_init(int *epfd, int *evfd)
 {
 	int ep = (int)evs_sys3(SYS_epoll_create1, EPOLL_CLOEXEC, 0, 0);
 	if (ep < 0)
 		return ep;
-	int ev = (int)evs_sys3(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK, 0);
+	if ((ep = evs_poller_hide_fd(ep)) < 0)
+		return ep;
+	int ev = evs_poller_eventfd(ep, EVS_POLLER_POKE);
 	if (ev < 0) {
-		evs_sys_close(ep);
-		return ev;
-	}
-	ep = evs_poller_hide_fd(ep);
-	ev = evs_poller_hide_fd(ev);
-	/* Level-triggered: the worker reads the eventfd each time it fires. */
-	struct epoll_event e = { .events = EPOLLIN, .data.u64 = EVS_POLLER_POKE };
-	long r = evs_sys6(SYS_epoll_ctl, ep, EPOLL_CTL_ADD, ev, &e, 0, 0);
-	if (r < 0) {
 		evs_poller_close_fd(ep);
-		evs_poller_close_fd(ev);
-		return (int)r;
+		return ev;
 	}
 	*epfd = ep;
 	*evfd = ev;

@@ -17,6 +17,10 @@
 #define EVS_POLLER_POKE UINT64_MAX
 
 int evs_poller_init(int *epfd, int *evfd);
+/* A runtime eventfd (hidden, non-blocking) in epfd's set, reported with
+ * `tag`: the worker's poke, and the io_uring and AIO completion signals.
+ * Returns the fd or -errno. */
+int evs_poller_eventfd(int epfd, uint64_t tag);
 /* Wait up to timeout_ns (-1: forever, 0: just look). */
 int evs_poller_wait(int epfd, int64_t timeout_ns, struct epoll_event *ev, int max);
 void evs_poller_poke(int evfd);

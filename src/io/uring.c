@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <liburing.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
 
 /* Operations in flight per worker: a miss costs a disk access, so a few
  * dozen at once already cover a disk's queue depth. A full ring answers
@@ -50,18 +49,13 @@ int evs_uring_new(struct evs_uring **out, int epfd)
 	/* The ring's fd too: the mappings belong to the file, not the number,
 	 * and liburing enters the ring through these two fields. */
 	u->ring.ring_fd = u->ring.enter_ring_fd = evs_poller_hide_fd(u->ring.ring_fd);
-	u->evfd = (int)evs_sys3(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK, 0);
+	u->evfd = evs_poller_eventfd(epfd, EVS_POLLER_URING);
 	if (u->evfd < 0) {
 		e = u->evfd;
 		u->evfd = -1;
 		goto fail;
 	}
-	u->evfd = evs_poller_hide_fd(u->evfd);
 	if ((e = io_uring_register_eventfd(&u->ring, u->evfd)) < 0)
-		goto fail;
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EVS_POLLER_URING };
-	e = (int)evs_sys6(SYS_epoll_ctl, epfd, EPOLL_CTL_ADD, u->evfd, &ev, 0, 0);
-	if (e < 0)
 		goto fail;
 	*out = u;
 	return 0;
@@ -128,9 +122,8 @@ int evs_uring_submit(struct evs_uring *u, const struct evs_fop *op, void *user)
 
 int evs_uring_reap(struct evs_uring *u, int drain, void (*done)(void *user, int res))
 {
-	uint64_t v;
 	if (drain)
-		(void)evs_sys_read(u->evfd, &v, sizeof(v));
+		evs_poller_drain(u->evfd);
 	struct io_uring_cqe *cqe;
 	int n = 0;
 	while (io_uring_peek_cqe(&u->ring, &cqe) == 0) {
