@@ -156,6 +156,15 @@ small_fs() {
 	[ "$(stat_of open_fast "$BATS_TEST_TMPDIR/st")" -ge 4 ]
 }
 
+@test "/proc and /sys files (no RWF_NOWAIT, no disk): same bytes, read with the plain call instead of a backend hand-off" {
+	files="/proc/sys/kernel/ostype /proc/version /proc/sys/kernel/pid_max"
+	same_output cat $files
+	EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim cat $files > /dev/null
+	cat "$BATS_TEST_TMPDIR/st"
+	# three files, each read until end of file: six reads, none handed off
+	[ "$(stat_of file_fast "$BATS_TEST_TMPDIR/st")" -ge 6 ]
+}
+
 # The fs.aio-max-nr test changes a system-wide setting: put it back even
 # when the test fails.
 teardown() {

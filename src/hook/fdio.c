@@ -124,6 +124,7 @@ static void copy_record(int oldfd, int newfd)
 		n->shim_nonblock = o->shim_nonblock;
 		n->direct = o->direct;
 		n->no_nowait_write = o->no_nowait_write;
+		n->pseudo_fs = o->pseudo_fs;
 		n->timeo[0] = o->timeo[0];
 		n->timeo[1] = o->timeo[1];
 	}

@@ -7,7 +7,10 @@
  * does the call while the task parks, so the worker never waits for the
  * disk. Files opened with O_DIRECT skip the fast path (a direct read with
  * RWF_NOWAIT still waits for the device) and go to the backend at once:
- * io_uring, Linux AIO (the only files AIO serves) or the pool.
+ * io_uring, Linux AIO (the only files AIO serves) or the pool. Files of
+ * the kernel's pseudo filesystems (/proc, /sys, cgroup...) refuse
+ * RWF_NOWAIT too, but have no disk to wait for: once the first refusal
+ * showed what they are, they get the plain call on the worker.
  *
  * The file offset moves exactly as without the shim: calls at the file
  * position use the position-moving forms all the way (readv/writev,
@@ -21,7 +24,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 static size_t iov_total(const struct iovec *iov, int cnt)
 {
@@ -141,9 +146,40 @@ static bool at_eof(int fd, off_t off, long got)
 	return pos >= 0 && pos >= st.st_size;
 }
 
+/* Is fd on one of the kernel's pseudo filesystems, whose files are made
+ * up in memory on each read (no disk, no network)? Asked once per fd,
+ * after the first RWF_NOWAIT refusal; remembered in f->pseudo_fs. */
+static bool pseudo_fs(struct evs_fd *f, int fd)
+{
+	if (!f->pseudo_fs) {
+		struct statfs sf;
+		bool yes = false;
+		if (evs_sys3(SYS_fstatfs, fd, &sf, 0) == 0)
+			switch ((unsigned long)sf.f_type) {
+			case PROC_SUPER_MAGIC: case SYSFS_MAGIC: case CGROUP_SUPER_MAGIC:
+			case CGROUP2_SUPER_MAGIC: case DEBUGFS_MAGIC: case TRACEFS_MAGIC:
+			case SECURITYFS_MAGIC: case BPF_FS_MAGIC:
+				yes = true;
+			}
+		f->pseudo_fs = yes ? 1 : 2;
+	}
+	return f->pseudo_fs == 1;
+}
+
+/* The plain call on the worker, for files that cannot make it wait. */
+static long plain_rw(int fd, const struct iovec *iov, int cnt, off_t off, int rwflags, int out)
+{
+	struct evs_fop op = { .kind = out ? EVS_FOP_WRITE : EVS_FOP_READ, .fd = fd, .iov = iov,
+			      .cnt = cnt, .off = off, .rwflags = rwflags };
+	evs_stat_add(EVS_ST_file_fast, 1);
+	return evs_fileio_now(&op);
+}
+
 long evs_file_rw(struct evs_fd *f, int fd, const struct iovec *iov, int cnt, off_t off,
 		 int rwflags, int out)
 {
+	if (f->pseudo_fs == 1)
+		return plain_rw(fd, iov, cnt, off, rwflags, out);
 	long r = -EAGAIN;
 	if (!f->direct && !(out && f->no_nowait_write)) {
 		r = evs_sys6(out ? SYS_pwritev2 : SYS_preadv2, fd, iov, cnt, off, 0,
@@ -161,6 +197,8 @@ long evs_file_rw(struct evs_fd *f, int fd, const struct iovec *iov, int cnt, off
 			}
 			return slow_rw(f, fd, iov, cnt, off, rwflags, out, (size_t)r);
 		}
+		if (r == -EOPNOTSUPP && pseudo_fs(f, fd))
+			return plain_rw(fd, iov, cnt, off, rwflags, out);
 		if (r == -EOPNOTSUPP && out)
 			f->no_nowait_write = 1;  /* this filesystem has none: skip the try */
 		else if (r != -EAGAIN && r != -EOPNOTSUPP)

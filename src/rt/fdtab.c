@@ -79,6 +79,7 @@ static void classify(struct evs_fd *f, int fd)
 		f->nonblock = fl >= 0 && (fl & O_NONBLOCK);
 		f->direct = fl >= 0 && (fl & O_DIRECT);
 		f->no_nowait_write = 0;
+		f->pseudo_fs = 0;
 	}
 	evs_spin_unlock(&f->lock);
 }
@@ -124,6 +125,7 @@ void evs_fd_reset(int fd, int kind, int nonblock, int stream)
 	f->shim_nonblock = 0;
 	f->direct = 0;
 	f->no_nowait_write = 0;
+	f->pseudo_fs = 0;
 	f->stream = (uint8_t)stream;
 	f->timeo[0] = f->timeo[1] = 0;
 	/* Wake under the lock: a record may vanish as soon as its owner can

@@ -53,6 +53,7 @@ struct evs_fd {
 	uint8_t stream;          /* SOCK_STREAM: sends may be partial */
 	uint8_t direct;          /* regular file opened with O_DIRECT */
 	uint8_t no_nowait_write; /* its filesystem refused an RWF_NOWAIT write */
+	uint8_t pseudo_fs;       /* 0 not asked, 1 /proc, /sys...: plain calls, 2 no */
 	uint64_t reg;            /* workers whose epoll set holds it */
 	uint32_t seq[2];         /* events seen, per direction (atomic) */
 	struct evs_waiter *head[2], *tail[2];
