@@ -82,6 +82,8 @@ int evs_uring_submit(struct evs_uring *u, const struct evs_fop *op, void *user)
 	/* At most EVS_URING_ENTRIES in flight: the completion queue (twice
 	 * that) can never overflow, so the kernel never refuses a submit for
 	 * want of room, and a queued entry is always taken by this submit. */
+	if (op->kind < EVS_FOP_READ || op->kind > EVS_FOP_STATX)
+		return -EINVAL;
 	struct io_uring_sqe *sqe = u->inflight < EVS_URING_ENTRIES ? io_uring_get_sqe(&u->ring) : NULL;
 	if (!sqe)
 		return -EBUSY;
@@ -103,12 +105,6 @@ int evs_uring_submit(struct evs_uring *u, const struct evs_fop *op, void *user)
 	case EVS_FOP_STATX:
 		io_uring_prep_statx(sqe, op->fd, op->path, op->flags, op->mode, op->stx);
 		break;
-	default:
-		io_uring_prep_nop(sqe);  /* the entry is taken: send it empty */
-		io_uring_sqe_set_data(sqe, NULL);
-		u->inflight++;
-		io_uring_submit(&u->ring);
-		return -EINVAL;
 	}
 	io_uring_sqe_set_data(sqe, user);
 	u->inflight++;
@@ -131,8 +127,7 @@ int evs_uring_reap(struct evs_uring *u, int drain, void (*done)(void *user, int 
 		int res = cqe->res;
 		io_uring_cqe_seen(&u->ring, cqe);
 		u->inflight--;
-		if (user)
-			done(user, res);
+		done(user, res);
 		n++;
 	}
 	return n;

@@ -87,17 +87,29 @@ void evs_fileio_done(void *user, int res)
 	evs_task_wake(u->t, u->token, EVS_WAKE_EVENT);
 }
 
+/* The worker's ring or AIO context, made on first use; false when it
+ * cannot be had. A failure (fs.aio-max-nr reached, io_uring refused) is
+ * remembered, so later calls go to the pool at once. */
+static bool have_backend(struct evs_worker *w, int aio)
+{
+	evs_sched_start();  /* the worker's epoll set must exist (main may be first) */
+	if (aio) {
+		if (!w->aio && !w->no_aio)
+			w->no_aio = evs_aio_new(&w->aio, w->epfd) < 0;
+		return w->aio != NULL;
+	}
+	if (!w->uring && !w->no_uring)
+		w->no_uring = evs_uring_new(&w->uring, w->epfd) < 0;
+	return w->uring != NULL;
+}
+
 /* Submit to the worker's ring or AIO context and park; -EBUSY when the
  * backend cannot take it (the caller uses the pool). */
 static long submit_park(const struct evs_fop *op, int aio)
 {
 	struct evs_task *t = evs_current();
-	evs_sched_start();  /* the worker's epoll set must exist (main may be first) */
 	struct evs_worker *w = t->w;
-	/* Made on first use; a failure (fs.aio-max-nr reached, io_uring
-	 * refused) is remembered so later calls go to the pool at once. */
-	if (aio ? !w->aio && (w->no_aio || (w->no_aio = evs_aio_new(&w->aio, w->epfd) < 0))
-		: !w->uring && (w->no_uring || (w->no_uring = evs_uring_new(&w->uring, w->epfd) < 0)))
+	if (!have_backend(w, aio))
 		return -EBUSY;
 	struct fop_wait u = { .t = t };
 	/* u is the kernel's until the completion: nothing but the reaper may
