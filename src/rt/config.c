@@ -4,6 +4,7 @@
 #include "fileio.h"
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -45,6 +46,23 @@ static int parse_num(const char *s, unsigned long long lo,
 		return -1;
 	*out = v;
 	return 0;
+}
+
+/* A whole-number variable in [lo, hi] into *dst; a bad value is rejected
+ * (the message says the range) and *dst keeps its default. */
+static void whole_var(const char *name, unsigned long long lo, unsigned long long hi, int *dst)
+{
+	const char *v = getenv(name);
+	unsigned long long n;
+	if (!v)
+		return;
+	if (parse_num(v, lo, hi, 0, &n) == 0) {
+		*dst = (int)n;
+		return;
+	}
+	char accepts[64];
+	snprintf(accepts, sizeof(accepts), "a whole number from %llu to %llu", lo, hi);
+	reject(name, v, accepts);
 }
 
 static int cpus_in_mask(void)
@@ -92,12 +110,7 @@ void evs_config_load(void)
 	evs_config.workers = cpus_in_mask();
 	if (evs_config.workers > EVS_MAX_WORKERS)
 		evs_config.workers = EVS_MAX_WORKERS;
-	if ((v = getenv("EVSHIM_WORKERS"))) {
-		if (parse_num(v, 1, EVS_MAX_WORKERS, 0, &n) == 0)
-			evs_config.workers = (int)n;
-		else
-			reject("EVSHIM_WORKERS", v, "a whole number from 1 to 64");
-	}
+	whole_var("EVSHIM_WORKERS", 1, EVS_MAX_WORKERS, &evs_config.workers);
 	if ((v = getenv("EVSHIM_STACK_SIZE"))) {
 		if (parse_num(v, EVS_MIN_STACK, EVS_MAX_STACK, 1, &n) == 0)
 			evs_config.stack_size = n;
@@ -130,12 +143,7 @@ void evs_config_load(void)
 			reject("EVSHIM_IO", v, "uring, aio or pool");
 	}
 	evs_config.pool_max = EVS_DEFAULT_POOL_MAX;
-	if ((v = getenv("EVSHIM_POOL_MAX"))) {
-		if (parse_num(v, 1, 1024, 0, &n) == 0)
-			evs_config.pool_max = (int)n;
-		else
-			reject("EVSHIM_POOL_MAX", v, "a whole number from 1 to 1024");
-	}
+	whole_var("EVSHIM_POOL_MAX", 1, 1024, &evs_config.pool_max);
 	evs_config.monitor = 1;
 	if ((v = getenv("EVSHIM_MONITOR")) && *v) {
 		if (!strcmp(v, "0") || !strcmp(v, "1"))
@@ -145,23 +153,13 @@ void evs_config_load(void)
 	}
 	/* Spare workers for stalls: a small multiple of the CPUs. */
 	evs_config.max_workers = 4 * cpus_in_mask();
-	if ((v = getenv("EVSHIM_MAX_WORKERS"))) {
-		if (parse_num(v, 1, EVS_MAX_WORKERS, 0, &n) == 0)
-			evs_config.max_workers = (int)n;
-		else
-			reject("EVSHIM_MAX_WORKERS", v, "a whole number from 1 to 64");
-	}
+	whole_var("EVSHIM_MAX_WORKERS", 1, EVS_MAX_WORKERS, &evs_config.max_workers);
 	if (evs_config.max_workers > EVS_MAX_WORKERS)
 		evs_config.max_workers = EVS_MAX_WORKERS;
 	if (evs_config.max_workers < evs_config.workers)
 		evs_config.max_workers = evs_config.workers;
 	evs_config.idle_spins = EVS_DEFAULT_SPINS;
-	if ((v = getenv("EVSHIM_SPIN"))) {
-		if (parse_num(v, 0, 1000, 0, &n) == 0)
-			evs_config.idle_spins = (int)n;
-		else
-			reject("EVSHIM_SPIN", v, "a whole number from 0 to 1000");
-	}
+	whole_var("EVSHIM_SPIN", 0, 1000, &evs_config.idle_spins);
 	if ((v = getenv("EVSHIM_SWITCH")) && *v) {
 		if (!strcmp(v, "ucontext"))
 			evs_config.switch_ucontext = 1;
