@@ -42,7 +42,10 @@ static void *worker(void *x)
 	long id = (long)x;
 	unsigned seed = (unsigned)id * 104729u + 7;
 	int fd = open(path, O_RDWR);
-	unsigned char *buf = malloc(65536), *rb = malloc(65536);
+	/* the data to write lives in TLS: a backend write must not read it
+	 * while another thread's copy is resident (the shim bounces it) */
+	static __thread unsigned char buf[65536];
+	unsigned char *rb = malloc(65536);
 	uint64_t h = 1469598103934665603ULL;
 	off_t base = (off_t)id * REGION;
 	for (int i = 0; i < OPS; i++) {
@@ -98,7 +101,6 @@ static void *worker(void *x)
 		h = fnv(rb, r > 0 ? (size_t)r : 0, h) ^ (uint64_t)r;
 	}
 	close(fd);
-	free(buf);
 	free(rb);
 	sums[id] = h;
 	return NULL;
