@@ -56,7 +56,7 @@ $(LIB): $(SHIM_OBJ)
 
 # Unit tests link the runtime's objects directly (no preload), without
 # the hook layer: a test's own pthread_create must stay glibc's.
-RUNTIME_OBJ := $(filter-out $(BUILD)/src/hook/%,$(SHIM_OBJ)) $(BUILD)/src/hook/real.o
+RUNTIME_OBJ := $(filter-out $(BUILD)/src/hook/%,$(SHIM_OBJ))
 $(BUILD)/libevs.a: $(RUNTIME_OBJ)
 	rm -f $@
 	ar rcs $@ $^

@@ -12,6 +12,15 @@ fi
 log=build/test.log
 : > "$log"
 
+# The layer check: no include or call goes up a layer (docs/design.md).
+out=$(scripts/check-layers.sh 2>&1); rc=$?
+echo "$out" >> "$log"
+if [ $rc = 0 ]; then
+	pass=$((pass + 1)); echo "ok   check-layers"
+else
+	fail=$((fail + 1)); echo "FAIL check-layers"; echo "$out" | sed 's/^/    /'
+fi
+
 for u in build/unit/*; do
 	[ -x "$u" ] || continue
 	out=$(timeout 120 "$u" 2>&1); rc=$?

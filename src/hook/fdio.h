@@ -3,7 +3,7 @@
 #define EVS_FDIO_H
 #include "hook.h"
 #include "../rt/fdtab.h"
-#include "../sys.h"
+#include "../libc/sys.h"
 #include <sys/socket.h>
 #include <sys/uio.h>
 

@@ -4,7 +4,7 @@
 #ifndef EVS_HOOK_H
 #define EVS_HOOK_H
 #include "../evs.h"
-#include "real.h"
+#include "../libc/real.h"
 #include "../rt/sched.h"
 #include <errno.h>
 

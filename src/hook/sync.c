@@ -272,7 +272,7 @@ EVS_HOOK int pthread_spin_lock(pthread_spinlock_t *l)
 		if (n % EVS_SPINS_BEFORE_YIELD == 0 && evs_current())
 			evs_task_yield();
 		else
-			__builtin_ia32_pause();
+			evs_cpu_relax();
 	}
 	return 0;
 }

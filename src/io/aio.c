@@ -1,7 +1,7 @@
 #include "../evs.h"
 #include "aio.h"
 #include "poller.h"
-#include "../sys.h"
+#include "../libc/sys.h"
 #include <errno.h>
 #include <libaio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* The only poller (Linux). See poller.h for the contract. */
 #include "../evs.h"
 #include "poller.h"
-#include "../sys.h"
+#include "../libc/sys.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/eventfd.h>

@@ -1,7 +1,7 @@
 #include "../evs.h"
 #include "uring.h"
 #include "poller.h"
-#include "../sys.h"
+#include "../libc/sys.h"
 #include <errno.h>
 #include <liburing.h>
 #include <stdlib.h>

@@ -6,6 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+int evs_log_level = EVS_LOG_ERROR;
+
 void evs_log_line(const char *fmt, ...)
 {
 	char buf[512];

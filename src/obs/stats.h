@@ -1,8 +1,11 @@
 /* Counters. Each worker bumps its own array (owner-only, no atomics); a
- * thread that is not a worker bumps the shared array atomically. The exit
- * report and evshim_stats() add them up (relaxed reads: a snapshot). */
+ * thread that is not a worker bumps the shared array here atomically. obs
+ * is a leaf: it knows the counters' names and how to print a report; the
+ * runtime (rt/report.c) adds up the workers' arrays and hands the totals
+ * over. */
 #ifndef EVS_STATS_H
 #define EVS_STATS_H
+#include <stddef.h>
 #include <stdint.h>
 
 #define EVS_STATS_LIST(X) \
@@ -40,10 +43,23 @@ enum evs_stat {
 	EVS_ST__N
 };
 
+/* Counters bumped by threads that are not workers (atomic). */
 void evs_stat_add_slow(enum evs_stat s, uint64_t n);
 void evs_stat_max_slow(enum evs_stat s, uint64_t v);
-uint64_t evs_stat_total(enum evs_stat s);
-void evs_stats_report(void);
-void evs_stat_peak_tasks(uint64_t live);
+uint64_t evs_stat_shared(enum evs_stat s);
+/* Raise *peak to v if v is larger (atomic). */
+void evs_stat_peak(uint64_t *peak, uint64_t v);
 
+/* What the exit report says, gathered by the runtime. */
+struct evs_report {
+	int pid;
+	int workers;             /* configured */
+	int slots;               /* worker slots used (spares included) */
+	const char *file_backend;
+	uint64_t total[EVS_ST__N];
+	uint64_t tasks_peak;
+	long vol_ctxsw, invol_ctxsw, maxrss_kib;
+};
+/* The report as "name value" lines into buf; returns the length. */
+size_t evs_report_format(const struct evs_report *r, char *buf, size_t len);
 #endif

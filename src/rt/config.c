@@ -99,7 +99,7 @@ void evs_config_load(void)
 		if (lvl < 0)
 			reject("EVSHIM_LOG", v, "off|error|warn|info|debug or 0..4");
 		else
-			evs_config.log_level = lvl;
+			evs_config.log_level = evs_log_level = lvl;
 	}
 	if ((v = getenv("EVSHIM_DISABLE"))) {
 		if (!strcmp(v, "1"))

@@ -5,7 +5,7 @@
 #include "fdtab.h"
 #include "sched.h"
 #include "task.h"
-#include "../sys.h"
+#include "../libc/sys.h"
 #include "../io/poller.h"
 #include <fcntl.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 #include "task.h"
 #include "timer.h"
 #include "../io/poller.h"
-#include "../sys.h"
+#include "../libc/sys.h"
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>

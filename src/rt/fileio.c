@@ -7,7 +7,7 @@
 #include "../io/aio.h"
 #include "../io/uring.h"
 #include "../obs/log.h"
-#include "../sys.h"
+#include "../libc/sys.h"
 #include <errno.h>
 #include <fcntl.h>
 

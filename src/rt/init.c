@@ -8,9 +8,9 @@
 #include "tls.h"
 #include "monitor.h"
 #include "fileio.h"
-#include "../hook/real.h"
+#include "../libc/real.h"
 #include "../obs/log.h"
-#include "../obs/stats.h"
+#include "report.h"
 #include "../../include/evshim.h"
 #include <pthread.h>
 #include <sys/prctl.h>
@@ -51,7 +51,7 @@ __attribute__((constructor(101))) static void evs_init(void)
 __attribute__((destructor)) static void evs_fini(void)
 {
 	if (evs_config.stats && !evs_config.disable)
-		evs_stats_report();
+		evs_report_write();
 }
 
 EVS_HOOK const char *evshim_version(void)

@@ -10,7 +10,7 @@
 #include "task.h"
 #include "sched.h"
 #include "keys.h"
-#include "../hook/real.h"
+#include "../libc/real.h"
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>

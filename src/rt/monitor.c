@@ -38,9 +38,9 @@
 #include "config.h"
 #include "sched.h"
 #include "task.h"
-#include "../hook/real.h"
+#include "../libc/real.h"
 #include "../obs/log.h"
-#include "../sys.h"
+#include "../libc/sys.h"
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>

@@ -3,9 +3,9 @@
 #include "config.h"
 #include "sched.h"
 #include "task.h"
-#include "../hook/real.h"
+#include "../libc/real.h"
 #include "../obs/log.h"
-#include "../sys.h"
+#include "../libc/sys.h"
 #include <errno.h>
 #include <linux/futex.h>
 #include <time.h>
@@ -58,7 +58,7 @@ static void *pool_main(void *arg)
 			__atomic_fetch_add(&spinners, 1, __ATOMIC_SEQ_CST);
 			int64_t until = evs_now_ns() + EVS_POOL_SPIN_NS;
 			for (int k = 0; !__atomic_load_n(&head, __ATOMIC_ACQUIRE); k++) {
-				__builtin_ia32_pause();
+				evs_cpu_relax();
 				if ((k & 63) == 63 && evs_now_ns() > until)
 					break;
 			}

@@ -44,9 +44,9 @@
 #include "../io/uring.h"
 #include "fdtab.h"
 #include "../io/poller.h"
-#include "../sys.h"
+#include "../libc/sys.h"
 #include "../obs/log.h"
-#include "../hook/real.h"
+#include "../libc/real.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -179,7 +179,7 @@ static int spin_for_work(struct evs_worker *w)
 		for (int k = 0; k < EVS_IDLE_PAUSES; k++) {
 			if (!evs_runq_inbox_empty(&w->rq))
 				return 1;
-			__builtin_ia32_pause();
+			evs_cpu_relax();
 		}
 		int n = evs_poller_wait(w->epfd, 0, ev, EVS_POLL_BATCH);
 		if (n > 0) {
@@ -478,7 +478,7 @@ void evs_sched_init(void)
 	evs_main_task.ctx.uc = &evs_main_task.uc;
 	strcpy(evs_main_task.name, "main");
 	evs_live_tasks = 1;
-	w0->thread = pthread_self();
+	w0->thread = REAL(pthread_self)();
 	w0->cur = &evs_main_task;
 	evs_self = w0;
 	/* main's copy is the one resident in the main thread's blocks; its
@@ -499,7 +499,7 @@ void evs_sched_start_slow(void)
 	if (!__atomic_compare_exchange_n(&started, &expect, 1, 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		while (__atomic_load_n(&started, __ATOMIC_ACQUIRE) != 2)
-			__builtin_ia32_pause();
+			evs_cpu_relax();
 		return;
 	}
 	for (int i = 0; i < evs_nworkers; i++) {
@@ -566,7 +566,7 @@ void evs_sched_atfork_child(void)
 	evs_offload_atfork_child();
 	evs_monitor_atfork_child();
 	struct evs_worker *w0 = &evs_workers[0];
-	w0->thread = pthread_self();
+	w0->thread = REAL(pthread_self)();
 	evs_self = w0;
 	evs_tls_worker_start(w0);
 	w0->tls_owner = cur;  /* the resident copy is the forking task's */

@@ -5,7 +5,8 @@
 #include "sched.h"
 #include "stack.h"
 #include "tls.h"
-#include "../hook/real.h"
+#include "report.h"
+#include "../libc/real.h"
 #include <errno.h>
 #include <setjmp.h>
 #include <stdlib.h>
@@ -114,7 +115,7 @@ int evs_task_create(pthread_t *out, const pthread_attr_t *attr,
 	t->w = evs_sched_place();  /* counts t in its ntasks */
 	evs_ctx_make(&t->ctx, t->stack_lo, t->stack_size, task_entry, t, &t->uc);
 	uint64_t live = __atomic_add_fetch(&evs_live_tasks, 1, __ATOMIC_RELAXED);
-	evs_stat_peak_tasks(live);
+	evs_stat_peak(&evs_tasks_peak, live);
 	evs_stat_add(EVS_ST_tasks_created, 1);
 	*out = (pthread_t)t;  /* before it can run, as glibc does */
 	evs_sched_ready(t);

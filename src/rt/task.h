@@ -32,6 +32,7 @@
 #define EVS_TASK_H
 #include "../evs.h"
 #include "../arch/switch.h"
+#include "../lock.h"
 #include <ck_stack.h>
 #include <pthread.h>
 
@@ -132,14 +133,4 @@ EVS_NORETURN void evs_task_unwind(struct evs_task *t);
 /* Key destructors at task exit (rt/keys.c). */
 void evs_keys_run_destructors(struct evs_task *t);
 
-static inline void evs_spin_lock(int *l)
-{
-	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
-		while (__atomic_load_n(l, __ATOMIC_RELAXED))
-			__builtin_ia32_pause();
-}
-static inline void evs_spin_unlock(int *l)
-{
-	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
-}
 #endif

@@ -3,7 +3,7 @@
 #include "../rt/sched.h"
 #include "../rt/task.h"
 #include "../rt/timer.h"
-#include "../sys.h"
+#include "../libc/sys.h"
 #include <errno.h>
 #include <linux/futex.h>
 #include <time.h>

@@ -3,26 +3,14 @@
  * errno. */
 #ifndef EVS_SYS_H
 #define EVS_SYS_H
+#include "../arch/cpu.h"
 #include <errno.h>
 #include <stddef.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static inline long evs_raw6(long n, long a, long b, long c, long d, long e, long f)
-{
-	long ret;
-	register long r10 __asm__("r10") = d;
-	register long r8 __asm__("r8") = e;
-	register long r9 __asm__("r9") = f;
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
-	return ret;  /* -4095..-1 is -errno */
-}
-
 #define evs_sys6(n, a, b, c, d, e, f) \
-	evs_raw6((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+	evs_raw_syscall6((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 #define evs_sys3(n, a, b, c) evs_sys6((n), (a), (b), (c), 0, 0, 0)
 static inline long evs_sys_read(int fd, void *b, size_t n) { return evs_sys3(SYS_read, fd, b, n); }
 static inline long evs_sys_write(int fd, const void *b, size_t n) { return evs_sys3(SYS_write, fd, b, n); }
