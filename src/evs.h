@@ -18,6 +18,14 @@
 
 #define evs_container_of(p, T, m) ((T *)((char *)(p) - offsetof(T, m)))
 
+/* Results inside the runtime: >= 0 (a count, an fd, a value) or -errno, as
+ * the kernel returns them. Only the hooks turn them into the caller's
+ * convention: -1 and errno for libc calls (hook.h, evs_ret), a positive
+ * error number for the pthread calls. One more value, outside the errno
+ * range, says "the runtime cannot serve this call here": the caller makes
+ * the real (blocking) call instead, and counts it as a fallback. */
+#define EVS_USE_REAL (-4096)
+
 /* The thread-local pointer every hook reads: the worker this kernel thread
  * is, or NULL for a thread the runtime does not own. initial-exec keeps the
  * access a single %fs-relative load (a preloaded library has static TLS). */

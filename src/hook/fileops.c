@@ -1,92 +1,18 @@
-/* Opening, syncing and looking up files from a task, without the worker
- * waiting for the disk.
- *
- * open: a path lookup reads directories from disk when they are not
- * cached. Fast path: openat2 with RESOLVE_CACHED, which completes only
- * when every component is in the dentry cache (one system call, as the
- * plain open). Otherwise (EAGAIN), and always for O_CREAT, O_TRUNC and
- * O_TMPFILE (which RESOLVE_CACHED refuses), the file backend opens it
- * while the task parks. What the fast path cannot avoid: the open itself,
- * after the lookup, runs on the worker (a FIFO waiting for its other end,
- * a network filesystem revalidating): the monitor's spare workers cover
- * that (docs/differences.md).
- *
- * stat, lstat, fstatat, statx by path: fast path an O_PATH open with
- * RESOLVE_CACHED, the stat of that fd, its close (three cheap calls, no
- * disk); otherwise the backend. The same for the pre-2.33 __xstat
- * family. fstat (an fd already open: the inode is in memory) is not
- * interposed.
- *
- * fsync, fdatasync: always the backend (they wait for the device). */
+/* Opening, syncing and looking up files: thin translations of
+ * rt/fileops.c, which says how the worker never waits for the disk. */
 #include "fdio.h"
-#include "../rt/fileio.h"
-#include "../rt/tls.h"
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdarg.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
-
-#ifndef SYS_openat2
-#define SYS_openat2 437
-#endif
-
-static int no_openat2;
-
-/* openat2 with RESOLVE_CACHED: the fd, -EAGAIN when it would have to go
- * to the disk (or cannot say), or the kernel's final answer. */
-static long open_cached(int dirfd, const char *path, int flags)
-{
-	if (__atomic_load_n(&no_openat2, __ATOMIC_RELAXED))
-		return -EAGAIN;
-	struct open_how how = { .flags = (uint64_t)(unsigned)flags, .resolve = RESOLVE_CACHED };
-	long r = evs_sys6(SYS_openat2, dirfd, path, &how, sizeof(how), 0, 0);
-	if (r == -ENOSYS || r == -E2BIG)
-		__atomic_store_n(&no_openat2, 1, __ATOMIC_RELAXED);
-	/* EINVAL: flags openat2 is stricter about than open (unknown bits);
-	 * EMFILE/ENFILE matter only for the extra fd of the stat path; the
-	 * backend's openat gives the real answer to all of them. */
-	if (r == -ENOSYS || r == -E2BIG || r == -EINVAL || r == -EMFILE || r == -ENFILE)
-		return -EAGAIN;
-	return r;
-}
-
-/* Run op on the backend. A path inside a swapped TLS block is copied to
- * the heap first: the backend reads it while other tasks run. */
-static long backend_path(struct evs_fop *op)
-{
-	char *copy = NULL;
-	if (op->path && evs_tls_overlaps(op->path, strlen(op->path) + 1)) {
-		if (!(copy = strdup(op->path)))
-			return -ENOMEM;
-		op->path = copy;
-	}
-	long r = evs_fileio_run(op, 0);
-	free(copy);
-	return r;
-}
-
-/* --- open --------------------------------------------------------------- */
 
 static int open_task(int dirfd, const char *path, int flags, mode_t mode)
 {
-	long r = -EAGAIN;
-	if (!(flags & (O_CREAT | O_TRUNC | __O_TMPFILE)) && path) {
-		r = open_cached(dirfd, path, flags);
-		if (r >= 0)
-			evs_stat_add(EVS_ST_open_fast, 1);
-	}
-	if (r == -EAGAIN) {
-		struct evs_fop op = { .kind = EVS_FOP_OPEN, .fd = dirfd, .path = path,
-				      .flags = flags,
-				      .mode = (flags & (O_CREAT | __O_TMPFILE)) ? mode : 0 };
-		r = backend_path(&op);
-	}
-	if (r >= 0)  /* a new file behind this number: look at it afresh */
-		evs_fd_reset((int)r, EVS_FD_UNKNOWN, 0, 0);
-	return (int)evs_ret(r);
+	return (int)evs_ret(evs_open(dirfd, path, flags, mode));
+}
+
+static int stat_task(int dirfd, const char *path, struct stat *st, int flags)
+{
+	return (int)evs_ret(evs_stat(dirfd, path, st, flags));
 }
 
 static mode_t mode_arg(int flags, va_list ap)
@@ -183,92 +109,21 @@ EVS_HOOK int __openat64_2(int dirfd, const char *path, int flags)
 
 /* --- fsync ---------------------------------------------------------------- */
 
-static int sync_task(int fd, int data)
-{
-	struct evs_fd *f = evs_fd_get(fd);
-	if (f && (f->kind == EVS_FD_SOCKET || f->kind == EVS_FD_PIPE))  /* EINVAL at once */
-		return data ? REAL(fdatasync)(fd) : REAL(fsync)(fd);
-	struct evs_fop op = { .kind = EVS_FOP_FSYNC, .fd = fd, .flags = data };
-	return (int)evs_ret(evs_fileio_run(&op, 0));
-}
-
 EVS_HOOK int fsync(int fd)
 {
 	if (!evs_current())
 		return REAL(fsync)(fd);
-	return sync_task(fd, 0);
+	return (int)evs_ret(evs_fsync(fd, 0));
 }
 
 EVS_HOOK int fdatasync(int fd)
 {
 	if (!evs_current())
 		return REAL(fdatasync)(fd);
-	return sync_task(fd, 1);
+	return (int)evs_ret(evs_fsync(fd, 1));
 }
 
 /* --- stat by path ----------------------------------------------------------- */
-
-/* statx's answer in struct stat's shape, as newfstatat fills it. */
-static void stx_to_stat(const struct statx *x, struct stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_dev = makedev(x->stx_dev_major, x->stx_dev_minor);
-	st->st_ino = x->stx_ino;
-	st->st_nlink = x->stx_nlink;
-	st->st_mode = x->stx_mode;
-	st->st_uid = x->stx_uid;
-	st->st_gid = x->stx_gid;
-	st->st_rdev = makedev(x->stx_rdev_major, x->stx_rdev_minor);
-	st->st_size = (off_t)x->stx_size;
-	st->st_blksize = x->stx_blksize;
-	st->st_blocks = (blkcnt_t)x->stx_blocks;
-	st->st_atim.tv_sec = x->stx_atime.tv_sec;
-	st->st_atim.tv_nsec = x->stx_atime.tv_nsec;
-	st->st_mtim.tv_sec = x->stx_mtime.tv_sec;
-	st->st_mtim.tv_nsec = x->stx_mtime.tv_nsec;
-	st->st_ctim.tv_sec = x->stx_ctime.tv_sec;
-	st->st_ctim.tv_nsec = x->stx_ctime.tv_nsec;
-}
-
-/* One lookup: statx(dirfd, path, flags, mask) into *x. Fast path from the
- * dentry cache, else the backend. The result lands in our own stack
- * buffer first (never in the program's, which may be in TLS). */
-static long statx_task(int dirfd, const char *path, int flags, unsigned mask, struct statx *x)
-{
-	int oflags = O_PATH | O_CLOEXEC;
-	if (flags & AT_SYMLINK_NOFOLLOW)
-		oflags |= O_NOFOLLOW;
-	long fd = -EAGAIN;
-	if (!(flags & AT_EMPTY_PATH) && path && *path)
-		fd = open_cached(dirfd, path, oflags);
-	if (fd >= 0) {
-		long r = evs_sys6(SYS_statx, fd, "", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE),
-				  mask, x, 0);
-		evs_sys3(SYS_close, fd, 0, 0);
-		evs_stat_add(EVS_ST_open_fast, 1);
-		return r;
-	}
-	if (fd != -EAGAIN)
-		return fd;  /* ENOENT, ENOTDIR, EACCES, ELOOP: the lookup's answer */
-	struct evs_fop op = { .kind = EVS_FOP_STATX, .fd = dirfd, .path = path, .flags = flags,
-			      .mode = mask, .stx = x };
-	return backend_path(&op);
-}
-
-static int stat_task(int dirfd, const char *path, struct stat *st, int flags)
-{
-	/* Flags it does not know (the kernel's EINVAL), a NULL path (EFAULT),
-	 * or an fstat in disguise (no lookup): the plain call, at once. */
-	if (!path || (flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH)) ||
-	    (!*path && (flags & AT_EMPTY_PATH)))
-		return (int)evs_ret(evs_sys6(SYS_newfstatat, dirfd, path, st, flags, 0, 0));
-	struct statx x;
-	long r = statx_task(dirfd, path, flags, STATX_BASIC_STATS, &x);
-	if (r < 0)
-		return (int)evs_ret(r);
-	stx_to_stat(&x, st);
-	return 0;
-}
 
 EVS_HOOK int stat(const char *path, struct stat *st)
 {
@@ -318,11 +173,7 @@ EVS_HOOK int statx(int dirfd, const char *path, int flags, unsigned mask, struct
 	__asm__("" : "+r"(p));  /* declared nonnull; a program may pass NULL all the same */
 	if (!evs_current() || !p || (!*p && (flags & AT_EMPTY_PATH)))
 		return REAL(statx)(dirfd, path, flags, mask, out);
-	struct statx x;
-	long r = statx_task(dirfd, path, flags, mask, &x);
-	if (r == 0)
-		memcpy(out, &x, sizeof(x));
-	return (int)evs_ret(r);
+	return (int)evs_ret(evs_statx(dirfd, path, flags, mask, out));
 }
 
 /* The pre-2.33 glibc entry points (__xstat and friends), which binaries

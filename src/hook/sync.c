@@ -26,28 +26,28 @@ EVS_HOOK int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a
 	}
 	if (off() || ps || robust || proto != PTHREAD_PRIO_NONE)
 		return REAL(pthread_mutex_init)(m, a);
-	return evs_mutex_init(m, a);
+	return -evs_mutex_init(m, a);
 }
 
 EVS_HOOK int pthread_mutex_destroy(pthread_mutex_t *m)
 {
 	if (off() || !evs_mutex_is_ours(m))
 		return REAL(pthread_mutex_destroy)(m);
-	return evs_mutex_destroy(m);
+	return -evs_mutex_destroy(m);
 }
 
 EVS_HOOK int pthread_mutex_lock(pthread_mutex_t *m)
 {
 	if (off() || !evs_mutex_is_ours(m))
 		return REAL(pthread_mutex_lock)(m);
-	return evs_mutex_lock(m, INT64_MAX, 0);
+	return -evs_mutex_lock(m, INT64_MAX, 0);
 }
 
 EVS_HOOK int pthread_mutex_trylock(pthread_mutex_t *m)
 {
 	if (off() || !evs_mutex_is_ours(m))
 		return REAL(pthread_mutex_trylock)(m);
-	return evs_mutex_lock(m, INT64_MAX, 1);
+	return -evs_mutex_lock(m, INT64_MAX, 1);
 }
 
 EVS_HOOK int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const struct timespec *ts)
@@ -56,21 +56,21 @@ EVS_HOOK int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const st
 		return REAL(pthread_mutex_clocklock)(m, clk, ts);
 	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME)
 		return EINVAL;
-	return evs_mutex_lock(m, evs_abs_deadline(clk, ts), 0);
+	return -evs_mutex_lock(m, evs_abs_deadline(clk, ts), 0);
 }
 
 EVS_HOOK int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *ts)
 {
 	if (off() || !evs_mutex_is_ours(m))
 		return REAL(pthread_mutex_timedlock)(m, ts);
-	return evs_mutex_lock(m, evs_abs_deadline(CLOCK_REALTIME, ts), 0);
+	return -evs_mutex_lock(m, evs_abs_deadline(CLOCK_REALTIME, ts), 0);
 }
 
 EVS_HOOK int pthread_mutex_unlock(pthread_mutex_t *m)
 {
 	if (off() || !evs_mutex_is_ours(m))
 		return REAL(pthread_mutex_unlock)(m);
-	return evs_mutex_unlock(m);
+	return -evs_mutex_unlock(m);
 }
 
 /* --- condition variables ---------------------------------------------- */
@@ -82,7 +82,7 @@ EVS_HOOK int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *a)
 		pthread_condattr_getpshared(a, &ps);
 	if (off() || ps)
 		return REAL(pthread_cond_init)(c, a);
-	return evs_cond_init(c, a);
+	return -evs_cond_init(c, a);
 }
 
 EVS_HOOK int pthread_cond_destroy(pthread_cond_t *c)
@@ -95,11 +95,11 @@ EVS_HOOK int pthread_cond_destroy(pthread_cond_t *c)
 static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline)
 {
 	int r = evs_cond_wait(c, m, deadline);
-	if (r == ECANCELED) {  /* a cancellation point: the mutex is held again */
+	if (r == -ECANCELED) {  /* a cancellation point: the mutex is held again */
 		evs_task_testcancel();
 		r = 0;
 	}
-	return r;
+	return -r;
 }
 
 EVS_HOOK int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
@@ -131,14 +131,14 @@ EVS_HOOK int pthread_cond_signal(pthread_cond_t *c)
 {
 	if (off() || !evs_cond_is_ours(c))
 		return REAL(pthread_cond_signal)(c);
-	return evs_cond_wake(c, 0);
+	return -evs_cond_wake(c, 0);
 }
 
 EVS_HOOK int pthread_cond_broadcast(pthread_cond_t *c)
 {
 	if (off() || !evs_cond_is_ours(c))
 		return REAL(pthread_cond_broadcast)(c);
-	return evs_cond_wake(c, 1);
+	return -evs_cond_wake(c, 1);
 }
 
 /* --- rwlocks ---------------------------------------------------------- */
@@ -150,7 +150,7 @@ EVS_HOOK int pthread_rwlock_init(pthread_rwlock_t *l, const pthread_rwlockattr_t
 		pthread_rwlockattr_getpshared(a, &ps);
 	if (off() || ps)
 		return REAL(pthread_rwlock_init)(l, a);
-	return evs_rwlock_init(l, a);
+	return -evs_rwlock_init(l, a);
 }
 
 EVS_HOOK int pthread_rwlock_destroy(pthread_rwlock_t *l)
@@ -165,7 +165,7 @@ EVS_HOOK int pthread_rwlock_destroy(pthread_rwlock_t *l)
 	{                                                                   \
 		if (off() || !evs_rwlock_is_ours(l))                        \
 			return REAL(name)(l);                               \
-		return fn(l, dl, try);                                      \
+		return -fn(l, dl, try);                                     \
 	}
 RW(pthread_rwlock_rdlock, evs_rwlock_rdlock, INT64_MAX, 0)
 RW(pthread_rwlock_tryrdlock, evs_rwlock_rdlock, INT64_MAX, 1)
@@ -177,7 +177,7 @@ EVS_HOOK int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timesp
 {
 	if (off() || !evs_rwlock_is_ours(l))
 		return REAL(pthread_rwlock_timedrdlock)(l, ts);
-	return evs_rwlock_rdlock(l, evs_abs_deadline(CLOCK_REALTIME, ts), 0);
+	return -evs_rwlock_rdlock(l, evs_abs_deadline(CLOCK_REALTIME, ts), 0);
 }
 
 EVS_HOOK int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clk, const struct timespec *ts)
@@ -186,14 +186,14 @@ EVS_HOOK int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clk, cons
 		return REAL(pthread_rwlock_clockrdlock)(l, clk, ts);
 	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME)
 		return EINVAL;
-	return evs_rwlock_rdlock(l, evs_abs_deadline(clk, ts), 0);
+	return -evs_rwlock_rdlock(l, evs_abs_deadline(clk, ts), 0);
 }
 
 EVS_HOOK int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *ts)
 {
 	if (off() || !evs_rwlock_is_ours(l))
 		return REAL(pthread_rwlock_timedwrlock)(l, ts);
-	return evs_rwlock_wrlock(l, evs_abs_deadline(CLOCK_REALTIME, ts), 0);
+	return -evs_rwlock_wrlock(l, evs_abs_deadline(CLOCK_REALTIME, ts), 0);
 }
 
 EVS_HOOK int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk, const struct timespec *ts)
@@ -202,14 +202,14 @@ EVS_HOOK int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk, cons
 		return REAL(pthread_rwlock_clockwrlock)(l, clk, ts);
 	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME)
 		return EINVAL;
-	return evs_rwlock_wrlock(l, evs_abs_deadline(clk, ts), 0);
+	return -evs_rwlock_wrlock(l, evs_abs_deadline(clk, ts), 0);
 }
 
 EVS_HOOK int pthread_rwlock_unlock(pthread_rwlock_t *l)
 {
 	if (off() || !evs_rwlock_is_ours(l))
 		return REAL(pthread_rwlock_unlock)(l);
-	return evs_rwlock_unlock(l);
+	return -evs_rwlock_unlock(l);
 }
 
 /* --- barriers, once --------------------------------------------------- */
@@ -221,7 +221,7 @@ EVS_HOOK int pthread_barrier_init(pthread_barrier_t *b, const pthread_barrieratt
 		pthread_barrierattr_getpshared(a, &ps);
 	if (off() || ps)
 		return REAL(pthread_barrier_init)(b, a, n);
-	return evs_barrier_init(b, n);
+	return -evs_barrier_init(b, n);
 }
 
 EVS_HOOK int pthread_barrier_destroy(pthread_barrier_t *b)
@@ -235,14 +235,14 @@ EVS_HOOK int pthread_barrier_wait(pthread_barrier_t *b)
 {
 	if (off() || !evs_barrier_is_ours(b))
 		return REAL(pthread_barrier_wait)(b);
-	return evs_barrier_wait(b);
+	return evs_barrier_wait(b) ? PTHREAD_BARRIER_SERIAL_THREAD : 0;
 }
 
 EVS_HOOK int pthread_once(pthread_once_t *o, void (*fn)(void))
 {
 	if (off())
 		return REAL(pthread_once)(o, fn);
-	return evs_once(o, fn);
+	return -evs_once(o, fn);
 }
 
 /* --- spinlocks -------------------------------------------------------- */
@@ -298,7 +298,7 @@ EVS_HOOK int sem_init(sem_t *s, int pshared, unsigned v)
 {
 	if (off() || pshared)
 		return REAL(sem_init)(s, pshared, v);
-	return (int)evs_ret(-evs_sem_init(s, v));
+	return (int)evs_ret(evs_sem_init(s, v));
 }
 
 EVS_HOOK int sem_destroy(sem_t *s)
@@ -312,11 +312,11 @@ static int sem_wait_common(sem_t *s, int64_t deadline, int try_only)
 {
 	for (;;) {
 		int r = evs_sem_wait(s, deadline, try_only);
-		if (r == ECANCELED) {  /* a cancellation point */
+		if (r == -ECANCELED) {  /* a cancellation point */
 			evs_task_testcancel();
 			continue;
 		}
-		return (int)evs_ret(-r);
+		return (int)evs_ret(r);
 	}
 }
 
@@ -356,7 +356,7 @@ EVS_HOOK int sem_post(sem_t *s)
 {
 	if (off() || !evs_sem_is_ours(s))
 		return REAL(sem_post)(s);
-	return (int)evs_ret(-evs_sem_post(s));
+	return (int)evs_ret(evs_sem_post(s));
 }
 
 EVS_HOOK int sem_getvalue(sem_t *s, int *v)

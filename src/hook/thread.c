@@ -16,7 +16,7 @@ EVS_HOOK int pthread_create(pthread_t *th, const pthread_attr_t *attr,
 {
 	if (!evs_current())
 		return REAL(pthread_create)(th, attr, fn, arg);
-	return evs_task_create(th, attr, fn, arg);
+	return -evs_task_create(th, attr, fn, arg);
 }
 
 /* A thread the runtime does not own joining a task: it cannot park, so it
@@ -28,14 +28,14 @@ static int join_common(pthread_t th, void **ret, int64_t deadline, int try_only)
 	struct evs_task *t = evs_task_from_pthread(th);
 	if (evs_current() || try_only) {
 		int r = evs_task_join(t, ret, deadline, try_only);
-		if (r == ECANCELED)  /* the joiner itself was cancelled */
+		if (r == -ECANCELED)  /* the joiner itself was cancelled */
 			evs_task_testcancel();
-		return r;
+		return -r;
 	}
 	for (;;) {
 		int r = evs_task_join(t, ret, 0, 1);
-		if (r != EBUSY)
-			return r;
+		if (r != -EBUSY)
+			return -r;
 		if (evs_now_ns() >= deadline)
 			return ETIMEDOUT;
 		struct timespec ts = { 0, EVS_FOREIGN_JOIN_POLL_NS };
@@ -80,7 +80,7 @@ EVS_HOOK int pthread_detach(pthread_t th)
 	struct evs_task *t = evs_task_from_pthread(th);
 	if (!t)
 		return REAL(pthread_detach)(th);
-	return evs_task_detach(t);
+	return -evs_task_detach(t);
 }
 
 EVS_HOOK void pthread_exit(void *v)
@@ -272,10 +272,7 @@ EVS_HOOK int pthread_cancel(pthread_t th)
 	struct evs_task *t = evs_task_from_pthread(th);
 	if (!t)
 		return REAL(pthread_cancel)(th);
-	__atomic_store_n(&t->cancel_pending, 1, __ATOMIC_SEQ_CST);
-	uint64_t w = __atomic_load_n(&t->wait, __ATOMIC_SEQ_CST);
-	if ((w & 1) && t->cancel_state == PTHREAD_CANCEL_ENABLE)
-		evs_task_wake(t, w, EVS_WAKE_CANCEL);
+	evs_task_cancel(t);
 	return 0;
 }
 

@@ -24,10 +24,15 @@ static int64_t add_sat(int64_t now, const struct timespec *ts)
 	return now + ts->tv_sec * NSEC + ts->tv_nsec;
 }
 
+static void sleep_until(int64_t deadline)
+{
+	if (evs_sleep_until(deadline) == -ECANCELED)
+		evs_task_testcancel();
+}
+
 static void sleep_for(const struct timespec *ts)
 {
-	evs_sleep_until(add_sat(evs_now_ns(), ts));
-	evs_task_testcancel();
+	sleep_until(add_sat(evs_now_ns(), ts));
 }
 
 EVS_HOOK int nanosleep(const struct timespec *req, struct timespec *rem)
@@ -67,8 +72,7 @@ EVS_HOOK int clock_nanosleep(clockid_t clk, int flags, const struct timespec *re
 		sleep_for(req);
 		return 0;
 	}
-	evs_sleep_until(evs_abs_deadline(clk, req));
-	evs_task_testcancel();
+	sleep_until(evs_abs_deadline(clk, req));
 	return 0;
 }
 

@@ -132,13 +132,23 @@ int evs_poller_init(int *epfd, int *evfd)
 	return 0;
 }
 
-int evs_poller_add(int epfd, int fd, uint64_t tag)
+static int ctl(int epfd, int op, int fd, uint64_t tag)
 {
 	struct epoll_event e = {
 		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
 		.data.u64 = tag,
 	};
-	return (int)evs_sys6(SYS_epoll_ctl, epfd, EPOLL_CTL_ADD, fd, &e, 0, 0);
+	return (int)evs_sys6(SYS_epoll_ctl, epfd, op, fd, &e, 0, 0);
+}
+
+int evs_poller_add(int epfd, int fd, uint64_t tag)
+{
+	return ctl(epfd, EPOLL_CTL_ADD, fd, tag);
+}
+
+int evs_poller_retag(int epfd, int fd, uint64_t tag)
+{
+	return ctl(epfd, EPOLL_CTL_MOD, fd, tag);
 }
 
 int evs_poller_wait(int epfd, int64_t timeout_ns, struct epoll_event *ev, int max)

@@ -27,6 +27,8 @@ void evs_poller_poke(int evfd);
 void evs_poller_drain(int evfd);
 /* Register fd once, edge-triggered for input, output and peer hang-up. */
 int evs_poller_add(int epfd, int fd, uint64_t tag);
+/* The same fd, registered before under an older tag: change the tag. */
+int evs_poller_retag(int epfd, int fd, uint64_t tag);
 /* Every fd the runtime owns (epoll sets, eventfds, io_uring rings) goes
  * through evs_poller_hide_fd: moved out of the program's way (high
  * numbers, CLOEXEC) and recorded, so close() and dup2() from the program

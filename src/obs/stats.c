@@ -11,6 +11,17 @@ static const char *const st_names[] = {
 #undef X
 };
 
+static const char *const wait_names[] = {
+#define X(name, text) #name,
+	EVS_WAIT_LIST(X)
+#undef X
+};
+
+const char *evs_wait_name(int kind)
+{
+	return kind >= 0 && kind < EVS_WAIT__N ? wait_names[kind] : "?";
+}
+
 void evs_stat_add_slow(enum evs_stat s, uint64_t n)
 {
 	__atomic_fetch_add(&shared_st[s], n, __ATOMIC_RELAXED);

@@ -36,6 +36,32 @@
 	X(workers_added, "spare workers started because all were stalled") \
 	X(workers_retired, "spare workers that left once the stall was over")
 
+/* Why a task parks: counted per cause (the report's "parks" lines) and
+ * named in the task dump. */
+#define EVS_WAIT_LIST(X) \
+	X(yield, "gave its turn to the others (sched_yield, preemption)") \
+	X(sleep, "sleep, nanosleep, clock_nanosleep") \
+	X(fd_in, "waiting to read or accept on an fd") \
+	X(fd_out, "waiting to write or connect on an fd") \
+	X(poll, "poll, select, epoll_wait on several fds") \
+	X(mutex, "pthread_mutex_lock and its timed forms") \
+	X(rwlock, "reader-writer lock") \
+	X(cond, "condition variable") \
+	X(sem, "semaphore") \
+	X(barrier, "pthread_barrier_wait") \
+	X(once, "pthread_once run by another thread") \
+	X(join, "pthread_join") \
+	X(file, "a file operation in io_uring or Linux AIO") \
+	X(pool, "a call on the blocking pool")
+
+enum evs_wait {
+#define X(name, text) EVS_WAIT_##name,
+	EVS_WAIT_LIST(X)
+#undef X
+	EVS_WAIT__N
+};
+const char *evs_wait_name(int kind);
+
 enum evs_stat {
 #define X(name, text) EVS_ST_##name,
 	EVS_STATS_LIST(X)

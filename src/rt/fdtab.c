@@ -92,24 +92,16 @@ struct evs_fd *evs_fd_get(int fd)
 	return f;
 }
 
-static void wake_list(struct evs_waiter *w, int reason)
+/* Wake every waiter of dir with `reason`, taking each off the queue.
+ * Under f->lock: a record may vanish as soon as its owner can see it is
+ * no longer queued and take the lock (fdwait.c). */
+static void wake_all(struct evs_fd *f, int dir, int reason)
 {
-	while (w) {
-		struct evs_waiter *n = w->next;
+	struct evs_link *l;
+	while ((l = evs_queue_pop(&f->waiters[dir]))) {
+		struct evs_waiter *w = evs_queue_entry(l, struct evs_waiter, link);
 		evs_task_wake(w->t, w->token, reason);
-		w = n;
 	}
-}
-
-/* Take every waiter off f (under f->lock); returns the chain, which the
- * caller must finish with before it drops the lock. */
-static struct evs_waiter *take_all(struct evs_fd *f, int dir)
-{
-	struct evs_waiter *h = f->head[dir];
-	for (struct evs_waiter *w = h; w; w = w->next)
-		w->queued = 0;
-	f->head[dir] = f->tail[dir] = NULL;
-	return h;
 }
 
 void evs_fd_reset(int fd, int kind, int nonblock, int stream)
@@ -128,10 +120,8 @@ void evs_fd_reset(int fd, int kind, int nonblock, int stream)
 	f->pseudo_fs = 0;
 	f->stream = (uint8_t)stream;
 	f->timeo[0] = f->timeo[1] = 0;
-	/* Wake under the lock: a record may vanish as soon as its owner can
-	 * see it is no longer queued and take the lock (fdwait.c). */
-	wake_list(take_all(f, EVS_IN), EVS_WAKE_CLOSED);
-	wake_list(take_all(f, EVS_OUT), EVS_WAKE_CLOSED);
+	wake_all(f, EVS_IN, EVS_WAKE_CLOSED);
+	wake_all(f, EVS_OUT, EVS_WAKE_CLOSED);
 	evs_spin_unlock(&f->lock);
 }
 
@@ -139,20 +129,6 @@ void evs_fd_closing(int fd)
 {
 	if (slot(fd, 0))
 		evs_fd_reset(fd, EVS_FD_UNKNOWN, 0, 0);
-}
-
-/* The first waiter of a direction, taken off the list (under lock). */
-static struct evs_waiter *take_first(struct evs_fd *f, int dir)
-{
-	struct evs_waiter *w = f->head[dir];
-	if (w) {
-		f->head[dir] = w->next;
-		if (!f->head[dir])
-			f->tail[dir] = NULL;
-		w->queued = 0;
-		w->next = NULL;
-	}
-	return w;
 }
 
 void evs_fd_event(uint64_t tag, uint32_t ev)
@@ -189,11 +165,12 @@ void evs_fd_pass(struct evs_fd *f, int dir)
 	 * this look either took its counter snapshot after the event we pass
 	 * on (and tries before it parks) or finds the counter moved and
 	 * retries (invariant 2), so it cannot sleep through it. */
-	if (!__atomic_load_n(&f->head[dir], __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&f->waiters[dir].head, __ATOMIC_ACQUIRE))
 		return;
 	for (;;) {
 		evs_spin_lock(&f->lock);
-		struct evs_waiter *w = take_first(f, dir);
+		struct evs_link *l = evs_queue_pop(&f->waiters[dir]);
+		struct evs_waiter *w = l ? evs_queue_entry(l, struct evs_waiter, link) : NULL;
 		struct evs_task *t = w ? w->t : NULL;
 		uint64_t tok = w ? w->token : 0;
 		evs_spin_unlock(&f->lock);
@@ -238,7 +215,7 @@ void evs_fdtab_atfork_child(void)
 			struct evs_fd *f = &chunks[c][i];
 			f->lock = 0;
 			f->reg = 0;
-			f->head[0] = f->head[1] = f->tail[0] = f->tail[1] = NULL;
+			f->waiters[0] = f->waiters[1] = (struct evs_queue){ 0 };
 		}
 	}
 }

@@ -23,6 +23,7 @@
 #ifndef EVS_FDTAB_H
 #define EVS_FDTAB_H
 #include "../evs.h"
+#include "../list.h"
 #include <stdint.h>
 
 enum evs_fd_kind {
@@ -37,11 +38,11 @@ enum { EVS_IN = 0, EVS_OUT = 1 };
 
 struct evs_task;
 
+/* A task waiting on an fd in one direction; lives on the task's stack. */
 struct evs_waiter {
 	struct evs_task *t;
 	uint64_t token;
-	struct evs_waiter *next;
-	int queued;              /* still in the fd's list */
+	struct evs_link link;    /* in f->waiters[dir], under f->lock */
 };
 
 struct evs_fd {
@@ -56,7 +57,7 @@ struct evs_fd {
 	uint8_t pseudo_fs;       /* 0 not asked, 1 /proc, /sys...: plain calls, 2 no */
 	uint64_t reg;            /* workers whose epoll set holds it */
 	uint32_t seq[2];         /* events seen, per direction (atomic) */
-	struct evs_waiter *head[2], *tail[2];
+	struct evs_queue waiters[2];
 	int64_t timeo[2];        /* SO_RCVTIMEO, SO_SNDTIMEO in ns; 0 none */
 };
 
@@ -78,9 +79,13 @@ void evs_fd_closing(int fd);
 bool evs_fd_internal(int fd);
 
 /* The one try / would-block / park / retry loop (rt/fdwait.c).
- * try(fd, arg) makes the non-blocking attempt and returns >= 0 or -errno.
- * Returns try's result, -EAGAIN when `nonblock` (the program's view) or the
- * timeout passed, -EBADF when the fd was closed while waiting. */
+ * try(fd, arg) makes the non-blocking attempt and returns >= 0 or -errno;
+ * -EAGAIN means "wait for dir and call me again". Returns try's result,
+ * -EAGAIN at once when `nonblock` (the program's view), -ETIME when the
+ * deadline passed, -EBADF when the fd was closed while waiting. Every
+ * caller (reads, writes, accept, connect, sendfile, the mmsg calls) goes
+ * through here. When epoll cannot hold the fd, the wait is a real poll()
+ * on the worker (counted as a fallback). */
 typedef long (*evs_try_fn)(int fd, void *arg);
 long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, void *arg,
 	       int nonblock, int64_t deadline);
@@ -88,15 +93,6 @@ long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, void *arg,
 int64_t evs_fd_deadline(struct evs_fd *f, int dir);
 /* Wake the next waiter of dir, if any (invariant 3). */
 void evs_fd_pass(struct evs_fd *f, int dir);
-/* Park until fd is ready in `dir`, the deadline passes (-ETIME) or it is
- * closed (-EBADF); `seq` is the snapshot taken before the failed try.
- * Returns 0 when it is worth trying again. -EOPNOTSUPP: the runtime cannot
- * wait on this fd (evs_fd_block then waits for real, counted). */
-long evs_fd_wait(struct evs_fd *f, int fd, int dir, uint32_t seq, int64_t deadline);
-
-/* Block the worker in a real poll() for fd until ready (0), the deadline
- * (-ETIME) or an error: the fallback when epoll cannot hold the fd. */
-long evs_fd_block(int fd, int dir, int64_t deadline);
 
 /* Wait on several fds at once (poll, select, epoll_wait). */
 struct evs_pollreq {
@@ -109,6 +105,7 @@ struct evs_pollreq {
 /* Snapshot the counters of every request (before the readiness check). */
 void evs_fd_snapshot(struct evs_pollreq *r, int n);
 /* Park until any request sees an event, or the deadline. Returns 0 (try
- * again), -ETIME or -ECANCELED. */
+ * again), -ETIME, -ECANCELED, or EVS_USE_REAL when epoll cannot hold one
+ * of the fds (the caller makes the real, blocking call). */
 long evs_fd_wait_many(struct evs_pollreq *r, int n, int64_t deadline);
 #endif

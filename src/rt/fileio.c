@@ -103,40 +103,33 @@ static bool have_backend(struct evs_worker *w, int aio)
 	return w->uring != NULL;
 }
 
-/* Submit to the worker's ring or AIO context and park; -EBUSY when the
- * backend cannot take it (the caller uses the pool). */
+/* Submit to the worker's ring or AIO context and park; EVS_USE_REAL when
+ * the backend cannot take it (the caller uses the pool). */
 static long submit_park(const struct evs_fop *op, int aio)
 {
 	struct evs_task *t = evs_current();
 	struct evs_worker *w = t->w;
 	if (!have_backend(w, aio))
-		return -EBUSY;
+		return EVS_USE_REAL;
 	struct fop_wait u = { .t = t };
 	/* u is the kernel's until the completion: nothing but the reaper may
-	 * end this wait, so pthread_cancel must not find it cancellable. That
-	 * holds from before the wait opens (pthread_cancel reads the state
-	 * after it sees the wait). */
-	int saved = t->cancel_state;
-	t->cancel_state = PTHREAD_CANCEL_DISABLE;
-	u.token = evs_task_prepare_wait(t);
+	 * end this wait. */
+	u.token = evs_wait_open(EVS_WAIT_NOCANCEL);
 	int e = aio ? evs_aio_submit(w->aio, op, &u) : evs_uring_submit(w->uring, op, &u);
 	if (e < 0) {  /* full or refused: close our wait, use the pool */
-		evs_task_wake(t, u.token, EVS_WAKE_EVENT);
-		evs_task_park("fileio");
-		t->cancel_state = saved;
-		return -EBUSY;
+		evs_wait_abandon(u.token);
+		return EVS_USE_REAL;
 	}
 	evs_stat_add(aio ? EVS_ST_aio_ops : EVS_ST_uring_ops, 1);
 	if (!aio)  /* an open or a write may have completed inline */
 		evs_uring_reap(w->uring, 0, evs_fileio_done);
-	evs_task_park(aio ? "aio" : "uring");
-	t->cancel_state = saved;
+	evs_park(u.token, INT64_MAX, EVS_WAIT_file, op->fd);
 	return u.res;
 }
 
 long evs_fileio_run(const struct evs_fop *op, int direct)
 {
-	long r = -EBUSY;
+	long r = EVS_USE_REAL;
 	/* At the current file position (off -1) io_uring is trusted with
 	 * buffered reads only. It leaves the position unmoved after an O_DIRECT
 	 * transfer, and after a short write (a write that ran into ENOSPC: the
@@ -149,7 +142,7 @@ long evs_fileio_run(const struct evs_fop *op, int direct)
 	else if (backend == EVS_IO_AIO && direct && op->off >= 0 &&
 		 (op->kind == EVS_FOP_READ || op->kind == EVS_FOP_WRITE))
 		r = submit_park(op, 1);
-	if (r != -EBUSY)
+	if (r != EVS_USE_REAL)
 		return r;
 	return evs_offload(job_now, (void *)op);
 }

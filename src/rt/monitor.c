@@ -267,7 +267,7 @@ static void *monitor_main(void *arg)
 				 * a ready task, a wake-up, a due timer (racy reads
 				 * of the owner's words: hints, checked again by the
 				 * handler on the owner) */
-				int pending = __atomic_load_n(&w->rq.head, __ATOMIC_RELAXED) ||
+				int pending = evs_runq_has_local(&w->rq) ||
 					!evs_runq_inbox_empty(&w->rq) ||
 					__atomic_load_n(&w->timers.next_due, __ATOMIC_RELAXED) <= now;
 				if (pending && quiet >= EVS_PENDING_NS &&

@@ -113,12 +113,8 @@ long evs_offload(long (*fn)(void *), void *arg)
 			return fn(arg);
 		}
 	}
-	/* Not a cancellation point while the job runs: j is on our stack.
-	 * Set before the wait opens: pthread_cancel reads the state after it
-	 * sees the wait, and must not end this one. */
-	int saved = t->cancel_state;
-	t->cancel_state = PTHREAD_CANCEL_DISABLE;
-	j.token = evs_task_prepare_wait(t);
+	/* Not a cancellation point while the job runs: j is on our stack. */
+	j.token = evs_wait_open(EVS_WAIT_NOCANCEL);
 	evs_spin_lock(&lock);
 	if (tail)
 		tail->next = &j;
@@ -132,8 +128,7 @@ long evs_offload(long (*fn)(void *), void *arg)
 	if (wake)
 		evs_sys6(SYS_futex, &ready, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, 0, 0, 0);
 	evs_stat_add(EVS_ST_offloads, 1);
-	evs_task_park("offload");
-	t->cancel_state = saved;
+	evs_park(j.token, INT64_MAX, EVS_WAIT_pool, (intptr_t)fn);
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	return j.result;
 }

@@ -1,6 +1,6 @@
 /* A worker's run queue: a local FIFO and a remote inbox.
  *
- *   local  rq_head/rq_tail, intrusive through t->next. Owner only.
+ *   local  an evs_queue (list.h) linked through t->rq. Owner only.
  *   inbox  ck_stack (Treiber stack). Producers: any thread, through
  *          ck_stack_push_upmc (a CAS loop, release). Consumer: the owner
  *          only, through ck_stack_batch_pop_upmc (one exchange, acquire),
@@ -10,39 +10,36 @@
 #ifndef EVS_RUNQ_H
 #define EVS_RUNQ_H
 #include "task.h"
+#include "../list.h"
 #include <ck_pr.h>
 #include <ck_stack.h>
 
 struct evs_runq {
-	struct evs_task *head, *tail;   /* owner only */
+	struct evs_queue local;         /* owner only */
 	ck_stack_t inbox;               /* any producer, owner consumes */
 };
 
 static inline void evs_runq_init(struct evs_runq *q)
 {
-	q->head = q->tail = NULL;
+	q->local.head = q->local.tail = NULL;
 	ck_stack_init(&q->inbox);
 }
 
 static inline void evs_runq_push_local(struct evs_runq *q, struct evs_task *t)
 {
-	t->next = NULL;
-	if (q->tail)
-		q->tail->next = t;
-	else
-		q->head = t;
-	q->tail = t;
+	evs_queue_push(&q->local, &t->rq);
 }
 
 static inline struct evs_task *evs_runq_pop(struct evs_runq *q)
 {
-	struct evs_task *t = q->head;
-	if (t) {
-		q->head = t->next;
-		if (!q->head)
-			q->tail = NULL;
-	}
-	return t;
+	struct evs_link *l = evs_queue_pop(&q->local);
+	return l ? evs_queue_entry(l, struct evs_task, rq) : NULL;
+}
+
+/* Anything in the local FIFO? (The monitor reads this racily, as a hint.) */
+static inline bool evs_runq_has_local(struct evs_runq *q)
+{
+	return __atomic_load_n(&q->local.head, __ATOMIC_RELAXED) != NULL;
 }
 
 static inline void evs_runq_push_remote(struct evs_runq *q, struct evs_task *t)
@@ -60,17 +57,16 @@ static inline void evs_runq_drain(struct evs_runq *q)
 {
 	if (evs_runq_inbox_empty(q))
 		return;
-	ck_stack_entry_t *e = ck_stack_batch_pop_upmc(&q->inbox);
-	struct evs_task *oldest = NULL;
-	while (e) {  /* newest first: prepending reverses it */
-		struct evs_task *t = evs_container_of(e, struct evs_task, inbox);
-		e = e->next;
-		t->next = oldest;
-		oldest = t;
+	ck_stack_entry_t *e = ck_stack_batch_pop_upmc(&q->inbox), *oldest = NULL;
+	while (e) {  /* newest first: reverse it through the entries themselves */
+		ck_stack_entry_t *n = e->next;
+		e->next = oldest;
+		oldest = e;
+		e = n;
 	}
 	while (oldest) {
-		struct evs_task *t = oldest;
-		oldest = t->next;
+		struct evs_task *t = evs_container_of(oldest, struct evs_task, inbox);
+		oldest = oldest->next;
 		evs_runq_push_local(q, t);
 	}
 }

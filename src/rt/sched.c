@@ -84,13 +84,6 @@ static unsigned place_next; /* atomic round-robin cursor */
  * handler of the program may run on it while the worker sleeps. */
 #define EVS_SCHED_STACK (256UL << 10)
 
-int64_t evs_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* --- run queues (rt/runq.h) ------------------------------------------ */
 
 void evs_sched_ready(struct evs_task *t)
@@ -184,7 +177,7 @@ static int spin_for_work(struct evs_worker *w)
 		int n = evs_poller_wait(w->epfd, 0, ev, EVS_POLL_BATCH);
 		if (n > 0) {
 			dispatch(w, ev, n);
-			if (w->rq.head || !evs_runq_inbox_empty(&w->rq))
+			if (evs_runq_has_local(&w->rq) || !evs_runq_inbox_empty(&w->rq))
 				return 1;
 		}
 	}
@@ -232,7 +225,7 @@ int evs_sched_housekeeping(struct evs_worker *w)
 		w->st[EVS_ST_timer_fires] += evs_timer_fire(&w->timers, evs_now_ns());
 	poll_now(w);
 	evs_runq_drain(&w->rq);
-	return w->rq.head != NULL;
+	return evs_runq_has_local(&w->rq);
 }
 
 /* Hand every task of w that has never run to another worker that is not
@@ -249,18 +242,13 @@ int evs_sched_migrate_unstarted(struct evs_worker *w)
 	if (!to)
 		return 0;
 	evs_runq_drain(&w->rq);
-	struct evs_task *keep = NULL, **tail = &keep, *t;
+	struct evs_queue keep = { 0 };
+	struct evs_task *t;
 	while ((t = evs_runq_pop(&w->rq))) {
-		if (t->started) {
-			t->next = NULL;
-			*tail = t;
-			tail = &t->next;
-			continue;
-		}
-		if (!claim(to)) {  /* it is retiring after all: keep t */
-			t->next = NULL;
-			*tail = t;
-			tail = &t->next;
+		/* A task that has run stays; so does one whose new worker
+		 * turns out to be retiring after all (claim fails). */
+		if (t->started || !claim(to)) {
+			evs_queue_push(&keep, &t->rq);
 			continue;
 		}
 		__atomic_sub_fetch(&w->ntasks, 1, __ATOMIC_SEQ_CST);
@@ -268,10 +256,7 @@ int evs_sched_migrate_unstarted(struct evs_worker *w)
 		evs_sched_ready(t);
 		moved++;
 	}
-	while ((t = keep)) {
-		keep = t->next;
-		evs_runq_push_local(&w->rq, t);
-	}
+	w->rq.local = keep;
 	return moved;
 }
 
@@ -292,7 +277,7 @@ static void reap(struct evs_worker *w)
  * stalled. Returns 1 when it has retired (the caller ends the thread). */
 static int try_retire(struct evs_worker *w)
 {
-	if (!w->spare || w->rq.head || w->timers.n || !evs_runq_inbox_empty(&w->rq) ||
+	if (!w->spare || evs_runq_has_local(&w->rq) || w->timers.n || !evs_runq_inbox_empty(&w->rq) ||
 	    __atomic_load_n(&w->ntasks, __ATOMIC_SEQ_CST) ||
 	    evs_now_ns() - w->last_run < EVS_RETIRE_NS)
 		return 0;
@@ -316,9 +301,6 @@ static int try_retire(struct evs_worker *w)
 	w->epfd = w->evfd = -1;
 	evs_poller_close_fd(ep);
 	evs_poller_close_fd(ev);
-	free(w->timers.heap);
-	w->timers.heap = NULL;
-	w->timers.cap = 0;
 	evs_stat_add(EVS_ST_workers_retired, 1);
 	return 1;
 }
@@ -441,8 +423,7 @@ int evs_sched_add_worker(void)
 	w->stalled = 0;
 	w->last_run = evs_now_ns();
 	evs_runq_init(&w->rq);
-	w->timers.n = 0;
-	w->timers.next_due = INT64_MAX;
+	w->timers = (struct evs_timers){ .next_due = INT64_MAX };
 	if (evs_poller_init(&w->epfd, &w->evfd) < 0)
 		return -1;
 	__atomic_store_n(&w->gone, 0, __ATOMIC_RELAXED);
@@ -472,6 +453,7 @@ void evs_sched_init(void)
 		evs_workers[i].timers.next_due = INT64_MAX;
 	}
 	evs_main_task.magic = EVS_TASK_MAGIC;
+	evs_main_task.parked_on = -1;
 	evs_main_task.w = w0;
 	evs_main_task.refs = 2;  /* never freed */
 	evs_main_task.started = 1;
@@ -548,7 +530,6 @@ void evs_sched_atfork_child(void)
 		evs_poller_close_fd(w->evfd);
 		evs_uring_free(w->uring);  /* the child's copy of the ring */
 		evs_aio_forget(w->aio);    /* AIO contexts do not cross fork */
-		free(w->timers.heap);
 		void *sched_stack = (i == 0) ? w->sched_stack : NULL;
 		memset(w, 0, sizeof(*w));
 		w->id = i;

@@ -22,6 +22,7 @@ struct evs_worker {
 	struct evs_task *tls_owner;  /* whose TLS copy is resident */
 	int64_t last_run;            /* when the loop last ran a task (spares) */
 	uint64_t st[EVS_ST__N];      /* counters (obs/stats.h) */
+	uint64_t parks_by[EVS_WAIT__N];  /* parks per cause */
 
 	/* Any thread. */
 	int sleeping;
@@ -87,5 +88,4 @@ int evs_sched_add_worker(void);
 struct evs_worker *evs_sched_place(void);   /* worker for a new task */
 void evs_sched_switch_out(struct evs_task *t);  /* park path (task.c) */
 EVS_NORETURN void evs_sched_exit_current(struct evs_task *t);
-int64_t evs_now_ns(void);            /* CLOCK_MONOTONIC */
 #endif

@@ -56,7 +56,7 @@ static size_t struct_bytes(void)
 	return round_page(sizeof(struct evs_task));
 }
 
-struct evs_task *evs_stack_alloc(size_t size, size_t guard, int *err)
+int evs_stack_alloc(size_t size, size_t guard, struct evs_task **out)
 {
 	if (!page)
 		page = (size_t)sysconf(_SC_PAGESIZE);
@@ -81,14 +81,11 @@ struct evs_task *evs_stack_alloc(size_t size, size_t guard, int *err)
 		char *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
 			       -1, 0);
-		if (m == MAP_FAILED) {
-			*err = EAGAIN;
-			return NULL;
-		}
+		if (m == MAP_FAILED)
+			return -EAGAIN;
 		if (guard && mprotect(m, guard, PROT_NONE) != 0) {
 			munmap(m, len);
-			*err = EAGAIN;
-			return NULL;
+			return -EAGAIN;
 		}
 		t = (struct evs_task *)(m + guard + size);
 		evs_stat_add(EVS_ST_stack_mmap, 1);
@@ -103,7 +100,8 @@ struct evs_task *evs_stack_alloc(size_t size, size_t guard, int *err)
 	t->guard = guard;
 	t->stack_lo = (char *)map + guard;
 	t->stack_size = size;
-	return t;
+	*out = t;
+	return 0;
 }
 
 void evs_stack_retire(struct evs_task *t)

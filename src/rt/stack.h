@@ -14,9 +14,9 @@
 struct evs_task;
 
 /* Allocate a task with a stack of `size` bytes and a guard of `guard`
- * bytes (both rounded up to pages). NULL on failure (errno-style code in
- * *err: EAGAIN when out of memory or mappings). */
-struct evs_task *evs_stack_alloc(size_t size, size_t guard, int *err);
+ * bytes (both rounded up to pages) into *out: 0, or -EAGAIN when out of
+ * memory or mappings (what pthread_create reports then). */
+int evs_stack_alloc(size_t size, size_t guard, struct evs_task **out);
 /* Give the stack's memory back; the mapping stays (joinable task). */
 void evs_stack_retire(struct evs_task *t);
 /* Return the mapping to the cache or unmap it. */

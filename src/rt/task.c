@@ -14,8 +14,12 @@
 
 static uint64_t next_id = 1;  /* atomic; 0 is main */
 
-uint64_t evs_task_prepare_wait(struct evs_task *t)
+uint64_t evs_wait_open(unsigned flags)
 {
+	struct evs_task *t = evs_current();
+	/* The flags first: pthread_cancel reads them after it sees the wait
+	 * (both seq_cst), so it never judges a wait by an older one's flags. */
+	t->wait_flags = flags;
 	uint64_t tok = ((t->wait | 1) + 1) | 1;  /* next seq, waiting bit set */
 	__atomic_store_n(&t->wait, tok, __ATOMIC_SEQ_CST);
 	return tok;
@@ -32,36 +36,74 @@ bool evs_task_wake(struct evs_task *t, uint64_t token, int reason)
 	return true;
 }
 
-int evs_task_park(const char *what)
+/* Close our own wait: true if we won it (nobody queued us for it). */
+static bool close_own(struct evs_task *t, uint64_t token)
+{
+	uint64_t expect = token;
+	return __atomic_compare_exchange_n(&t->wait, &expect, token & ~1ULL, 0,
+					   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+static bool cancellable(struct evs_task *t)
+{
+	return !(t->wait_flags & EVS_WAIT_NOCANCEL) && t->cancel_state == PTHREAD_CANCEL_ENABLE &&
+	       !t->exiting;
+}
+
+int evs_park(uint64_t token, int64_t deadline, int why, intptr_t obj)
 {
 	struct evs_task *t = evs_current();
 	evs_sched_start();  /* main may block before it ever made a thread */
-	/* A cancellation requested before this wait opened finds the wait
-	 * bit clear and wakes nobody; this check catches it (pthread_cancel
-	 * sets cancel_pending before it reads t->wait, both seq_cst). The
-	 * CAS fails if a waker already queued us: then switch as usual. */
+	/* A cancellation requested before this wait opened found no wait to
+	 * end; this check catches it (pthread_cancel sets cancel_pending
+	 * before it reads t->wait, both seq_cst). If a waker already queued
+	 * us, the CAS fails and we switch as usual. */
 	if (EVS_UNLIKELY(__atomic_load_n(&t->cancel_pending, __ATOMIC_SEQ_CST)) &&
-	    t->cancel_state == PTHREAD_CANCEL_ENABLE && !t->exiting) {
-		uint64_t w = __atomic_load_n(&t->wait, __ATOMIC_SEQ_CST);
-		if ((w & 1) && __atomic_compare_exchange_n(&t->wait, &w, w & ~1ULL, 0,
-							   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-			return EVS_WAKE_CANCEL;
-	}
+	    cancellable(t) && close_own(t, token))
+		return EVS_WAKE_CANCEL;
+	struct evs_worker *w = t->w;
+	struct evs_timer tm = { .when = deadline, .t = t, .token = token };
+	if (deadline != INT64_MAX)
+		evs_timer_add(&w->timers, &tm);
 	t->err = errno;
-	t->wait_what = what;
-	t->w->st[EVS_ST_parks]++;
+	t->parked_on = why;
+	t->parked_obj = obj;
+	t->parked_until = deadline;
+	w->st[EVS_ST_parks]++;
+	w->parks_by[why]++;
 	evs_sched_switch_out(t);
-	t->wait_what = NULL;
+	t->parked_on = -1;
+	evs_timer_del(&w->timers, &tm);
 	errno = t->err;
 	return t->wake_reason;
+}
+
+void evs_wait_abandon(uint64_t token)
+{
+	struct evs_task *t = evs_current();
+	if (close_own(t, token))
+		return;
+	/* A waker won and queued us: take that turn now, so no stale entry
+	 * is left in the run queue. */
+	t->parked_on = EVS_WAIT_yield;
+	evs_sched_switch_out(t);
+	t->parked_on = -1;
+}
+
+void evs_task_cancel(struct evs_task *t)
+{
+	__atomic_store_n(&t->cancel_pending, 1, __ATOMIC_SEQ_CST);
+	uint64_t w = __atomic_load_n(&t->wait, __ATOMIC_SEQ_CST);
+	if ((w & 1) && cancellable(t))
+		evs_task_wake(t, w, EVS_WAKE_CANCEL);
 }
 
 void evs_task_yield(void)
 {
 	struct evs_task *t = evs_current();
-	uint64_t tok = evs_task_prepare_wait(t);
+	uint64_t tok = evs_wait_open(EVS_WAIT_NOCANCEL);
 	evs_task_wake(t, tok, EVS_WAKE_EVENT);  /* to the back of the queue */
-	evs_task_park("yield");
+	evs_park(tok, INT64_MAX, EVS_WAIT_yield, 0);
 }
 
 static void task_entry(void *arg)
@@ -77,7 +119,7 @@ int evs_task_create(pthread_t *out, const pthread_attr_t *attr,
 {
 	size_t size = evs_stack_default(), guard = (size_t)sysconf(_SC_PAGESIZE);
 	void *ustack = NULL;
-	int detach = PTHREAD_CREATE_JOINABLE, err = 0;
+	int detach = PTHREAD_CREATE_JOINABLE;
 
 	if (attr) {
 		size_t ussize = 0;
@@ -93,13 +135,13 @@ int evs_task_create(pthread_t *out, const pthread_attr_t *attr,
 			ustack = NULL;
 	}
 	evs_sched_start();
-	struct evs_task *t = ustack ? evs_stack_alloc(0, 0, &err)
-				    : evs_stack_alloc(size, guard, &err);
-	if (!t)
+	struct evs_task *t;
+	int err = ustack ? evs_stack_alloc(0, 0, &t) : evs_stack_alloc(size, guard, &t);
+	if (err)
 		return err;
 	if (evs_tls_task_init(t) < 0) {
 		evs_stack_free(t);
-		return EAGAIN;
+		return -EAGAIN;
 	}
 	if (ustack) {
 		t->stack_lo = ustack;
@@ -107,6 +149,7 @@ int evs_task_create(pthread_t *out, const pthread_attr_t *attr,
 		t->user_stack = 1;
 	}
 	t->magic = EVS_TASK_MAGIC;
+	t->parked_on = -1;
 	t->fn = fn;
 	t->arg = arg;
 	t->id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
@@ -158,26 +201,21 @@ int evs_task_join(struct evs_task *t, void **ret, int64_t deadline, int try_only
 {
 	struct evs_task *me = evs_current();
 	if (t == me)
-		return EDEADLK;
+		return -EDEADLK;
 	evs_spin_lock(&t->lock);
 	if (t->detached || t->joiner) {
 		evs_spin_unlock(&t->lock);
-		return EINVAL;
+		return -EINVAL;
 	}
 	if (!t->exited) {
 		if (try_only || !me) {
 			evs_spin_unlock(&t->lock);
-			return EBUSY;
+			return -EBUSY;
 		}
-		struct evs_timer tm = { .when = deadline, .t = me, .idx = -1 };
 		t->joiner = me;
-		t->joiner_token = evs_task_prepare_wait(me);
+		t->joiner_token = evs_wait_open(0);
 		evs_spin_unlock(&t->lock);
-		tm.token = t->joiner_token;
-		if (deadline != INT64_MAX)
-			evs_timer_add(&me->w->timers, &tm);
-		int why = evs_task_park("join");
-		evs_timer_del(&me->w->timers, &tm);
+		int why = evs_park(t->joiner_token, deadline, EVS_WAIT_join, (intptr_t)t);
 		if (why == EVS_WAKE_TIMEOUT || why == EVS_WAKE_CANCEL) {
 			evs_spin_lock(&t->lock);
 			int done = t->exited;
@@ -185,7 +223,7 @@ int evs_task_join(struct evs_task *t, void **ret, int64_t deadline, int try_only
 				t->joiner = NULL;
 			evs_spin_unlock(&t->lock);
 			if (!done)
-				return why == EVS_WAKE_CANCEL ? ECANCELED : ETIMEDOUT;
+				return why == EVS_WAKE_CANCEL ? -ECANCELED : -ETIMEDOUT;
 		}
 	} else {
 		t->joiner = me;
@@ -202,7 +240,7 @@ int evs_task_detach(struct evs_task *t)
 	evs_spin_lock(&t->lock);
 	if (t->detached || t->joiner) {
 		evs_spin_unlock(&t->lock);
-		return EINVAL;
+		return -EINVAL;
 	}
 	t->detached = 1;
 	evs_spin_unlock(&t->lock);

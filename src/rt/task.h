@@ -1,21 +1,26 @@
 /* Tasks: what pthread_create makes under the shim.
  *
- * A task is a user-level context (arch/switch.h) with its own stack, pinned
- * to one worker (rt/sched.h) for its whole life: a task is only ever
- * resumed by the worker it was placed on. That is what keeps errno and every
- * TLS address the program cached valid (design.md decision 6) and it is
- * what makes the wake-up protocol below simple.
+ * A task is a user-level context (arch/switch.h) with its own stack and a
+ * home worker (rt/sched.h). Once it has run it stays on that worker for
+ * life: it is only ever resumed by that worker's kernel thread, which is
+ * what keeps errno and every TLS address the program cached valid
+ * (rt/tls.h), and what makes the wake-up protocol below simple. A task
+ * that has never run may still be moved (sched.c).
  *
  * Waiting and waking (the whole protocol, used by every blocking verb):
- *   1. the task calls evs_task_prepare_wait(), which opens a new wait:
- *      t->wait = (seq << 1) | 1, and returns that token;
- *   2. it publishes (t, token) where a waker will find it (a timer, a wait
- *      queue, an fd record) under that object's own lock;
- *   3. it calls evs_task_park(), which switches away;
+ *   1. the task opens a wait: evs_wait_open(flags) sets
+ *      t->wait = (seq << 1) | 1 and returns that token; the flags (may a
+ *      cancellation end this wait?) are fixed for the wait's life;
+ *   2. it publishes (t, token) where a waker will find it (a wait queue,
+ *      an fd record, a job) under that object's own lock;
+ *   3. it calls evs_park(token, deadline, why, obj), which arms the timer
+ *      and switches away; or, having changed its mind before parking,
+ *      evs_wait_abandon(token);
  *   4. a waker calls evs_task_wake(t, token, reason): a CAS from token to
- *      token & ~1. Exactly one waker wins per wait; a waker holding a stale
- *      token (an earlier wait, already ended) loses and does nothing. The
- *      winner queues t on its worker.
+ *      token & ~1. Exactly one waker wins per wait (an event, the timer, a
+ *      close, a cancellation); a waker holding a stale token (an earlier
+ *      wait, already ended) loses and does nothing. The winner queues t on
+ *      its worker;
  *   5. the resumed task removes its record from wherever it published it
  *      (under that object's lock) before the wait's stack memory goes away.
  * A wake between 2 and 3 cannot be lost: it queues t on its own worker,
@@ -33,14 +38,21 @@
 #include "../evs.h"
 #include "../arch/switch.h"
 #include "../lock.h"
+#include "../list.h"
+#include "../obs/stats.h"
 #include <ck_stack.h>
 #include <pthread.h>
 
 #define EVS_TASK_MAGIC 0x6b73745f73766565ULL  /* not a canonical address */
 
-/* Wake reasons returned by evs_task_park. */
+/* Wake reasons returned by evs_park. */
 enum { EVS_WAKE_EVENT = 0, EVS_WAKE_TIMEOUT = 1, EVS_WAKE_CLOSED = 2,
        EVS_WAKE_CANCEL = 3 };
+
+/* Wait flags (evs_wait_open). */
+#define EVS_WAIT_NOCANCEL 1u  /* pthread_cancel may not end this wait: memory
+			       * on the task's stack is a pool thread's or the
+			       * kernel's until the operation completes */
 
 #define EVS_KEY_BLOCK 32
 #define EVS_KEY_BLOCKS (1024 / EVS_KEY_BLOCK)   /* PTHREAD_KEYS_MAX */
@@ -58,17 +70,23 @@ struct evs_task {
 	 * pointer to itself (tcbhead_t.tcb). */
 	uint64_t magic;
 	struct evs_ctx ctx;
-	struct evs_worker *w;        /* home worker, fixed at creation */
+	struct evs_worker *w;        /* home worker (see above) */
 
-	/* Run queue links. next: the worker's local FIFO (owner only).
+	/* Run queue links. rq: the worker's local FIFO (owner only).
 	 * inbox: the worker's remote inbox (ck_stack, any producer). */
-	struct evs_task *next;
+	struct evs_link rq;
 	ck_stack_entry_t inbox;
 
 	uint64_t wait;               /* atomic: seq << 1 | waiting */
+	unsigned wait_flags;         /* the open wait's EVS_WAIT_* flags */
 	int wake_reason;             /* written by the winning waker */
 	int err;                     /* errno while switched out */
-	const char *wait_what;       /* what it waits for (task dumps) */
+
+	/* What it is parked on, for the task dump: written by the task
+	 * before it switches away, read by others as a hint. */
+	int parked_on;               /* enum evs_wait; -1 when running */
+	intptr_t parked_obj;         /* fd, lock address, pid...: see evs_park */
+	int64_t parked_since, parked_until;
 
 	/* Join/detach/exit: protected by lock. */
 	int lock;
@@ -111,15 +129,25 @@ static inline struct evs_task *evs_task_from_pthread(pthread_t p)
 	return (t && t->magic == EVS_TASK_MAGIC) ? t : NULL;
 }
 
-uint64_t evs_task_prepare_wait(struct evs_task *t);
-/* Park the current task; returns the wake reason. errno is preserved. */
-int evs_task_park(const char *what);
+/* Open a wait for the current task (protocol step 1); returns its token. */
+uint64_t evs_wait_open(unsigned flags);
+/* Park the current task until the wait `token` ends: a waker, the
+ * absolute monotonic deadline (INT64_MAX: none), or a cancellation unless
+ * the wait was opened EVS_WAIT_NOCANCEL. `why` (enum evs_wait) and `obj`
+ * say what it waits for, for the task dump and the statistics. Returns
+ * the wake reason; errno is preserved. */
+int evs_park(uint64_t token, int64_t deadline, int why, intptr_t obj);
+/* End a wait that was opened but will not be parked on (step 3's other
+ * branch): afterwards no waker can queue the task for it. */
+void evs_wait_abandon(uint64_t token);
 /* Returns true if this call woke t (it held the current token). */
 bool evs_task_wake(struct evs_task *t, uint64_t token, int reason);
 
 int evs_task_create(pthread_t *out, const pthread_attr_t *attr,
 		    void *(*fn)(void *), void *arg);
 EVS_NORETURN void evs_task_exit(void *retval);
+/* 0 or -errno (EDEADLK, EINVAL, EBUSY for try_only, ETIMEDOUT, ECANCELED
+ * when the joiner itself is being cancelled). */
 int evs_task_join(struct evs_task *t, void **ret, int64_t deadline_ns,
 		  int try_only);
 int evs_task_detach(struct evs_task *t);
@@ -128,6 +156,9 @@ void evs_task_yield(void);
 /* Act on a pending cancellation (pthread_exit(PTHREAD_CANCELED)) if
  * enabled; returns otherwise. Call only where no wait record is live. */
 void evs_task_testcancel(void);
+/* pthread_cancel of a task: record the request; end its wait if the wait
+ * may be cancelled. */
+void evs_task_cancel(struct evs_task *t);
 EVS_NORETURN void evs_task_unwind(struct evs_task *t);
 
 /* Key destructors at task exit (rt/keys.c). */

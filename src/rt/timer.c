@@ -1,92 +1,110 @@
+/* Per-worker timers (timer.h): a pairing heap. Insertion melds the new
+ * timer with the root (O(1)); removing the minimum melds its children in
+ * two passes (pairs left to right, then the pairs right to left: amortized
+ * O(log n)); removing any other timer cuts it out of its parent's list and
+ * melds its children back in. */
 #include "../evs.h"
 #include "timer.h"
-#include "sched.h"
+#include "task.h"
 #include <errno.h>
 #include <stdint.h>
-#include <stdlib.h>
 
-static void swap_at(struct evs_timers *h, int a, int b)
+int64_t evs_now_ns(void)
 {
-	struct evs_timer *x = h->heap[a];
-	h->heap[a] = h->heap[b];
-	h->heap[b] = x;
-	h->heap[a]->idx = a;
-	h->heap[b]->idx = b;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void up(struct evs_timers *h, int i)
+/* Two roots (either may be NULL) into one; returns the new root, which
+ * has no siblings. */
+static struct evs_timer *meld(struct evs_timer *a, struct evs_timer *b)
 {
-	while (i > 0) {
-		int p = (i - 1) / 2;
-		if (h->heap[p]->when <= h->heap[i]->when)
-			break;
-		swap_at(h, p, i);
-		i = p;
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	if (b->when < a->when) {
+		struct evs_timer *x = a;
+		a = b;
+		b = x;
 	}
+	b->prev = a;
+	b->next = a->child;
+	if (a->child)
+		a->child->prev = b;
+	a->child = b;
+	a->next = a->prev = NULL;
+	return a;
 }
 
-static void down(struct evs_timers *h, int i)
+/* A list of siblings (first's prev is stale) into one heap. */
+static struct evs_timer *merge_pairs(struct evs_timer *first)
 {
-	for (;;) {
-		int l = 2 * i + 1, r = l + 1, m = i;
-		if (l < h->n && h->heap[l]->when < h->heap[m]->when)
-			m = l;
-		if (r < h->n && h->heap[r]->when < h->heap[m]->when)
-			m = r;
-		if (m == i)
-			return;
-		swap_at(h, i, m);
-		i = m;
+	struct evs_timer *pairs = NULL;  /* the melded pairs, last first */
+	while (first) {
+		struct evs_timer *a = first, *b = a->next;
+		first = b ? b->next : NULL;
+		a->next = a->prev = NULL;
+		if (b)
+			b->next = b->prev = NULL;
+		struct evs_timer *m = meld(a, b);
+		m->next = pairs;
+		pairs = m;
 	}
+	struct evs_timer *root = NULL;
+	while (pairs) {
+		struct evs_timer *n = pairs->next;
+		pairs->next = NULL;
+		root = meld(root, pairs);
+		pairs = n;
+	}
+	return root;
 }
-
-#define EVS_TIMER_MIN_CAP 64
 
 /* The monitor reads this from its own thread (rt/monitor.c): it may not
- * look at the heap itself, which the owner may be reallocating. */
+ * walk the heap itself, which the owner may be changing. */
 static void publish(struct evs_timers *h)
 {
-	__atomic_store_n(&h->next_due, h->n ? h->heap[0]->when : INT64_MAX, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->next_due, evs_timer_next(h), __ATOMIC_RELAXED);
 }
 
-int evs_timer_add(struct evs_timers *h, struct evs_timer *tm)
+void evs_timer_add(struct evs_timers *h, struct evs_timer *tm)
 {
-	if (h->n == h->cap) {
-		int cap = h->cap ? h->cap * 2 : EVS_TIMER_MIN_CAP;
-		void *p = realloc(h->heap, (size_t)cap * sizeof(*h->heap));
-		if (!p)
-			return -ENOMEM;
-		h->heap = p;
-		h->cap = cap;
-	}
-	tm->idx = h->n;
-	h->heap[h->n++] = tm;
-	up(h, tm->idx);
+	tm->child = tm->next = tm->prev = NULL;
+	tm->queued = true;
+	h->root = meld(h->root, tm);
+	h->n++;
 	publish(h);
-	return 0;
 }
 
 void evs_timer_del(struct evs_timers *h, struct evs_timer *tm)
 {
-	int i = tm->idx;
-	if (i < 0)
+	if (!tm->queued)
 		return;
-	tm->idx = -1;
+	tm->queued = false;
 	h->n--;
-	if (i != h->n) {
-		h->heap[i] = h->heap[h->n];
-		h->heap[i]->idx = i;
-		up(h, i);
-		down(h, h->heap[i]->idx);
+	if (tm == h->root) {
+		h->root = merge_pairs(tm->child);
+	} else {
+		if (tm->prev->child == tm)  /* first child: prev is the parent */
+			tm->prev->child = tm->next;
+		else
+			tm->prev->next = tm->next;
+		if (tm->next)
+			tm->next->prev = tm->prev;
+		h->root = meld(h->root, merge_pairs(tm->child));
 	}
+	if (h->root)
+		h->root->prev = NULL;
 	publish(h);
 }
 
 int evs_timer_fire(struct evs_timers *h, int64_t now)
 {
 	int n = 0;
-	while (h->n && h->heap[0]->when <= now) {
-		struct evs_timer *tm = h->heap[0];
+	while (h->root && h->root->when <= now) {
+		struct evs_timer *tm = h->root;
 		evs_timer_del(h, tm);
 		evs_task_wake(tm->t, tm->token, EVS_WAKE_TIMEOUT);
 		n++;
@@ -102,8 +120,11 @@ int64_t evs_abs_deadline(clockid_t clk, const struct timespec *abs)
 		return -1;
 	struct timespec now;
 	clock_gettime(clk, &now);
-	int64_t d = (int64_t)(abs->tv_sec - now.tv_sec) * 1000000000 + (abs->tv_nsec - now.tv_nsec);
-	return evs_now_ns() + (d > 0 ? d : 0);
+	int64_t base = evs_now_ns(), secs = (int64_t)abs->tv_sec - (int64_t)now.tv_sec;
+	if (secs > (INT64_MAX - base) / 1000000000 - 2)
+		return INT64_MAX - 1;  /* centuries away: as good as never */
+	int64_t d = secs * 1000000000 + (abs->tv_nsec - now.tv_nsec);
+	return base + (d > 0 ? d : 0);
 }
 
 int evs_ms_until(int64_t deadline)
@@ -114,31 +135,20 @@ int evs_ms_until(int64_t deadline)
 	return left > 0 ? (int)((left + 999999) / 1000000) : 0;
 }
 
-void evs_sleep_until(int64_t deadline)
+long evs_sleep_until(int64_t deadline)
 {
-	struct evs_task *t = evs_current();
-	struct evs_worker *w = t->w;
-	struct evs_timer tm = { .when = deadline, .t = t, .idx = -1 };
-
 	for (;;) {
 		if (evs_now_ns() >= deadline) {
 			/* Still give the others a turn, as a kernel sleep of
 			 * zero would. */
 			evs_task_yield();
-			return;
+			return 0;
 		}
-		tm.token = evs_task_prepare_wait(t);
-		if (evs_timer_add(&w->timers, &tm) < 0) {
-			/* Out of memory for the heap: nothing to wait on. */
-			evs_task_wake(t, tm.token, EVS_WAKE_EVENT);
-			evs_task_yield();
-			continue;
-		}
-		int why = evs_task_park("sleep");
-		evs_timer_del(&w->timers, &tm);
+		uint64_t tok = evs_wait_open(0);
+		int why = evs_park(tok, deadline, EVS_WAIT_sleep, 0);
 		if (why == EVS_WAKE_CANCEL)
-			evs_task_testcancel();
+			return -ECANCELED;
 		if (evs_now_ns() >= deadline)
-			return;
+			return 0;
 	}
 }

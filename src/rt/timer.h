@@ -1,10 +1,13 @@
-/* Per-worker timers: a binary min-heap of absolute CLOCK_MONOTONIC
- * deadlines. Owner-only: only the worker that owns the heap touches it, and
- * every timer node lives on the stack of a task pinned to that worker, so a
- * node is always removed by its own task (after wake-up) or popped by its
- * worker (when it fires). No locks. */
+/* Per-worker timers: a pairing heap of absolute CLOCK_MONOTONIC deadlines.
+ * Owner-only: only the worker that owns the heap touches it, and every
+ * timer lives in the frame of evs_park (rt/task.c) of a task pinned to
+ * that worker, so a timer is always removed by its own task (after its
+ * wake-up) or popped by its worker (when it fires). No locks, and no
+ * allocation: the heap is linked through the timers themselves, so adding
+ * one cannot fail and a timed wait can never silently become untimed. */
 #ifndef EVS_TIMER_H
 #define EVS_TIMER_H
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -14,27 +17,31 @@ struct evs_timer {
 	int64_t when;            /* absolute CLOCK_MONOTONIC ns */
 	struct evs_task *t;
 	uint64_t token;          /* the wait it ends (task.h) */
-	int idx;                 /* heap slot, -1 when not queued */
+	/* Heap links: first child, next sibling, and prev: the parent for a
+	 * first child, else the sibling on the left. */
+	struct evs_timer *child, *next, *prev;
+	bool queued;
 };
 
 struct evs_timers {
-	struct evs_timer **heap;
-	int n, cap;
+	struct evs_timer *root;
+	int n;
 	int64_t next_due;        /* earliest deadline, published for the monitor */
 };
 
-int evs_timer_add(struct evs_timers *h, struct evs_timer *tm);  /* 0 / -ENOMEM */
-void evs_timer_del(struct evs_timers *h, struct evs_timer *tm);
+void evs_timer_add(struct evs_timers *h, struct evs_timer *tm);
+void evs_timer_del(struct evs_timers *h, struct evs_timer *tm);  /* no-op if not queued */
 /* Earliest deadline, or INT64_MAX when empty. */
 static inline int64_t evs_timer_next(const struct evs_timers *h)
 {
-	return h->n ? h->heap[0]->when : INT64_MAX;
+	return h->root ? h->root->when : INT64_MAX;
 }
 /* Pop every timer due at `now` and wake its task. Returns the count. */
 int evs_timer_fire(struct evs_timers *h, int64_t now);
 
-/* Park the current task until the absolute monotonic deadline. */
-void evs_sleep_until(int64_t deadline_ns);
+/* Park the current task until the absolute monotonic deadline. Returns 0,
+ * or -ECANCELED when a pthread_cancel ended the sleep early. */
+long evs_sleep_until(int64_t deadline_ns);
 
 /* An absolute time on clk as a CLOCK_MONOTONIC deadline (converted once,
  * when the wait starts: docs/differences.md); INT64_MAX for NULL, -1 when
@@ -43,4 +50,5 @@ int64_t evs_abs_deadline(clockid_t clk, const struct timespec *abs);
 /* Whole milliseconds until the deadline, rounded up, for calls that take
  * milliseconds: -1 for INT64_MAX (no deadline), 0 once it has passed. */
 int evs_ms_until(int64_t deadline_ns);
+int64_t evs_now_ns(void);            /* CLOCK_MONOTONIC */
 #endif

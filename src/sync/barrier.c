@@ -24,7 +24,7 @@ int evs_barrier_is_ours(const pthread_barrier_t *b)
 int evs_barrier_init(pthread_barrier_t *b, unsigned count)
 {
 	if (count == 0)
-		return EINVAL;
+		return -EINVAL;
 	memset(b, 0, sizeof(*b));
 	((struct bar *)b)->count = count;
 	return 0;
@@ -38,9 +38,9 @@ int evs_barrier_wait(pthread_barrier_t *b)
 		__atomic_store_n(&x->arrived, 0, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&x->round, 1, __ATOMIC_SEQ_CST);
 		evs_lot_unpark(&x->round, -1);
-		return PTHREAD_BARRIER_SERIAL_THREAD;
+		return 1;  /* the serial thread: the hook says PTHREAD_BARRIER_SERIAL_THREAD */
 	}
 	while (__atomic_load_n(&x->round, __ATOMIC_ACQUIRE) == round)
-		evs_lot_park(&x->round, round, INT64_MAX, 0);
+		evs_lot_park(&x->round, round, INT64_MAX, EVS_WAIT_barrier, false);
 	return 0;
 }

@@ -50,7 +50,7 @@ int evs_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline)
 	struct cnd *x = (struct cnd *)c;
 	unsigned count;
 	if (deadline < 0)
-		return EINVAL;
+		return -EINVAL;
 	__atomic_add_fetch(&x->waiters, 1, __ATOMIC_SEQ_CST);
 	uint32_t seq = __atomic_load_n(&x->seq, __ATOMIC_SEQ_CST);
 	int r = evs_mutex_release(m, &count);
@@ -58,13 +58,13 @@ int evs_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline)
 		__atomic_sub_fetch(&x->waiters, 1, __ATOMIC_RELAXED);
 		return r;
 	}
-	long p = evs_lot_park(&x->seq, seq, deadline, 1);
+	long p = evs_lot_park(&x->seq, seq, deadline, EVS_WAIT_cond, true);
 	__atomic_sub_fetch(&x->waiters, 1, __ATOMIC_RELAXED);
 	evs_mutex_reacquire(m, count);
 	if (p == -ECANCELED)
-		return ECANCELED;  /* the hook acts on it, mutex held */
+		return -ECANCELED;  /* the hook acts on it, mutex held */
 	if (p == -ETIME && __atomic_load_n(&x->seq, __ATOMIC_ACQUIRE) == seq)
-		return ETIMEDOUT;
+		return -ETIMEDOUT;
 	return 0;
 }
 

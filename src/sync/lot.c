@@ -3,6 +3,7 @@
 #include "../rt/sched.h"
 #include "../rt/task.h"
 #include "../rt/timer.h"
+#include "../list.h"
 #include "../libc/sys.h"
 #include <errno.h>
 #include <linux/futex.h>
@@ -16,13 +17,12 @@ struct lot_waiter {
 	struct evs_task *t;      /* NULL: a thread, waiting on futex */
 	uint64_t token;
 	int futex;               /* thread waiters: 0 waiting, 1 woken */
-	int queued;
-	struct lot_waiter *next;
+	struct evs_link link;    /* in its bucket, under the bucket's lock */
 };
 
 static struct bucket {
 	int lock;
-	struct lot_waiter *head, *tail;
+	struct evs_queue q;
 } __attribute__((aligned(64))) buckets[EVS_LOT_BUCKETS];
 
 static struct bucket *bucket_of(const void *addr)
@@ -31,21 +31,6 @@ static struct bucket *bucket_of(const void *addr)
 	a ^= a >> 17;
 	a *= 0x9E3779B97F4A7C15ULL;
 	return &buckets[(a >> 32) % EVS_LOT_BUCKETS];
-}
-
-static void unlink_w(struct bucket *b, struct lot_waiter *w)
-{
-	struct lot_waiter **pp = &b->head, *prev = NULL;
-	while (*pp && *pp != w) {
-		prev = *pp;
-		pp = &(*pp)->next;
-	}
-	if (*pp) {
-		*pp = w->next;
-		if (b->tail == w)
-			b->tail = prev;
-	}
-	w->queued = 0;
 }
 
 static long park_thread(struct lot_waiter *w, int64_t deadline)
@@ -66,7 +51,8 @@ static long park_thread(struct lot_waiter *w, int64_t deadline)
 	}
 }
 
-long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int cancel_point)
+long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int why,
+		  bool cancel_point)
 {
 	struct bucket *b = bucket_of(addr);
 	struct evs_task *t = evs_current();
@@ -77,32 +63,19 @@ long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int cance
 		evs_spin_unlock(&b->lock);
 		return -EAGAIN;
 	}
+	/* Not a cancellation point (a mutex): a cancel request waits for the
+	 * next point instead of ending this wait. */
 	if (t)
-		w.token = evs_task_prepare_wait(t);
-	w.queued = 1;
-	if (b->tail)
-		b->tail->next = &w;
-	else
-		b->head = &w;
-	b->tail = &w;
+		w.token = evs_wait_open(cancel_point ? 0 : EVS_WAIT_NOCANCEL);
+	evs_queue_push(&b->q, &w.link);
 	evs_spin_unlock(&b->lock);
 
 	long ret = 0;
 	if (t) {
-		struct evs_timer tm = { .when = deadline, .t = t, .token = w.token, .idx = -1 };
-		if (deadline != INT64_MAX)
-			evs_timer_add(&t->w->timers, &tm);
-		/* Not a cancellation point (a mutex): a cancel request waits
-		 * for the next point instead of waking this wait. */
-		int saved = t->cancel_state;
-		if (!cancel_point)
-			t->cancel_state = PTHREAD_CANCEL_DISABLE;
-		int why = evs_task_park(cancel_point ? "cond/sem" : "lock");
-		t->cancel_state = saved;
-		evs_timer_del(&t->w->timers, &tm);
-		if (why == EVS_WAKE_TIMEOUT)
+		int r = evs_park(w.token, deadline, why, (intptr_t)addr);
+		if (r == EVS_WAKE_TIMEOUT)
 			ret = -ETIME;
-		else if (why == EVS_WAKE_CANCEL)
+		else if (r == EVS_WAKE_CANCEL)
 			ret = -ECANCELED;
 	} else {
 		ret = park_thread(&w, deadline);
@@ -110,8 +83,8 @@ long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int cance
 	/* Take the lock before the record goes away: a waker uses the
 	 * record only while it holds the lock. */
 	evs_spin_lock(&b->lock);
-	if (w.queued)
-		unlink_w(b, &w);
+	if (w.link.linked)
+		evs_queue_del(&b->q, &w.link);
 	evs_spin_unlock(&b->lock);
 	return ret;
 }
@@ -122,9 +95,12 @@ int evs_lot_unpark(const void *addr, int n)
 	int woke = 0;
 	while (n < 0 || woke < n) {
 		evs_spin_lock(&b->lock);
-		struct lot_waiter *w = b->head;
-		while (w && w->addr != addr)
-			w = w->next;
+		struct lot_waiter *w = NULL;
+		for (struct evs_link *l = b->q.head; l && !w; l = l->next) {
+			struct lot_waiter *c = evs_queue_entry(l, struct lot_waiter, link);
+			if (c->addr == addr)
+				w = c;
+		}
 		if (!w) {
 			evs_spin_unlock(&b->lock);
 			break;
@@ -132,7 +108,7 @@ int evs_lot_unpark(const void *addr, int n)
 		/* The record lives on its owner's stack: use it only while
 		 * the lock is held (a thread waiter takes the lock before it
 		 * leaves; a task's record is copied here). */
-		unlink_w(b, w);
+		evs_queue_del(&b->q, &w->link);
 		struct evs_task *t = w->t;
 		uint64_t tok = w->token;
 		int ok = 1;

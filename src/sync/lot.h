@@ -16,13 +16,17 @@
  * never spent on a waiter that is leaving. */
 #ifndef EVS_LOT_H
 #define EVS_LOT_H
+#include "../obs/stats.h"
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
 /* Returns 0 when woken (or the word no longer matched: -EAGAIN), -ETIME
  * when the absolute CLOCK_MONOTONIC deadline passed, -ECANCELED when a
- * task was asked to cancel (only if `cancel_point`). */
-long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int cancel_point);
+ * task was asked to cancel (only if `cancel_point`). `why` (enum
+ * evs_wait: mutex, cond, sem...) is what the task dump shows. */
+long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int why,
+		  bool cancel_point);
 /* Wake up to n waiters of addr (n < 0: all); returns how many woke. */
 int evs_lot_unpark(const void *addr, int n);
 

@@ -42,7 +42,7 @@ int evs_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
 {
 	int type = PTHREAD_MUTEX_NORMAL;
 	if (a && pthread_mutexattr_gettype(a, &type))
-		return EINVAL;
+		return -EINVAL;
 	memset(m, 0, sizeof(*m));
 	((struct mtx *)m)->kind = type;
 	return 0;
@@ -63,9 +63,9 @@ int evs_mutex_lock(pthread_mutex_t *m, int64_t deadline, int try_only)
 	if (type != PTHREAD_MUTEX_NORMAL && type != PTHREAD_MUTEX_ADAPTIVE_NP &&
 	    __atomic_load_n(&x->owner, __ATOMIC_RELAXED) == id) {
 		if (type == PTHREAD_MUTEX_ERRORCHECK)
-			return try_only ? EBUSY : EDEADLK;
+			return try_only ? -EBUSY : -EDEADLK;
 		if (x->count == UINT32_MAX)
-			return EAGAIN;
+			return -EAGAIN;
 		x->count++;
 		return 0;
 	}
@@ -73,13 +73,13 @@ int evs_mutex_lock(pthread_mutex_t *m, int64_t deadline, int try_only)
 	if (__atomic_compare_exchange_n(&x->lock, &zero, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return acquired(x, id);
 	if (try_only)
-		return EBUSY;
+		return -EBUSY;
 	if (deadline < 0)
-		return EINVAL;
+		return -EINVAL;
 	while (__atomic_exchange_n(&x->lock, 2, __ATOMIC_ACQUIRE) != 0) {
-		long r = evs_lot_park(&x->lock, 2, deadline, 0);
+		long r = evs_lot_park(&x->lock, 2, deadline, EVS_WAIT_mutex, false);
 		if (r == -ETIME)
-			return ETIMEDOUT;
+			return -ETIMEDOUT;
 	}
 	return acquired(x, id);
 }
@@ -90,7 +90,7 @@ int evs_mutex_unlock(pthread_mutex_t *m)
 	int type = x->kind & KIND_TYPE;
 	if (type == PTHREAD_MUTEX_ERRORCHECK || type == PTHREAD_MUTEX_RECURSIVE) {
 		if (__atomic_load_n(&x->owner, __ATOMIC_RELAXED) != evs_sync_self_id())
-			return EPERM;
+			return -EPERM;
 		if (type == PTHREAD_MUTEX_RECURSIVE && --x->count)
 			return 0;
 	}
@@ -107,7 +107,7 @@ int evs_mutex_release(pthread_mutex_t *m, unsigned *count)
 	int type = x->kind & KIND_TYPE;
 	if ((type == PTHREAD_MUTEX_ERRORCHECK || type == PTHREAD_MUTEX_RECURSIVE) &&
 	    __atomic_load_n(&x->owner, __ATOMIC_RELAXED) != evs_sync_self_id())
-		return EPERM;
+		return -EPERM;
 	*count = x->count;
 	x->count = 1;
 	return evs_mutex_unlock(m);
@@ -123,7 +123,7 @@ int evs_mutex_destroy(pthread_mutex_t *m)
 {
 	struct mtx *x = (struct mtx *)m;
 	if (x->nusers != 0 || __atomic_load_n(&x->lock, __ATOMIC_RELAXED))
-		return EBUSY;
+		return -EBUSY;
 	x->kind = -1;  /* as glibc: a destroyed mutex is invalid */
 	return 0;
 }

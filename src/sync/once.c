@@ -26,6 +26,6 @@ int evs_once(pthread_once_t *o, void (*fn)(void))
 			return 0;
 		}
 		if (v == ONCE_RUNNING)
-			evs_lot_park(o, ONCE_RUNNING, INT64_MAX, 0);
+			evs_lot_park(o, ONCE_RUNNING, INT64_MAX, EVS_WAIT_once, false);
 	}
 }

@@ -51,9 +51,9 @@ int evs_rwlock_init(pthread_rwlock_t *l, const pthread_rwlockattr_t *a)
 static int park(struct rw *x, uint32_t seq, int64_t deadline)
 {
 	__atomic_add_fetch(&x->parked, 1, __ATOMIC_SEQ_CST);
-	long p = evs_lot_park(&x->seq, seq, deadline, 0);
+	long p = evs_lot_park(&x->seq, seq, deadline, EVS_WAIT_rwlock, false);
 	__atomic_sub_fetch(&x->parked, 1, __ATOMIC_RELAXED);
-	return p == -ETIME ? ETIMEDOUT : 0;
+	return p == -ETIME ? -ETIMEDOUT : 0;
 }
 
 int evs_rwlock_rdlock(pthread_rwlock_t *l, int64_t deadline, int try_only)
@@ -61,24 +61,24 @@ int evs_rwlock_rdlock(pthread_rwlock_t *l, int64_t deadline, int try_only)
 	struct rw *x = (struct rw *)l;
 	int prefer_writer = FLAGS(l) == PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP;
 	if (!try_only && x->writer == evs_sync_self_id() && (x->state & WRITER))
-		return EDEADLK;  /* glibc: a try-lock answers EBUSY instead */
+		return -EDEADLK;  /* glibc: a try-lock answers EBUSY instead */
 	for (;;) {
 		uint32_t seq = __atomic_load_n(&x->seq, __ATOMIC_SEQ_CST);
 		uint32_t s = __atomic_load_n(&x->state, __ATOMIC_RELAXED);
 		if (!(s & WRITER) && !(prefer_writer && __atomic_load_n(&x->wwait, __ATOMIC_RELAXED))) {
 			if ((s & READERS) == READERS)
-				return EAGAIN;
+				return -EAGAIN;
 			if (__atomic_compare_exchange_n(&x->state, &s, s + 1, 1, __ATOMIC_ACQUIRE,
 							__ATOMIC_RELAXED))
 				return 0;
 			continue;
 		}
 		if (try_only)
-			return EBUSY;
+			return -EBUSY;
 		if (deadline < 0)
-			return EINVAL;
+			return -EINVAL;
 		if (park(x, seq, deadline))
-			return ETIMEDOUT;
+			return -ETIMEDOUT;
 	}
 }
 
@@ -87,7 +87,7 @@ int evs_rwlock_wrlock(pthread_rwlock_t *l, int64_t deadline, int try_only)
 	struct rw *x = (struct rw *)l;
 	int id = evs_sync_self_id();
 	if (!try_only && x->writer == id && (x->state & WRITER))
-		return EDEADLK;
+		return -EDEADLK;
 	int counted = 0, r = 0;
 	for (;;) {
 		uint32_t seq = __atomic_load_n(&x->seq, __ATOMIC_SEQ_CST);
@@ -98,11 +98,11 @@ int evs_rwlock_wrlock(pthread_rwlock_t *l, int64_t deadline, int try_only)
 			break;
 		}
 		if (try_only) {
-			r = EBUSY;
+			r = -EBUSY;
 			break;
 		}
 		if (deadline < 0) {
-			r = EINVAL;
+			r = -EINVAL;
 			break;
 		}
 		if (!counted) {
@@ -128,12 +128,12 @@ int evs_rwlock_unlock(pthread_rwlock_t *l)
 	uint32_t s = __atomic_load_n(&x->state, __ATOMIC_RELAXED);
 	if (s & WRITER) {
 		if (x->writer != evs_sync_self_id())
-			return EPERM;
+			return -EPERM;
 		x->writer = 0;
 		__atomic_store_n(&x->state, 0, __ATOMIC_RELEASE);
 	} else {
 		if ((s & READERS) == 0)
-			return EPERM;
+			return -EPERM;
 		if (__atomic_sub_fetch(&x->state, 1, __ATOMIC_RELEASE) != 0)
 			return 0;  /* other readers still hold it: nobody can enter */
 	}

@@ -28,7 +28,7 @@ int evs_sem_is_ours(const sem_t *s)
 int evs_sem_init(sem_t *s, unsigned value)
 {
 	if (value > SEM_VALUE_MAX)
-		return EINVAL;
+		return -EINVAL;
 	memset(s, 0, sizeof(*s));
 	((struct sm *)s)->value = value;
 	return 0;
@@ -50,19 +50,19 @@ int evs_sem_wait(sem_t *s, int64_t deadline, int try_only)
 	if (take(x))
 		return 0;
 	if (try_only)
-		return EAGAIN;
+		return -EAGAIN;
 	if (deadline < 0)
-		return EINVAL;
+		return -EINVAL;
 	__atomic_add_fetch(&x->waiters, 1, __ATOMIC_SEQ_CST);
 	int r = 0;
 	while (!take(x)) {
-		long p = evs_lot_park(&x->value, 0, deadline, 1);
+		long p = evs_lot_park(&x->value, 0, deadline, EVS_WAIT_sem, true);
 		if (p == -ETIME) {
-			r = take(x) ? 0 : ETIMEDOUT;
+			r = take(x) ? 0 : -ETIMEDOUT;
 			break;
 		}
 		if (p == -ECANCELED) {
-			r = ECANCELED;
+			r = -ECANCELED;
 			break;
 		}
 	}
@@ -76,7 +76,7 @@ int evs_sem_post(sem_t *s)
 	uint32_t v = __atomic_load_n(&x->value, __ATOMIC_RELAXED);
 	do {
 		if (v >= SEM_VALUE_MAX)
-			return EOVERFLOW;
+			return -EOVERFLOW;
 	} while (!__atomic_compare_exchange_n(&x->value, &v, v + 1, 1, __ATOMIC_SEQ_CST,
 					      __ATOMIC_RELAXED));
 	if (__atomic_load_n(&x->waiters, __ATOMIC_SEQ_CST))

@@ -4,7 +4,8 @@
  * rwlock `shared` at 28 and `flags` at 48), so PTHREAD_*_INITIALIZER
  * objects in static storage just work, and process-shared objects are
  * recognised and left to glibc. Waiters sleep in the parking lot (lot.h).
- * Functions return 0 or a positive error number, as pthread does. */
+ * Functions return 0 or -errno; the hooks (hook/sync.c) give pthread's
+ * callers the positive error number. */
 #ifndef EVS_SYNC_H
 #define EVS_SYNC_H
 #include <pthread.h>

@@ -23,9 +23,9 @@ static long resident_kib(void *p, size_t len)
 
 int main(void)
 {
-	int err = 0, ok = 1;
-	struct evs_task *t = evs_stack_alloc(1 << 20, 4096, &err);
-	if (!t)
+	int ok = 1;
+	struct evs_task *t;
+	if (evs_stack_alloc(1 << 20, 4096, &t) != 0)
 		return 1;
 	ok &= t->stack_size == (1 << 20);
 	ok &= (char *)t >= (char *)t->stack_lo + t->stack_size;
@@ -50,10 +50,11 @@ int main(void)
 
 	void *map = t->map;
 	evs_stack_free(t);
-	struct evs_task *u = evs_stack_alloc(1 << 20, 4096, &err);
+	struct evs_task *u = NULL, *v = NULL;
+	evs_stack_alloc(1 << 20, 4096, &u);
 	printf("same-size stack reused from the cache: %s\n", u && u->map == map ? "yes" : "no");
 	ok &= u && u->map == map;
-	struct evs_task *v = evs_stack_alloc(64 << 10, 4096, &err);
+	evs_stack_alloc(64 << 10, 4096, &v);
 	ok &= v && v->map != map && v->stack_size == (64 << 10);
 	return ok ? 0 : 1;
 }

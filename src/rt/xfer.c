@@ -9,7 +9,11 @@
  * written (or on an error after partial progress, with the count, as the
  * kernel does); MSG_WAITALL gathers until full, EOF or error; a program
  * that asked for non-blocking (O_NONBLOCK, MSG_DONTWAIT) gets EAGAIN. */
+#include "../evs.h"
 #include "fdio.h"
+#include "sched.h"
+#include "../libc/sys.h"
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 
@@ -101,39 +105,70 @@ void evs_fd_reclassify(int fd)
 	evs_fd_reset(fd, EVS_FD_UNKNOWN, 0, 0);
 }
 
-/* Not what the record said (a number reused behind our back, a kernel
- * without RWF_NOWAIT for pipes): the caller falls back to the real call. */
-static int wrong_kind(int fd, long r)
+/* What the wait loop's answer means for a transfer: a timeout
+ * (SO_RCVTIMEO/SO_SNDTIMEO) is EAGAIN; a timeout or close after partial
+ * progress returns the count; an fd that is not what the record said (a
+ * number reused behind our back, a kernel without RWF_NOWAIT for pipes)
+ * sends the caller to the real call. */
+static long finish(int fd, struct evs_xfer *x, long r)
 {
+	if (r < 0 && x->done)
+		return (long)x->done;
+	if (r == -ETIME)
+		return -EAGAIN;
 	if (r == -ENOTSOCK || r == -EOPNOTSUPP || r == -ESPIPE) {
 		evs_fd_reclassify(fd);
-		return 1;
+		return EVS_USE_REAL;
 	}
-	return 0;
+	return r;
 }
 
-ssize_t evs_xfer_in(int fd, struct evs_xfer *x)
+long evs_xfer_in(int fd, struct evs_xfer *x)
 {
 	x->nonblock |= x->f->nonblock || (x->flags & MSG_DONTWAIT);
 	if (x->flags & MSG_PEEK)
 		x->all = 0;
-	long r = evs_fd_io(x->f, fd, EVS_IN, try_in, x, x->nonblock,
-			  evs_fd_deadline(x->f, EVS_IN));
-	if (r < 0 && x->done)
-		r = (long)x->done;  /* timeout or close after partial data */
-	if (wrong_kind(fd, r))
-		return EVS_USE_REAL;
-	return r;
+	return finish(fd, x, evs_fd_io(x->f, fd, EVS_IN, try_in, x, x->nonblock,
+				       evs_fd_deadline(x->f, EVS_IN)));
 }
 
-ssize_t evs_xfer_out(int fd, struct evs_xfer *x)
+long evs_xfer_out(int fd, struct evs_xfer *x)
 {
 	x->nonblock |= x->f->nonblock || (x->flags & MSG_DONTWAIT);
-	long r = evs_fd_io(x->f, fd, EVS_OUT, try_out, x, x->nonblock,
-			  evs_fd_deadline(x->f, EVS_OUT));
-	if (r < 0 && x->done)
-		r = (long)x->done;
-	if (wrong_kind(fd, r))
-		return EVS_USE_REAL;
-	return r;
+	return finish(fd, x, evs_fd_io(x->f, fd, EVS_OUT, try_out, x, x->nonblock,
+				       evs_fd_deadline(x->f, EVS_OUT)));
+}
+
+/* recvmmsg/sendmmsg, blocking form: keep going until all vlen messages
+ * moved (MSG_WAITFORONE: until the first), as the kernel does; an error or
+ * a timeout after some messages returns the count so far. */
+struct mm {
+	struct mmsghdr *v;
+	unsigned n, done;
+	int flags;
+	int out;
+	int nonblock;
+};
+
+static long try_mm(int fd, void *arg)
+{
+	struct mm *m = arg;
+	long r = evs_sys6(m->out ? SYS_sendmmsg : SYS_recvmmsg, fd, m->v + m->done,
+			  m->n - m->done, m->flags | MSG_DONTWAIT, 0, 0);
+	if (r < 0)
+		return (m->done && r != -EAGAIN) ? (long)m->done : r;
+	m->done += (unsigned)r;
+	if (m->done == m->n || m->nonblock || (!m->out && (m->flags & MSG_WAITFORONE)))
+		return m->done;
+	return -EAGAIN;  /* wait for the rest */
+}
+
+long evs_mmsg(struct evs_fd *f, int fd, struct mmsghdr *v, unsigned n, int flags, int out)
+{
+	int nb = f->nonblock || (flags & MSG_DONTWAIT), dir = out ? EVS_OUT : EVS_IN;
+	struct mm m = { v, n, 0, flags & ~MSG_DONTWAIT, out, nb };
+	long r = evs_fd_io(f, fd, dir, try_mm, &m, nb, evs_fd_deadline(f, dir));
+	if (r < 0 && m.done)
+		r = m.done;  /* timed out after some messages */
+	return r == -ETIME ? -EAGAIN : r;
 }

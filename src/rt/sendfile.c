@@ -11,9 +11,13 @@
  * before 6.5) every piece is read ahead that way: correct, one copy more.
  *
  * To a regular file (a copy): the whole call runs on the blocking pool. */
+#include "../evs.h"
 #include "fdio.h"
-#include "../rt/offload.h"
-#include "../rt/tls.h"
+#include "offload.h"
+#include "sched.h"
+#include "tls.h"
+#include "../libc/sys.h"
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -105,80 +109,71 @@ struct sf_job {
 	int out, in;
 	off_t *offp;
 	size_t count;
-	ssize_t (*real)(int, int, off_t *, size_t);
-	int err;
 };
 
 static long job_sendfile(void *arg)
 {
 	struct sf_job *j = arg;
-	ssize_t r = j->real(j->out, j->in, j->offp, j->count);
-	j->err = errno;
-	return r;
+	return evs_sys6(SYS_sendfile, j->out, j->in, j->offp, j->count, 0, 0);
 }
 
-static ssize_t sendfile_common(int out, int in, off_t *offp, size_t count,
-			       ssize_t (*real)(int, int, off_t *, size_t))
+/* One sendfile to a socket, as the wait loop's try: pieces go out until
+ * all is sent (the count), end of file (the count so far), an error
+ * (likewise, or the error when nothing went) or a full socket (EAGAIN:
+ * wait for room, call again). */
+struct sf {
+	int in;
+	off_t *offp;
+	size_t count, done;
+	long fl;                 /* the socket's flags, restored after each call */
+	struct evs_fd *fi;       /* the file's record, NULL when not a regular file */
+	uint64_t ahead;          /* end of what this call checked was cached */
+};
+
+static long try_sendfile(int out, void *arg)
 {
-	struct evs_fd *f = evs_hook_fd(out);
-	struct evs_fd *fi = evs_hook_fd(in);
-	if (!fi || fi->kind != EVS_FD_FILE)
-		fi = NULL;
-	if (f && f->kind == EVS_FD_FILE && fi && !(offp && evs_tls_overlaps(offp, sizeof(*offp)))) {
-		struct sf_job j = { out, in, offp, count, real, 0 };
-		ssize_t r = evs_offload(job_sendfile, &j);
-		if (r < 0)
-			errno = j.err;
-		return r;
-	}
-	long fl;
-	if (!f || f->kind != EVS_FD_SOCKET || f->nonblock || f->shim_nonblock ||
-	    (fl = evs_sys_fcntl(out, F_GETFL, 0)) < 0 || (fl & O_NONBLOCK)) {
-		evs_fallback_fd(out);
-		return real(out, in, offp, count);
-	}
-	size_t done = 0;
-	uint64_t ahead = 0;
-	int64_t deadline = evs_fd_deadline(f, EVS_OUT);
+	struct sf *s = arg;
 	for (;;) {
-		size_t piece = count - done;
-		if (fi) {
+		size_t piece = s->count - s->done;
+		if (s->fi) {
 			if (piece > EVS_SF_PIECE)
 				piece = EVS_SF_PIECE;
-			file_side(fi, in, offp, piece, &ahead);
+			file_side(s->fi, s->in, s->offp, piece, &s->ahead);
 		}
-		uint32_t seq = __atomic_load_n(&f->seq[EVS_OUT], __ATOMIC_ACQUIRE);
-		evs_sys_fcntl(out, F_SETFL, fl | O_NONBLOCK);
-		long r = evs_sys6(SYS_sendfile, out, in, offp, piece, 0, 0);
-		evs_sys_fcntl(out, F_SETFL, fl);
+		evs_sys_fcntl(out, F_SETFL, s->fl | O_NONBLOCK);
+		long r = evs_sys6(SYS_sendfile, out, s->in, s->offp, piece, 0, 0);
+		evs_sys_fcntl(out, F_SETFL, s->fl);
 		if (r > 0) {
-			done += (size_t)r;
-			if (done == count)
-				return (ssize_t)done;
-			continue;  /* a partial send: try again, EAGAIN parks */
+			s->done += (size_t)r;
+			if (s->done == s->count)
+				return (long)s->done;
+			continue;  /* a partial send: try again, EAGAIN waits */
 		}
-		if (r == 0)
-			return (ssize_t)done;  /* end of file */
-		if (r != -EAGAIN)
-			return done ? (ssize_t)done : evs_ret(r);
-		r = evs_fd_wait(f, out, EVS_OUT, seq, deadline);
-		if (r == -EOPNOTSUPP)
-			r = evs_fd_block(out, EVS_OUT, deadline);
-		if (r == -ECANCELED) {
-			evs_task_testcancel();
-			continue;
-		}
-		if (r < 0)  /* SO_SNDTIMEO passed (EAGAIN) or closed */
-			return done ? (ssize_t)done : evs_ret(r == -ETIME ? -EAGAIN : r);
+		if (r == 0 || (r < 0 && r != -EAGAIN && s->done))
+			return (long)s->done;  /* end of file, or an error after progress */
+		return r;
 	}
 }
 
-EVS_HOOK ssize_t sendfile(int out, int in, off_t *offp, size_t count)
+long evs_sendfile(int out, int in, off_t *offp, size_t count)
 {
-	return sendfile_common(out, in, offp, count, REAL(sendfile));
-}
-
-EVS_HOOK ssize_t sendfile64(int out, int in, off_t *offp, size_t count)
-{
-	return sendfile_common(out, in, offp, count, REAL(sendfile64));
+	struct evs_fd *f = evs_fd_get(out), *fi = evs_fd_get(in);
+	if (!f || !fi)
+		return EVS_USE_REAL;
+	if (fi->kind != EVS_FD_FILE)
+		fi = NULL;
+	if (f->kind == EVS_FD_FILE && fi && !(offp && evs_tls_overlaps(offp, sizeof(*offp)))) {
+		struct sf_job j = { out, in, offp, count };
+		return evs_offload(job_sendfile, &j);
+	}
+	if (f->kind != EVS_FD_SOCKET || f->nonblock || f->shim_nonblock)
+		return EVS_USE_REAL;
+	struct sf s = { .in = in, .offp = offp, .count = count, .fi = fi,
+			.fl = evs_sys_fcntl(out, F_GETFL, 0) };
+	if (s.fl < 0 || (s.fl & O_NONBLOCK))
+		return EVS_USE_REAL;
+	long r = evs_fd_io(f, out, EVS_OUT, try_sendfile, &s, 0, evs_fd_deadline(f, EVS_OUT));
+	if (r < 0 && s.done)  /* SO_SNDTIMEO passed, or closed, after progress */
+		return (long)s.done;
+	return r == -ETIME ? -EAGAIN : r;
 }

@@ -1,0 +1,69 @@
+/* The runtime's I/O verbs, one per kind of call a hook translates: bytes
+ * through sockets and pipes (rt/xfer.c), accept and connect (rt/net.c),
+ * regular files (rt/filerw.c, rt/fileops.c), sendfile (rt/sendfile.c) and
+ * readiness (rt/pollwait.c). Each returns >= 0 or -errno, or EVS_USE_REAL
+ * when the call is not the runtime's to serve (the hook makes the real one
+ * and counts it). Called from tasks only. */
+#ifndef EVS_FDIO_H
+#define EVS_FDIO_H
+#include "../evs.h"
+#include "fdtab.h"
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+struct statx;
+
+/* One transfer in either direction, vectored, with an optional msghdr for
+ * the first attempt (name and control data go out or come in once). */
+struct evs_xfer {
+	struct evs_fd *f;
+	struct iovec *iov;       /* a writable copy: transfers advance it */
+	int cnt;
+	int flags;               /* the program's MSG_* flags */
+	struct msghdr *msg;      /* recvmsg/sendmsg: name, control, msg_flags */
+	int all;                 /* keep going until every byte moved */
+	int nonblock;
+	size_t done;
+};
+long evs_xfer_in(int fd, struct evs_xfer *x);
+long evs_xfer_out(int fd, struct evs_xfer *x);
+/* recvmmsg (out 0) / sendmmsg (out 1), blocking form. */
+long evs_mmsg(struct evs_fd *f, int fd, struct mmsghdr *v, unsigned n, int flags, int out);
+
+/* A writable copy of the program's iovec array: on the stack up to
+ * EVS_IOV_STACK entries, else malloc'd (NULL when that fails). */
+#define EVS_IOV_STACK 64
+struct iovec *evs_iov_copy(const struct iovec *iov, int cnt, struct iovec *stackbuf);
+void evs_iov_free(struct iovec *iov, struct iovec *stackbuf);
+
+/* The fd's record was wrong (ENOTSOCK, ESPIPE...): look at it afresh. */
+void evs_fd_reclassify(int fd);
+
+long evs_accept(struct evs_fd *f, int fd, struct sockaddr *addr, socklen_t *len, int flags);
+long evs_connect(struct evs_fd *f, int fd, const struct sockaddr *sa, socklen_t len);
+
+/* Regular files: through the page cache at once when it can (RWF_NOWAIT),
+ * else through the file backend while the task parks. off -1: at the file
+ * position, which moves exactly as a plain read or write moves it. */
+long evs_file_rw(struct evs_fd *f, int fd, const struct iovec *iov, int cnt, off_t off,
+		 int rwflags, int out);
+long evs_open(int dirfd, const char *path, int flags, mode_t mode);
+long evs_stat(int dirfd, const char *path, struct stat *st, int flags);
+long evs_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *out);
+long evs_fsync(int fd, int data_only);
+
+/* sendfile to a socket (parks on writability, reads uncached file ranges
+ * ahead through the backend) or to a regular file (on the pool). */
+long evs_sendfile(int out, int in, off_t *offp, size_t count);
+
+/* poll, select, epoll_wait: ask the kernel, park on every fd, ask again.
+ * Deadlines are absolute monotonic ns (INT64_MAX: none). */
+long evs_poll(struct pollfd *fds, nfds_t n, int64_t deadline);
+long evs_select(int nfds, fd_set *r, fd_set *w, fd_set *e, int64_t deadline);
+long evs_epoll_wait(int epfd, struct epoll_event *ev, int max, int64_t deadline);
+#endif

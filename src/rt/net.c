@@ -1,0 +1,111 @@
+/* accept and connect from a task, through the one wait loop (fdwait.c). */
+#include "../evs.h"
+#include "fdio.h"
+#include "sched.h"
+#include "../libc/sys.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+
+/* --- accept ----------------------------------------------------------- */
+
+struct acc {
+	struct sockaddr *addr;
+	socklen_t *len;
+	int flags;
+};
+
+static long try_accept(int fd, void *arg)
+{
+	struct acc *a = arg;
+	return evs_sys6(SYS_accept4, fd, a->addr, a->len, a->flags, 0, 0);
+}
+
+/* accept has no per-call non-blocking flag: the shim sets O_NONBLOCK on a
+ * listening socket the first time a task accepts on it and hides it from
+ * the program (fcntl, ioctl). The accepted socket does not inherit it. */
+static long make_acceptable(struct evs_fd *f, int fd)
+{
+	if (f->nonblock || f->shim_nonblock)
+		return 0;
+	long fl = evs_sys_fcntl(fd, F_GETFL, 0);
+	if (fl < 0)
+		return fl;
+	if (!(fl & O_NONBLOCK)) {
+		long r = evs_sys_fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+		if (r < 0)
+			return r;
+		f->shim_nonblock = 1;
+	} else {
+		f->nonblock = 1;  /* set behind our back: the program's own */
+	}
+	return 0;
+}
+
+long evs_accept(struct evs_fd *f, int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	if (f->kind != EVS_FD_SOCKET || make_acceptable(f, fd) < 0)
+		return EVS_USE_REAL;
+	struct acc a = { addr, len, flags };
+	long r = evs_fd_io(f, fd, EVS_IN, try_accept, &a, f->nonblock, evs_fd_deadline(f, EVS_IN));
+	if (r >= 0) {
+		evs_fd_reset((int)r, EVS_FD_SOCKET, !!(flags & SOCK_NONBLOCK), 1);
+		struct evs_fd *n = evs_fd_get((int)r);
+		if (n) {  /* Linux copies the listener's timeouts to the child */
+			n->timeo[0] = f->timeo[0];
+			n->timeo[1] = f->timeo[1];
+		}
+	}
+	return r == -ETIME ? -EAGAIN : r;
+}
+
+/* --- connect ---------------------------------------------------------- */
+
+/* A blocking connect: made non-blocking for the one call, then the task
+ * waits for writability and reads SO_ERROR, as the kernel would report
+ * it. SO_SNDTIMEO bounds the wait (EINPROGRESS on timeout, as Linux). */
+struct conn {
+	const struct sockaddr *sa;
+	socklen_t len;
+	long fl;                 /* the file's flags, restored after the call */
+	int started;             /* the handshake is under way */
+};
+
+static long try_connect(int fd, void *arg)
+{
+	struct conn *c = arg;
+	if (!c->started) {
+		evs_sys_fcntl(fd, F_SETFL, c->fl | O_NONBLOCK);
+		long r = evs_sys3(SYS_connect, fd, c->sa, c->len);
+		evs_sys_fcntl(fd, F_SETFL, c->fl);
+		if (r != -EINPROGRESS)
+			return r;  /* done, failed, or EAGAIN: AF_UNIX backlog full */
+		c->started = 1;
+		return -EAGAIN;
+	}
+	int err = 0;
+	socklen_t el = sizeof(err);
+	long g = evs_sys6(SYS_getsockopt, fd, SOL_SOCKET, SO_ERROR, &err, &el, 0);
+	if (g < 0)
+		return g;
+	if (err)
+		return -err;
+	/* No error: connected, or still in progress after a wake for another
+	 * reason (getpeername fails with ENOTCONN until the handshake ends). */
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	return evs_sys3(SYS_getpeername, fd, &ss, &sl) == 0 ? 0 : -EAGAIN;
+}
+
+long evs_connect(struct evs_fd *f, int fd, const struct sockaddr *sa, socklen_t len)
+{
+	if (f->kind != EVS_FD_SOCKET || f->nonblock || f->shim_nonblock)
+		return EVS_USE_REAL;
+	struct conn c = { sa, len, evs_sys_fcntl(fd, F_GETFL, 0), 0 };
+	if (c.fl < 0 || (c.fl & O_NONBLOCK))
+		return EVS_USE_REAL;
+	long r = evs_fd_io(f, fd, EVS_OUT, try_connect, &c, 0, evs_fd_deadline(f, EVS_OUT));
+	if (r == -ETIME)
+		return c.started ? -EINPROGRESS : -EAGAIN;
+	return r;
+}
