@@ -23,7 +23,7 @@ UNITS      := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/*.
 DEMOS      := $(patsubst demo/%.c,$(BUILD)/demo/%,$(wildcard demo/*.c))
 BENCHES    := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 
-.PHONY: all deps run test bench install asan clean help
+.PHONY: all deps run test bench install uninstall asan clean help
 all: deps $(LIB) $(PROGS) $(UNITS) $(DEMOS) $(BENCHES)
 
 help:
@@ -31,7 +31,8 @@ help:
 	@echo "make run        the main job: demo server under the shim, a load, the context-switch report"
 	@echo "make test       every test; ends with 'N passed, M failed'"
 	@echo "make bench      benchmarks, native vs shim (figures, never pass/fail)"
-	@echo "make install    PREFIX=/usr/local: library, header, evshim launcher"
+	@echo "make install    PREFIX=/usr/local DESTDIR=: library, header, evshim launcher, man page, docs"
+	@echo "make uninstall  the same PREFIX and DESTDIR: removes exactly what install put there"
 	@echo "make asan       build demos and test programs with AddressSanitizer and run the tests"
 	@echo "make deps       check the Debian packages (installs them when run as root)"
 	@echo "make clean      remove build/"
@@ -101,12 +102,30 @@ test: all
 bench: all
 	@scripts/bench.sh
 
+# What install puts where; uninstall removes exactly these files (the
+# directories may hold other software's files and stay).
+VERSION := $(shell sed -n 's/.*EVSHIM_VERSION "\(.*\)"$$/\1/p' include/evshim.h)
+INST_LIB := $(DESTDIR)$(PREFIX)/lib/libevshim.so
+INST_H   := $(DESTDIR)$(PREFIX)/include/evshim.h
+INST_BIN := $(DESTDIR)$(PREFIX)/bin/evshim
+INST_MAN := $(DESTDIR)$(PREFIX)/share/man/man1/evshim.1
+INST_DOC := $(DESTDIR)$(PREFIX)/share/doc/evshim/differences.md
+
+# The launcher gets the library's final path (without DESTDIR) and the
+# version; in the source tree it finds build/ and include/ itself.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libevshim.so
-	install -m 0644 include/evshim.h $(DESTDIR)$(PREFIX)/include/evshim.h
-	sed 's|@LIBDIR@|$(PREFIX)/lib|' scripts/evshim > $(DESTDIR)$(PREFIX)/bin/evshim
-	chmod 0755 $(DESTDIR)$(PREFIX)/bin/evshim
+	install -d $(dir $(INST_LIB) $(INST_H) $(INST_BIN) $(INST_MAN) $(INST_DOC))
+	install -m 0755 $(LIB) $(INST_LIB)
+	install -m 0644 include/evshim.h $(INST_H)
+	sed -e "s|^libdir='@LIBDIR@'$$|libdir='$(PREFIX)/lib'|" \
+	    -e "s|^version='@VERSION@'$$|version='$(VERSION)'|" scripts/evshim > $(INST_BIN)
+	chmod 0755 $(INST_BIN)
+	install -m 0644 docs/evshim.1 $(INST_MAN)
+	install -m 0644 docs/differences.md $(INST_DOC)
+
+uninstall:
+	rm -f $(INST_LIB) $(INST_H) $(INST_BIN) $(INST_MAN) $(INST_DOC)
+	rmdir $(dir $(INST_DOC)) 2>/dev/null || true
 
 # AddressSanitizer on the programs the shim runs (demos, test programs):
 # the shim itself stays unsanitised, because ASan's runtime must be the

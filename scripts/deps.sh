@@ -15,6 +15,9 @@ check gcc /usr/bin/gcc
 check make /usr/bin/make
 check procps /usr/bin/ps
 check strace /usr/bin/strace
+check python3 /usr/bin/python3      # evshim --version and evshim stats
+check groff-base /usr/bin/groff     # tests/launcher.bats: the man page
+check man-db /usr/bin/man
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ]; then
 	echo "deps: installing$need"
