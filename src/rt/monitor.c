@@ -37,6 +37,7 @@
 #include "monitor.h"
 #include "config.h"
 #include "sched.h"
+#include "worker.h"
 #include "task.h"
 #include "../libc/real.h"
 #include "../obs/log.h"
@@ -331,18 +332,10 @@ void evs_monitor_start(void)
 {
 	if (!evs_config.monitor || __atomic_exchange_n(&running, 1, __ATOMIC_ACQ_REL))
 		return;
-	pthread_attr_t a;
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	sigset_t all, old;
-	sigfillset(&all);
-	REAL(pthread_sigmask)(SIG_SETMASK, &all, &old);  /* signals are for workers */
-	if (REAL(pthread_create)(&monitor, &a, monitor_main, NULL) != 0) {
+	if (evs_kthread_spawn(&monitor, monitor_main, NULL, true) < 0) {
 		running = 0;
 		evs_log(EVS_LOG_WARN, "evshim: cannot start the monitor");
 	}
-	REAL(pthread_sigmask)(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&a);
 }
 
 void evs_monitor_atfork_child(void)

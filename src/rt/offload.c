@@ -2,6 +2,7 @@
 #include "offload.h"
 #include "config.h"
 #include "sched.h"
+#include "worker.h"
 #include "task.h"
 #include "../libc/real.h"
 #include "../obs/log.h"
@@ -83,13 +84,7 @@ static void *pool_main(void *arg)
 
 static int start_thread(void)
 {
-	pthread_t th;
-	pthread_attr_t a;
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	int r = REAL(pthread_create)(&th, &a, pool_main, NULL);
-	pthread_attr_destroy(&a);
-	return r == 0;
+	return evs_kthread_spawn(NULL, pool_main, NULL, true) == 0;
 }
 
 long evs_offload(long (*fn)(void *), void *arg)

@@ -34,6 +34,7 @@
  * stack once nothing runs on it. */
 #include "../evs.h"
 #include "sched.h"
+#include "worker.h"
 #include "config.h"
 #include "stack.h"
 #include "tls.h"
@@ -62,7 +63,6 @@ uint64_t evs_live_tasks;
 struct evs_task evs_main_task;
 int evs_pollers_live;
 
-static int started;        /* atomic: 0 no, 1 starting, 2 running */
 static unsigned place_next; /* atomic round-robin cursor */
 
 /* Return to the scheduler every this many direct hops: bounds how long a
@@ -76,13 +76,8 @@ static unsigned place_next; /* atomic round-robin cursor */
  * about 5 us). No spinning when a timer is due sooner than the spin. */
 #define EVS_IDLE_PAUSES 100
 #define EVS_IDLE_SPIN_MAX_NS 100000
-/* A spare worker with nothing to do for this long retires. */
-#define EVS_RETIRE_NS (1000 * 1000000LL)
 /* Events taken from epoll per call. */
 #define EVS_POLL_BATCH 128
-/* Worker 0's scheduler stack: the loop itself is shallow, but a signal
- * handler of the program may run on it while the worker sleeps. */
-#define EVS_SCHED_STACK (256UL << 10)
 
 /* --- run queues (rt/runq.h) ------------------------------------------ */
 
@@ -102,19 +97,6 @@ void evs_sched_ready(struct evs_task *t)
 	}
 }
 
-/* Make w the home of one more task, unless it is retiring. The worker
- * sets `retired` before it checks ntasks, we raise ntasks before we check
- * `retired` (both seq_cst): one of us sees the other, so no task is ever
- * placed on a worker that has left. */
-static int claim(struct evs_worker *w)
-{
-	__atomic_add_fetch(&w->ntasks, 1, __ATOMIC_SEQ_CST);
-	if (!__atomic_load_n(&w->retired, __ATOMIC_SEQ_CST))
-		return 1;
-	__atomic_sub_fetch(&w->ntasks, 1, __ATOMIC_SEQ_CST);
-	return 0;
-}
-
 /* Round-robin over the workers, passing over those the monitor finds
  * stalled (rt/monitor.c) while another is free, and retired ones. The
  * worker returned counts the new task (claim). Worker 0 never retires. */
@@ -124,15 +106,15 @@ struct evs_worker *evs_sched_place(void)
 	unsigned i = __atomic_fetch_add(&place_next, 1, __ATOMIC_RELAXED);
 	for (int k = 0; k < n; k++) {
 		struct evs_worker *w = &evs_workers[(i + (unsigned)k) % (unsigned)n];
-		if (!__atomic_load_n(&w->stalled, __ATOMIC_RELAXED) && claim(w))
+		if (!__atomic_load_n(&w->stalled, __ATOMIC_RELAXED) && evs_worker_claim(w))
 			return w;
 	}
 	for (int k = 0; k < n; k++) {  /* all stalled: any that is alive */
 		struct evs_worker *w = &evs_workers[(i + (unsigned)k) % (unsigned)n];
-		if (claim(w))
+		if (evs_worker_claim(w))
 			return w;
 	}
-	claim(&evs_workers[0]);
+	evs_worker_claim(&evs_workers[0]);
 	return &evs_workers[0];
 }
 
@@ -204,8 +186,7 @@ static void idle(struct evs_worker *w)
 		if (timeout < 0)
 			timeout = 0;
 	}
-	if (w->spare && (timeout < 0 || timeout > EVS_RETIRE_NS))
-		timeout = EVS_RETIRE_NS;  /* wake to see whether it may retire */
+	timeout = evs_worker_idle_limit(w, timeout);
 	w->st[EVS_ST_worker_sleeps]++;
 	int n = evs_poller_wait(w->epfd, timeout, ev, EVS_POLL_BATCH);
 	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
@@ -247,7 +228,7 @@ int evs_sched_migrate_unstarted(struct evs_worker *w)
 	while ((t = evs_runq_pop(&w->rq))) {
 		/* A task that has run stays; so does one whose new worker
 		 * turns out to be retiring after all (claim fails). */
-		if (t->started || !claim(to)) {
+		if (t->started || !evs_worker_claim(to)) {
 			evs_queue_push(&keep, &t->rq);
 			continue;
 		}
@@ -272,40 +253,7 @@ static void reap(struct evs_worker *w)
 	evs_task_unref(t);
 }
 
-/* A spare worker leaves when the stall that called for it is over: it is
- * home to no task, has run none for EVS_RETIRE_NS, and no worker is
- * stalled. Returns 1 when it has retired (the caller ends the thread). */
-static int try_retire(struct evs_worker *w)
-{
-	if (!w->spare || evs_runq_has_local(&w->rq) || w->timers.n || !evs_runq_inbox_empty(&w->rq) ||
-	    __atomic_load_n(&w->ntasks, __ATOMIC_SEQ_CST) ||
-	    evs_now_ns() - w->last_run < EVS_RETIRE_NS)
-		return 0;
-	int n = __atomic_load_n(&evs_nworkers, __ATOMIC_ACQUIRE);
-	for (int k = 0; k < n; k++)
-		if (__atomic_load_n(&evs_workers[k].stalled, __ATOMIC_RELAXED))
-			return 0;
-	__atomic_store_n(&w->retired, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&w->ntasks, __ATOMIC_SEQ_CST) || !evs_runq_inbox_empty(&w->rq)) {
-		__atomic_store_n(&w->retired, 0, __ATOMIC_SEQ_CST);
-		return 0;  /* a task was placed here meanwhile */
-	}
-	/* No task can reach this worker any more. Its epoll set goes; the
-	 * fds it held must be registered again by whoever uses the slot. */
-	evs_fdtab_forget_worker(w->id);
-	evs_uring_free(w->uring);
-	w->uring = NULL;
-	evs_aio_free(w->aio);
-	w->aio = NULL;
-	int ep = w->epfd, ev = w->evfd;
-	w->epfd = w->evfd = -1;
-	evs_poller_close_fd(ep);
-	evs_poller_close_fd(ev);
-	evs_stat_add(EVS_ST_workers_retired, 1);
-	return 1;
-}
-
-static void sched_loop(struct evs_worker *w)
+void evs_sched_loop(struct evs_worker *w)
 {
 	unsigned rounds = 0;
 	for (;;) {
@@ -317,7 +265,7 @@ static void sched_loop(struct evs_worker *w)
 			poll_now(w);
 		struct evs_task *t = evs_runq_pop(&w->rq);
 		if (!t) {
-			if (w->spare && try_retire(w))
+			if (w->spare && evs_worker_try_retire(w))
 				return;
 			idle(w);
 			continue;
@@ -333,12 +281,6 @@ static void sched_loop(struct evs_worker *w)
 		if (w->dead)
 			reap(w);
 	}
-}
-
-static void sched_entry(void *arg)
-{
-	sched_loop(arg);  /* worker 0 is never a spare: never returns */
-	__builtin_unreachable();
 }
 
 /* --- park and exit ---------------------------------------------------- */
@@ -374,188 +316,4 @@ void evs_sched_exit_current(struct evs_task *t)
 	w->st[EVS_ST_switches]++;
 	evs_ctx_switch(&t->ctx, &w->sched);
 	__builtin_unreachable();
-}
-
-/* --- start-up --------------------------------------------------------- */
-
-static void *worker_main(void *arg)
-{
-	struct evs_worker *w = arg;
-	evs_self = w;
-	evs_tls_worker_start(w);
-	evs_monitor_worker_start();
-	w->sched.uc = &w->sched_uc;
-	sched_loop(w);
-	__atomic_store_n(&w->gone, 1, __ATOMIC_RELEASE);  /* retired spare */
-	return NULL;
-}
-
-static int start_worker(struct evs_worker *w)
-{
-	pthread_attr_t a;
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	int r = REAL(pthread_create)(&w->thread, &a, worker_main, w);
-	pthread_attr_destroy(&a);
-	return r;
-}
-
-/* A spare worker for the monitor, when every worker is stalled. Only the
- * monitor thread calls this; the new worker is published (evs_nworkers)
- * once it is whole. Returns 0 or -1. */
-int evs_sched_add_worker(void)
-{
-	int n = evs_nworkers, i;
-	for (i = 0; i < n; i++)  /* a retired spare's slot, once its thread ended */
-		if (__atomic_load_n(&evs_workers[i].gone, __ATOMIC_ACQUIRE))
-			break;
-	if (i == n && n >= EVS_MAX_WORKERS)
-		return -1;
-	struct evs_worker *w = &evs_workers[i];
-	w->id = i;
-	w->spare = 1;
-	w->cur = NULL;
-	w->dead = NULL;
-	w->tls_owner = NULL;
-	w->uring = NULL;
-	w->aio = NULL;
-	w->no_uring = w->no_aio = 0;
-	w->stalled = 0;
-	w->last_run = evs_now_ns();
-	evs_runq_init(&w->rq);
-	w->timers = (struct evs_timers){ .next_due = INT64_MAX };
-	if (evs_poller_init(&w->epfd, &w->evfd) < 0)
-		return -1;
-	__atomic_store_n(&w->gone, 0, __ATOMIC_RELAXED);
-	if (start_worker(w) != 0) {
-		evs_poller_close_fd(w->epfd);
-		evs_poller_close_fd(w->evfd);
-		w->epfd = w->evfd = -1;
-		__atomic_store_n(&w->gone, i < n, __ATOMIC_RELAXED);
-		return -1;
-	}
-	__atomic_store_n(&w->retired, 0, __ATOMIC_SEQ_CST);  /* open for placement */
-	if (i == n) {
-		__atomic_store_n(&evs_nworkers, n + 1, __ATOMIC_RELEASE);
-	}
-	return 0;
-}
-
-void evs_sched_init(void)
-{
-	struct evs_worker *w0 = &evs_workers[0];
-	evs_nworkers = evs_config.workers;
-	evs_switch_ucontext = evs_config.switch_ucontext;
-	for (int i = 0; i < evs_nworkers; i++) {
-		evs_workers[i].id = i;
-		evs_workers[i].epfd = evs_workers[i].evfd = -1;
-		evs_runq_init(&evs_workers[i].rq);
-		evs_workers[i].timers.next_due = INT64_MAX;
-	}
-	evs_main_task.magic = EVS_TASK_MAGIC;
-	evs_main_task.parked_on = -1;
-	evs_main_task.w = w0;
-	evs_main_task.refs = 2;  /* never freed */
-	evs_main_task.started = 1;
-	evs_main_task.ctx.uc = &evs_main_task.uc;
-	strcpy(evs_main_task.name, "main");
-	evs_live_tasks = 1;
-	w0->thread = REAL(pthread_self)();
-	w0->cur = &evs_main_task;
-	evs_self = w0;
-	/* main's copy is the one resident in the main thread's blocks; its
-	 * save area is filled the first time another task comes in. */
-	evs_tls_worker_start(w0);
-	if (evs_tls_task_init(&evs_main_task) == 0)
-		w0->tls_owner = &evs_main_task;
-}
-
-/* Make the pollers, worker 0's scheduler context and the other workers.
- * Deferred to the first park or the first pthread_create so that a program
- * that never does either (a shell, `ls`) pays nothing for the shim. */
-void evs_sched_start_slow(void)
-{
-	int expect = 0;
-	if (__atomic_load_n(&started, __ATOMIC_ACQUIRE) == 2)
-		return;
-	if (!__atomic_compare_exchange_n(&started, &expect, 1, 0,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		while (__atomic_load_n(&started, __ATOMIC_ACQUIRE) != 2)
-			evs_cpu_relax();
-		return;
-	}
-	for (int i = 0; i < evs_nworkers; i++) {
-		struct evs_worker *w = &evs_workers[i];
-		int r = evs_poller_init(&w->epfd, &w->evfd);
-		if (r < 0)
-			evs_panic("cannot create the poller of worker %d: %s", i,
-				  strerror(-r));
-	}
-	struct evs_worker *w0 = &evs_workers[0];
-	w0->sched_stack = mmap(NULL, EVS_SCHED_STACK, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
-			       -1, 0);
-	if (w0->sched_stack == MAP_FAILED)
-		evs_panic("cannot map the scheduler stack");
-	evs_ctx_make(&w0->sched, w0->sched_stack, EVS_SCHED_STACK, sched_entry,
-		     w0, &w0->sched_uc);
-
-	int n = 1;
-	for (int i = 1; i < evs_nworkers; i++) {
-		if (start_worker(&evs_workers[i]) != 0) {
-			evs_log(EVS_LOG_WARN, "evshim: could not start worker %d; "
-				"running on %d", i, n);
-			break;
-		}
-		n++;
-	}
-	evs_nworkers = n;
-	__atomic_store_n(&evs_pollers_live, 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&started, 2, __ATOMIC_RELEASE);
-	evs_monitor_start();
-}
-
-/* fork(): the child has one kernel thread, the caller. It becomes worker 0
- * of a fresh runtime with the calling task as its only task; every other
- * task stayed in the parent. The pollers (shared epoll instances with the
- * parent) are dropped and made anew on the next park. */
-void evs_sched_atfork_child(void)
-{
-	struct evs_worker *me = evs_self;
-	struct evs_task *cur = me ? me->cur : NULL;
-	evs_pollers_live = 0;
-	for (int i = 0; i < evs_nworkers; i++) {
-		struct evs_worker *w = &evs_workers[i];
-		evs_poller_close_fd(w->epfd);  /* the child's copies; -1 is skipped */
-		evs_poller_close_fd(w->evfd);
-		evs_uring_free(w->uring);  /* the child's copy of the ring */
-		evs_aio_forget(w->aio);    /* AIO contexts do not cross fork */
-		void *sched_stack = (i == 0) ? w->sched_stack : NULL;
-		memset(w, 0, sizeof(*w));
-		w->id = i;
-		w->epfd = w->evfd = -1;
-		w->timers.next_due = INT64_MAX;
-		w->sched_stack = sched_stack;
-		evs_runq_init(&w->rq);
-	}
-	if (evs_workers[0].sched_stack)
-		munmap(evs_workers[0].sched_stack, EVS_SCHED_STACK);
-	evs_workers[0].sched_stack = NULL;
-	evs_nworkers = evs_config.workers;
-	started = 0;
-	evs_fdtab_atfork_child();
-	evs_offload_atfork_child();
-	evs_monitor_atfork_child();
-	struct evs_worker *w0 = &evs_workers[0];
-	w0->thread = REAL(pthread_self)();
-	evs_self = w0;
-	evs_tls_worker_start(w0);
-	w0->tls_owner = cur;  /* the resident copy is the forking task's */
-	if (!cur)  /* forked from a thread the runtime does not own */
-		evs_self = NULL;
-	if (cur) {
-		cur->w = w0;
-		w0->cur = cur;
-	}
-	evs_live_tasks = cur ? 1 : 0;
 }

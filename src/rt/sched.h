@@ -71,6 +71,7 @@ static inline struct evs_task *evs_current(void)
 	return w ? w->cur : NULL;
 }
 
+/* Life cycle (rt/worker.c). */
 void evs_sched_init(void);           /* at load: worker 0 = this thread */
 /* Lazily, at the first park or pthread_create: the pollers, worker 0's
  * scheduler stack, the other workers. evs_pollers_live is set last. */
@@ -84,7 +85,9 @@ void evs_sched_atfork_child(void);
 void evs_sched_ready(struct evs_task *t);   /* queue t on its worker */
 int evs_sched_housekeeping(struct evs_worker *w);
 int evs_sched_migrate_unstarted(struct evs_worker *w);
-int evs_sched_add_worker(void);
+int evs_sched_add_worker(void);     /* a spare, for the monitor: 0 or -errno */
+/* The scheduler loop of w (rt/sched.c); returns only when a spare retires. */
+void evs_sched_loop(struct evs_worker *w);
 struct evs_worker *evs_sched_place(void);   /* worker for a new task */
 void evs_sched_switch_out(struct evs_task *t);  /* park path (task.c) */
 EVS_NORETURN void evs_sched_exit_current(struct evs_task *t);
