@@ -1,26 +1,85 @@
+/* The EVSHIM_* variables: one table says each one's name, what it
+ * accepts and where its value goes; one loop reads them all. */
 #include "../evs.h"
 #include "config.h"
-#include "../obs/log.h"
 #include "fileio.h"
+#include "../obs/log.h"
+#include "../libc/sys.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
+#include <unistd.h>
 
 struct evs_config evs_config;
 
-static void reject(const char *var, const char *val, const char *accepts)
-{
-	evs_log_line("evshim: %s=%s rejected: expects %s; using the default",
-		     var, val, accepts);
-}
+/* Polls an idle worker makes before it sleeps (sched.c, spin_for_work):
+ * about 5 us each, so 10 is some 50 us of looking for work. */
+#define EVS_DEFAULT_SPINS 10
+/* Blocking pool threads at most: enough for a disk's queue depth, few
+ * enough to stay "a handful" of kernel threads. */
+#define EVS_DEFAULT_POOL_MAX 16
+#define EVS_MIN_STACK (16UL << 10)  /* below this a libc call can overflow */
+#define EVS_MAX_STACK (1UL << 30)
+/* Spare workers for stalls: a small multiple of the CPUs. */
+#define EVS_SPARES_PER_CPU 4
+
+enum kind {
+	WHOLE,    /* a decimal number in [lo, hi] */
+	SIZE,     /* the same with an optional k/m/g suffix */
+	CHOICE,   /* one of `words` (or its index, for EVSHIM_LOG) */
+	STATS,    /* 0, 1 or a path */
+};
+
+struct var {
+	const char *name;
+	enum kind kind;
+	int *ival;                   /* WHOLE, CHOICE, STATS: where the value goes */
+	long long lo, hi;            /* WHOLE, SIZE */
+	const char *const *words;    /* CHOICE: NULL-terminated; value = index */
+	const char *accepts;         /* what the message says it accepts (else lo..hi) */
+	bool numbers_too;            /* CHOICE: the index is accepted as well */
+	const char *default_text;    /* the default in words (else the value) */
+};
+
+static const char *const log_words[] = { "off", "error", "warn", "info", "debug", NULL };
+static const char *const bool_words[] = { "0", "1", NULL };
+static const char *const switch_words[] = { "asm", "ucontext", NULL };
+static const char *const io_words[] = { "", "uring", "aio", "pool", NULL };  /* EVS_IO_* */
+static const struct var vars[] = {
+	{ .name = "EVSHIM_LOG", .kind = CHOICE, .ival = &evs_log_level, .words = log_words,
+	  .accepts = "off|error|warn|info|debug or 0..4", .numbers_too = true },
+	{ .name = "EVSHIM_DISABLE", .kind = CHOICE, .ival = &evs_config.disable,
+	  .words = bool_words, .accepts = "0 or 1" },
+	{ .name = "EVSHIM_WORKERS", .kind = WHOLE, .ival = &evs_config.workers,
+	  .lo = 1, .hi = EVS_MAX_WORKERS },
+	{ .name = "EVSHIM_STACK_SIZE", .kind = SIZE, .lo = EVS_MIN_STACK, .hi = EVS_MAX_STACK,
+	  .accepts = "a size from 16k to 1g (bytes, or with k/m/g)",
+	  .default_text = "the process default" },
+	{ .name = "EVSHIM_STATS", .kind = STATS, .ival = &evs_config.stats,
+	  .accepts = "0, 1 or a path starting with / or ./ (under 256 bytes)",
+	  .default_text = "0 (no report)" },
+	{ .name = "EVSHIM_IO", .kind = CHOICE, .ival = &evs_config.io, .words = io_words,
+	  .accepts = "uring, aio or pool",
+	  .default_text = "uring where it works, else aio, else pool" },
+	{ .name = "EVSHIM_POOL_MAX", .kind = WHOLE, .ival = &evs_config.pool_max,
+	  .lo = 1, .hi = 1024 },
+	{ .name = "EVSHIM_MONITOR", .kind = CHOICE, .ival = &evs_config.monitor,
+	  .words = bool_words, .accepts = "0 or 1" },
+	{ .name = "EVSHIM_MAX_WORKERS", .kind = WHOLE, .ival = &evs_config.max_workers,
+	  .lo = 1, .hi = EVS_MAX_WORKERS },
+	{ .name = "EVSHIM_SPIN", .kind = WHOLE, .ival = &evs_config.idle_spins,
+	  .lo = 0, .hi = 1000 },
+	{ .name = "EVSHIM_SWITCH", .kind = CHOICE, .ival = &evs_config.switch_ucontext,
+	  .words = switch_words, .accepts = "asm or ucontext" },
+};
+#define NVARS (sizeof(vars) / sizeof(vars[0]))
 
 /* Whole decimal number in [lo, hi], with an optional k/m/g suffix when
  * `scaled`. Returns 0 and stores on success. */
-static int parse_num(const char *s, unsigned long long lo,
-		     unsigned long long hi, int scaled, unsigned long long *out)
+static int parse_num(const char *s, long long lo, long long hi, int scaled, long long *out)
 {
 	char *end;
 	if (!*s || *s == '-' || *s == '+')
@@ -37,32 +96,107 @@ static int parse_num(const char *s, unsigned long long lo,
 		case 'g': case 'G': m = 1ULL << 30; break;
 		default: return -1;
 		}
-		if (v > hi / m)
+		if (v > (unsigned long long)hi / m)
 			return -1;
 		v *= m;
 		end++;
 	}
-	if (*end || v < lo || v > hi)
+	if (*end || v < (unsigned long long)lo || v > (unsigned long long)hi)
 		return -1;
-	*out = v;
+	*out = (long long)v;
 	return 0;
 }
 
-/* A whole-number variable in [lo, hi] into *dst; a bad value is rejected
- * (the message says the range) and *dst keeps its default. */
-static void whole_var(const char *name, unsigned long long lo, unsigned long long hi, int *dst)
+static int parse(const struct var *v, const char *s, long long *out)
 {
-	const char *v = getenv(name);
-	unsigned long long n;
-	if (!v)
-		return;
-	if (parse_num(v, lo, hi, 0, &n) == 0) {
-		*dst = (int)n;
-		return;
+	switch (v->kind) {
+	case WHOLE:
+	case SIZE:
+		return parse_num(s, v->lo, v->hi, v->kind == SIZE, out);
+	case CHOICE:
+		for (int i = 0; v->words[i]; i++)
+			if (v->words[i][0] && !strcmp(s, v->words[i])) {
+				*out = i;
+				return 0;
+			}
+		if (v->numbers_too) {
+			int n = 0;
+			while (v->words[n])
+				n++;
+			return parse_num(s, 0, n - 1, 0, out);
+		}
+		return -1;
+	case STATS:
+		if (!strcmp(s, "0") || !strcmp(s, "1")) {
+			*out = s[0] - '0';
+			return 0;
+		}
+		if ((s[0] == '/' || s[0] == '.') && strlen(s) < sizeof(evs_config.stats_path)) {
+			*out = 2;
+			return 0;
+		}
+		return -1;
 	}
-	char accepts[64];
-	snprintf(accepts, sizeof(accepts), "a whole number from %llu to %llu", lo, hi);
-	reject(name, v, accepts);
+	return -1;
+}
+
+int evs_config_parse(const char *name, const char *value, long long *out)
+{
+	for (size_t i = 0; i < NVARS; i++)
+		if (!strcmp(vars[i].name, name))
+			return parse(&vars[i], value, out);
+	return -1;
+}
+
+/* The value in force, in words, for the rejection message. */
+static void describe_default(const struct var *v, char *buf, size_t len)
+{
+	if (v->default_text)
+		snprintf(buf, len, "%s", v->default_text);
+	else if (v->kind == CHOICE)
+		snprintf(buf, len, "%s", v->words[*v->ival]);
+	else
+		snprintf(buf, len, "%d", *v->ival);
+}
+
+/* A child process inherits the environment, so it would repeat every
+ * rejection its parent already printed. It stays quiet when its parent
+ * runs under the shim with the same value (read from /proc, only when
+ * something was rejected). */
+static bool parent_said_it(const char *name, const char *value)
+{
+	char path[64], env[65536];
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)getppid());
+	long fd = evs_sys6(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
+	if (fd < 0)
+		return false;
+	long n = evs_sys_read((int)fd, env, sizeof(env) - 1);
+	evs_sys_close((int)fd);
+	if (n <= 0)
+		return false;
+	env[n] = 0;
+	bool same_value = false, shim = false;
+	size_t nl = strlen(name);
+	for (char *e = env; e < env + n; e += strlen(e) + 1) {
+		if (!strncmp(e, name, nl) && e[nl] == '=' && !strcmp(e + nl + 1, value))
+			same_value = true;
+		if (!strncmp(e, "LD_PRELOAD=", 11) && strstr(e, "libevshim"))
+			shim = true;
+	}
+	return same_value && shim;
+}
+
+static void reject(const struct var *v, const char *value)
+{
+	char accepts[96], used[96];
+	if (v->accepts)
+		snprintf(accepts, sizeof(accepts), "%s", v->accepts);
+	else
+		snprintf(accepts, sizeof(accepts), "a whole number from %lld to %lld", v->lo, v->hi);
+	describe_default(v, used, sizeof(used));
+	if (!parent_said_it(v->name, value))
+		evs_log_line("evshim: %s=%s rejected: expects %s; using the default, %s",
+			     v->name, value, accepts, used);
 }
 
 static int cpus_in_mask(void)
@@ -73,97 +207,37 @@ static int cpus_in_mask(void)
 	return 1;
 }
 
-/* Polls an idle worker makes before it blocks (sched.c, spin_for_work):
- * about 5 us each, so 10 is some 50 us of looking for work. */
-#define EVS_DEFAULT_SPINS 10
-/* Blocking pool threads at most: enough for a disk's queue depth, few
- * enough to stay "a handful" of kernel threads. */
-#define EVS_DEFAULT_POOL_MAX 16
-#define EVS_MIN_STACK (16UL << 10)  /* below this a libc call can overflow */
-#define EVS_MAX_STACK (1UL << 30)
-
 void evs_config_load(void)
 {
-	const char *v;
-	unsigned long long n;
-
-	evs_config.log_level = 1;
-	if ((v = getenv("EVSHIM_LOG"))) {
-		static const char *names[] = { "off", "error", "warn", "info", "debug" };
-		int lvl = -1;
-		for (int i = 0; i < 5; i++)
-			if (!strcmp(v, names[i]))
-				lvl = i;
-		if (lvl < 0 && parse_num(v, 0, 4, 0, &n) == 0)
-			lvl = (int)n;
-		if (lvl < 0)
-			reject("EVSHIM_LOG", v, "off|error|warn|info|debug or 0..4");
-		else
-			evs_config.log_level = evs_log_level = lvl;
-	}
-	if ((v = getenv("EVSHIM_DISABLE"))) {
-		if (!strcmp(v, "1"))
-			evs_config.disable = 1;
-		else if (strcmp(v, "0") && *v)
-			reject("EVSHIM_DISABLE", v, "0 or 1");
-	}
-	evs_config.workers = cpus_in_mask();
-	if (evs_config.workers > EVS_MAX_WORKERS)
-		evs_config.workers = EVS_MAX_WORKERS;
-	whole_var("EVSHIM_WORKERS", 1, EVS_MAX_WORKERS, &evs_config.workers);
-	if ((v = getenv("EVSHIM_STACK_SIZE"))) {
-		if (parse_num(v, EVS_MIN_STACK, EVS_MAX_STACK, 1, &n) == 0)
-			evs_config.stack_size = n;
-		else
-			reject("EVSHIM_STACK_SIZE", v,
-			       "a size from 16k to 1g (bytes, or with k/m/g)");
-	}
-	if ((v = getenv("EVSHIM_STATS")) && *v) {
-		if (!strcmp(v, "1"))
-			evs_config.stats = 1;
-		else if (!strcmp(v, "0"))
-			evs_config.stats = 0;
-		else if (v[0] == '/' || v[0] == '.') {
-			if (strlen(v) < sizeof(evs_config.stats_path)) {
-				strcpy(evs_config.stats_path, v);
-				evs_config.stats = 1;
-			} else
-				reject("EVSHIM_STATS", v, "0, 1 or a path under 256 bytes");
-		} else
-			reject("EVSHIM_STATS", v, "0, 1 or a path starting with / or ./");
-	}
-	if ((v = getenv("EVSHIM_IO")) && *v) {
-		if (!strcmp(v, "uring"))
-			evs_config.io = EVS_IO_URING;
-		else if (!strcmp(v, "aio"))
-			evs_config.io = EVS_IO_AIO;
-		else if (!strcmp(v, "pool"))
-			evs_config.io = EVS_IO_POOL;
-		else
-			reject("EVSHIM_IO", v, "uring, aio or pool");
-	}
+	int cpus = cpus_in_mask();
+	evs_log_level = EVS_LOG_ERROR;
+	evs_config.workers = cpus < EVS_MAX_WORKERS ? cpus : EVS_MAX_WORKERS;
 	evs_config.pool_max = EVS_DEFAULT_POOL_MAX;
-	whole_var("EVSHIM_POOL_MAX", 1, 1024, &evs_config.pool_max);
 	evs_config.monitor = 1;
-	if ((v = getenv("EVSHIM_MONITOR")) && *v) {
-		if (!strcmp(v, "0") || !strcmp(v, "1"))
-			evs_config.monitor = v[0] == '1';
-		else
-			reject("EVSHIM_MONITOR", v, "0 or 1");
-	}
-	/* Spare workers for stalls: a small multiple of the CPUs. */
-	evs_config.max_workers = 4 * cpus_in_mask();
-	whole_var("EVSHIM_MAX_WORKERS", 1, EVS_MAX_WORKERS, &evs_config.max_workers);
+	evs_config.max_workers = EVS_SPARES_PER_CPU * cpus;
 	if (evs_config.max_workers > EVS_MAX_WORKERS)
 		evs_config.max_workers = EVS_MAX_WORKERS;
+	evs_config.idle_spins = EVS_DEFAULT_SPINS;
+
+	for (size_t i = 0; i < NVARS; i++) {
+		const struct var *v = &vars[i];
+		const char *s = getenv(v->name);
+		long long n;
+		if (!s || !*s)
+			continue;
+		if (parse(v, s, &n) < 0) {
+			reject(v, s);
+			continue;
+		}
+		if (v->kind == SIZE) {
+			evs_config.stack_size = (size_t)n;
+		} else if (v->kind == STATS && n == 2) {
+			strcpy(evs_config.stats_path, s);
+			*v->ival = 1;
+		} else {
+			*v->ival = (int)n;
+		}
+	}
 	if (evs_config.max_workers < evs_config.workers)
 		evs_config.max_workers = evs_config.workers;
-	evs_config.idle_spins = EVS_DEFAULT_SPINS;
-	whole_var("EVSHIM_SPIN", 0, 1000, &evs_config.idle_spins);
-	if ((v = getenv("EVSHIM_SWITCH")) && *v) {
-		if (!strcmp(v, "ucontext"))
-			evs_config.switch_ucontext = 1;
-		else if (strcmp(v, "asm"))
-			reject("EVSHIM_SWITCH", v, "asm or ucontext");
-	}
 }

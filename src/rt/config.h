@@ -1,6 +1,7 @@
-/* EVSHIM_* configuration, read once at start-up. A bad value is rejected
- * with one line on stderr naming the variable and what it accepts, and the
- * default is used instead: a typo never takes the program down. */
+/* EVSHIM_* configuration, read once at start-up from a table of variables
+ * (config.c). A bad value is rejected with one line on stderr naming the
+ * variable, what it accepts and the value used instead, and the default
+ * is used: a typo never takes the program down. */
 #ifndef EVS_CONFIG_H
 #define EVS_CONFIG_H
 #include <stddef.h>
@@ -9,9 +10,8 @@ struct evs_config {
 	int disable;          /* EVSHIM_DISABLE=1: every hook passes through */
 	int workers;          /* EVSHIM_WORKERS: 1..EVS_MAX_WORKERS */
 	size_t stack_size;    /* EVSHIM_STACK_SIZE: 0 = the process default */
-	int stats;            /* EVSHIM_STATS: 1 = report on stderr at exit */
+	int stats;            /* EVSHIM_STATS: 1 = report at exit */
 	char stats_path[256]; /* EVSHIM_STATS=path: report written there */
-	int log_level;        /* EVSHIM_LOG: 0 off, 1 error, 2 warn, 3 info, 4 debug */
 	int switch_ucontext;  /* EVSHIM_SWITCH=ucontext */
 	int io;               /* EVSHIM_IO: file backend (rt/fileio.h) */
 	int pool_max;         /* EVSHIM_POOL_MAX: blocking pool threads, 1..1024 */
@@ -24,4 +24,7 @@ struct evs_config {
 
 extern struct evs_config evs_config;
 void evs_config_load(void);
+
+/* Parse one value as the table says (for tests): 0 and *out set, or -1. */
+int evs_config_parse(const char *name, const char *value, long long *out);
 #endif
