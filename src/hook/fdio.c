@@ -1,6 +1,6 @@
 /* read/write and friends on any fd, and the fd's lifecycle (pipe, dup,
- * close, fcntl, ioctl). Sockets and pipes go through hook/xfer.c, regular
- * files through hook/file.c; other fds (ttys, eventfds...) get the real
+ * close, fcntl, ioctl). Sockets and pipes go through rt/xfer.c, regular
+ * files through rt/filerw.c; other fds (ttys, eventfds...) get the real
  * call, counted. */
 #include "fdio.h"
 #include <fcntl.h>

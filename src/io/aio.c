@@ -119,8 +119,8 @@ int evs_aio_reap(struct evs_aio *a, void (*done)(void *user, int res))
 	if (n == EVS_AIO_BATCH) {
 		/* More may be waiting, and the eventfd now reads zero: signal
 		 * it ourselves, so the next poller round (after this round's
-		 * socket events) comes back for the next batch. Seed 000's
-		 * expect_aio, kept in the eventfd. */
+		 * socket events) comes back for the next batch: the "expect
+		 * more completions" flag, kept in the eventfd itself. */
 		uint64_t one = 1;
 		(void)evs_sys_write(a->evfd, &one, sizeof(one));
 	}

@@ -5,7 +5,7 @@
  * O_DIRECT reads and writes at an explicit offset; everything else goes
  * to the blocking pool.
  *
- * Seed 000's merged loop: every iocb carries the context's eventfd
+ * One loop for sockets and files: every iocb carries the context's eventfd
  * (io_set_eventfd), which sits in the worker's epoll set (tag
  * EVS_POLLER_AIO). When it fires, the reaper takes at most one batch
  * (32) of completions with a zero timeout; after a full batch it signals

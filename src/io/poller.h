@@ -2,7 +2,7 @@
  *
  * io/ never calls up into the scheduler: evs_poller_wait hands raw events
  * back and the scheduler (rt/sched.c) dispatches them. Each worker's set
- * holds its eventfd (the cross-worker poke, the EVFILT_USER of seed 004)
+ * holds its eventfd (the cross-worker poke, like kqueue's EVFILT_USER)
  * tagged EVS_POLLER_POKE, and every fd a task of this worker has waited on,
  * tagged with (generation << 32 | fd) so that an event for a closed and
  * reused fd number is recognised as stale (rt/fdtab.c).

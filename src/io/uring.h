@@ -1,9 +1,8 @@
 /* The io_uring file backend: one ring per worker, made the first time a
  * task of that worker needs it, owned by that worker. Its completions
  * signal an eventfd in the worker's epoll set (tag EVS_POLLER_URING), so
- * they arrive through the same poller loop as socket readiness (seed 000's
- * merged loop, with the eventfd in place of expect_aio) and neither
- * starves the other. io/ does not call up: the reaper hands each
+ * they arrive through the same poller loop as socket readiness (one loop
+ * for both kinds of event) and neither starves the other. io/ does not call up: the reaper hands each
  * completion to a callback the scheduler passes.
  * All functions return >= 0 or -errno. */
 #ifndef EVS_URING_H

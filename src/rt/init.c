@@ -16,7 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
-/* epoll servers need many fds (seed 000): raise the soft limit to the
+/* An event server holds many fds at once: raise the soft limit to the
  * hard one, as a program doing the same would. */
 static void raise_nofile(void)
 {

@@ -30,7 +30,7 @@
  * Sooner than that, a worker that has not switched for EVS_PENDING_NS while
  * it has work waiting (a timer due, a wake-up in its inbox) gets the
  * signal too, so a sleeper next to a CPU-bound task wakes about 1-2 ms
- * late, not 10. The stall threshold starts from the design notes' 10 ms
+ * late, not 10. The stall threshold is 10 ms
  * (Go's sysmon uses the same for forced preemption); make bench measures
  * both the latency and the monitor's own cost. */
 #include "../evs.h"

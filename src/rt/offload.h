@@ -3,7 +3,7 @@
  * lookup). A task hands over a job and parks; a pool thread runs it and
  * wakes the task through its worker's inbox, like any other wake-up.
  *
- * Size (seed 003's questions): the pool starts empty, adds a thread when a
+ * Size (how big, does it shrink, how is growth bounded): the pool starts empty, adds a thread when a
  * job finds no idle one, up to EVSHIM_POOL_MAX (default 16); a thread idle
  * for EVS_POOL_IDLE_NS ends, so the pool shrinks back. At the bound, jobs
  * queue (FIFO) instead of adding threads: growth is bounded, and the queue

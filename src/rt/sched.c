@@ -145,7 +145,7 @@ static void poll_now(struct evs_worker *w)
 /* Before an idle worker blocks in epoll_wait (a context switch), it looks
  * for work a few times without blocking: a busy server's next event is
  * usually microseconds away. Bounded, so an idle process costs nothing
- * after EVS_IDLE_SPINS polls. EVSHIM_SPIN=0 turns it off (make bench
+ * after EVSHIM_SPIN polls. EVSHIM_SPIN=0 turns it off (make bench
  * measures both). */
 static int spin_for_work(struct evs_worker *w)
 {

@@ -1,5 +1,5 @@
-/* Task-local storage for `__thread` variables (design note decision 6,
- * way (a) of the TLS issue: copy on switch).
+/* Task-local storage for `__thread` variables: copied on switch (each task
+ * keeps its own copy; the worker's blocks hold whichever task runs).
  *
  * At start-up the static TLS blocks of the program and of every library
  * loaded with it are found with dl_iterate_phdr (PT_TLS: initial image,
