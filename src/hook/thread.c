@@ -319,5 +319,5 @@ EVS_HOOK int __cxa_thread_atexit_impl(void (*fn)(void *), void *obj, void *dso)
 	struct evs_task *t = evs_current();
 	if (!t || t == &evs_main_task)
 		return REAL(__cxa_thread_atexit_impl)(fn, obj, dso);
-	return evs_tls_add_dtor(t, fn, obj);
+	return evs_tls_add_dtor(t, fn, obj) == 0 ? 0 : -1;  /* as glibc: nonzero on failure */
 }

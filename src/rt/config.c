@@ -83,26 +83,26 @@ static int parse_num(const char *s, long long lo, long long hi, int scaled, long
 {
 	char *end;
 	if (!*s || *s == '-' || *s == '+')
-		return -1;
+		return -EINVAL;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
 	if (errno || end == s)
-		return -1;
+		return -EINVAL;
 	if (scaled && *end) {
 		unsigned long long m = 1;
 		switch (*end) {
 		case 'k': case 'K': m = 1ULL << 10; break;
 		case 'm': case 'M': m = 1ULL << 20; break;
 		case 'g': case 'G': m = 1ULL << 30; break;
-		default: return -1;
+		default: return -EINVAL;
 		}
 		if (v > (unsigned long long)hi / m)
-			return -1;
+			return -EINVAL;
 		v *= m;
 		end++;
 	}
 	if (*end || v < (unsigned long long)lo || v > (unsigned long long)hi)
-		return -1;
+		return -EINVAL;
 	*out = (long long)v;
 	return 0;
 }
@@ -125,7 +125,7 @@ static int parse(const struct var *v, const char *s, long long *out)
 				n++;
 			return parse_num(s, 0, n - 1, 0, out);
 		}
-		return -1;
+		return -EINVAL;
 	case STATS:
 		if (!strcmp(s, "0") || !strcmp(s, "1")) {
 			*out = s[0] - '0';
@@ -135,9 +135,9 @@ static int parse(const struct var *v, const char *s, long long *out)
 			*out = 2;
 			return 0;
 		}
-		return -1;
+		return -EINVAL;
 	}
-	return -1;
+	return -EINVAL;
 }
 
 int evs_config_parse(const char *name, const char *value, long long *out)
@@ -145,7 +145,7 @@ int evs_config_parse(const char *name, const char *value, long long *out)
 	for (size_t i = 0; i < NVARS; i++)
 		if (!strcmp(vars[i].name, name))
 			return parse(&vars[i], value, out);
-	return -1;
+	return -EINVAL;
 }
 
 /* The value in force, in words, for the rejection message. */

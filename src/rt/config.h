@@ -25,6 +25,6 @@ struct evs_config {
 extern struct evs_config evs_config;
 void evs_config_load(void);
 
-/* Parse one value as the table says (for tests): 0 and *out set, or -1. */
+/* Parse one value as the table says (for tests): 0 and *out set, or -EINVAL. */
 int evs_config_parse(const char *name, const char *value, long long *out);
 #endif

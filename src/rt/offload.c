@@ -4,6 +4,7 @@
 #include "sched.h"
 #include "worker.h"
 #include "task.h"
+#include "../list.h"
 #include "../libc/real.h"
 #include "../obs/log.h"
 #include "../libc/sys.h"
@@ -24,13 +25,13 @@ struct job {
 	long result;
 	struct evs_task *t;
 	uint64_t token;
-	struct job *next;
+	struct evs_link link;    /* in the queue, under lock */
 };
 
 /* Queue and counts: protected by lock. `ready` is the futex idle threads
  * sleep on; it changes whenever a job is queued. */
 static int lock;
-static struct job *head, *tail;
+static struct evs_queue jobs;
 static int threads, idle, queued;
 static uint32_t ready;
 static int spinners;  /* threads awake between jobs (atomic; read under lock) */
@@ -40,11 +41,9 @@ static void *pool_main(void *arg)
 	(void)arg;
 	for (;;) {
 		evs_spin_lock(&lock);
-		struct job *j = head;
-		if (j) {
-			head = j->next;
-			if (!head)
-				tail = NULL;
+		struct evs_link *l = evs_queue_pop(&jobs);
+		if (l) {
+			struct job *j = evs_queue_entry(l, struct job, link);
 			queued--;
 			evs_spin_unlock(&lock);
 			j->result = j->fn(j->arg);
@@ -58,7 +57,7 @@ static void *pool_main(void *arg)
 			 * top looks at the queue under the lock before sleeping. */
 			__atomic_fetch_add(&spinners, 1, __ATOMIC_SEQ_CST);
 			int64_t until = evs_now_ns() + EVS_POOL_SPIN_NS;
-			for (int k = 0; !__atomic_load_n(&head, __ATOMIC_ACQUIRE); k++) {
+			for (int k = 0; !__atomic_load_n(&jobs.head, __ATOMIC_ACQUIRE); k++) {
 				evs_cpu_relax();
 				if ((k & 63) == 63 && evs_now_ns() > until)
 					break;
@@ -73,7 +72,7 @@ static void *pool_main(void *arg)
 		long r = evs_sys6(SYS_futex, &ready, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, seen, &ts, 0, 0);
 		evs_spin_lock(&lock);
 		idle--;
-		if (r == -ETIMEDOUT && !head) {  /* idle long enough: shrink */
+		if (r == -ETIMEDOUT && evs_queue_empty(&jobs)) {  /* idle long enough: shrink */
 			threads--;
 			evs_spin_unlock(&lock);
 			return NULL;
@@ -111,11 +110,7 @@ long evs_offload(long (*fn)(void *), void *arg)
 	/* Not a cancellation point while the job runs: j is on our stack. */
 	j.token = evs_wait_open(EVS_WAIT_NOCANCEL);
 	evs_spin_lock(&lock);
-	if (tail)
-		tail->next = &j;
-	else
-		head = &j;
-	tail = &j;
+	evs_queue_push(&jobs, &j.link);
 	queued++;
 	__atomic_add_fetch(&ready, 1, __ATOMIC_RELEASE);
 	int wake = idle > 0 && queued > __atomic_load_n(&spinners, __ATOMIC_SEQ_CST);
@@ -132,6 +127,6 @@ void evs_offload_atfork_child(void)
 {
 	/* The pool threads stayed in the parent; their jobs too. */
 	lock = 0;
-	head = tail = NULL;
+	jobs = (struct evs_queue){ 0 };
 	threads = idle = queued = spinners = 0;
 }

@@ -123,7 +123,7 @@ int evs_tls_add_dtor(struct evs_task *t, void (*fn)(void *), void *obj)
 {
 	struct evs_tls_dtor *d = malloc(sizeof(*d));
 	if (!d)
-		return -1;
+		return -ENOMEM;
 	d->fn = fn;
 	d->obj = obj;
 	d->next = t->tls_dtors;

@@ -34,7 +34,7 @@ void evs_tls_task_free(struct evs_worker *w, struct evs_task *t);
 void evs_tls_swap(struct evs_worker *w, struct evs_task *next);
 /* C++ thread_local destructors of a task: registered by
  * __cxa_thread_atexit_impl (hook/thread.c), run newest first at task exit
- * before the pthread key destructors, as glibc does. 0 or -1. */
+ * before the pthread key destructors, as glibc does. 0 or -ENOMEM. */
 int evs_tls_add_dtor(struct evs_task *t, void (*fn)(void *), void *obj);
 void evs_tls_run_dtors(struct evs_task *t);
 
