@@ -12,6 +12,10 @@
 /* Interposed libc names and the public API are the only exported symbols
  * (the library is built with -fvisibility=hidden). */
 #define EVS_HOOK __attribute__((visibility("default")))
+/* A second interposed name for the same hook: on x86-64 glibc's *64 forms
+ * (open64, pread64, fcntl64...) are the same functions as the plain ones. */
+#define EVS_HOOK_ALIAS(name, target) \
+	extern __typeof(target) name __attribute__((alias(#target), visibility("default")))
 #define EVS_LIKELY(x) __builtin_expect(!!(x), 1)
 #define EVS_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define EVS_NORETURN __attribute__((noreturn))

@@ -165,22 +165,22 @@ EVS_HOOK int dup3(int oldfd, int newfd, int flags)
 /* F_GETFL / F_SETFL report and set the program's view of O_NONBLOCK; where
  * the shim itself keeps O_NONBLOCK on (listening sockets it accepts on),
  * the program never sees it. */
-static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, long arg)
+static int do_fcntl(int fd, int cmd, long arg)
 {
 	struct evs_fd *f;
 	int r;
 	switch (cmd) {
 	case F_GETFL:
-		r = real(fd, cmd);
+		r = REAL(fcntl)(fd, cmd);
 		if (r >= 0 && (f = evs_fd_get(fd)) && f->shim_nonblock && !f->nonblock)
 			r &= ~O_NONBLOCK;
 		return r;
 	case F_SETFL:
 		f = evs_fd_get(fd);
 		if (f && f->shim_nonblock)
-			r = real(fd, cmd, arg | O_NONBLOCK);
+			r = REAL(fcntl)(fd, cmd, arg | O_NONBLOCK);
 		else
-			r = real(fd, cmd, arg);
+			r = REAL(fcntl)(fd, cmd, arg);
 		if (r == 0 && f) {
 			f->nonblock = !!(arg & O_NONBLOCK);
 			f->direct = !!(arg & O_DIRECT);
@@ -188,7 +188,7 @@ static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, long arg)
 		return r;
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
-		r = real(fd, cmd, arg);
+		r = REAL(fcntl)(fd, cmd, arg);
 		if (r >= 0)
 			copy_record(fd, r);
 		return r;
@@ -196,9 +196,9 @@ static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, long arg)
 	case F_OFD_SETLKW:
 		if (evs_current())
 			EVS_FALLBACK();  /* a lock wait the runtime cannot park */
-		return real(fd, cmd, arg);
+		return REAL(fcntl)(fd, cmd, arg);
 	default:
-		return real(fd, cmd, arg);
+		return REAL(fcntl)(fd, cmd, arg);
 	}
 }
 
@@ -208,17 +208,10 @@ EVS_HOOK int fcntl(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	long arg = va_arg(ap, long);
 	va_end(ap);
-	return do_fcntl(REAL(fcntl), fd, cmd, arg);
+	return do_fcntl(fd, cmd, arg);
 }
 
-EVS_HOOK int fcntl64(int fd, int cmd, ...)
-{
-	va_list ap;
-	va_start(ap, cmd);
-	long arg = va_arg(ap, long);
-	va_end(ap);
-	return do_fcntl(REAL(fcntl64), fd, cmd, arg);
-}
+EVS_HOOK_ALIAS(fcntl64, fcntl);
 
 EVS_HOOK int ioctl(int fd, unsigned long req, ...)
 {

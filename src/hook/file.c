@@ -27,11 +27,6 @@ EVS_HOOK ssize_t pread(int fd, void *buf, size_t n, off_t off)
 	return p1(fd, buf, n, off, 0);
 }
 
-EVS_HOOK ssize_t pread64(int fd, void *buf, size_t n, off_t off)
-{
-	return p1(fd, buf, n, off, 0);
-}
-
 EVS_HOOK ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
 {
 	if (n > buflen)  /* let glibc report the overflow */
@@ -47,11 +42,6 @@ EVS_HOOK ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t bu
 }
 
 EVS_HOOK ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
-{
-	return p1(fd, (void *)buf, n, off, 1);
-}
-
-EVS_HOOK ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 {
 	return p1(fd, (void *)buf, n, off, 1);
 }
@@ -78,17 +68,7 @@ EVS_HOOK ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 	return pv(fd, iov, cnt, off, 0, 0, 0);
 }
 
-EVS_HOOK ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off_t off)
-{
-	return pv(fd, iov, cnt, off, 0, 0, 0);
-}
-
 EVS_HOOK ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
-{
-	return pv(fd, iov, cnt, off, 0, 1, 0);
-}
-
-EVS_HOOK ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off)
 {
 	return pv(fd, iov, cnt, off, 0, 1, 0);
 }
@@ -98,39 +78,26 @@ EVS_HOOK ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, in
 	return pv(fd, iov, cnt, off, flags, 0, 1);
 }
 
-EVS_HOOK ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
-{
-	return pv(fd, iov, cnt, off, flags, 0, 1);
-}
-
 EVS_HOOK ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
-{
-	return pv(fd, iov, cnt, off, flags, 1, 1);
-}
-
-EVS_HOOK ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
 	return pv(fd, iov, cnt, off, flags, 1, 1);
 }
 
 /* sendfile: to a socket the task parks on writability (and has uncached
  * file ranges read ahead first); to a file it runs on the pool. */
-static ssize_t do_sendfile(int out, int in, off_t *offp, size_t count,
-			   ssize_t (*real)(int, int, off_t *, size_t))
+EVS_HOOK ssize_t sendfile(int out, int in, off_t *offp, size_t count)
 {
 	long r = evs_current() ? evs_sendfile(out, in, offp, count) : EVS_USE_REAL;
 	if (r != EVS_USE_REAL)
 		return evs_ret(r);
 	evs_fallback_fd(out);
-	return real(out, in, offp, count);
+	return REAL(sendfile)(out, in, offp, count);
 }
 
-EVS_HOOK ssize_t sendfile(int out, int in, off_t *offp, size_t count)
-{
-	return do_sendfile(out, in, offp, count, REAL(sendfile));
-}
-
-EVS_HOOK ssize_t sendfile64(int out, int in, off_t *offp, size_t count)
-{
-	return do_sendfile(out, in, offp, count, REAL(sendfile64));
-}
+EVS_HOOK_ALIAS(pread64, pread);
+EVS_HOOK_ALIAS(pwrite64, pwrite);
+EVS_HOOK_ALIAS(preadv64, preadv);
+EVS_HOOK_ALIAS(pwritev64, pwritev);
+EVS_HOOK_ALIAS(preadv64v2, preadv2);
+EVS_HOOK_ALIAS(pwritev64v2, pwritev2);
+EVS_HOOK_ALIAS(sendfile64, sendfile);

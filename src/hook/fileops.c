@@ -31,17 +31,6 @@ EVS_HOOK int open(const char *path, int flags, ...)
 	return open_task(AT_FDCWD, path, flags, mode);
 }
 
-EVS_HOOK int open64(const char *path, int flags, ...)
-{
-	va_list ap;
-	va_start(ap, flags);
-	mode_t mode = mode_arg(flags, ap);
-	va_end(ap);
-	if (!evs_current())
-		return REAL(open64)(path, flags, mode);
-	return open_task(AT_FDCWD, path, flags, mode);
-}
-
 EVS_HOOK int openat(int dirfd, const char *path, int flags, ...)
 {
 	va_list ap;
@@ -53,28 +42,10 @@ EVS_HOOK int openat(int dirfd, const char *path, int flags, ...)
 	return open_task(dirfd, path, flags, mode);
 }
 
-EVS_HOOK int openat64(int dirfd, const char *path, int flags, ...)
-{
-	va_list ap;
-	va_start(ap, flags);
-	mode_t mode = mode_arg(flags, ap);
-	va_end(ap);
-	if (!evs_current())
-		return REAL(openat64)(dirfd, path, flags, mode);
-	return open_task(dirfd, path, flags, mode);
-}
-
 EVS_HOOK int creat(const char *path, mode_t mode)
 {
 	if (!evs_current())
 		return REAL(creat)(path, mode);
-	return open_task(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
-}
-
-EVS_HOOK int creat64(const char *path, mode_t mode)
-{
-	if (!evs_current())
-		return REAL(creat64)(path, mode);
 	return open_task(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
 }
 
@@ -86,13 +57,6 @@ EVS_HOOK int __open_2(const char *path, int flags)
 	return open_task(AT_FDCWD, path, flags, 0);
 }
 
-EVS_HOOK int __open64_2(const char *path, int flags)
-{
-	if (!evs_current() || (flags & (O_CREAT | __O_TMPFILE)))
-		return REAL(__open64_2)(path, flags);
-	return open_task(AT_FDCWD, path, flags, 0);
-}
-
 EVS_HOOK int __openat_2(int dirfd, const char *path, int flags)
 {
 	if (!evs_current() || (flags & (O_CREAT | __O_TMPFILE)))
@@ -100,12 +64,11 @@ EVS_HOOK int __openat_2(int dirfd, const char *path, int flags)
 	return open_task(dirfd, path, flags, 0);
 }
 
-EVS_HOOK int __openat64_2(int dirfd, const char *path, int flags)
-{
-	if (!evs_current() || (flags & (O_CREAT | __O_TMPFILE)))
-		return REAL(__openat64_2)(dirfd, path, flags);
-	return open_task(dirfd, path, flags, 0);
-}
+EVS_HOOK_ALIAS(open64, open);
+EVS_HOOK_ALIAS(openat64, openat);
+EVS_HOOK_ALIAS(creat64, creat);
+EVS_HOOK_ALIAS(__open64_2, __open_2);
+EVS_HOOK_ALIAS(__openat64_2, __openat_2);
 
 /* --- fsync ---------------------------------------------------------------- */
 
