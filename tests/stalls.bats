@@ -11,7 +11,7 @@ stall_case() {  # mode workers
 
 stat_of() { awk -v k="$1" '$1 == k {s += $2} END {print s + 0}' "$BATS_TEST_TMPDIR/st"; }
 
-@test "a raw syscall(SYS_read) blocks a task while another sleeps and ticks (1 worker)" {
+@test "a read made with the syscall instruction (unseen) blocks a task while another sleeps and ticks (1 worker)" {
 	stall_case rawsyscall 1
 	[[ "$native" == *"ticker ticked 20 times"* ]]
 	[ $(( $(stat_of preempts) + $(stat_of migrated) )) -ge 1 ]

@@ -18,6 +18,10 @@ static inline long evs_ret(long r)
 	return r;
 }
 
+/* tgkill(tgid, tid, sig) when tid is a task's gettid: sent to the task
+ * (*done set) as pthread_kill would (hook/signal.c). */
+long evs_hook_tgkill_task(pid_t tgid, pid_t tid, int sig, bool *done);
+
 /* A call the runtime cannot make park: counted, then the real one. */
 #define EVS_FALLBACK() evs_stat_add(EVS_ST_fallbacks, 1)
 #endif

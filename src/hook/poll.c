@@ -1,12 +1,14 @@
 /* poll, ppoll, select, pselect and the program's own epoll_wait: thin
  * translations of rt/pollwait.c. A zero timeout never parks (the real
  * call answers at once).
- *
- * Differences (docs/differences.md): the signal mask argument of ppoll,
- * pselect and epoll_pwait is not applied while the task waits, and a
- * signal does not end the wait with EINTR. */
+ * The signal mask argument of ppoll, pselect and epoll_pwait is the
+ * task's mask while it waits (a signal it lets through ends the wait with
+ * EINTR once its handler ran, which is the point of those calls); with a
+ * mask, even a zero timeout goes through the runtime, so the signals the
+ * mask lets through are taken as natively. */
 #include "fdio.h"
 #include "../rt/timer.h"
+#include "../rt/signal.h"
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
@@ -47,16 +49,49 @@ EVS_HOOK int __poll_chk(struct pollfd *fds, nfds_t n, int ms, size_t fdslen)
 	return poll(fds, n, ms);
 }
 
+/* Run a wait with the task's mask set to *mask (when given), as the
+ * p-forms do: the signals it lets through interrupt it. */
+struct masked {
+	bool on;
+	evs_sigbits old;
+};
+
+static struct masked mask_on(const sigset_t *mask)
+{
+	struct masked m = { mask != NULL, 0 };
+	if (m.on)
+		m.old = evs_sig_swap_mask(evs_sigset_bits(mask));
+	return m;
+}
+
+static void mask_off(struct masked m)
+{
+	if (!m.on)
+		return;
+	evs_sig_swap_mask(m.old);
+	evs_sig_run();  /* what the old mask lets through, on the way out */
+}
+
+static bool zero_ts(const struct timespec *ts)
+{
+	return ts && ts->tv_sec == 0 && ts->tv_nsec == 0;
+}
+
 EVS_HOOK int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 		   const sigset_t *mask)
 {
-	if (!evs_current() || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0))
+	if (!evs_current() || (zero_ts(ts) && !mask))
 		return REAL(ppoll)(fds, n, ts, mask);
 	if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)) {
 		errno = EINVAL;
 		return -1;
 	}
-	return do_poll(fds, n, deadline_ts(ts));
+	struct masked m = mask_on(mask);
+	int r = do_poll(fds, n, deadline_ts(ts));
+	int e = errno;
+	mask_off(m);
+	errno = e;
+	return r;
 }
 
 static void set_remaining(struct timeval *tv, int64_t deadline)
@@ -97,14 +132,22 @@ EVS_HOOK int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *t
 EVS_HOOK int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e,
 		     const struct timespec *ts, const sigset_t *mask)
 {
-	if (!evs_current() || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) || nfds < 0 ||
-	    nfds > FD_SETSIZE)
+	if (!evs_current() || (zero_ts(ts) && !mask) || nfds < 0 || nfds > FD_SETSIZE)
 		return REAL(pselect)(nfds, r, w, e, ts, mask);
+	struct masked m = mask_on(mask);
 	long got = evs_select(nfds, r, w, e, deadline_ts(ts));
-	if (got != EVS_USE_REAL)
-		return (int)evs_ret(got);
-	EVS_FALLBACK();
-	return REAL(pselect)(nfds, r, w, e, ts, mask);
+	if (got == EVS_USE_REAL) {
+		mask_off(m);  /* the real call applies the mask itself */
+		m.on = false;
+		EVS_FALLBACK();
+		got = REAL(pselect)(nfds, r, w, e, ts, mask);
+	} else {
+		got = evs_ret(got);
+	}
+	int err = errno;
+	mask_off(m);
+	errno = err;
+	return (int)got;
 }
 
 static int do_epoll(int epfd, struct epoll_event *ev, int max, int ms)
@@ -127,7 +170,12 @@ EVS_HOOK int epoll_wait(int epfd, struct epoll_event *ev, int max, int ms)
 EVS_HOOK int epoll_pwait(int epfd, struct epoll_event *ev, int max, int ms,
 			 const sigset_t *mask)
 {
-	if (!evs_current() || ms == 0 || max <= 0)
+	if (!evs_current() || (ms == 0 && !mask) || max <= 0)
 		return REAL(epoll_pwait)(epfd, ev, max, ms, mask);
-	return do_epoll(epfd, ev, max, ms);
+	struct masked m = mask_on(mask);
+	int r = do_epoll(epfd, ev, max, ms);
+	int e = errno;
+	mask_off(m);
+	errno = e;
+	return r;
 }

@@ -1,18 +1,34 @@
-/* The signal mask belongs to the worker, and the monitor's preemption
- * signal must reach it: a program that blocks every signal (to leave them
- * to a sigwait thread, say) blocks all but that one. The old mask it gets
- * back never shows the signal. docs/differences.md. */
+/* The signal calls: thin translations of rt/signal.h for tasks. Threads
+ * the runtime does not own (and everything under EVSHIM_DISABLE=1) get
+ * the real calls, except that the monitor's own signal stays unblocked
+ * and hidden (docs/differences.md). */
 #include "hook.h"
-#include "../rt/monitor.h"
 #include "../rt/config.h"
+#include "../rt/monitor.h"
+#include "../rt/signal.h"
+#include "../rt/timer.h"
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
-static int masked(int (*real)(int, const sigset_t *, sigset_t *), int how,
-		  const sigset_t *set, sigset_t *old)
+/* Signals whose handler is installed without SA_RESTART by signal()
+ * (siginterrupt(sig, 1)), as glibc keeps them. */
+static evs_sigbits sigintr;
+
+static bool ours(void)
 {
-	if (evs_config.disable)
-		return real(how, set, old);
+	return !evs_config.disable && evs_sig_ready;
+}
+
+/* A thread the runtime does not own: the real mask call, with the
+ * monitor's signal kept out of it. */
+static int real_mask(int (*real)(int, const sigset_t *, sigset_t *), int how,
+		     const sigset_t *set, sigset_t *old)
+{
 	sigset_t copy;
-	if (set && how != SIG_UNBLOCK && sigismember(set, EVS_SIG_PREEMPT)) {
+	if (set && how != SIG_UNBLOCK && sigismember(set, EVS_SIG_PREEMPT) == 1) {
 		copy = *set;
 		sigdelset(&copy, EVS_SIG_PREEMPT);
 		set = &copy;
@@ -25,10 +41,225 @@ static int masked(int (*real)(int, const sigset_t *, sigset_t *), int how,
 
 EVS_HOOK int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
-	return masked(REAL(sigprocmask), how, set, old);
+	if (evs_config.disable || !evs_current())
+		return real_mask(REAL(sigprocmask), how, set, old);
+	return (int)evs_ret(evs_sig_procmask(how, set, old));
 }
 
 EVS_HOOK int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
-	return masked(REAL(pthread_sigmask), how, set, old);
+	if (evs_config.disable || !evs_current())
+		return real_mask(REAL(pthread_sigmask), how, set, old);
+	return -evs_sig_procmask(how, set, old);
+}
+
+EVS_HOOK int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (!ours())
+		return REAL(sigaction)(sig, act, old);
+	return (int)evs_ret(evs_sig_action(sig, act, old));
+}
+
+/* signal(): BSD semantics, as glibc's: the handler runs with its own
+ * signal blocked, and calls restart unless siginterrupt said otherwise. */
+static __sighandler_t bsd(int sig, __sighandler_t h)
+{
+	struct sigaction act, old;
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = h;
+	sigemptyset(&act.sa_mask);
+	if (sig > 0 && sig <= EVS_SIGMAX) {
+		sigaddset(&act.sa_mask, sig);
+		act.sa_flags = (sigintr & evs_sigbit(sig)) ? 0 : SA_RESTART;
+	}
+	if (evs_ret(evs_sig_action(sig, &act, &old)) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+EVS_HOOK __sighandler_t signal(int sig, __sighandler_t h)
+{
+	if (!ours())
+		return REAL(signal)(sig, h);
+	return bsd(sig, h);
+}
+
+EVS_HOOK __sighandler_t bsd_signal(int sig, __sighandler_t h)
+{
+	if (!ours())
+		return REAL(bsd_signal)(sig, h);
+	return bsd(sig, h);
+}
+
+/* sysv_signal(): one shot, not blocked while it runs, no restart. */
+EVS_HOOK __sighandler_t sysv_signal(int sig, __sighandler_t h)
+{
+	if (!ours())
+		return REAL(sysv_signal)(sig, h);
+	struct sigaction act, old;
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = h;
+	act.sa_flags = SA_RESETHAND | SA_NODEFER;
+	sigemptyset(&act.sa_mask);
+	if (evs_ret(evs_sig_action(sig, &act, &old)) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+EVS_HOOK int siginterrupt(int sig, int flag)
+{
+	if (!ours())
+		return REAL(siginterrupt)(sig, flag);
+	struct sigaction act;
+	long r = evs_sig_action(sig, NULL, &act);
+	if (r < 0)
+		return (int)evs_ret(r);
+	if (flag) {
+		__atomic_or_fetch(&sigintr, evs_sigbit(sig), __ATOMIC_RELAXED);
+		act.sa_flags &= ~SA_RESTART;
+	} else {
+		__atomic_and_fetch(&sigintr, ~evs_sigbit(sig), __ATOMIC_RELAXED);
+		act.sa_flags |= SA_RESTART;
+	}
+	return (int)evs_ret(evs_sig_action(sig, &act, NULL));
+}
+
+EVS_HOOK int sigpending(sigset_t *set)
+{
+	if (evs_config.disable || !evs_current())
+		return REAL(sigpending)(set);
+	evs_sig_pending(set);
+	return 0;
+}
+
+static int suspend(evs_sigbits mask)
+{
+	long r = evs_sig_suspend(mask);
+	if (r == -ECANCELED)
+		evs_task_testcancel();
+	return (int)evs_ret(r == -ECANCELED ? -EINTR : r);
+}
+
+EVS_HOOK int sigsuspend(const sigset_t *mask)
+{
+	if (evs_config.disable || !evs_current())
+		return REAL(sigsuspend)(mask);
+	return suspend(evs_sigset_bits(mask));
+}
+
+EVS_HOOK int pause(void)
+{
+	if (evs_config.disable || !evs_current())
+		return REAL(pause)();
+	return suspend(evs_current()->sig.mask);
+}
+
+/* The sigwait family. A cancellation request ends the wait (they are
+ * cancellation points). */
+static long wait_for(const sigset_t *set, siginfo_t *info, int64_t deadline)
+{
+	siginfo_t local;
+	for (;;) {
+		long r = evs_sig_wait(evs_sigset_bits(set), info ? info : &local, deadline);
+		if (r != -ECANCELED)
+			return r;
+		evs_task_testcancel();
+	}
+}
+
+EVS_HOOK int sigwait(const sigset_t *set, int *sig)
+{
+	if (evs_config.disable || !evs_current())
+		return REAL(sigwait)(set, sig);
+	long r;
+	do  /* glibc's sigwait goes on after a handler ran (no EINTR) */
+		r = wait_for(set, NULL, INT64_MAX);
+	while (r == -EINTR);
+	if (r < 0)
+		return (int)-r;
+	*sig = (int)r;
+	return 0;
+}
+
+EVS_HOOK int sigwaitinfo(const sigset_t *set, siginfo_t *info)
+{
+	if (evs_config.disable || !evs_current())
+		return REAL(sigwaitinfo)(set, info);
+	return (int)evs_ret(wait_for(set, info, INT64_MAX));
+}
+
+EVS_HOOK int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
+{
+	if (evs_config.disable || !evs_current())
+		return REAL(sigtimedwait)(set, info, ts);
+	int64_t deadline = INT64_MAX;
+	if (ts) {
+		if (ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000 || ts->tv_sec < 0) {
+			errno = EINVAL;
+			return -1;
+		}
+		deadline = evs_now_ns() + (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+	}
+	return (int)evs_ret(wait_for(set, info, deadline));
+}
+
+/* --- sending to a task --------------------------------------------------- */
+
+EVS_HOOK int raise(int sig)
+{
+	struct evs_task *t = evs_current();
+	if (evs_config.disable || !t)
+		return REAL(raise)(sig);
+	return (int)evs_ret(evs_sig_send(t, sig, NULL));
+}
+
+EVS_HOOK int pthread_kill(pthread_t th, int sig)
+{
+	struct evs_task *t = evs_task_from_pthread(th);
+	if (evs_config.disable || !t)
+		return REAL(pthread_kill)(th, sig);
+	return -evs_sig_send(t, sig, NULL);
+}
+
+EVS_HOOK int pthread_sigqueue(pthread_t th, int sig, const union sigval v)
+{
+	struct evs_task *t = evs_task_from_pthread(th);
+	if (evs_config.disable || !t)
+		return REAL(pthread_sigqueue)(th, sig, v);
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	si.si_code = SI_QUEUE;
+	si.si_pid = getpid();
+	si.si_uid = getuid();
+	si.si_value = v;
+	return -evs_sig_send(t, sig, &si);
+}
+
+/* tgkill of this process with a task's gettid reaches that task. */
+long evs_hook_tgkill_task(pid_t tgid, pid_t tid, int sig, bool *done)
+{
+	*done = false;
+	if (evs_config.disable || tgid != getpid())
+		return 0;
+	struct evs_task *t = evs_sig_task_of_tid(tid);
+	if (!t)
+		return 0;
+	*done = true;
+	return evs_sig_send(t, sig, NULL);
+}
+
+EVS_HOOK int tgkill(pid_t tgid, pid_t tid, int sig)
+{
+	bool done;
+	long r = evs_hook_tgkill_task(tgid, tid, sig, &done);
+	if (!done)
+		return REAL(tgkill)(tgid, tid, sig);
+	return (int)evs_ret(r);
+}
+
+EVS_HOOK pid_t gettid(void)
+{
+	if (evs_config.disable || !evs_current())
+		return REAL(gettid)();
+	return evs_sig_gettid();
 }

@@ -220,19 +220,6 @@ EVS_HOOK int sched_yield(void)
 		return REAL(call)(th, ##__VA_ARGS__);              \
 	} while (0)
 
-EVS_HOOK int pthread_kill(pthread_t th, int sig)
-{
-	struct evs_task *t = evs_task_from_pthread(th);
-	if (t && sig == 0)  /* existence check only */
-		return 0;
-	ON_WORKER(pthread_kill, th, sig);
-}
-
-EVS_HOOK int pthread_sigqueue(pthread_t th, int sig, const union sigval v)
-{
-	ON_WORKER(pthread_sigqueue, th, sig, v);
-}
-
 EVS_HOOK int pthread_getschedparam(pthread_t th, int *pol, struct sched_param *p)
 {
 	ON_WORKER(pthread_getschedparam, th, pol, p);

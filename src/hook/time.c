@@ -2,10 +2,11 @@
  * sleep() and usleep() call the clock_nanosleep system call directly, not
  * the nanosleep symbol, so each is interposed on its own.
  *
- * Differences from the kernel (docs/differences.md): a signal handler that
- * runs while a task sleeps does not cut the sleep short (no EINTR, `rem`
- * is never written); absolute CLOCK_REALTIME deadlines are converted to
- * the monotonic clock once, when the sleep starts. */
+ * A signal handler that runs during a sleep ends it, as natively (sleeps
+ * are never restarted): nanosleep and relative clock_nanosleep say EINTR
+ * and write the time left to `rem`, sleep returns the whole seconds left,
+ * usleep says EINTR. Absolute CLOCK_REALTIME deadlines are converted to
+ * the monotonic clock once, when the sleep starts (docs/differences.md). */
 #include "hook.h"
 #include "../rt/timer.h"
 #include <time.h>
@@ -24,15 +25,25 @@ static int64_t add_sat(int64_t now, const struct timespec *ts)
 	return now + ts->tv_sec * NSEC + ts->tv_nsec;
 }
 
-static void sleep_until(int64_t deadline)
+/* Sleep until the deadline; -EINTR when a handler ended it, with the time
+ * left in *rem (if given). */
+static long sleep_until(int64_t deadline, struct timespec *rem)
 {
-	if (evs_sleep_until(deadline) == -ECANCELED)
-		evs_task_testcancel();
-}
-
-static void sleep_for(const struct timespec *ts)
-{
-	sleep_until(add_sat(evs_now_ns(), ts));
+	for (;;) {
+		long r = evs_sleep_until(deadline);
+		if (r == -ECANCELED) {
+			evs_task_testcancel();
+			continue;
+		}
+		if (r == -EINTR && rem) {
+			int64_t left = deadline - evs_now_ns();
+			if (left < 0)
+				left = 0;
+			rem->tv_sec = left / NSEC;
+			rem->tv_nsec = left % NSEC;
+		}
+		return r;
+	}
 }
 
 EVS_HOOK int nanosleep(const struct timespec *req, struct timespec *rem)
@@ -47,8 +58,7 @@ EVS_HOOK int nanosleep(const struct timespec *req, struct timespec *rem)
 		errno = EINVAL;
 		return -1;
 	}
-	sleep_for(req);
-	return 0;
+	return (int)evs_ret(sleep_until(add_sat(evs_now_ns(), req), rem));
 }
 
 EVS_HOOK int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
@@ -69,19 +79,19 @@ EVS_HOOK int clock_nanosleep(clockid_t clk, int flags, const struct timespec *re
 	if (!(flags & TIMER_ABSTIME)) {
 		if (req->tv_sec < 0)
 			return 0;  /* the kernel returns at once */
-		sleep_for(req);
-		return 0;
+		return (int)-sleep_until(add_sat(evs_now_ns(), req), rem);
 	}
-	sleep_until(evs_abs_deadline(clk, req));
-	return 0;
+	/* absolute: nothing is written to rem */
+	return (int)-sleep_until(evs_abs_deadline(clk, req), NULL);
 }
 
 EVS_HOOK unsigned int sleep(unsigned int s)
 {
 	if (!evs_current())
 		return REAL(sleep)(s);
-	struct timespec ts = { s, 0 };
-	sleep_for(&ts);
+	struct timespec ts = { s, 0 }, rem;
+	if (sleep_until(add_sat(evs_now_ns(), &ts), &rem) == -EINTR)
+		return (unsigned int)rem.tv_sec;  /* glibc: the whole seconds left */
 	return 0;
 }
 
@@ -90,6 +100,5 @@ EVS_HOOK int usleep(useconds_t us)
 	if (!evs_current())
 		return REAL(usleep)(us);
 	struct timespec ts = { us / 1000000, (long)(us % 1000000) * 1000 };
-	sleep_for(&ts);
-	return 0;
+	return (int)evs_ret(sleep_until(add_sat(evs_now_ns(), &ts), NULL));
 }

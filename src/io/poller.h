@@ -15,6 +15,8 @@
 #include <sys/epoll.h>
 
 #define EVS_POLLER_POKE UINT64_MAX
+/* UINT64_MAX - 1 and - 2: io/uring.h, io/aio.h */
+#define EVS_POLLER_SIGNAL (UINT64_MAX - 3)  /* the process signalfd (rt/sigwait.c) */
 
 int evs_poller_init(int *epfd, int *evfd);
 /* A runtime eventfd (hidden, non-blocking) in epfd's set, reported with

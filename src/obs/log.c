@@ -1,5 +1,6 @@
 #include "../evs.h"
 #include "log.h"
+#include "../libc/sys.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ void evs_log_line(const char *fmt, ...)
 	if (n > (int)sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
 	buf[n++] = '\n';
-	(void)!syscall(SYS_write, 2, buf, (size_t)n);
+	(void)evs_sys_write(2, buf, (size_t)n);
 }
 
 void evs_panic(const char *fmt, ...)

@@ -51,6 +51,7 @@
 	X(barrier, "pthread_barrier_wait") \
 	X(once, "pthread_once run by another thread") \
 	X(join, "pthread_join") \
+	X(signal, "sigwait, sigsuspend, pause") \
 	X(file, "a file operation in io_uring or Linux AIO") \
 	X(pool, "a call on the blocking pool")
 

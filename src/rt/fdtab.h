@@ -82,7 +82,8 @@ bool evs_fd_internal(int fd);
  * try(fd, arg) makes the non-blocking attempt and returns >= 0 or -errno;
  * -EAGAIN means "wait for dir and call me again". Returns try's result,
  * -EAGAIN at once when `nonblock` (the program's view), -ETIME when the
- * deadline passed, -EBADF when the fd was closed while waiting. Every
+ * deadline passed, -EBADF when the fd was closed while waiting, -EINTR
+ * when a signal's handler (which has run) interrupts the call. Every
  * caller (reads, writes, accept, connect, sendfile, the mmsg calls) goes
  * through here. When epoll cannot hold the fd, the wait is a real poll()
  * on the worker (counted as a fallback). */
@@ -105,7 +106,8 @@ struct evs_pollreq {
 /* Snapshot the counters of every request (before the readiness check). */
 void evs_fd_snapshot(struct evs_pollreq *r, int n);
 /* Park until any request sees an event, or the deadline. Returns 0 (try
- * again), -ETIME, -ECANCELED, or EVS_USE_REAL when epoll cannot hold one
- * of the fds (the caller makes the real, blocking call). */
+ * again), -ETIME, -ECANCELED, -EINTR (a signal came: its handler has not
+ * run yet), or EVS_USE_REAL when epoll cannot hold one of the fds (the
+ * caller makes the real, blocking call). */
 long evs_fd_wait_many(struct evs_pollreq *r, int n, int64_t deadline);
 #endif

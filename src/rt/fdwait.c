@@ -53,6 +53,7 @@ static long why_to_ret(int why)
 	case EVS_WAKE_TIMEOUT: return -ETIME;
 	case EVS_WAKE_CLOSED: return -EBADF;
 	case EVS_WAKE_CANCEL: return -ECANCELED;
+	case EVS_WAKE_SIGNAL: return -EINTR;
 	default: return 0;
 	}
 }
@@ -70,8 +71,9 @@ static long block_for_real(int fd, int dir, int64_t deadline)
 }
 
 /* Park until fd is ready in dir, the deadline passes (-ETIME), it is
- * closed (-EBADF) or the task is cancelled (-ECANCELED); seq is the
- * snapshot taken before the failed try. 0: worth trying again. */
+ * closed (-EBADF), the task is cancelled (-ECANCELED) or a signal comes
+ * for it (-EINTR, its handler not run yet); seq is the snapshot taken
+ * before the failed try. 0: worth trying again. */
 static long fd_wait(struct evs_fd *f, int fd, int dir, uint32_t seq, int64_t deadline)
 {
 	struct evs_task *t = evs_current();
@@ -112,6 +114,15 @@ long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, void *arg,
 		r = fd_wait(f, fd, dir, seq, deadline);
 		if (r == -ECANCELED) {
 			evs_task_testcancel();
+			continue;
+		}
+		if (r == -EINTR) {
+			/* signal(7): a handler installed without SA_RESTART
+			 * interrupts the call; so does any handler when the
+			 * socket has a timeout for this direction. */
+			int ran = evs_sig_run();
+			if ((ran & EVS_SIG_NORESTART) || ((ran & EVS_SIG_RAN) && f->timeo[dir]))
+				break;
 			continue;
 		}
 		if (r < 0)

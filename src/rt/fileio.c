@@ -114,7 +114,7 @@ static long submit_park(const struct evs_fop *op, int aio)
 	struct fop_wait u = { .t = t };
 	/* u is the kernel's until the completion: nothing but the reaper may
 	 * end this wait. */
-	u.token = evs_wait_open(EVS_WAIT_NOCANCEL);
+	u.token = evs_wait_open(EVS_WAIT_NOCANCEL | EVS_WAIT_NOSIGNAL);
 	int e = aio ? evs_aio_submit(w->aio, op, &u) : evs_uring_submit(w->uring, op, &u);
 	if (e < 0) {  /* full or refused: close our wait, use the pool */
 		evs_wait_abandon(u.token);

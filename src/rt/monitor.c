@@ -39,183 +39,42 @@
 #include "sched.h"
 #include "worker.h"
 #include "task.h"
+#include "safepoint.h"
+#include "signal.h"
 #include "../libc/real.h"
 #include "../obs/log.h"
 #include "../libc/sys.h"
-#include <dlfcn.h>
 #include <errno.h>
-#include <link.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
 
 #define EVS_MONITOR_TICK_NS (1 * 1000000LL)
 #define EVS_PENDING_NS (1 * 1000000LL)
 #define EVS_STALL_NS (10 * 1000000LL)
-#define EVS_UNWIND_DEPTH 64
-
-/* --- the module map ---------------------------------------------------- */
-
-enum { MOD_PROGRAM, MOD_LIBC, MOD_SHIM, MOD_UNKNOWN };
-
-#define EVS_MAX_MODS 128
-static struct mod {
-	uintptr_t lo, hi;     /* an executable segment */
-	int kind;
-	int exe;              /* the main executable */
-} mods[EVS_MAX_MODS];
-static int nmods;
-
-/* Bare system-call wrappers a task may be interrupted in (top frame). */
-static const char *const wrappers[] = {
-	"syscall", "read", "write", "pread64", "pwrite64", "readv", "writev",
-	"recvfrom", "sendto", "recvmsg", "sendmsg", "accept", "accept4",
-	"connect", "nanosleep", "clock_nanosleep", "poll", "ppoll", "select",
-	"pselect", "epoll_wait", "epoll_pwait", "pause", "sigsuspend",
-	"wait4", "waitpid", "msgrcv", "msgsnd", "semop", "flock",
-};
-#define NWRAP (sizeof(wrappers) / sizeof(wrappers[0]))
-static uintptr_t wrapper_at[NWRAP];
-
-static int kind_of_name(const char *name)
-{
-	const char *b = strrchr(name, '/');
-	b = b ? b + 1 : name;
-	if (!strncmp(b, "libc.so", 7) || !strncmp(b, "ld-linux", 8) ||
-	    !strncmp(b, "libgcc_s", 8) || !strncmp(b, "libdl.so", 8) ||
-	    !strncmp(b, "libpthread.so", 13) || !strncmp(b, "linux-vdso", 10) ||
-	    !strncmp(b, "libunwind", 9))
-		return MOD_LIBC;
-	return MOD_PROGRAM;
-}
-
-static int collect(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	(void)size;
-	(void)arg;
-	Dl_info self;
-	int kind = kind_of_name(info->dlpi_name);
-	if (dladdr((void *)evs_monitor_init, &self) && self.dli_fbase &&
-	    (uintptr_t)self.dli_fbase == info->dlpi_addr)
-		kind = MOD_SHIM;
-	for (int i = 0; i < info->dlpi_phnum && nmods < EVS_MAX_MODS; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
-			continue;
-		mods[nmods].lo = info->dlpi_addr + ph->p_vaddr;
-		mods[nmods].hi = mods[nmods].lo + ph->p_memsz;
-		mods[nmods].kind = kind;
-		mods[nmods].exe = info->dlpi_name[0] == '\0';
-		nmods++;
-	}
-	return 0;
-}
-
-static const struct mod *module_of(uintptr_t ip)
-{
-	for (int i = 0; i < nmods; i++)
-		if (ip >= mods[i].lo && ip < mods[i].hi)
-			return &mods[i];
-	return NULL;  /* loaded later (dlopen) or generated: unknown */
-}
-
-/* --- where was the task interrupted? ----------------------------------- */
-
-enum { AT_SHIM, AT_LIBC, AT_PROGRAM };
-
-static int is_wrapper(unw_cursor_t *c)
-{
-	unw_proc_info_t pi;
-	if (unw_get_proc_info(c, &pi) != 0)
-		return 0;
-	for (size_t i = 0; i < NWRAP; i++)
-		if (wrapper_at[i] && pi.start_ip == wrapper_at[i])
-			return 1;
-	return 0;
-}
-
-/* libunwind's one-time set-up opens a pipe (for address validation, which
- * local cursors like ours never use) at the lowest free fd numbers. Done
- * at start-up it would shift every fd the program opens by two; so the
- * monitor thread does it just before it sends its first signal, and the
- * handler declines until then. */
-static int unw_ready;
-
-static void unwind_setup(void)
-{
-	if (__atomic_load_n(&unw_ready, __ATOMIC_ACQUIRE))
-		return;
-	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
-	__atomic_store_n(&unw_ready, 1, __ATOMIC_RELEASE);
-}
-
-static int classify(ucontext_t *uc, int main_task)
-{
-	unw_cursor_t c;
-	if (!__atomic_load_n(&unw_ready, __ATOMIC_ACQUIRE))
-		return AT_SHIM;
-	if (unw_init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) != 0)
-		return AT_SHIM;  /* cannot tell: treat as unsafe */
-	int program_seen = 0, libc_seen = 0;
-	for (int i = 0; i < EVS_UNWIND_DEPTH; i++) {
-		unw_word_t ip;
-		unw_get_reg(&c, UNW_REG_IP, &ip);
-		const struct mod *m = module_of((uintptr_t)ip);
-		int kind = m ? m->kind : MOD_UNKNOWN;
-		if (kind == MOD_SHIM) {
-			/* Shim frames are allowed only as a task's first frames
-			 * (task_entry, then the trampoline that ends the walk),
-			 * below the program's. */
-			if (!program_seen)
-				return AT_SHIM;
-			for (int k = 0; k < 2; k++) {
-				if (unw_step(&c) <= 0)
-					return libc_seen ? AT_LIBC : AT_PROGRAM;
-				unw_get_reg(&c, UNW_REG_IP, &ip);
-				m = module_of((uintptr_t)ip);
-				if (!m || m->kind != MOD_SHIM)
-					return AT_SHIM;
-			}
-			return unw_step(&c) <= 0 ? (libc_seen ? AT_LIBC : AT_PROGRAM) : AT_SHIM;
-		}
-		if (kind == MOD_LIBC) {
-			if (i == 0 && is_wrapper(&c)) {
-				/* a bare system call made by the program */
-			} else if (main_task && program_seen) {
-				/* below main: libc's start code and _start */
-				return libc_seen ? AT_LIBC : AT_PROGRAM;
-			} else {
-				libc_seen = 1;
-			}
-		} else if (kind == MOD_UNKNOWN) {
-			libc_seen = 1;
-		} else {
-			program_seen = 1;
-		}
-		if (unw_step(&c) <= 0)
-			break;
-	}
-	return libc_seen || !program_seen ? AT_LIBC : AT_PROGRAM;
-}
-
 static void on_preempt(int sig, siginfo_t *si, void *ucv)
 {
 	(void)sig;
 	(void)si;
 	int saved = errno;
 	struct evs_worker *w = evs_self;
-	struct evs_task *t = w ? w->cur : NULL;
-	if (!t || !__atomic_load_n(&evs_pollers_live, __ATOMIC_ACQUIRE))
+	if (!w)
 		goto out;
-	int at = classify(ucv, t == &evs_main_task);
-	if (at == AT_SHIM) {
+	/* The same signal carries the runtime's own requests: a program
+	 * signal owed to the running task, a new K (rt/signal.h)... */
+	evs_sig_on_ipi(w, ucv);
+	/* ...and the monitor's: preempt. */
+	struct evs_task *t = w->cur;
+	if (!__atomic_exchange_n(&w->preempt_req, 0, __ATOMIC_ACQ_REL) || !t ||
+	    !__atomic_load_n(&evs_pollers_live, __ATOMIC_ACQUIRE))
+		goto out;
+	int at = evs_safepoint_classify(ucv, t == &evs_main_task);
+	if (at == EVS_AT_SHIM) {
 		w->st[EVS_ST_preempt_refused]++;
 		goto out;
 	}
 	w->st[EVS_ST_migrated] += (uint64_t)evs_sched_migrate_unstarted(w);
-	if (at != AT_PROGRAM) {
+	if (at != EVS_AT_PROGRAM) {
 		w->st[EVS_ST_preempt_refused]++;
 		goto out;
 	}
@@ -240,6 +99,14 @@ static void stall_ended(struct evs_worker *w, int64_t now)
 	evs_stat_max_slow(EVS_ST_stall_ms_max, ms);
 }
 
+static void preempt(struct evs_worker *w, int64_t now)
+{
+	w->mon_signalled = now;
+	evs_stat_add_slow(EVS_ST_preempt_signals, 1);
+	__atomic_store_n(&w->preempt_req, 1, __ATOMIC_RELEASE);
+	REAL(pthread_kill)(w->thread, EVS_SIG_PREEMPT);
+}
+
 static void *monitor_main(void *arg)
 {
 	(void)arg;
@@ -255,6 +122,14 @@ static void *monitor_main(void *arg)
 			live++;
 			uint64_t sw = __atomic_load_n(&w->st[EVS_ST_switches], __ATOMIC_RELAXED);
 			struct evs_task *cur = __atomic_load_n(&w->cur, __ATOMIC_RELAXED);
+			if (cur && evs_sig_owed(w)) {
+				/* a program signal its running task has not taken
+				 * yet (it was inside the runtime when it came):
+				 * interrupt it again, once a tick */
+				evs_safepoint_unwind_setup();
+				__atomic_store_n(&w->sig_ipi, 1, __ATOMIC_RELEASE);
+				REAL(pthread_kill)(w->thread, EVS_SIG_PREEMPT);
+			}
 			if (!cur || sw != w->mon_seen) {
 				if (w->stalled)
 					stall_ended(w, now);
@@ -273,10 +148,8 @@ static void *monitor_main(void *arg)
 					__atomic_load_n(&w->timers.next_due, __ATOMIC_RELAXED) <= now;
 				if (pending && quiet >= EVS_PENDING_NS &&
 				    now - w->mon_signalled >= EVS_PENDING_NS) {
-					unwind_setup();
-					w->mon_signalled = now;
-					evs_stat_add_slow(EVS_ST_preempt_signals, 1);
-					REAL(pthread_kill)(w->thread, EVS_SIG_PREEMPT);
+					evs_safepoint_unwind_setup();
+					preempt(w, now);
 				}
 				continue;
 			}
@@ -287,10 +160,8 @@ static void *monitor_main(void *arg)
 				evs_stat_add_slow(EVS_ST_stalls, 1);
 			}
 			if (now - w->mon_signalled >= EVS_STALL_NS) {
-				unwind_setup();
-				w->mon_signalled = now;
-				evs_stat_add_slow(EVS_ST_preempt_signals, 1);
-				REAL(pthread_kill)(w->thread, EVS_SIG_PREEMPT);
+				evs_safepoint_unwind_setup();
+				preempt(w, now);
 			}
 		}
 		if (stalled == live && live < evs_config.max_workers && evs_sched_add_worker() == 0)
@@ -301,14 +172,7 @@ static void *monitor_main(void *arg)
 
 void evs_monitor_init(void)
 {
-	dl_iterate_phdr(collect, NULL);
-	for (size_t i = 0; i < NWRAP; i++) {
-		void *p = dlsym(RTLD_NEXT, wrappers[i]);
-		Dl_info di;
-		/* only libc's own: a wrapper the program defines is its code */
-		if (p && dladdr(p, &di) && kind_of_name(di.dli_fname) == MOD_LIBC)
-			wrapper_at[i] = (uintptr_t)p;
-	}
+	evs_safepoint_init();
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_preempt;
@@ -316,7 +180,7 @@ void evs_monitor_init(void)
 	 * while; the signal must stay deliverable to the worker meanwhile. */
 	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
-	sigaction(EVS_SIG_PREEMPT, &sa, NULL);
+	REAL(sigaction)(EVS_SIG_PREEMPT, &sa, NULL);
 	evs_monitor_worker_start();
 }
 

@@ -108,7 +108,7 @@ long evs_offload(long (*fn)(void *), void *arg)
 		}
 	}
 	/* Not a cancellation point while the job runs: j is on our stack. */
-	j.token = evs_wait_open(EVS_WAIT_NOCANCEL);
+	j.token = evs_wait_open(EVS_WAIT_NOCANCEL | EVS_WAIT_NOSIGNAL);
 	evs_spin_lock(&lock);
 	evs_queue_push(&jobs, &j.link);
 	queued++;

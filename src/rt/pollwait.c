@@ -37,6 +37,11 @@ static long wait_loop(struct evs_pollreq *r, int n, int64_t deadline, check_fn c
 			evs_task_testcancel();
 			continue;
 		}
+		if (w == -EINTR) {  /* never restarted (signal(7)) */
+			if (evs_sig_run() & EVS_SIG_RAN)
+				return -EINTR;
+			continue;
+		}
 		if (w < 0)
 			return w;
 	}

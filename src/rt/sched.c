@@ -129,6 +129,8 @@ static void dispatch(struct evs_worker *w, struct epoll_event *ev, int n)
 			evs_uring_reap(w->uring, 1, evs_fileio_done);
 		else if (ev[i].data.u64 == EVS_POLLER_AIO)
 			evs_aio_reap(w->aio, evs_fileio_done);
+		else if (ev[i].data.u64 == EVS_POLLER_SIGNAL)
+			evs_sig_kernel_pending();
 		else
 			evs_fd_event(ev[i].data.u64, ev[i].events);
 	}
@@ -177,7 +179,7 @@ static void idle(struct evs_worker *w)
 	}
 
 	__atomic_store_n(&w->sleeping, 1, __ATOMIC_SEQ_CST);
-	if (!evs_runq_inbox_empty(&w->rq)) {
+	if (!evs_runq_inbox_empty(&w->rq) || !evs_sig_inbox_empty(&w->sigin)) {
 		__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
 		return;
 	}
@@ -253,10 +255,20 @@ static void reap(struct evs_worker *w)
 	evs_task_unref(t);
 }
 
+/* Signals this worker's handler noted, or a new K to apply
+ * (rt/signal.h): one load and a compare when there is nothing. */
+static inline void signal_chores(struct evs_worker *w)
+{
+	if (EVS_UNLIKELY(!evs_sig_inbox_empty(&w->sigin) ||
+			 w->kgen_seen != __atomic_load_n(&evs_sig_kgen, __ATOMIC_RELAXED)))
+		evs_sig_worker_poll(w);
+}
+
 void evs_sched_loop(struct evs_worker *w)
 {
 	unsigned rounds = 0;
 	for (;;) {
+		signal_chores(w);
 		evs_runq_drain(&w->rq);
 		if (w->timers.n)
 			w->st[EVS_ST_timer_fires] +=

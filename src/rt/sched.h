@@ -22,6 +22,9 @@ struct evs_worker {
 	struct evs_task *tls_owner;  /* whose TLS copy is resident */
 	int64_t last_run;            /* when the loop last ran a task (spares) */
 	uint64_t st[EVS_ST__N];      /* counters (obs/stats.h) */
+	uint64_t kgen_seen;          /* the signal mask K applied here (rt/signal.h) */
+	struct evs_siginbox sigin;   /* signals its handler noted inside the runtime */
+	uint8_t sigfd_armed;         /* the process signalfd is in epfd */
 	uint64_t parks_by[EVS_WAIT__N];  /* parks per cause */
 
 	/* Any thread. */
@@ -29,6 +32,8 @@ struct evs_worker {
 	int stalled;                 /* atomic: set and cleared by the monitor */
 	int ntasks;                  /* atomic: live tasks whose home this is */
 	int retired;                 /* atomic: a spare worker that has left */
+	int sig_ipi;                 /* atomic: a signal or a new K waits for it */
+	int preempt_req;             /* atomic: the monitor asks it to preempt */
 	int gone;                    /* atomic: its thread has ended (slot free) */
 
 	/* The monitor's own (rt/monitor.c). */

@@ -62,6 +62,15 @@ int evs_park(uint64_t token, int64_t deadline, int why, intptr_t obj)
 	    cancellable(t) && close_own(t, token))
 		return EVS_WAKE_CANCEL;
 	struct evs_worker *w = t->w;
+	/* Likewise a signal for this task: queued before the wait opened
+	 * (its router found no wait to end), or noted by this worker's
+	 * handler and not routed yet. */
+	if (!(t->wait_flags & EVS_WAIT_NOSIGNAL)) {
+		if (EVS_UNLIKELY(!evs_sig_inbox_empty(&w->sigin)))
+			evs_sig_worker_poll(w);
+		if (EVS_UNLIKELY(evs_sig_deliverable(&t->sig)) && close_own(t, token))
+			return EVS_WAKE_SIGNAL;
+	}
 	struct evs_timer tm = { .when = deadline, .t = t, .token = token };
 	if (deadline != INT64_MAX)
 		evs_timer_add(&w->timers, &tm);
@@ -101,7 +110,7 @@ void evs_task_cancel(struct evs_task *t)
 void evs_task_yield(void)
 {
 	struct evs_task *t = evs_current();
-	uint64_t tok = evs_wait_open(EVS_WAIT_NOCANCEL);
+	uint64_t tok = evs_wait_open(EVS_WAIT_NOCANCEL | EVS_WAIT_NOSIGNAL);
 	evs_task_wake(t, tok, EVS_WAKE_EVENT);  /* to the back of the queue */
 	evs_park(tok, INT64_MAX, EVS_WAIT_yield, 0);
 }
@@ -156,6 +165,7 @@ int evs_task_create(pthread_t *out, const pthread_attr_t *attr,
 	t->refs = (detach == PTHREAD_CREATE_DETACHED) ? 1 : 2;
 	t->detached = (detach == PTHREAD_CREATE_DETACHED);
 	t->w = evs_sched_place();  /* counts t in its ntasks */
+	evs_sig_task_new(t, evs_current());  /* its mask is its creator's */
 	evs_ctx_make(&t->ctx, t->stack_lo, t->stack_size, task_entry, t, &t->uc);
 	uint64_t live = __atomic_add_fetch(&evs_live_tasks, 1, __ATOMIC_RELAXED);
 	evs_stat_peak(&evs_tasks_peak, live);
@@ -185,6 +195,7 @@ void evs_task_exit(void *retval)
 	struct evs_task *j = t->joiner;
 	uint64_t jtok = t->joiner_token;
 	evs_spin_unlock(&t->lock);
+	evs_sig_task_gone(t);
 	if (j)
 		evs_task_wake(j, jtok, EVS_WAKE_EVENT);
 
@@ -216,6 +227,20 @@ int evs_task_join(struct evs_task *t, void **ret, int64_t deadline, int try_only
 		t->joiner_token = evs_wait_open(0);
 		evs_spin_unlock(&t->lock);
 		int why = evs_park(t->joiner_token, deadline, EVS_WAIT_join, (intptr_t)t);
+		while (why == EVS_WAKE_SIGNAL) {
+			/* The handler runs, then the join goes on waiting (it
+			 * never fails with EINTR): a new wait, published as the
+			 * joiner's token under t's lock, unless t ended
+			 * meanwhile (its exit reads the token under that lock). */
+			evs_sig_run();
+			evs_spin_lock(&t->lock);
+			int done = t->exited;
+			if (!done)
+				t->joiner_token = evs_wait_open(0);
+			evs_spin_unlock(&t->lock);
+			why = done ? EVS_WAKE_EVENT
+				   : evs_park(t->joiner_token, deadline, EVS_WAIT_join, (intptr_t)t);
+		}
 		if (why == EVS_WAKE_TIMEOUT || why == EVS_WAKE_CANCEL) {
 			evs_spin_lock(&t->lock);
 			int done = t->exited;

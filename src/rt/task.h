@@ -18,9 +18,9 @@
  *      evs_wait_abandon(token);
  *   4. a waker calls evs_task_wake(t, token, reason): a CAS from token to
  *      token & ~1. Exactly one waker wins per wait (an event, the timer, a
- *      close, a cancellation); a waker holding a stale token (an earlier
- *      wait, already ended) loses and does nothing. The winner queues t on
- *      its worker;
+ *      close, a cancellation, a signal for the task); a waker holding a
+ *      stale token (an earlier wait, already ended) loses and does nothing.
+ *      The winner queues t on its worker;
  *   5. the resumed task removes its record from wherever it published it
  *      (under that object's lock) before the wait's stack memory goes away.
  * A wake between 2 and 3 cannot be lost: it queues t on its own worker,
@@ -40,6 +40,7 @@
 #include "../lock.h"
 #include "../list.h"
 #include "../obs/stats.h"
+#include "signal.h"
 #include <ck_stack.h>
 #include <pthread.h>
 
@@ -47,12 +48,14 @@
 
 /* Wake reasons returned by evs_park. */
 enum { EVS_WAKE_EVENT = 0, EVS_WAKE_TIMEOUT = 1, EVS_WAKE_CLOSED = 2,
-       EVS_WAKE_CANCEL = 3 };
+       EVS_WAKE_CANCEL = 3, EVS_WAKE_SIGNAL = 4 };
 
 /* Wait flags (evs_wait_open). */
 #define EVS_WAIT_NOCANCEL 1u  /* pthread_cancel may not end this wait: memory
 			       * on the task's stack is a pool thread's or the
 			       * kernel's until the operation completes */
+#define EVS_WAIT_NOSIGNAL 2u  /* nor may a signal: its handler runs after (a
+			       * disk read is not interruptible natively either) */
 
 #define EVS_KEY_BLOCK 32
 #define EVS_KEY_BLOCKS (1024 / EVS_KEY_BLOCK)   /* PTHREAD_KEYS_MAX */
@@ -109,6 +112,7 @@ struct evs_task {
 	int exiting;
 	int started;                 /* has run: pinned to its worker from now on */
 	int cancel_pending;          /* atomic: pthread_cancel was called */
+	struct evs_tasksig sig;      /* its mask, pending signals (signal.h) */
 	int cancel_state, cancel_type;
 
 	/* Stack: [map: guard | stack_lo .. stack_lo+stack_size | this struct].

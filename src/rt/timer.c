@@ -148,6 +148,8 @@ long evs_sleep_until(int64_t deadline)
 		int why = evs_park(tok, deadline, EVS_WAIT_sleep, 0);
 		if (why == EVS_WAKE_CANCEL)
 			return -ECANCELED;
+		if (why == EVS_WAKE_SIGNAL && (evs_sig_run() & EVS_SIG_RAN))
+			return -EINTR;  /* sleeps are never restarted (signal(7)) */
 		if (evs_now_ns() >= deadline)
 			return 0;
 	}

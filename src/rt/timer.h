@@ -40,7 +40,8 @@ static inline int64_t evs_timer_next(const struct evs_timers *h)
 int evs_timer_fire(struct evs_timers *h, int64_t now);
 
 /* Park the current task until the absolute monotonic deadline. Returns 0,
- * or -ECANCELED when a pthread_cancel ended the sleep early. */
+ * -ECANCELED when a pthread_cancel ended the sleep early, or -EINTR when a
+ * signal's handler ran (the sleep is over then). */
 long evs_sleep_until(int64_t deadline_ns);
 
 /* An absolute time on clk as a CLOCK_MONOTONIC deadline (converted once,

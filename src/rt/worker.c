@@ -13,6 +13,7 @@
 #include "monitor.h"
 #include "offload.h"
 #include "tls.h"
+#include "signal.h"
 #include "../io/aio.h"
 #include "../io/poller.h"
 #include "../io/uring.h"
@@ -66,6 +67,9 @@ static void reset(struct evs_worker *w, int id, bool spare)
 	w->aio = NULL;
 	w->no_uring = w->no_aio = 0;
 	w->stalled = 0;
+	w->sigfd_armed = 0;
+	w->kgen_seen = (uint64_t)-1;  /* applies K when it starts */
+	w->sigin.head = w->sigin.tail = 0;
 	w->last_run = evs_now_ns();
 }
 
@@ -93,6 +97,7 @@ static void *worker_main(void *arg)
 	evs_self = w;
 	evs_tls_worker_start(w);
 	evs_monitor_worker_start();
+	evs_sig_worker_start(w);
 	w->sched.uc = &w->sched_uc;
 	evs_sched_loop(w);  /* returns when a spare retires */
 	__atomic_store_n(&w->gone, 1, __ATOMIC_RELEASE);
@@ -210,6 +215,7 @@ void evs_sched_init(void)
 	 * save area is filled the first time another task comes in. */
 	if (evs_tls_task_init(&evs_main_task) == 0)
 		evs_workers[0].tls_owner = &evs_main_task;
+	evs_sig_init();
 }
 
 static void sched_entry(void *arg)
@@ -296,4 +302,5 @@ void evs_sched_atfork_child(void)
 	else
 		cur->w = &evs_workers[0];
 	evs_live_tasks = cur ? 1 : 0;
+	evs_sig_atfork_child(cur);
 }

@@ -58,7 +58,10 @@ int evs_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline)
 		__atomic_sub_fetch(&x->waiters, 1, __ATOMIC_RELAXED);
 		return r;
 	}
-	long p = evs_lot_park(&x->seq, seq, deadline, EVS_WAIT_cond, true);
+	long p;
+	do  /* a signal's handler runs; the wait goes on, as glibc's does */
+		p = evs_lot_park(&x->seq, seq, deadline, EVS_WAIT_cond, true);
+	while (p == -EINTR || p == -ERESTART);
 	__atomic_sub_fetch(&x->waiters, 1, __ATOMIC_RELAXED);
 	evs_mutex_reacquire(m, count);
 	if (p == -ECANCELED)

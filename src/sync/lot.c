@@ -77,6 +77,8 @@ long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int why,
 			ret = -ETIME;
 		else if (r == EVS_WAKE_CANCEL)
 			ret = -ECANCELED;
+		else if (r == EVS_WAKE_SIGNAL)
+			ret = -EINTR;  /* the handler runs once the record is gone */
 	} else {
 		ret = park_thread(&w, deadline);
 	}
@@ -86,6 +88,8 @@ long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int why,
 	if (w.link.linked)
 		evs_queue_del(&b->q, &w.link);
 	evs_spin_unlock(&b->lock);
+	if (ret == -EINTR && !(evs_sig_run() & EVS_SIG_NORESTART))
+		ret = -ERESTART;  /* every handler asked for restarts */
 	return ret;
 }
 

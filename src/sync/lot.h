@@ -23,8 +23,12 @@
 
 /* Returns 0 when woken (or the word no longer matched: -EAGAIN), -ETIME
  * when the absolute CLOCK_MONOTONIC deadline passed, -ECANCELED when a
- * task was asked to cancel (only if `cancel_point`). `why` (enum
- * evs_wait: mutex, cond, sem...) is what the task dump shows. */
+ * task was asked to cancel (only if `cancel_point`), -EINTR when a signal
+ * came for the task and a handler installed without SA_RESTART ran, and
+ * -ERESTART when the handlers that ran all had SA_RESTART (they have run
+ * by then either way; the caller decides whether its call goes on).
+ * `why` (enum evs_wait: mutex, cond, sem...) is what the task dump
+ * shows. */
 long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int why,
 		  bool cancel_point);
 /* Wake up to n waiters of addr (n < 0: all); returns how many woke. */

@@ -61,8 +61,8 @@ int evs_sem_wait(sem_t *s, int64_t deadline, int try_only)
 			r = take(x) ? 0 : -ETIMEDOUT;
 			break;
 		}
-		if (p == -ECANCELED) {
-			r = -ECANCELED;
+		if (p == -ECANCELED || p == -EINTR) {  /* EINTR: no SA_RESTART */
+			r = (int)p;
 			break;
 		}
 	}

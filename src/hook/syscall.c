@@ -1,0 +1,119 @@
+/* syscall(): the generic system-call entry of libc, through which some
+ * programs and libraries make calls that block (a read, a futex wait, a
+ * sleep) or that name a thread (gettid, tgkill). Those numbers go to the
+ * same hooks as the named calls, so they park the task instead of the
+ * worker and keep the fd table and the tasks' identities right; every
+ * other number is the kernel's. The named hooks and syscall() both report
+ * failure as -1 and errno, except clock_nanosleep, whose error number is
+ * its result. */
+#include "hook.h"
+#include "../rt/config.h"
+#include "../rt/signal.h"
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EVS_KSIGSET 8     /* the kernel's sigset_t: 64 bits */
+
+/* pselect6's sixth argument. */
+struct pselect_data {
+	const sigset_t *ss;
+	size_t len;
+};
+
+static long task_call(long n, long a, long b, long c, long d, long e, long f, bool *done)
+{
+	*done = true;
+	switch (n) {
+	case SYS_read: return read((int)a, (void *)b, (size_t)c);
+	case SYS_write: return write((int)a, (const void *)b, (size_t)c);
+	case SYS_readv: return readv((int)a, (const struct iovec *)b, (int)c);
+	case SYS_writev: return writev((int)a, (const struct iovec *)b, (int)c);
+	case SYS_pread64: return pread((int)a, (void *)b, (size_t)c, (off_t)d);
+	case SYS_pwrite64: return pwrite((int)a, (const void *)b, (size_t)c, (off_t)d);
+	case SYS_preadv: return preadv((int)a, (const struct iovec *)b, (int)c, (off_t)d);
+	case SYS_pwritev: return pwritev((int)a, (const struct iovec *)b, (int)c, (off_t)d);
+	case SYS_recvfrom:
+		return recvfrom((int)a, (void *)b, (size_t)c, (int)d, (struct sockaddr *)e,
+				(socklen_t *)f);
+	case SYS_sendto:
+		return sendto((int)a, (const void *)b, (size_t)c, (int)d,
+			      (const struct sockaddr *)e, (socklen_t)f);
+	case SYS_recvmsg: return recvmsg((int)a, (struct msghdr *)b, (int)c);
+	case SYS_sendmsg: return sendmsg((int)a, (const struct msghdr *)b, (int)c);
+	case SYS_accept: return accept((int)a, (struct sockaddr *)b, (socklen_t *)c);
+	case SYS_accept4: return accept4((int)a, (struct sockaddr *)b, (socklen_t *)c, (int)d);
+	case SYS_connect: return connect((int)a, (const struct sockaddr *)b, (socklen_t)c);
+	case SYS_socket: return socket((int)a, (int)b, (int)c);
+	case SYS_socketpair: return socketpair((int)a, (int)b, (int)c, (int *)d);
+	case SYS_pipe: return pipe((int *)a);
+	case SYS_pipe2: return pipe2((int *)a, (int)b);
+	case SYS_close: return close((int)a);
+	case SYS_dup: return dup((int)a);
+	case SYS_dup2: return dup2((int)a, (int)b);
+	case SYS_dup3: return dup3((int)a, (int)b, (int)c);
+	case SYS_fcntl: return fcntl((int)a, (int)b, c);
+	case SYS_poll: return poll((struct pollfd *)a, (nfds_t)b, (int)c);
+	case SYS_select:
+		return select((int)a, (fd_set *)b, (fd_set *)c, (fd_set *)d, (struct timeval *)e);
+	case SYS_pselect6: {
+		const struct pselect_data *pd = (const void *)f;
+		return pselect((int)a, (fd_set *)b, (fd_set *)c, (fd_set *)d,
+			       (const struct timespec *)e, pd ? pd->ss : NULL);
+	}
+	case SYS_epoll_wait: return epoll_wait((int)a, (struct epoll_event *)b, (int)c, (int)d);
+	case SYS_epoll_pwait:
+		return epoll_pwait((int)a, (struct epoll_event *)b, (int)c, (int)d,
+				   (const sigset_t *)e);
+	case SYS_nanosleep: return nanosleep((const struct timespec *)a, (struct timespec *)b);
+	case SYS_clock_nanosleep: {
+		int r = clock_nanosleep((clockid_t)a, (int)b, (const struct timespec *)c,
+					(struct timespec *)d);
+		return r ? evs_ret(-r) : 0;
+	}
+	case SYS_sched_yield: return sched_yield();
+	case SYS_gettid: return gettid();
+	case SYS_tgkill: return tgkill((pid_t)a, (pid_t)b, (int)c);
+	case SYS_tkill: return tgkill(getpid(), (pid_t)a, (int)b);
+	case SYS_rt_sigprocmask:
+		if (d != EVS_KSIGSET)
+			break;
+		return sigprocmask((int)a, (const sigset_t *)b, (sigset_t *)c);
+	case SYS_rt_sigsuspend:
+		if (b != EVS_KSIGSET)
+			break;
+		return sigsuspend((const sigset_t *)a);
+	case SYS_pause: return pause();
+	case SYS_rt_sigtimedwait:
+		if (d != EVS_KSIGSET)
+			break;
+		return sigtimedwait((const sigset_t *)a, (siginfo_t *)b, (const struct timespec *)c);
+	}
+	*done = false;
+	return 0;
+}
+
+EVS_HOOK long syscall(long n, ...)
+{
+	va_list ap;
+	va_start(ap, n);
+	long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long);
+	long d = va_arg(ap, long), e = va_arg(ap, long), f = va_arg(ap, long);
+	va_end(ap);
+	if (!evs_config.disable && evs_current()) {
+		bool done;
+		long r = task_call(n, a, b, c, d, e, f, &done);
+		if (done)
+			return r;
+	}
+	return REAL(syscall)(n, a, b, c, d, e, f);
+}

@@ -1,0 +1,184 @@
+/* The code map and the stack walk behind safepoint.h. */
+#include "../evs.h"
+#include "safepoint.h"
+#include <dlfcn.h>
+#include <link.h>
+#include <string.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#define EVS_UNWIND_DEPTH 64
+
+
+/* --- the module map ---------------------------------------------------- */
+
+enum { MOD_PROGRAM, MOD_LIBC, MOD_SHIM, MOD_UNKNOWN };
+
+#define EVS_MAX_MODS 128
+static struct mod {
+	uintptr_t lo, hi;     /* an executable segment */
+	int kind;
+	int exe;              /* the main executable */
+} mods[EVS_MAX_MODS];
+static int nmods;
+
+/* Bare system-call wrappers a task may be interrupted in (top frame). */
+static const char *const wrappers[] = {
+	"syscall", "read", "write", "pread64", "pwrite64", "readv", "writev",
+	"recvfrom", "sendto", "recvmsg", "sendmsg", "accept", "accept4",
+	"connect", "nanosleep", "clock_nanosleep", "poll", "ppoll", "select",
+	"pselect", "epoll_wait", "epoll_pwait", "pause", "sigsuspend",
+	"wait4", "waitpid", "msgrcv", "msgsnd", "semop", "flock",
+};
+#define NWRAP (sizeof(wrappers) / sizeof(wrappers[0]))
+static uintptr_t wrapper_at[NWRAP];
+
+static int kind_of_name(const char *name)
+{
+	const char *b = strrchr(name, '/');
+	b = b ? b + 1 : name;
+	if (!strncmp(b, "libc.so", 7) || !strncmp(b, "ld-linux", 8) ||
+	    !strncmp(b, "libgcc_s", 8) || !strncmp(b, "libdl.so", 8) ||
+	    !strncmp(b, "libpthread.so", 13) || !strncmp(b, "linux-vdso", 10) ||
+	    !strncmp(b, "libunwind", 9) || !strncmp(b, "liburing", 8) ||
+	    !strncmp(b, "libaio", 6))
+		return MOD_LIBC;  /* libc, or a library the shim calls too: ambiguous */
+	return MOD_PROGRAM;
+}
+
+static int collect(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	(void)arg;
+	Dl_info self;
+	int kind = kind_of_name(info->dlpi_name);
+	if (dladdr((void *)evs_safepoint_init, &self) && self.dli_fbase &&
+	    (uintptr_t)self.dli_fbase == info->dlpi_addr)
+		kind = MOD_SHIM;
+	for (int i = 0; i < info->dlpi_phnum && nmods < EVS_MAX_MODS; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		mods[nmods].lo = info->dlpi_addr + ph->p_vaddr;
+		mods[nmods].hi = mods[nmods].lo + ph->p_memsz;
+		mods[nmods].kind = kind;
+		mods[nmods].exe = info->dlpi_name[0] == '\0';
+		nmods++;
+	}
+	return 0;
+}
+
+static const struct mod *module_of(uintptr_t ip)
+{
+	for (int i = 0; i < nmods; i++)
+		if (ip >= mods[i].lo && ip < mods[i].hi)
+			return &mods[i];
+	return NULL;  /* loaded later (dlopen) or generated: unknown */
+}
+
+/* --- where was the task interrupted? ----------------------------------- */
+
+static int is_wrapper(unw_cursor_t *c)
+{
+	unw_proc_info_t pi;
+	if (unw_get_proc_info(c, &pi) != 0)
+		return 0;
+	for (size_t i = 0; i < NWRAP; i++)
+		if (wrapper_at[i] && pi.start_ip == wrapper_at[i])
+			return 1;
+	return 0;
+}
+
+/* libunwind opens its pipe (for address validation, which local cursors
+ * like ours never use) at its set-up: see safepoint.h. */
+static int unw_ready;
+
+void evs_safepoint_unwind_setup(void)
+{
+	if (__atomic_load_n(&unw_ready, __ATOMIC_ACQUIRE))
+		return;
+	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
+	__atomic_store_n(&unw_ready, 1, __ATOMIC_RELEASE);
+}
+
+static enum evs_at walk(ucontext_t *uc, bool main_task)
+{
+	unw_cursor_t c;
+	if (unw_init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) != 0)
+		return EVS_AT_SHIM;  /* cannot tell: treat as unsafe */
+	int program_seen = 0, libc_seen = 0;
+	for (int i = 0; i < EVS_UNWIND_DEPTH; i++) {
+		unw_word_t ip;
+		unw_get_reg(&c, UNW_REG_IP, &ip);
+		const struct mod *m = module_of((uintptr_t)ip);
+		int kind = m ? m->kind : MOD_UNKNOWN;
+		if (kind == MOD_SHIM) {
+			/* Shim frames are allowed only as a task's first frames
+			 * (task_entry, then the trampoline that ends the walk),
+			 * below the program's. */
+			if (!program_seen)
+				return EVS_AT_SHIM;
+			for (int k = 0; k < 2; k++) {
+				if (unw_step(&c) <= 0)
+					return libc_seen ? EVS_AT_LIBC : EVS_AT_PROGRAM;
+				unw_get_reg(&c, UNW_REG_IP, &ip);
+				m = module_of((uintptr_t)ip);
+				if (!m || m->kind != MOD_SHIM)
+					return EVS_AT_SHIM;
+			}
+			return unw_step(&c) <= 0 ? (libc_seen ? EVS_AT_LIBC : EVS_AT_PROGRAM) : EVS_AT_SHIM;
+		}
+		if (kind == MOD_LIBC) {
+			if (i == 0 && is_wrapper(&c)) {
+				/* a bare system call made by the program */
+			} else if (main_task && program_seen) {
+				/* below main: libc's start code and _start */
+				return libc_seen ? EVS_AT_LIBC : EVS_AT_PROGRAM;
+			} else {
+				libc_seen = 1;
+			}
+		} else if (kind == MOD_UNKNOWN) {
+			libc_seen = 1;
+		} else {
+			program_seen = 1;
+		}
+		if (unw_step(&c) <= 0)
+			break;
+	}
+	return libc_seen || !program_seen ? EVS_AT_LIBC : EVS_AT_PROGRAM;
+}
+
+/* libunwind calls pthread_sigmask and pthread_mutex_lock itself: while it
+ * walks, this thread looks like one the runtime does not own, so those
+ * calls go straight to libc instead of into the runtime (whose locks the
+ * interrupted code may hold). */
+enum evs_at evs_safepoint_classify(ucontext_t *uc, bool main_task)
+{
+	if (!__atomic_load_n(&unw_ready, __ATOMIC_ACQUIRE))
+		return EVS_AT_SHIM;
+	struct evs_worker *self = evs_self;
+	evs_self = NULL;
+	enum evs_at at = walk(uc, main_task);
+	evs_self = self;
+	return at;
+}
+
+enum evs_at evs_safepoint_at_ip(uintptr_t ip)
+{
+	const struct mod *m = module_of(ip);
+	if (!m || m->kind == MOD_LIBC)
+		return EVS_AT_LIBC;
+	return m->kind == MOD_SHIM ? EVS_AT_SHIM : EVS_AT_PROGRAM;
+}
+
+void evs_safepoint_init(void)
+{
+	dl_iterate_phdr(collect, NULL);
+	for (size_t i = 0; i < NWRAP; i++) {
+		void *p = dlsym(RTLD_NEXT, wrappers[i]);
+		Dl_info di;
+		/* only libc's own: a wrapper the program defines is its code */
+		if (p && dladdr(p, &di) && kind_of_name(di.dli_fname) == MOD_LIBC)
+			wrapper_at[i] = (uintptr_t)p;
+	}
+}

@@ -1,0 +1,32 @@
+/* Where was a task interrupted? The monitor (preemption) and signal
+ * delivery ask this of a signal's saved context, to know whether the
+ * runtime may act on that task there. Built on a map of the process's
+ * code made at start-up, so the answer is async-signal-safe. */
+#ifndef EVS_SAFEPOINT_H
+#define EVS_SAFEPOINT_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <ucontext.h>
+
+enum evs_at {
+	EVS_AT_SHIM,      /* the shim is on the stack (its state may be mid-update), or we cannot tell */
+	EVS_AT_LIBC,      /* libc, the loader or unknown code above the program's own */
+	EVS_AT_PROGRAM,   /* nothing but the program's own code (or a bare system-call wrapper it called) */
+};
+
+void evs_safepoint_init(void);      /* at load: the code map */
+/* libunwind's one-time set-up opens a pipe at the lowest free fd numbers:
+ * done at start-up it would shift every fd the program opens by two. It
+ * is done from normal context (never in a handler) the first time the
+ * runtime will need to walk a stack: the monitor's first signal. Until
+ * then evs_safepoint_classify answers from the interrupted instruction
+ * alone. */
+void evs_safepoint_unwind_setup(void);
+/* The whole stack (main_task: libc's start code below main is fine). */
+enum evs_at evs_safepoint_classify(ucontext_t *uc, bool main_task);
+/* The interrupted instruction alone: EVS_AT_PROGRAM when it is in the
+ * program's own code (the shim calls the program only at clean points, so
+ * no shim state can be half-updated then), EVS_AT_SHIM when in the shim,
+ * EVS_AT_LIBC otherwise (libc, or a library both may call: ambiguous). */
+enum evs_at evs_safepoint_at_ip(uintptr_t ip);
+#endif

@@ -1,0 +1,26 @@
+/* What rt/signal.c shares with rt/sigwait.c, and no one else. */
+#ifndef EVS_SIGINT_H
+#define EVS_SIGINT_H
+#include "signal.h"
+
+/* A queued signal. Standard signals are queued once per task (a second
+ * one while the first is pending is merged, as the kernel does); real-time
+ * ones each time, while records last (a fixed pool: a handler may not
+ * allocate). */
+struct sigrec {
+	struct evs_link link;
+	siginfo_t info;
+	bool to_process;         /* sent to the process: re-routed if its task ends */
+};
+
+extern int evs_sig_lock;
+extern struct evs_queue evs_sig_tasks, evs_sig_procq;
+extern evs_sigbits evs_sig_procpend;
+
+struct sigrec *evs_sig_rec_get(void);
+void evs_sig_rec_put(struct sigrec *r);
+evs_sigbits evs_sig_bits_of(struct evs_queue *q);
+struct sigrec *evs_sig_dequeue(struct evs_queue *q, evs_sigbits want);
+void evs_sig_set_mask(struct evs_task *t, evs_sigbits m);
+int evs_sig_run_pending(struct evs_task *t, int sig_uc, ucontext_t *uc);
+#endif

@@ -1,0 +1,826 @@
+/* Signals per task: the protocol is in signal.h. */
+#include "../evs.h"
+#include "signal.h"
+#include "sigint.h"
+#include "sched.h"
+#include "task.h"
+#include "monitor.h"
+#include "safepoint.h"
+#include "../io/poller.h"
+#include "../libc/real.h"
+#include "../libc/sys.h"
+#include "../obs/log.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Everything below is protected by evs_sig_lock, taken only outside
+ * signal handlers or where the handler interrupted the program's own code
+ * (so the thread cannot hold it already). Rank: with the fd and lot locks
+ * (lock.h). */
+int evs_sig_lock;
+#define lock evs_sig_lock
+
+/* The program's dispositions (what sigaction reports). */
+static struct disp {
+	void *handler;           /* SIG_DFL, SIG_IGN, or the program's function */
+	int flags;
+	evs_sigbits mask;
+} disp[EVS_SIGMAX + 1];
+
+/* Mask classes: the distinct masks live tasks have, with how many have
+ * each. K is the intersection of the classes in use. A full table (more
+ * distinct masks at once than this) puts the extra tasks in class 0's
+ * count with mask 0, which only makes K smaller: safe, signals then reach
+ * the runtime's handler and are routed. */
+#define EVS_SIG_CLASSES 64
+static struct { evs_sigbits mask; int refs; } cls[EVS_SIG_CLASSES];
+static evs_sigbits kmask;
+uint64_t evs_sig_kgen;
+bool evs_sig_ready;
+
+struct evs_queue evs_sig_tasks;         /* every live task, through t->sig.all */
+#define tasks evs_sig_tasks
+static int main_vtid, next_vtid;
+
+#define EVS_SIG_RECORDS 4096
+static struct sigrec records[EVS_SIG_RECORDS];
+static struct evs_queue free_records;
+struct evs_queue evs_sig_procq;         /* sent to the process, no task takes it yet */
+evs_sigbits evs_sig_procpend;
+#define procq evs_sig_procq
+#define procpend evs_sig_procpend
+
+/* Signals the runtime never lets a task block in the kernel. */
+static evs_sigbits never_blocked(void)
+{
+	return evs_sigbit(SIGKILL) | evs_sigbit(SIGSTOP) | evs_sigbit(EVS_SIG_PREEMPT);
+}
+
+evs_sigbits evs_sigset_bits(const sigset_t *set)
+{
+	evs_sigbits b = 0;
+	for (int s = 1; s <= EVS_SIGMAX; s++)
+		if (sigismember(set, s) == 1)
+			b |= evs_sigbit(s);
+	return b;
+}
+
+void evs_bits_sigset(evs_sigbits bits, sigset_t *set)
+{
+	sigemptyset(set);
+	for (int s = 1; s <= EVS_SIGMAX; s++)
+		if (bits & evs_sigbit(s))
+			sigaddset(set, s);
+}
+
+static struct evs_tasksig *sig_of(struct evs_task *t)
+{
+	return &t->sig;
+}
+
+/* --- K: what every worker blocks in the kernel ------------------------ */
+
+static int class_ref(evs_sigbits m)
+{
+	int freeslot = -1;
+	for (int i = 0; i < EVS_SIG_CLASSES; i++) {
+		if (cls[i].refs && cls[i].mask == m) {
+			cls[i].refs++;
+			return i;
+		}
+		if (!cls[i].refs && freeslot < 0)
+			freeslot = i;
+	}
+	if (freeslot < 0) {  /* full: count it where mask 0 makes K smaller */
+		freeslot = 0;
+		cls[0].mask = 0;
+	} else {
+		cls[freeslot].mask = m;
+	}
+	cls[freeslot].refs++;
+	return freeslot;
+}
+
+static void class_unref(int i)
+{
+	cls[i].refs--;
+}
+
+/* Under lock. Returns true when K changed. */
+static bool k_recompute(void)
+{
+	evs_sigbits k = ~0ULL;
+	bool any = false;
+	for (int i = 0; i < EVS_SIG_CLASSES; i++)
+		if (cls[i].refs) {
+			k &= cls[i].mask;
+			any = true;
+		}
+	if (!any)
+		k = 0;
+	k &= ~never_blocked();
+	if (k == kmask)
+		return false;
+	__atomic_store_n(&kmask, k, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&evs_sig_kgen, 1, __ATOMIC_SEQ_CST);
+	return true;
+}
+
+static void kick_worker(struct evs_worker *w)
+{
+	if (w == evs_self)
+		return;
+	w->sig_ipi = 1;
+	if (__atomic_load_n(&w->sleeping, __ATOMIC_SEQ_CST))
+		evs_poller_poke(w->evfd);
+	else if (__atomic_load_n(&evs_pollers_live, __ATOMIC_ACQUIRE))
+		REAL(pthread_kill)(w->thread, EVS_SIG_PREEMPT);
+}
+
+/* K changed: this thread applies it now, the other workers soon (each
+ * compares its copy of the generation at its next scheduler round; a busy
+ * one gets the monitor's signal). Outside the lock. */
+static void k_publish(void)
+{
+	struct evs_worker *me = evs_self;
+	if (me)
+		evs_sig_worker_poll(me);
+	int n = __atomic_load_n(&evs_nworkers, __ATOMIC_ACQUIRE);
+	for (int i = 0; i < n; i++) {
+		struct evs_worker *w = &evs_workers[i];
+		if (w != me && w->thread && !__atomic_load_n(&w->retired, __ATOMIC_RELAXED))
+			kick_worker(w);
+	}
+}
+
+static void k_sigset(sigset_t *ss)
+{
+	evs_bits_sigset(__atomic_load_n(&kmask, __ATOMIC_ACQUIRE), ss);
+}
+
+/* --- records ----------------------------------------------------------- */
+
+struct sigrec *evs_sig_rec_get(void)
+{
+	struct evs_link *l = evs_queue_pop(&free_records);
+	return l ? evs_queue_entry(l, struct sigrec, link) : NULL;
+}
+
+void evs_sig_rec_put(struct sigrec *r)
+{
+	evs_queue_push(&free_records, &r->link);
+}
+
+static bool queued_in(struct evs_queue *q, int sig)
+{
+	for (struct evs_link *l = q->head; l; l = l->next)
+		if (evs_queue_entry(l, struct sigrec, link)->info.si_signo == sig)
+			return true;
+	return false;
+}
+
+evs_sigbits evs_sig_bits_of(struct evs_queue *q)
+{
+	evs_sigbits b = 0;
+	for (struct evs_link *l = q->head; l; l = l->next)
+		b |= evs_sigbit(evs_queue_entry(l, struct sigrec, link)->info.si_signo);
+	return b;
+}
+
+/* Queue sig on q (a task's or the process's): false when it was merged
+ * with one already queued or no record was left. Under lock. */
+static bool enqueue(struct evs_queue *q, const siginfo_t *info, bool to_process)
+{
+	int sig = info->si_signo;
+	if (sig < SIGRTMIN && queued_in(q, sig))
+		return false;
+	struct sigrec *r = evs_sig_rec_get();
+	if (!r)
+		return false;
+	r->info = *info;
+	r->to_process = to_process;
+	evs_queue_push(q, &r->link);
+	return true;
+}
+
+/* Take the first record of the lowest signal in `want` from q. */
+struct sigrec *evs_sig_dequeue(struct evs_queue *q, evs_sigbits want)
+{
+	int best = 0;
+	struct sigrec *pick = NULL;
+	for (struct evs_link *l = q->head; l; l = l->next) {
+		struct sigrec *r = evs_queue_entry(l, struct sigrec, link);
+		int s = r->info.si_signo;
+		if ((want & evs_sigbit(s)) && (!best || s < best)) {
+			best = s;
+			pick = r;
+		}
+	}
+	if (pick)
+		evs_queue_del(q, &pick->link);
+	return pick;
+}
+
+/* --- routing ------------------------------------------------------------ */
+
+/* Would the default action of sig do nothing (ignore)? */
+static bool default_ignores(int sig)
+{
+	return sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH;
+}
+
+static bool discarded(int sig)
+{
+	void *h = disp[sig].handler;
+	return h == (void *)SIG_IGN || (h == (void *)SIG_DFL && default_ignores(sig));
+}
+
+/* Make t take what is queued for it: end a wait that a signal may end, or
+ * interrupt its worker if it is running there. */
+static void kick(struct evs_task *t)
+{
+	uint64_t w = __atomic_load_n(&t->wait, __ATOMIC_SEQ_CST);
+	if ((w & 1) && !(t->wait_flags & EVS_WAIT_NOSIGNAL) &&
+	    evs_task_wake(t, w, EVS_WAKE_SIGNAL))
+		return;
+	struct evs_worker *tw = t->w;
+	if (__atomic_load_n(&tw->cur, __ATOMIC_RELAXED) == t)
+		kick_worker(tw);
+	/* Otherwise it is queued to run: it takes the signal at its next
+	 * park, or when the monitor sees it running with a signal owed. */
+}
+
+static void give(struct evs_task *t, const siginfo_t *info, bool to_process)
+{
+	struct evs_tasksig *s = sig_of(t);
+	int sig = info->si_signo;
+	if (s->waiting & evs_sigbit(sig) && !s->handed_sig) {
+		s->handed = *info;
+		s->handed_sig = sig;
+		uint64_t w = __atomic_load_n(&t->wait, __ATOMIC_SEQ_CST);
+		if (w & 1)
+			evs_task_wake(t, w, EVS_WAKE_EVENT);
+		return;
+	}
+	if (enqueue(&s->q, info, to_process))
+		__atomic_or_fetch(&s->pend, evs_sigbit(sig), __ATOMIC_SEQ_CST);
+	if (!(s->mask & evs_sigbit(sig)))
+		kick(t);
+}
+
+static bool takes(struct evs_task *t, int sig)
+{
+	struct evs_tasksig *s = sig_of(t);
+	return !(s->mask & evs_sigbit(sig)) || (s->waiting & evs_sigbit(sig));
+}
+
+/* A signal sent to the process: to a task in sigwait for it, else the
+ * main task, else `prefer` (the task that was running where it arrived),
+ * else any task that does not block it, else the process's queue until a
+ * task unblocks it or waits for it. Under lock. */
+static void route_process(const siginfo_t *info, struct evs_task *prefer)
+{
+	int sig = info->si_signo;
+	if (discarded(sig))
+		return;
+	struct evs_task *target = NULL;
+	for (struct evs_link *l = tasks.head; l && !target; l = l->next) {
+		struct evs_task *t = evs_container_of(l, struct evs_task, sig.all);
+		if (sig_of(t)->waiting & evs_sigbit(sig))
+			target = t;
+	}
+	if (!target && takes(&evs_main_task, sig) && evs_main_task.sig.all.linked)
+		target = &evs_main_task;
+	if (!target && prefer && takes(prefer, sig))
+		target = prefer;
+	for (struct evs_link *l = tasks.head; l && !target; l = l->next) {
+		struct evs_task *t = evs_container_of(l, struct evs_task, sig.all);
+		if (takes(t, sig))
+			target = t;
+	}
+	if (target) {
+		give(target, info, true);
+	} else if (enqueue(&procq, info, true)) {
+		procpend |= evs_sigbit(sig);
+	}
+}
+
+/* Signals the handler could not route (it interrupted the runtime): the
+ * worker routes them now. Also where a worker applies a new K. */
+void evs_sig_worker_poll(struct evs_worker *w)
+{
+	struct evs_siginbox *in = &w->sigin;
+	if (!evs_sig_inbox_empty(in)) {
+		evs_spin_lock(&lock);
+		while (in->tail != __atomic_load_n(&in->head, __ATOMIC_ACQUIRE)) {
+			siginfo_t info = in->e[in->tail % EVS_SIG_INBOX].info;
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+			__atomic_store_n(&in->tail, in->tail + 1, __ATOMIC_RELEASE);
+			route_process(&info, w->cur);
+		}
+		evs_spin_unlock(&lock);
+	}
+	uint64_t gen = __atomic_load_n(&evs_sig_kgen, __ATOMIC_ACQUIRE);
+	if (w->kgen_seen != gen) {
+		sigset_t ss;
+		k_sigset(&ss);
+		REAL(pthread_sigmask)(SIG_SETMASK, &ss, NULL);
+		w->kgen_seen = gen;
+	}
+}
+
+/* --- delivery ----------------------------------------------------------- */
+
+/* The default action of sig, for real: the kernel's, on this thread. */
+static void default_action(int sig)
+{
+	if (default_ignores(sig))
+		return;
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	REAL(sigaction)(sig, &dfl, NULL);
+	sigset_t one, old;
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	REAL(pthread_sigmask)(SIG_UNBLOCK, &one, &old);
+	evs_sys3(SYS_tgkill, getpid(), evs_sys3(SYS_gettid, 0, 0, 0), sig);
+	/* A stop signal comes back here once the process is continued. */
+	REAL(pthread_sigmask)(SIG_SETMASK, &old, NULL);
+}
+
+/* Deliver one record to the current task (its context). uc: the kernel's
+ * context when this is the signal that interrupted it, else NULL. Returns
+ * EVS_SIG_RAN[|EVS_SIG_NORESTART] or 0. */
+static int deliver(struct evs_task *t, struct sigrec *r, ucontext_t *uc)
+{
+	siginfo_t info = r->info;
+	int sig = info.si_signo;
+	struct disp d;
+	evs_spin_lock(&lock);
+	d = disp[sig];
+	evs_sig_rec_put(r);
+	if (d.handler != (void *)SIG_DFL && d.handler != (void *)SIG_IGN &&
+	    (d.flags & SA_RESETHAND)) {  /* one shot: back to the default */
+		disp[sig].handler = (void *)SIG_DFL;
+		disp[sig].flags &= ~SA_SIGINFO;
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		REAL(sigaction)(sig, &dfl, NULL);
+	}
+	evs_spin_unlock(&lock);
+	if (d.handler == (void *)SIG_IGN)
+		return 0;
+	if (d.handler == (void *)SIG_DFL) {
+		default_action(sig);
+		return 0;
+	}
+	struct evs_tasksig *s = sig_of(t);
+	evs_sigbits old = s->mask;
+	s->mask |= d.mask | ((d.flags & SA_NODEFER) ? 0 : evs_sigbit(sig));
+	s->mask &= ~never_blocked();
+	ucontext_t made;
+	if (!uc) {
+		memset(&made, 0, sizeof(made));
+		uc = &made;
+	}
+	evs_bits_sigset(old, &uc->uc_sigmask);  /* what the handler sees as "before" */
+	if (d.flags & SA_SIGINFO)
+		((void (*)(int, siginfo_t *, void *))d.handler)(sig, &info, uc);
+	else
+		((void (*)(int))d.handler)(sig);
+	s->mask = old;
+	return EVS_SIG_RAN | ((d.flags & SA_RESTART) ? 0 : EVS_SIG_NORESTART);
+}
+
+int evs_sig_run_pending(struct evs_task *t, int sig_uc, ucontext_t *uc)
+{
+	struct evs_tasksig *s = sig_of(t);
+	int ran = 0;
+	for (;;) {
+		evs_spin_lock(&lock);
+		struct sigrec *r = evs_sig_dequeue(&s->q, ~s->mask);
+		__atomic_store_n(&s->pend, evs_sig_bits_of(&s->q), __ATOMIC_SEQ_CST);
+		evs_spin_unlock(&lock);
+		if (!r)
+			return ran;
+		ran |= deliver(t, r, r->info.si_signo == sig_uc ? uc : NULL);
+		if (r->info.si_signo == sig_uc)
+			sig_uc = 0;  /* the kernel's context goes with that one only */
+	}
+}
+
+int evs_sig_run(void)
+{
+	struct evs_task *t = evs_current();
+	if (!t || !evs_sig_deliverable(&t->sig))
+		return 0;
+	return evs_sig_run_pending(t, 0, NULL);
+}
+
+bool evs_sig_interrupts(void)
+{
+	return evs_sig_run() & EVS_SIG_NORESTART;
+}
+
+/* The program's handler, called straight (a thread the runtime does not
+ * own, a vfork child). */
+static void call_direct(int sig, siginfo_t *info, void *uc)
+{
+	struct disp d = disp[sig];
+	if (d.handler == (void *)SIG_IGN || d.handler == (void *)SIG_DFL)
+		return;  /* changed since: the kernel's default is set again */
+	if (d.flags & SA_SIGINFO)
+		((void (*)(int, siginfo_t *, void *))d.handler)(sig, info, uc);
+	else
+		((void (*)(int))d.handler)(sig);
+}
+
+/* A fault (and the kernel's SIGPIPE, SIGXFSZ, a tgkill of this thread)
+ * belongs to the task that was running. */
+static bool for_running_task(int sig, const siginfo_t *info)
+{
+	if (info->si_code == SI_TKILL || sig == SIGPIPE || sig == SIGXFSZ)
+		return true;
+	bool fault = sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
+		     sig == SIGTRAP || sig == SIGSYS;
+	return fault && (info->si_code > 0 || info->si_code == SI_KERNEL);
+}
+
+static bool is_fault(int sig, const siginfo_t *info)
+{
+	return (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
+		sig == SIGTRAP || sig == SIGSYS) && (info->si_code > 0 || info->si_code == SI_KERNEL);
+}
+
+/* May the runtime act on the task interrupted at uc (route, run its
+ * handlers)? Only where it was running the program's own code or libc on
+ * its behalf: never inside the runtime. */
+static bool at_safe_point(struct evs_task *t, ucontext_t *uc)
+{
+	uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+	enum evs_at at = evs_safepoint_at_ip(ip);
+	if (at == EVS_AT_LIBC)
+		at = evs_safepoint_classify(uc, t == &evs_main_task);
+	return at != EVS_AT_SHIM;
+}
+
+/* The runtime's handler for every signal the program handles. */
+static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
+{
+	int saved = errno;
+	ucontext_t *uc = ucv;
+	struct evs_worker *w = evs_self;
+	struct evs_task *t = w ? w->cur : NULL;
+	if (!w || (t && is_fault(sig, info))) {
+		/* not a thread of ours, or a fault: the program's handler, on
+		 * the spot, as the kernel would */
+		errno = saved;
+		call_direct(sig, info, ucv);
+		return;
+	}
+	if (!t || !at_safe_point(t, uc)) {
+		/* in the scheduler, or inside the runtime: note it; the worker
+		 * routes it soon */
+		struct evs_siginbox *in = &w->sigin;
+		unsigned h = in->head;
+		if (h - in->tail < EVS_SIG_INBOX) {
+			in->e[h % EVS_SIG_INBOX].sig = sig;
+			in->e[h % EVS_SIG_INBOX].info = *info;
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+			__atomic_store_n(&in->head, h + 1, __ATOMIC_RELEASE);
+		}
+		evs_poller_poke(w->evfd);  /* a worker about to sleep wakes up */
+		errno = saved;
+		return;
+	}
+	evs_spin_lock(&lock);
+	if (for_running_task(sig, info))
+		give(t, info, false);
+	else
+		route_process(info, t);
+	evs_spin_unlock(&lock);
+	sigset_t k;
+	k_sigset(&k);
+	/* The handler's own mask blocks everything (see evs_sig_action):
+	 * while the program's handler runs, the worker takes signals again. */
+	REAL(pthread_sigmask)(SIG_SETMASK, &k, NULL);
+	w->kgen_seen = __atomic_load_n(&evs_sig_kgen, __ATOMIC_ACQUIRE);
+	if (evs_sig_deliverable(&t->sig))
+		evs_sig_run_pending(t, sig, uc);
+	/* sigreturn restores this mask: K as it is now, not as it was. */
+	k_sigset(&uc->uc_sigmask);
+	errno = saved;
+}
+
+void evs_sig_on_ipi(struct evs_worker *w, ucontext_t *uc)
+{
+	struct evs_task *t = w->cur;
+	w->sig_ipi = 0;
+	uint64_t gen = __atomic_load_n(&evs_sig_kgen, __ATOMIC_ACQUIRE);
+	if (w->kgen_seen != gen) {  /* sigreturn sets the mask: set it there */
+		k_sigset(&uc->uc_sigmask);
+		w->kgen_seen = gen;
+	}
+	if (!t || !at_safe_point(t, uc))
+		return;
+	if (!evs_sig_inbox_empty(&w->sigin) || evs_sig_deliverable(&t->sig)) {
+		int saved = errno;
+		evs_sig_worker_poll(w);  /* safe: this thread holds no runtime lock */
+		k_sigset(&uc->uc_sigmask);
+		if (evs_sig_deliverable(&t->sig))
+			evs_sig_run_pending(t, 0, NULL);
+		errno = saved;
+	}
+}
+
+bool evs_sig_owed(struct evs_worker *w)
+{
+	struct evs_task *t = __atomic_load_n(&w->cur, __ATOMIC_RELAXED);
+	return (t && evs_sig_deliverable(&t->sig)) || !evs_sig_inbox_empty(&w->sigin);
+}
+
+/* --- the program's calls ------------------------------------------------- */
+
+int evs_sig_action(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (sig < 1 || sig > EVS_SIGMAX || (act && (sig == SIGKILL || sig == SIGSTOP)))
+		return -EINVAL;
+	struct sigaction real;
+	memset(&real, 0, sizeof(real));
+	evs_spin_lock(&lock);
+	if (old) {
+		memset(old, 0, sizeof(*old));
+		old->sa_handler = (void (*)(int))disp[sig].handler;
+		old->sa_flags = disp[sig].flags;
+		evs_bits_sigset(disp[sig].mask, &old->sa_mask);
+	}
+	long r = 0;
+	if (act) {
+		void *h = (act->sa_flags & SA_SIGINFO) ? (void *)act->sa_sigaction
+						      : (void *)act->sa_handler;
+		disp[sig].handler = h;
+		disp[sig].flags = act->sa_flags;
+		disp[sig].mask = evs_sigset_bits(&act->sa_mask);
+		if (h == (void *)SIG_DFL || h == (void *)SIG_IGN) {
+			real.sa_handler = (void (*)(int))h;
+			real.sa_flags = act->sa_flags & ~SA_SIGINFO;
+			real.sa_mask = act->sa_mask;
+		} else {
+			/* Ours, with everything blocked while it runs (it sets
+			 * the worker's mask itself before the program's handler). */
+			real.sa_sigaction = evs_sig_entry;
+			real.sa_flags = SA_SIGINFO |
+				(act->sa_flags & (SA_RESTART | SA_ONSTACK | SA_NOCLDSTOP | SA_NOCLDWAIT));
+			sigfillset(&real.sa_mask);
+		}
+		if (sig != EVS_SIG_PREEMPT)  /* the runtime's: kept */
+			r = REAL(sigaction)(sig, &real, NULL) == 0 ? 0 : -errno;
+	}
+	evs_spin_unlock(&lock);
+	return (int)r;
+}
+
+void evs_sig_set_mask(struct evs_task *t, evs_sigbits m)
+{
+	struct evs_tasksig *s = sig_of(t);
+	m &= ~never_blocked();
+	evs_spin_lock(&lock);
+	bool changed = false;
+	if (m != s->mask) {
+		class_unref(s->cls);
+		s->cls = class_ref(m);
+		s->mask = m;
+		changed = k_recompute();
+	}
+	/* What the process holds that this task now takes. */
+	evs_sigbits now = procpend & ~m;
+	while (now) {
+		struct sigrec *r = evs_sig_dequeue(&procq, now);
+		if (!r)
+			break;
+		procpend = evs_sig_bits_of(&procq);
+		give(t, &r->info, true);
+		evs_sig_rec_put(r);
+		now = procpend & ~m;
+	}
+	evs_spin_unlock(&lock);
+	if (changed)
+		k_publish();
+}
+
+int evs_sig_procmask(int how, const sigset_t *set, sigset_t *old)
+{
+	struct evs_task *t = evs_current();
+	evs_sigbits cur = t->sig.mask;
+	if (old)
+		evs_bits_sigset(cur, old);
+	if (!set)
+		return 0;
+	evs_sigbits b = evs_sigset_bits(set);
+	switch (how) {
+	case SIG_BLOCK: b = cur | b; break;
+	case SIG_UNBLOCK: b = cur & ~b; break;
+	case SIG_SETMASK: break;
+	default: return -EINVAL;
+	}
+	evs_sig_set_mask(t, b);
+	if (evs_sig_deliverable(&t->sig))
+		evs_sig_run();  /* POSIX: delivered before sigprocmask returns */
+	return 0;
+}
+
+evs_sigbits evs_sig_swap_mask(evs_sigbits m)
+{
+	struct evs_task *t = evs_current();
+	evs_sigbits old = t->sig.mask;
+	evs_sig_set_mask(t, m);
+	return old;
+}
+
+void evs_sig_pending(sigset_t *set)
+{
+	struct evs_task *t = evs_current();
+	evs_spin_lock(&lock);
+	evs_sigbits b = evs_sig_bits_of(&t->sig.q) | procpend;
+	evs_spin_unlock(&lock);
+	sigset_t k;
+	if (REAL(sigpending)(&k) == 0)
+		b |= evs_sigset_bits(&k);
+	evs_bits_sigset(b, set);
+}
+
+int evs_sig_send(struct evs_task *t, int sig, const siginfo_t *info)
+{
+	if (sig < 0 || sig > EVS_SIGMAX)
+		return -EINVAL;
+	if (sig == 0)
+		return t->exited ? -ESRCH : 0;
+	siginfo_t si;
+	if (info) {
+		si = *info;
+	} else {
+		memset(&si, 0, sizeof(si));
+		si.si_code = SI_TKILL;
+		si.si_pid = getpid();
+		si.si_uid = getuid();
+	}
+	si.si_signo = sig;
+	evs_spin_lock(&lock);
+	if (t->exited) {
+		evs_spin_unlock(&lock);
+		return -ESRCH;
+	}
+	/* Ignored and not blocked: the kernel discards it at once. */
+	if (!(discarded(sig) && !(t->sig.mask & evs_sigbit(sig))))
+		give(t, &si, false);
+	evs_spin_unlock(&lock);
+	if (t == evs_current() && evs_sig_deliverable(&t->sig))
+		evs_sig_run();  /* raise: the handler has run when it returns */
+	return 0;
+}
+
+/* --- tasks ----------------------------------------------------------------- */
+
+void evs_sig_task_new(struct evs_task *t, struct evs_task *parent)
+{
+	evs_sigbits m = parent ? parent->sig.mask : 0;
+	evs_spin_lock(&lock);
+	t->sig.mask = m;
+	t->sig.cls = class_ref(m);
+	t->sig.vtid = ++next_vtid;
+	evs_queue_push(&tasks, &t->sig.all);
+	evs_spin_unlock(&lock);
+}
+
+void evs_sig_task_gone(struct evs_task *t)
+{
+	struct evs_tasksig *s = sig_of(t);
+	evs_spin_lock(&lock);
+	evs_queue_del(&tasks, &s->all);
+	class_unref(s->cls);
+	bool changed = k_recompute();
+	struct evs_link *l;
+	while ((l = evs_queue_pop(&s->q))) {  /* what was sent to the process goes on */
+		struct sigrec *r = evs_queue_entry(l, struct sigrec, link);
+		if (r->to_process)
+			route_process(&r->info, NULL);
+		evs_sig_rec_put(r);
+	}
+	s->pend = 0;
+	evs_spin_unlock(&lock);
+	if (changed)
+		k_publish();
+}
+
+int evs_sig_gettid(void)
+{
+	struct evs_task *t = evs_current();
+	if (!t || t == &evs_main_task)
+		return (int)evs_sys3(SYS_gettid, 0, 0, 0);
+	return t->sig.vtid;
+}
+
+struct evs_task *evs_sig_task_of_tid(int tid)
+{
+	if (tid <= main_vtid)
+		return tid == main_vtid ? &evs_main_task : NULL;
+	struct evs_task *found = NULL;
+	evs_spin_lock(&lock);
+	for (struct evs_link *l = tasks.head; l && !found; l = l->next) {
+		struct evs_task *t = evs_container_of(l, struct evs_task, sig.all);
+		if (t->sig.vtid == tid && t != &evs_main_task)
+			found = t;
+	}
+	evs_spin_unlock(&lock);
+	return found;
+}
+
+/* --- start-up and fork ------------------------------------------------------ */
+
+/* Task ids other than main's start above the kernel's pid_max: unique in
+ * the process, and never the id of a real thread or process. */
+static int read_pid_max(void)
+{
+	char buf[32];
+	long fd = evs_sys6(SYS_openat, AT_FDCWD, "/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC,
+			   0, 0, 0);
+	int v = 0;
+	if (fd >= 0) {
+		long n = evs_sys_read((int)fd, buf, sizeof(buf) - 1);
+		evs_sys_close((int)fd);
+		if (n > 0) {
+			buf[n] = 0;
+			v = atoi(buf);
+		}
+	}
+	return v > 0 ? v : 4194304;  /* the 64-bit kernels' default */
+}
+
+void evs_sig_init(void)
+{
+	for (int i = 0; i < EVS_SIG_RECORDS; i++)
+		evs_queue_push(&free_records, &records[i].link);
+	for (int s = 1; s <= EVS_SIGMAX; s++) {
+		struct sigaction cur;
+		disp[s].handler = (void *)SIG_DFL;
+		if (s == SIGKILL || s == SIGSTOP || REAL(sigaction)(s, NULL, &cur) != 0)
+			continue;
+		disp[s].flags = cur.sa_flags;
+		disp[s].mask = evs_sigset_bits(&cur.sa_mask);
+		disp[s].handler = (cur.sa_flags & SA_SIGINFO) ? (void *)cur.sa_sigaction
+							      : (void *)cur.sa_handler;
+		if (disp[s].handler != (void *)SIG_DFL && disp[s].handler != (void *)SIG_IGN &&
+		    s != EVS_SIG_PREEMPT) {  /* installed before us: ours from now on */
+			struct sigaction act = cur;
+			evs_sig_action(s, &act, NULL);
+		}
+	}
+	sigset_t m;
+	REAL(pthread_sigmask)(SIG_SETMASK, NULL, &m);
+	main_vtid = (int)evs_sys3(SYS_gettid, 0, 0, 0);
+	next_vtid = read_pid_max();
+	evs_main_task.sig.mask = evs_sigset_bits(&m) & ~never_blocked();
+	evs_main_task.sig.cls = class_ref(evs_main_task.sig.mask);
+	evs_main_task.sig.vtid = main_vtid;
+	evs_queue_push(&tasks, &evs_main_task.sig.all);
+	k_recompute();
+	evs_sig_worker_start(&evs_workers[0]);
+	evs_sig_ready = true;
+}
+
+void evs_sig_worker_start(struct evs_worker *w)
+{
+	w->kgen_seen = (uint64_t)-1;  /* apply K now */
+	evs_sig_worker_poll(w);
+}
+
+void evs_sig_atfork_child(struct evs_task *cur)
+{
+	/* One task left, the forking one; nothing is pending in a new
+	 * process. */
+	lock = 0;
+	tasks = (struct evs_queue){ 0 };
+	procq = (struct evs_queue){ 0 };
+	procpend = 0;
+	free_records = (struct evs_queue){ 0 };
+	for (int i = 0; i < EVS_SIG_RECORDS; i++)
+		evs_queue_push(&free_records, &records[i].link);
+	memset(cls, 0, sizeof(cls));
+	if (!cur)
+		return;
+	main_vtid = (int)evs_sys3(SYS_gettid, 0, 0, 0);
+	cur->sig.q = (struct evs_queue){ 0 };
+	cur->sig.pend = 0;
+	cur->sig.waiting = 0;
+	cur->sig.handed_sig = 0;
+	cur->sig.cls = class_ref(cur->sig.mask);
+	cur->sig.vtid = main_vtid;
+	evs_queue_push(&tasks, &cur->sig.all);
+	k_recompute();
+	evs_sig_worker_start(&evs_workers[0]);
+}

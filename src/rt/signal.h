@@ -1,0 +1,146 @@
+/* Signals per task, delivered as the kernel would (rt/signal.c).
+ *
+ * The program's view: every task has its own signal mask and its own
+ * pending signals, and a signal's handler runs on the task that takes it
+ * (its pthread_self, errno, __thread data), interrupting a parked call as
+ * signal(7) says (EINTR, or a restart under SA_RESTART).
+ *
+ * The kernel's view: signals reach worker threads. Three rules tie the
+ * two together:
+ *   1. Dispositions: a signal the program handles gets the runtime's
+ *      handler (evs_sig_entry) for real; SIG_DFL and SIG_IGN are set for
+ *      real as the program set them, so the kernel's default actions
+ *      (terminate, stop, ignore, child reaping) are exactly its own.
+ *   2. Masks: every worker's kernel mask is K, the signals that EVERY task
+ *      blocks. A signal some task does not block is never held back by the
+ *      kernel; one that all tasks block stays pending in the kernel, as it
+ *      would natively (for sigwait, sigpending, signalfd, and so that its
+ *      default action does not fire). Tasks are grouped by identical masks
+ *      (classes), so K changes only when a mask class appears or goes,
+ *      never when a task is created (it inherits its creator's mask).
+ *   3. Routing: a signal that reaches the runtime's handler goes to a task
+ *      that takes it: a task in sigwait for it; else, for one sent to the
+ *      process, the main task if it does not block it, else the task that
+ *      was running, else any task that does not; one sent to a task
+ *      (pthread_kill, raise, tgkill of its gettid) goes to that task. It is
+ *      queued on that task (standard signals once, real-time ones each
+ *      time) and the task is made to take it: a parked task's wait ends
+ *      with EVS_WAKE_SIGNAL, a running one is interrupted (the monitor's
+ *      signal) and takes it as soon as it runs its own code.
+ * The handler (evs_sig_entry) may run anywhere, also inside the runtime
+ * with a lock held: there it only notes the signal in its worker's inbox
+ * (no lock, no allocation) and the worker routes it at its next safe
+ * point. Where it interrupted the program's own code it routes and
+ * delivers at once. */
+#ifndef EVS_SIGNAL_H
+#define EVS_SIGNAL_H
+#include "../evs.h"
+#include "../list.h"
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define EVS_SIGMAX 64
+typedef uint64_t evs_sigbits;        /* bit s - 1 for signal s */
+
+static inline evs_sigbits evs_sigbit(int s)
+{
+	return 1ULL << (s - 1);
+}
+evs_sigbits evs_sigset_bits(const sigset_t *set);
+void evs_bits_sigset(evs_sigbits bits, sigset_t *set);
+
+struct evs_task;
+struct evs_worker;
+
+/* A task's signal state (in struct evs_task). */
+struct evs_tasksig {
+	evs_sigbits mask;        /* blocked (written by the task, under the lock) */
+	evs_sigbits pend;        /* atomic: signals queued for it */
+	struct evs_queue q;      /* their records, under the lock */
+	evs_sigbits waiting;     /* in sigwait for these, under the lock */
+	siginfo_t handed;        /* a signal a router handed to its sigwait */
+	int handed_sig;          /* its number, 0 when none */
+	int cls;                 /* its mask class */
+	struct evs_link all;     /* in the list of live tasks */
+	int vtid;                /* what gettid() answers */
+};
+
+/* A worker's inbox: signals its handler caught where the runtime could
+ * not route them (inside the runtime). Written by the handler, read by
+ * the same thread in normal context. */
+#define EVS_SIG_INBOX 64
+struct evs_siginbox {
+	unsigned head, tail;     /* head: written by the handler; tail: by the reader */
+	struct { int sig; siginfo_t info; } e[EVS_SIG_INBOX];
+};
+
+void evs_sig_init(void);                       /* at load, on the main thread */
+extern bool evs_sig_ready;                     /* set at the end of evs_sig_init */
+void evs_sig_worker_start(struct evs_worker *w);  /* on a worker's thread */
+void evs_sig_atfork_child(struct evs_task *cur);
+
+/* Tasks come and go (rt/task.c). */
+void evs_sig_task_new(struct evs_task *t, struct evs_task *parent);
+void evs_sig_task_gone(struct evs_task *t);
+
+/* Something deliverable to t: queued and not blocked. */
+static inline bool evs_sig_deliverable(const struct evs_tasksig *s)
+{
+	return __atomic_load_n(&s->pend, __ATOMIC_SEQ_CST) & ~s->mask;
+}
+
+/* Run the handlers of the current task's deliverable signals (in its
+ * context). Returns EVS_SIG_RAN if a handler ran, | EVS_SIG_NORESTART if
+ * one of them was installed without SA_RESTART (a call it interrupted
+ * fails with EINTR; with SA_RESTART only, calls that restart go on). */
+#define EVS_SIG_RAN 1
+#define EVS_SIG_NORESTART 2
+int evs_sig_run(void);
+/* The verdict for a restartable call interrupted by a signal: run the
+ * handlers, then true when the call must fail with EINTR. */
+bool evs_sig_interrupts(void);
+
+/* K changes bump this; each worker applies K when its own copy differs. */
+extern uint64_t evs_sig_kgen;
+
+/* The worker's chores: route what its handler noted, apply K. Owner only,
+ * outside the runtime's locks. Cheap to call: it looks before it acts. */
+void evs_sig_worker_poll(struct evs_worker *w);
+static inline bool evs_sig_inbox_empty(const struct evs_siginbox *in)
+{
+	return __atomic_load_n(&in->head, __ATOMIC_RELAXED) == in->tail;
+}
+
+/* sigaction for the program: 0 or -errno. */
+int evs_sig_action(int sig, const struct sigaction *act, struct sigaction *old);
+/* sigprocmask for the current task; delivers what it unblocks before it
+ * returns. 0 or -errno. */
+int evs_sig_procmask(int how, const sigset_t *set, sigset_t *old);
+/* The current task's mask swapped for `mask` (ppoll, pselect,
+ * epoll_pwait, sigsuspend); returns the old one to put back. */
+evs_sigbits evs_sig_swap_mask(evs_sigbits mask);
+/* Pending for the current task: its own, the process's. */
+void evs_sig_pending(sigset_t *set);
+/* Send sig to task t (pthread_kill, pthread_sigqueue, tgkill, raise);
+ * info may be NULL (SI_TKILL from this process). 0 or -errno. */
+int evs_sig_send(struct evs_task *t, int sig, const siginfo_t *info);
+
+/* sigwait, sigwaitinfo, sigtimedwait: the signal number, -EAGAIN at the
+ * deadline, -EINTR (a handler for another signal ran), -ECANCELED. */
+long evs_sig_wait(evs_sigbits set, siginfo_t *info, int64_t deadline);
+/* sigsuspend, pause: always -EINTR (after a handler ran), or -ECANCELED. */
+long evs_sig_suspend(evs_sigbits mask);
+/* The process signalfd fired on this worker: sigwaits look again. */
+void evs_sig_kernel_pending(void);
+
+/* The monitor's signal arrived (rt/monitor.c): deliver to the running
+ * task if it is at a point where it may take signals; apply K. */
+void evs_sig_on_ipi(struct evs_worker *w, ucontext_t *uc);
+/* For the monitor: the running task of w has a signal it has not taken. */
+bool evs_sig_owed(struct evs_worker *w);
+
+/* gettid of the current task; the task with that gettid (or NULL). */
+int evs_sig_gettid(void);
+struct evs_task *evs_sig_task_of_tid(int tid);
+#endif

@@ -1,0 +1,171 @@
+/* Waiting for signals: sigwait and its timed forms, sigsuspend and pause.
+ *
+ * A task in sigwait(set) takes a signal of the set from three places, in
+ * this order: its own queue, the process's queue (both the runtime's),
+ * and the kernel, where a signal every task blocks stays pending (rule 2
+ * of signal.h). It announces itself first (t->sig.waiting) so that a
+ * signal routed meanwhile is handed straight to it, then looks in the
+ * kernel without waiting (rt_sigtimedwait, zero timeout), then parks. A
+ * signal the kernel holds wakes it through the process's signalfd, which
+ * sits (edge-triggered) in the epoll set of every worker that has had a
+ * task in sigwait: the signalfd is only a doorbell, never read; the task
+ * takes the signal with rt_sigtimedwait. */
+#include "../evs.h"
+#include "signal.h"
+#include "sigint.h"
+#include "sched.h"
+#include "task.h"
+#include "timer.h"
+#include "../io/poller.h"
+#include "../libc/sys.h"
+#include <errno.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+
+#define EVS_KSIGSET 8     /* the kernel's sigset_t: 64 bits */
+/* Without a signalfd (a kernel built without it), a task in sigwait looks
+ * at the kernel's pending signals this often instead. */
+#define EVS_SIGWAIT_POLL_NS (10 * 1000000LL)
+
+static int sigfd = -1;    /* the process's doorbell, made on first use */
+static int sigfd_lock;
+
+static bool arm(struct evs_worker *w)
+{
+	if (w->sigfd_armed)
+		return true;
+	evs_spin_lock(&sigfd_lock);
+	if (sigfd < 0) {
+		sigset_t all;
+		sigfillset(&all);
+		long fd = evs_sys6(SYS_signalfd4, -1, &all, EVS_KSIGSET, SFD_NONBLOCK | SFD_CLOEXEC, 0, 0);
+		sigfd = fd < 0 ? -2 : evs_poller_hide_fd((int)fd);
+	}
+	int fd = sigfd;
+	evs_spin_unlock(&sigfd_lock);
+	if (fd < 0)
+		return false;
+	long r = evs_poller_add(w->epfd, fd, EVS_POLLER_SIGNAL);
+	w->sigfd_armed = r == 0 || r == -EEXIST;
+	return w->sigfd_armed;
+}
+
+void evs_sig_kernel_pending(void)
+{
+	evs_spin_lock(&evs_sig_lock);
+	for (struct evs_link *l = evs_sig_tasks.head; l; l = l->next) {
+		struct evs_task *t = evs_container_of(l, struct evs_task, sig.all);
+		uint64_t w = __atomic_load_n(&t->wait, __ATOMIC_SEQ_CST);
+		if (t->sig.waiting && (w & 1))
+			evs_task_wake(t, w, EVS_WAKE_EVENT);
+	}
+	evs_spin_unlock(&evs_sig_lock);
+}
+
+/* Take a queued signal of `set` for t (its own queue, then the
+ * process's). Under the lock. */
+static bool take_queued(struct evs_task *t, evs_sigbits set, siginfo_t *info)
+{
+	struct sigrec *r = evs_sig_dequeue(&t->sig.q, set);
+	if (r) {
+		__atomic_store_n(&t->sig.pend, evs_sig_bits_of(&t->sig.q), __ATOMIC_SEQ_CST);
+	} else if ((r = evs_sig_dequeue(&evs_sig_procq, set))) {
+		evs_sig_procpend = evs_sig_bits_of(&evs_sig_procq);
+	}
+	if (!r)
+		return false;
+	*info = r->info;
+	evs_sig_rec_put(r);
+	return true;
+}
+
+long evs_sig_wait(evs_sigbits set, siginfo_t *info, int64_t deadline)
+{
+	struct evs_task *t = evs_current();
+	struct evs_tasksig *s = &t->sig;
+	sigset_t kset;
+	evs_bits_sigset(set, &kset);
+	for (;;) {
+		evs_spin_lock(&evs_sig_lock);
+		if (take_queued(t, set, info)) {
+			evs_spin_unlock(&evs_sig_lock);
+			return info->si_signo;
+		}
+		s->waiting = set;
+		s->handed_sig = 0;
+		uint64_t tok = evs_wait_open(0);
+		evs_spin_unlock(&evs_sig_lock);
+
+		bool armed = arm(t->w);
+		struct timespec zero = { 0, 0 };
+		long k = evs_sys6(SYS_rt_sigtimedwait, &kset, info, &zero, EVS_KSIGSET, 0, 0);
+		int why = EVS_WAKE_EVENT;
+		if (k > 0 || evs_now_ns() >= deadline) {
+			evs_wait_abandon(tok);
+		} else {
+			int64_t until = deadline;
+			if (!armed && until - evs_now_ns() > EVS_SIGWAIT_POLL_NS)
+				until = evs_now_ns() + EVS_SIGWAIT_POLL_NS;
+			why = evs_park(tok, until, EVS_WAIT_signal, (intptr_t)set);
+			if (why == EVS_WAKE_TIMEOUT && until != deadline)
+				why = EVS_WAKE_EVENT;  /* only the poll interval: look again */
+		}
+
+		evs_spin_lock(&evs_sig_lock);
+		s->waiting = 0;
+		int handed = s->handed_sig;
+		siginfo_t hi = s->handed;
+		s->handed_sig = 0;
+		if (handed && k > 0) {  /* two at once: the kernel's waits on the task */
+			struct sigrec *r = evs_sig_rec_get();
+			if (r) {
+				r->info = *info;
+				r->to_process = true;
+				evs_queue_push(&s->q, &r->link);
+				__atomic_store_n(&s->pend, evs_sig_bits_of(&s->q), __ATOMIC_SEQ_CST);
+			}
+		}
+		evs_spin_unlock(&evs_sig_lock);
+		if (handed) {
+			*info = hi;
+			return handed;
+		}
+		if (k > 0)
+			return k;
+		switch (why) {
+		case EVS_WAKE_TIMEOUT:
+			return -EAGAIN;
+		case EVS_WAKE_CANCEL:
+			return -ECANCELED;
+		case EVS_WAKE_SIGNAL:
+			if (evs_sig_run() & EVS_SIG_RAN)
+				return -EINTR;  /* a handler for another signal ran */
+			break;
+		default:
+			if (evs_now_ns() >= deadline)
+				return -EAGAIN;
+		}
+	}
+}
+
+long evs_sig_suspend(evs_sigbits mask)
+{
+	struct evs_task *t = evs_current();
+	evs_sigbits old = evs_sig_swap_mask(mask);
+	long r = -EINTR;
+	for (;;) {
+		if (evs_sig_deliverable(&t->sig) && (evs_sig_run() & EVS_SIG_RAN))
+			break;
+		uint64_t tok = evs_wait_open(0);
+		int why = evs_park(tok, INT64_MAX, EVS_WAIT_signal, 0);
+		if (why == EVS_WAKE_CANCEL) {
+			r = -ECANCELED;
+			break;
+		}
+	}
+	evs_sig_swap_mask(old);
+	/* What the old mask lets through is taken before the call returns,
+	 * as the kernel does on the way back to the program. */
+	evs_sig_run();
+	return r;
+}
