@@ -13,7 +13,8 @@ SHIM_LIBS   := -ldl -lck -lunwind -luring -laio -lpthread
 PROG_CFLAGS := $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -MMD -MP $(PROG_SAN)
 
 SHIM_SRC := $(sort $(wildcard src/*/*.c src/arch/x86_64/*.c src/arch/generic/*.c))
-SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/arch/x86_64/switch.o
+SHIM_ASM := src/arch/x86_64/switch.S src/hook/vfork_x86_64.S
+SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/%.o) $(SHIM_ASM:%.S=$(BUILD)/%.o)
 LIB      := $(BUILD)/libevshim.so
 
 PROGS      := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(filter-out tests/progs/lib%.c,$(wildcard tests/progs/*.c))) \
@@ -44,7 +45,7 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(SHIM_CFLAGS) -c $< -o $@
 
-$(BUILD)/src/arch/x86_64/switch.o: src/arch/x86_64/switch.S
+$(BUILD)/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) -c $< -o $@
 

@@ -16,3 +16,51 @@ load helpers/load
 @test "a handler interrupting blocked calls (2 workers)" {
 	EVSHIM_WORKERS=2 same_output "$PROGS/sig_interrupt"
 }
+
+@test "pthread_kill, sigwait thread, raise, sigqueue, a server stopped by SIGTERM, exec masks, reset-during-write, waitpid while serving (1 and 2 workers)" {
+	for w in 1 2; do
+		for c in kill_parked sigwait raise queue stop_server exec_mask reset_write reset_nosig waitpid sigpipe; do
+			EVSHIM_WORKERS=$w same_output "$PROGS/sig_misc" "$c" || { echo "case $c, $w worker(s)"; return 1; }
+			case $c in
+			kill_parked) [[ "$native" == *"returned -1 EINTR; handler ran 1 time(s) on that thread"* ]] ;;
+			sigwait) [[ "$native" == *"sigwait took SIGTERM"* ]] ;;
+			stop_server) [[ "$native" == *"accept: EINTR, stop flag 1"* ]] ;;
+			exec_mask) [[ "$native" == *"posix_spawn child: SIGUSR1 blocked, SIGUSR2 not blocked"* ]] ;;
+			reset_write) [[ "$native" == *"write 2: -1 ECONNRESET"*"write 3: -1 EPIPE"* ]] ;;
+			reset_nosig) [[ "$native" == *"write 2: -1 ECONNRESET"*"died of SIGPIPE"* ]] ;;
+			waitpid) [[ "$native" == *"reaped the child, exit 5"*"answered during the wait: yes"* ]]
+				# without the monitor too: the wait itself parks
+				EVSHIM_MONITOR=0 EVSHIM_WORKERS=$w same_output "$PROGS/sig_misc" "$c" ;;
+			esac
+		done
+	done
+}
+
+@test "vfork and posix_spawn from threads (and before any thread): the child never touches the runtime" {
+	for w in 1 2; do
+		EVSHIM_WORKERS=$w same_output "$PROGS/vfork_spawn"
+	done
+	[[ "$native" == *"vfork 100: child 100 says hello"* ]]
+	[[ "$native" == *"afterwards: ticker ticked 20 times, pipe says ok"* ]]
+}
+
+# make keeps SIGCHLD blocked and waits for it in pselect with an empty
+# mask: the mask must be applied while the task waits.
+@test "GNU make -j2: 40 targets, and a small C project (1 and 2 workers), same output" {
+	command -v make >/dev/null && command -v cc >/dev/null || skip "no make or cc"
+	d="$BATS_TEST_TMPDIR/mk"
+	mkdir -p "$d/many" "$d/proj"
+	printf 'all: %s\n\nt%%:\n\t@echo made $@\n' "$(seq -f 't%g' 1 40 | tr '\n' ' ')" > "$d/many/Makefile"
+	for i in 1 2 3 4 5 6; do printf 'int f%d(int x) { return x * %d; }\n' $i $i > "$d/proj/f$i.c"; done
+	{ for i in 1 2 3 4 5 6; do echo "int f$i(int);"; done
+	  echo '#include <stdio.h>'
+	  echo 'int main(void) { printf("%d\n", f1(1)+f2(2)+f3(3)+f4(4)+f5(5)+f6(6)); return 0; }'; } > "$d/proj/main.c"
+	printf 'OBJ = main.o f1.o f2.o f3.o f4.o f5.o f6.o\nprog: $(OBJ)\n\t@$(CC) -o $@ $(OBJ)\n%%.o: %%.c\n\t@$(CC) -c -o $@ $<\nclean:\n\t@rm -f prog *.o\n' > "$d/proj/Makefile"
+	for w in 1 2; do
+		EVSHIM_WORKERS=$w same_output sh -c "make -s -j2 -C '$d/many' | sort"
+		[[ "$native" == *"made t40"* ]]
+		make -s -C "$d/proj" clean
+		EVSHIM_WORKERS=$w run_shim make -s -j2 -C "$d/proj"
+		[ "$("$d/proj/prog")" = 91 ]
+	done
+}

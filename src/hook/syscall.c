@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,6 +82,8 @@ static long task_call(long n, long a, long b, long c, long d, long e, long f, bo
 		return r ? evs_ret(-r) : 0;
 	}
 	case SYS_sched_yield: return sched_yield();
+	case SYS_wait4: return wait4((pid_t)a, (int *)b, (int)c, (struct rusage *)d);
+	case SYS_waitid: return waitid((idtype_t)a, (id_t)b, (siginfo_t *)c, (int)d);
 	case SYS_gettid: return gettid();
 	case SYS_tgkill: return tgkill((pid_t)a, (pid_t)b, (int)c);
 	case SYS_tkill: return tgkill(getpid(), (pid_t)a, (int)b);

@@ -19,6 +19,9 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <netdb.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <spawn.h>
 
 struct evs_real {
 #define R(name, ret, params) ret (*name) params;

@@ -120,6 +120,7 @@ void evs_fd_reset(int fd, int kind, int nonblock, int stream)
 	f->pseudo_fs = 0;
 	f->stream = (uint8_t)stream;
 	f->timeo[0] = f->timeo[1] = 0;
+	f->pending_err = 0;
 	wake_all(f, EVS_IN, EVS_WAKE_CLOSED);
 	wake_all(f, EVS_OUT, EVS_WAKE_CLOSED);
 	evs_spin_unlock(&f->lock);
@@ -202,6 +203,31 @@ void evs_fdtab_forget_worker(int id)
 			evs_spin_unlock(&f->lock);
 		}
 	}
+}
+
+int evs_fdtab_exec_flags(bool restore)
+{
+	/* Listening sockets the shim made non-blocking: an exec'd program
+	 * must find them as the program left them (and if exec fails, they
+	 * go back to the shim's). Only those that survive exec matter. */
+	int n = 0;
+	for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+		struct evs_fd *chunk = __atomic_load_n(&chunks[c], __ATOMIC_ACQUIRE);
+		if (!chunk)
+			continue;
+		for (int i = 0; i < EVS_FD_CHUNK; i++) {
+			struct evs_fd *f = &chunk[i];
+			if (!f->shim_nonblock || f->nonblock)
+				continue;
+			int fd = (int)(c * EVS_FD_CHUNK + (size_t)i);
+			long fdfl = evs_sys_fcntl(fd, F_GETFD, 0), fl = evs_sys_fcntl(fd, F_GETFL, 0);
+			if (fdfl < 0 || (fdfl & FD_CLOEXEC) || fl < 0)
+				continue;
+			evs_sys_fcntl(fd, F_SETFL, restore ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK));
+			n++;
+		}
+	}
+	return n;
 }
 
 void evs_fdtab_atfork_child(void)

@@ -55,6 +55,7 @@ struct evs_fd {
 	uint8_t direct;          /* regular file opened with O_DIRECT */
 	uint8_t no_nowait_write; /* its filesystem refused an RWF_NOWAIT write */
 	uint8_t pseudo_fs;       /* 0 not asked, 1 /proc, /sys...: plain calls, 2 no */
+	int pending_err;         /* atomic: an error kept for the next call (rt/xfer.c) */
 	uint64_t reg;            /* workers whose epoll set holds it */
 	uint32_t seq[2];         /* events seen, per direction (atomic) */
 	struct evs_queue waiters[2];
@@ -62,6 +63,11 @@ struct evs_fd {
 };
 
 void evs_fdtab_init(void);
+/* Before exec (restore false), and after an exec that failed (true): the
+ * O_NONBLOCK the shim set on listening sockets comes off the fds that
+ * survive exec, so the new program sees the flags the program set.
+ * Returns how many fds it touched. */
+int evs_fdtab_exec_flags(bool restore);
 void evs_fdtab_atfork_child(void);
 /* Worker `id` closed its epoll set: no fd is registered there any more. */
 void evs_fdtab_forget_worker(int id);

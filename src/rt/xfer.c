@@ -15,6 +15,8 @@
 #include "../libc/sys.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 static void advance(struct evs_xfer *x, size_t n)
@@ -48,8 +50,10 @@ static long once(int fd, struct evs_xfer *x, int out)
 	}
 	m.msg_iov = x->iov;
 	m.msg_iovlen = (size_t)x->cnt;
+	/* MSG_NOSIGNAL: a SIGPIPE is the program's business only when it is
+	 * told EPIPE (finish() sends it then), not at a retry of ours. */
 	long r = evs_sys3(out ? SYS_sendmsg : SYS_recvmsg, fd, &m,
-			  x->flags | MSG_DONTWAIT);
+			  x->flags | MSG_DONTWAIT | (out ? MSG_NOSIGNAL : 0));
 	if (r >= 0 && x->msg && x->done == 0 && !out) {
 		x->msg->msg_namelen = m.msg_namelen;
 		x->msg->msg_controllen = m.msg_controllen;
@@ -58,12 +62,24 @@ static long once(int fd, struct evs_xfer *x, int out)
 	return r;
 }
 
+/* An error our own retry got after some bytes moved: the program is told
+ * the count now, and the error at its next call on that socket, as the
+ * kernel would have kept it (sk_err) for that call. */
+static long after_progress(struct evs_xfer *x, long r)
+{
+	if (r == -EAGAIN || !x->done)
+		return r;
+	if (x->f->kind == EVS_FD_SOCKET)
+		__atomic_store_n(&x->f->pending_err, (int)-r, __ATOMIC_RELEASE);
+	return (long)x->done;
+}
+
 static long try_in(int fd, void *arg)
 {
 	struct evs_xfer *x = arg;
 	long r = once(fd, x, 0);
 	if (r < 0)
-		return (r == -EAGAIN || !x->done) ? r : (long)x->done;
+		return after_progress(x, r);
 	if (r == 0 || !x->all)
 		return (long)x->done + r;
 	advance(x, (size_t)r);
@@ -77,7 +93,7 @@ static long try_out(int fd, void *arg)
 	struct evs_xfer *x = arg;
 	long r = once(fd, x, 1);
 	if (r < 0)
-		return (r == -EAGAIN || !x->done) ? r : (long)x->done;
+		return after_progress(x, r);
 	advance(x, (size_t)r);
 	if (!x->cnt || !x->f->stream)
 		return (long)x->done;
@@ -123,8 +139,19 @@ static long finish(int fd, struct evs_xfer *x, long r)
 	return r;
 }
 
+/* The error a previous call of ours kept for this one, if any. */
+static long kept_error(struct evs_fd *f)
+{
+	if (!__atomic_load_n(&f->pending_err, __ATOMIC_RELAXED))
+		return 0;
+	return -(long)__atomic_exchange_n(&f->pending_err, 0, __ATOMIC_ACQ_REL);
+}
+
 long evs_xfer_in(int fd, struct evs_xfer *x)
 {
+	long r = kept_error(x->f);
+	if (r)
+		return r;
 	x->nonblock |= x->f->nonblock || (x->flags & MSG_DONTWAIT);
 	if (x->flags & MSG_PEEK)
 		x->all = 0;
@@ -134,9 +161,21 @@ long evs_xfer_in(int fd, struct evs_xfer *x)
 
 long evs_xfer_out(int fd, struct evs_xfer *x)
 {
-	x->nonblock |= x->f->nonblock || (x->flags & MSG_DONTWAIT);
-	return finish(fd, x, evs_fd_io(x->f, fd, EVS_OUT, try_out, x, x->nonblock,
-				       evs_fd_deadline(x->f, EVS_OUT)));
+	long r = kept_error(x->f);
+	if (!r) {
+		x->nonblock |= x->f->nonblock || (x->flags & MSG_DONTWAIT);
+		r = finish(fd, x, evs_fd_io(x->f, fd, EVS_OUT, try_out, x, x->nonblock,
+					    evs_fd_deadline(x->f, EVS_OUT)));
+	}
+	/* A socket write that fails with EPIPE raises SIGPIPE, unless the
+	 * program said MSG_NOSIGNAL (pipes: the kernel has sent it). */
+	if (r == -EPIPE && x->f->kind == EVS_FD_SOCKET && !(x->flags & MSG_NOSIGNAL)) {
+		siginfo_t si = { .si_signo = SIGPIPE, .si_code = SI_USER };
+		si.si_pid = getpid();  /* as the kernel fills it */
+		si.si_uid = getuid();
+		evs_sig_send(evs_current(), SIGPIPE, &si);
+	}
+	return r;
 }
 
 /* recvmmsg/sendmmsg, blocking form: keep going until all vlen messages

@@ -1,0 +1,242 @@
+/* Processes: waiting for children parks the task (rt/child.c); exec and
+ * posix_spawn give the new program this task's signal mask and the fds'
+ * own flags; vfork is in vfork_x86_64.S. */
+#include "hook.h"
+#include "../rt/child.h"
+#include "../rt/config.h"
+#include "../rt/fdtab.h"
+#include "../rt/signal.h"
+#include <spawn.h>
+#include <stdarg.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static pid_t wait_task(pid_t pid, int *status, int options, struct rusage *ru)
+{
+	for (;;) {
+		long r = evs_wait4(pid, status, options, ru);
+		if (r != -ECANCELED)
+			return (pid_t)evs_ret(r);
+		evs_task_testcancel();  /* a cancellation point */
+	}
+}
+
+EVS_HOOK pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+	if (evs_config.disable || !evs_current())
+		return REAL(wait4)(pid, status, options, ru);
+	return wait_task(pid, status, options, ru);
+}
+
+EVS_HOOK pid_t waitpid(pid_t pid, int *status, int options)
+{
+	if (evs_config.disable || !evs_current())
+		return REAL(waitpid)(pid, status, options);
+	return wait_task(pid, status, options, NULL);
+}
+
+EVS_HOOK pid_t wait(int *status)
+{
+	if (evs_config.disable || !evs_current())
+		return REAL(wait)(status);
+	return wait_task(-1, status, 0, NULL);
+}
+
+EVS_HOOK pid_t wait3(int *status, int options, struct rusage *ru)
+{
+	if (evs_config.disable || !evs_current())
+		return REAL(wait3)(status, options, ru);
+	return wait_task(-1, status, options, ru);
+}
+
+EVS_HOOK int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
+{
+	if (evs_config.disable || !evs_current())
+		return REAL(waitid)(type, id, info, options);
+	for (;;) {
+		long r = evs_waitid(type, id, info, options);
+		if (r == EVS_USE_REAL) {
+			EVS_FALLBACK();
+			return REAL(waitid)(type, id, info, options);
+		}
+		if (r != -ECANCELED)
+			return (int)evs_ret(r);
+		evs_task_testcancel();
+	}
+}
+
+/* --- exec and posix_spawn ------------------------------------------------ */
+
+/* The new program starts with what this task set: its signal mask (the
+ * worker's kernel mask is every task's common part) and the fds' flags
+ * as the program left them. Undone if exec fails. */
+static void exec_prepare(void)
+{
+	if (evs_config.disable || !evs_current())
+		return;
+	sigset_t m;
+	evs_bits_sigset(evs_current()->sig.mask, &m);
+	REAL(pthread_sigmask)(SIG_SETMASK, &m, NULL);
+	evs_fdtab_exec_flags(false);
+}
+
+static void exec_failed(void)
+{
+	if (evs_config.disable || !evs_current())
+		return;
+	evs_fdtab_exec_flags(true);
+	evs_current()->w->kgen_seen = (uint64_t)-1;  /* the worker's mask again */
+	evs_sig_worker_poll(evs_current()->w);
+}
+
+EVS_HOOK int execve(const char *path, char *const argv[], char *const envp[])
+{
+	exec_prepare();
+	int r = REAL(execve)(path, argv, envp);
+	int e = errno;
+	exec_failed();
+	errno = e;
+	return r;
+}
+
+EVS_HOOK int execv(const char *path, char *const argv[])
+{
+	exec_prepare();
+	int r = REAL(execv)(path, argv);
+	int e = errno;
+	exec_failed();
+	errno = e;
+	return r;
+}
+
+EVS_HOOK int execvp(const char *file, char *const argv[])
+{
+	exec_prepare();
+	int r = REAL(execvp)(file, argv);
+	int e = errno;
+	exec_failed();
+	errno = e;
+	return r;
+}
+
+EVS_HOOK int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	exec_prepare();
+	int r = REAL(execvpe)(file, argv, envp);
+	int e = errno;
+	exec_failed();
+	errno = e;
+	return r;
+}
+
+EVS_HOOK int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	exec_prepare();
+	int r = REAL(fexecve)(fd, argv, envp);
+	int e = errno;
+	exec_failed();
+	errno = e;
+	return r;
+}
+
+/* execl, execlp, execle: their arguments as an array (counted first, so
+ * the array fits a small task stack), then the v forms above. */
+static size_t count_args(const char *arg0, va_list ap)
+{
+	size_t n = 1;
+	if (arg0)
+		while (va_arg(ap, char *))
+			n++;
+	return n + 1;  /* with the NULL */
+}
+
+static char **fill_args(char **argv, const char *arg0, va_list ap, char ***envp)
+{
+	size_t n = 0;
+	argv[n++] = (char *)arg0;
+	if (arg0)
+		while ((argv[n++] = va_arg(ap, char *)))
+			;
+	else
+		argv[n++] = NULL;
+	if (envp)
+		*envp = va_arg(ap, char **);
+	return argv;
+}
+
+EVS_HOOK int execl(const char *path, const char *arg, ...)
+{
+	va_list ap, cp;
+	va_start(ap, arg);
+	va_copy(cp, ap);
+	char *argv[count_args(arg, cp)];
+	va_end(cp);
+	fill_args(argv, arg, ap, NULL);
+	va_end(ap);
+	return execv(path, argv);
+}
+
+EVS_HOOK int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap, cp;
+	va_start(ap, arg);
+	va_copy(cp, ap);
+	char *argv[count_args(arg, cp)];
+	va_end(cp);
+	fill_args(argv, arg, ap, NULL);
+	va_end(ap);
+	return execvp(file, argv);
+}
+
+EVS_HOOK int execle(const char *path, const char *arg, ...)
+{
+	char **envp;
+	va_list ap, cp;
+	va_start(ap, arg);
+	va_copy(cp, ap);
+	char *argv[count_args(arg, cp)];
+	va_end(cp);
+	fill_args(argv, arg, ap, &envp);
+	va_end(ap);
+	return execve(path, argv, envp);
+}
+
+/* posix_spawn: glibc's child takes the calling thread's signal mask (the
+ * worker's) unless the attributes set one; give it this task's. */
+static int spawn(int (*real)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			     const posix_spawnattr_t *, char *const[], char *const[]),
+		 pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+		 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	struct evs_task *t = evs_current();
+	short flags = 0;
+	if (evs_config.disable || !t || (attr && (posix_spawnattr_getflags(attr, &flags) ||
+						 (flags & POSIX_SPAWN_SETSIGMASK))))
+		return real(pid, path, fa, attr, argv, envp);
+	posix_spawnattr_t a;
+	if (attr)
+		a = *attr;  /* glibc's attributes are plain data */
+	else
+		posix_spawnattr_init(&a);
+	sigset_t m;
+	evs_bits_sigset(t->sig.mask, &m);
+	posix_spawnattr_setsigmask(&a, &m);
+	posix_spawnattr_setflags(&a, (short)(flags | POSIX_SPAWN_SETSIGMASK));
+	int r = real(pid, path, fa, &a, argv, envp);
+	if (!attr)
+		posix_spawnattr_destroy(&a);
+	return r;
+}
+
+EVS_HOOK int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	return spawn(REAL(posix_spawn), pid, path, fa, attr, argv, envp);
+}
+
+EVS_HOOK int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	return spawn(REAL(posix_spawnp), pid, file, fa, attr, argv, envp);
+}

@@ -1,0 +1,46 @@
+/* vfork, for x86-64: the one hook written in assembly, because the child
+ * returns from vfork on the parent's stack and runs on, so no frame of
+ * ours may be needed after the system call (the parent resumes from the
+ * same return address, which therefore lives in a register, as in glibc).
+ *
+ * The child shares the parent's memory, and runs on the parent's thread
+ * pointer, until it execs or exits: it must never touch the runtime
+ * (start it, park, take its locks). So the worker pointer evs_self is
+ * cleared around the system call: in the child every hook sees a thread
+ * the runtime does not own and passes straight to libc. The parent (whose
+ * thread is suspended meanwhile) puts it back. */
+	.text
+	.globl	vfork
+	.type	vfork, @function
+vfork:
+	.cfi_startproc
+	popq	%rdi				/* the return address */
+	.cfi_adjust_cfa_offset -8
+	.cfi_register rip, rdi
+	movq	evs_self@gottpoff(%rip), %rsi	/* evs_self's offset from %fs */
+	movq	%fs:(%rsi), %rdx		/* kept in a register across the call */
+	movq	$0, %fs:(%rsi)
+	movl	$58, %eax			/* SYS_vfork */
+	syscall
+	testq	%rax, %rax
+	jz	1f				/* the child: stays a foreign thread */
+	movq	%rdx, %fs:(%rsi)		/* the parent, or a failed call */
+1:	pushq	%rdi
+	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset rip, 0
+	cmpq	$-4095, %rax
+	jae	2f
+	ret
+2:	negl	%eax				/* -errno -> errno, -1 */
+	pushq	%rax				/* keeps the stack 16-byte aligned for the call */
+	.cfi_adjust_cfa_offset 8
+	call	*__errno_location@GOTPCREL(%rip)
+	popq	%rcx
+	.cfi_adjust_cfa_offset -8
+	movl	%ecx, (%rax)
+	movq	$-1, %rax
+	ret
+	.cfi_endproc
+	.size	vfork, .-vfork
+
+	.section .note.GNU-stack,"",@progbits
