@@ -17,9 +17,9 @@ load helpers/load
 	EVSHIM_WORKERS=2 same_output "$PROGS/sig_interrupt"
 }
 
-@test "pthread_kill, sigwait thread, raise, sigqueue, a server stopped by SIGTERM, exec masks, reset-during-write, waitpid while serving (1 and 2 workers)" {
+@test "pthread_kill, sigwait thread, raise, sigqueue, a server stopped by SIGTERM, exec masks, reset-during-write, waitpid while serving, pause not cut short (1 and 2 workers)" {
 	for w in 1 2; do
-		for c in kill_parked sigwait raise queue stop_server exec_mask reset_write reset_nosig waitpid sigpipe; do
+		for c in kill_parked sigwait raise queue stop_server exec_mask reset_write reset_nosig waitpid pause_timer sigpipe; do
 			EVSHIM_WORKERS=$w same_output "$PROGS/sig_misc" "$c" || { echo "case $c, $w worker(s)"; return 1; }
 			case $c in
 			kill_parked) [[ "$native" == *"returned -1 EINTR; handler ran 1 time(s) on that thread"* ]] ;;
@@ -28,6 +28,7 @@ load helpers/load
 			exec_mask) [[ "$native" == *"posix_spawn child: SIGUSR1 blocked, SIGUSR2 not blocked"* ]] ;;
 			reset_write) [[ "$native" == *"write 2: -1 ECONNRESET"*"write 3: -1 EPIPE"* ]] ;;
 			reset_nosig) [[ "$native" == *"write 2: -1 ECONNRESET"*"died of SIGPIPE"* ]] ;;
+			pause_timer) [[ "$native" == *"pause(): returned EINTR, handler ran 1 time(s), after 0.3 s or more: yes"* ]] ;;
 			waitpid) [[ "$native" == *"reaped the child, exit 5"*"answered during the wait: yes"* ]]
 				# without the monitor too: the wait itself parks
 				EVSHIM_MONITOR=0 EVSHIM_WORKERS=$w same_output "$PROGS/sig_misc" "$c" ;;

@@ -137,15 +137,16 @@ static void *monitor_main(void *arg)
 				w->mon_since = now;
 				continue;
 			}
+			/* Work waiting behind the running task: a ready task, a
+			 * wake-up, a due timer (racy reads of the owner's words:
+			 * hints, checked again by the handler on the owner). The
+			 * signal goes only where it can do something: a worker
+			 * with nothing behind its task is left alone, so an idle
+			 * server (or a program in pause) gets no signal from us. */
+			bool pending = evs_runq_has_local(&w->rq) || !evs_runq_inbox_empty(&w->rq) ||
+				       __atomic_load_n(&w->timers.next_due, __ATOMIC_RELAXED) <= now;
 			int64_t quiet = now - w->mon_since;
 			if (quiet < EVS_STALL_NS) {
-				/* not stalled yet, but work waits behind the task:
-				 * a ready task, a wake-up, a due timer (racy reads
-				 * of the owner's words: hints, checked again by the
-				 * handler on the owner) */
-				int pending = evs_runq_has_local(&w->rq) ||
-					!evs_runq_inbox_empty(&w->rq) ||
-					__atomic_load_n(&w->timers.next_due, __ATOMIC_RELAXED) <= now;
 				if (pending && quiet >= EVS_PENDING_NS &&
 				    now - w->mon_signalled >= EVS_PENDING_NS) {
 					evs_safepoint_unwind_setup();
@@ -159,7 +160,7 @@ static void *monitor_main(void *arg)
 				w->stall_start = now;
 				evs_stat_add_slow(EVS_ST_stalls, 1);
 			}
-			if (now - w->mon_signalled >= EVS_STALL_NS) {
+			if (pending && now - w->mon_signalled >= EVS_STALL_NS) {
 				evs_safepoint_unwind_setup();
 				preempt(w, now);
 			}

@@ -21,6 +21,10 @@
  *   waitpid      a thread waits for a child that exits 300 ms later while
  *                another thread keeps echoing on a socket pair: the echo
  *                answers during the wait
+ *   pause_timer  after a thread has come and gone, setitimer(300 ms) and
+ *                pause(), then the same with pause made as a bare system
+ *                call: each returns when the timer's handler has run, not
+ *                sooner (the runtime's own signal must not cut it short)
  *   sigpipe      a write to a pipe with no reader, SIGPIPE not ignored,
  *                from a thread: the process dies of SIGPIPE */
 #include <arpa/inet.h>
@@ -33,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -395,6 +400,46 @@ static void waitpid_case(void)
 	printf("the echo answered during the wait: %s\n", echoes_during > 0 ? "yes" : "no");
 }
 
+static void *nothing(void *x)
+{
+	return x;
+}
+
+static long inline_pause(void)
+{
+	long ret;
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(34L /* SYS_pause */) : "rcx", "r11", "memory");
+	return ret;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void pause_timer(void)
+{
+	handle(SIGALRM, on_sig, 0);
+	pthread_t t;
+	pthread_create(&t, NULL, nothing, NULL);
+	pthread_join(t, NULL);
+	for (int raw = 0; raw < 2; raw++) {
+		hits = 0;
+		struct itimerval it = { .it_value = { 0, 300000 } };
+		double t0 = now_s();
+		setitimer(ITIMER_REAL, &it, NULL);
+		long r = raw ? inline_pause() : pause();
+		int e = raw ? (int)-r : errno;
+		double dt = now_s() - t0;
+		printf("%s: returned %s, handler ran %d time(s), after 0.3 s or more: %s\n",
+		       raw ? "pause as a bare system call" : "pause()",
+		       (r == -1 || r == -EINTR) && e == EINTR ? "EINTR" : "something else",
+		       (int)hits, dt >= 0.29 ? "yes" : "NO");
+	}
+}
+
 static void *pipe_writer(void *x)
 {
 	(void)x;
@@ -451,6 +496,8 @@ int main(int argc, char **argv)
 		printf("child %s\n", WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE ? "died of SIGPIPE" :
 				     WIFEXITED(st) ? "exited" : "ended otherwise");
 	}
+	else if (!strcmp(c, "pause_timer"))
+		pause_timer();
 	else if (!strcmp(c, "waitpid"))
 		waitpid_case();
 	else if (!strcmp(c, "sigpipe"))
