@@ -65,3 +65,10 @@ load helpers/load
 		[ "$("$d/proj/prog")" = 91 ]
 	done
 }
+
+@test "eventfd, timerfd, signalfd, inotify and pty reads, flock and F_SETLKW park the task, not the worker (1 worker, no monitor)" {
+	EVSHIM_WORKERS=1 EVSHIM_MONITOR=0 same_output "$PROGS/waits_other" "$BATS_TEST_TMPDIR"
+	for c in eventfd timerfd signalfd inotify pty flock setlkw; do
+		echo "$native" | grep -q "^$c .*ticked while it waited: yes"
+	done
+}

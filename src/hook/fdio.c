@@ -1,8 +1,8 @@
 /* read/write and friends on any fd, and the fd's lifecycle (pipe, dup,
- * close, fcntl, ioctl). Sockets and pipes go through rt/xfer.c, regular
- * files through rt/filerw.c; other fds (ttys, eventfds...) get the real
- * call, counted. */
+ * close, fcntl, ioctl). Regular files go through rt/filerw.c, everything
+ * else (sockets, pipes, ttys, eventfds...) through rt/xfer.c. */
 #include "fdio.h"
+#include "../rt/filelock.h"
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
@@ -194,9 +194,14 @@ static int do_fcntl(int fd, int cmd, long arg)
 		return r;
 	case F_SETLKW:
 	case F_OFD_SETLKW:
-		if (evs_current())
-			EVS_FALLBACK();  /* a lock wait the runtime cannot park */
-		return REAL(fcntl)(fd, cmd, arg);
+		if (!evs_current())
+			return REAL(fcntl)(fd, cmd, arg);
+		for (;;) {
+			long r = evs_setlkw(fd, cmd, (void *)arg);
+			if (r != -ECANCELED)
+				return (int)evs_ret(r);
+			evs_task_testcancel();  /* a cancellation point */
+		}
 	default:
 		return REAL(fcntl)(fd, cmd, arg);
 	}
@@ -212,6 +217,13 @@ EVS_HOOK int fcntl(int fd, int cmd, ...)
 }
 
 EVS_HOOK_ALIAS(fcntl64, fcntl);
+
+EVS_HOOK int flock(int fd, int op)
+{
+	if (!evs_current())
+		return REAL(flock)(fd, op);
+	return (int)evs_ret(evs_flock(fd, op));
+}
 
 EVS_HOOK int ioctl(int fd, unsigned long req, ...)
 {

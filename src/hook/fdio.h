@@ -7,14 +7,15 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-/* The record of fd when the runtime serves I/O on it (a socket, a pipe or
- * a regular file, called from a task); NULL means: use the real call. */
+/* The record of fd when the runtime serves I/O on it (any open fd,
+ * called from a task: each verb checks the kind it serves); NULL means:
+ * use the real call. */
 static inline struct evs_fd *evs_hook_fd(int fd)
 {
 	if (!evs_current())
 		return NULL;
 	struct evs_fd *f = evs_fd_get(fd);
-	if (!f || f->kind == EVS_FD_OTHER || f->kind == EVS_FD_UNKNOWN)
+	if (!f || f->kind == EVS_FD_UNKNOWN)
 		return NULL;
 	return f;
 }

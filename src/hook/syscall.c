@@ -18,6 +18,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/file.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -63,6 +64,7 @@ static long task_call(long n, long a, long b, long c, long d, long e, long f, bo
 	case SYS_dup2: return dup2((int)a, (int)b);
 	case SYS_dup3: return dup3((int)a, (int)b, (int)c);
 	case SYS_fcntl: return fcntl((int)a, (int)b, c);
+	case SYS_flock: return flock((int)a, (int)b);
 	case SYS_poll: return poll((struct pollfd *)a, (nfds_t)b, (int)c);
 	case SYS_select:
 		return select((int)a, (fd_set *)b, (fd_set *)c, (fd_set *)d, (struct timeval *)e);

@@ -52,6 +52,7 @@
 	X(once, "pthread_once run by another thread") \
 	X(join, "pthread_join") \
 	X(signal, "sigwait, sigsuspend, pause") \
+	X(lock, "flock, fcntl(F_SETLKW): a file lock held elsewhere") \
 	X(file, "a file operation in io_uring or Linux AIO") \
 	X(pool, "a call on the blocking pool")
 

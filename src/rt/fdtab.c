@@ -68,6 +68,8 @@ static void classify(struct evs_fd *f, int fd)
 		stream = 1;
 	} else if (r == 0 && S_ISREG(st.st_mode)) {
 		kind = EVS_FD_FILE;
+	} else {
+		stream = 1;  /* a tty, an eventfd...: a blocking write writes it all */
 	}
 	if (r < 0)
 		return;  /* not open: nothing to remember, the real call says so */

@@ -31,7 +31,7 @@ enum evs_fd_kind {
 	EVS_FD_SOCKET,       /* per-call MSG_DONTWAIT */
 	EVS_FD_PIPE,         /* per-call RWF_NOWAIT (pipes and FIFOs) */
 	EVS_FD_FILE,         /* regular files: page-cache fast path, else the backend */
-	EVS_FD_OTHER,        /* ttys, eventfds, directories...: real calls */
+	EVS_FD_OTHER,        /* ttys, eventfds, timerfds, directories...: poll, then the call */
 };
 
 enum { EVS_IN = 0, EVS_OUT = 1 };

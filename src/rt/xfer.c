@@ -1,9 +1,11 @@
-/* Moving bytes through a socket or a pipe without blocking the worker.
+/* Moving bytes through a socket, a pipe, or another pollable fd (a tty,
+ * an eventfd, a timerfd, a signalfd, inotify) without blocking the worker.
  *
  * Sockets: recvmsg/sendmsg with MSG_DONTWAIT per call. Pipes and FIFOs:
- * preadv2/pwritev2 with RWF_NOWAIT at the current position (-1). Neither
- * touches the file description's O_NONBLOCK, so a child process, a dup'd
- * fd or stdio sharing the description sees exactly what the program set.
+ * preadv2/pwritev2 with RWF_NOWAIT at the current position (-1). The
+ * others: poll first, then the plain call. None of them touches the file
+ * description's O_NONBLOCK, so a child process, a dup'd fd or stdio
+ * sharing the description sees exactly what the program set.
  *
  * Blocking semantics kept: a blocking write returns when everything is
  * written (or on an error after partial progress, with the count, as the
@@ -15,6 +17,7 @@
 #include "../libc/sys.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -43,6 +46,20 @@ static long once(int fd, struct evs_xfer *x, int out)
 	if (x->f->kind == EVS_FD_PIPE)
 		return evs_sys6(out ? SYS_pwritev2 : SYS_preadv2, fd, x->iov, x->cnt,
 				-1, 0, RWF_NOWAIT);
+	if (x->f->kind == EVS_FD_OTHER) {
+		/* A tty, an eventfd, a timerfd, a signalfd, inotify...: no
+		 * per-call non-blocking form, and O_NONBLOCK is the file
+		 * description's (a tty is shared with the shell). Ask poll
+		 * first; a reader that takes the data between the two calls
+		 * makes the second one wait in the kernel. */
+		struct pollfd p = { .fd = fd, .events = out ? POLLOUT : POLLIN };
+		long r = evs_sys3(SYS_poll, &p, 1, 0);
+		if (r == 0)
+			return -EAGAIN;
+		if (r < 0)
+			return r;
+		return evs_sys3(out ? SYS_writev : SYS_readv, fd, x->iov, x->cnt);
+	}
 	struct msghdr m = { 0 };
 	if (x->msg && x->done == 0) {  /* name and control only once */
 		m = *x->msg;
