@@ -172,7 +172,8 @@ static int do_fcntl(int fd, int cmd, long arg)
 	switch (cmd) {
 	case F_GETFL:
 		r = REAL(fcntl)(fd, cmd);
-		if (r >= 0 && (f = evs_fd_get(fd)) && f->shim_nonblock && !f->nonblock)
+		if (r >= 0 && (r & O_NONBLOCK) && (f = evs_fd_get(fd)) && !f->nonblock &&
+		    (f->shim_nonblock || evs_fd_shims_listener(f, fd)))
 			r &= ~O_NONBLOCK;
 		return r;
 	case F_SETFL:

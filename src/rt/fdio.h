@@ -45,6 +45,10 @@ void evs_iov_free(struct iovec *iov, struct iovec *stackbuf);
 void evs_fd_reclassify(int fd);
 
 long evs_accept(struct evs_fd *f, int fd, struct sockaddr *addr, socklen_t *len, int flags);
+/* A listening socket whose O_NONBLOCK the program did not set (our
+ * record says blocking): the shim's, maybe another process's shim sharing
+ * it. Marks it so and says true. */
+bool evs_fd_shims_listener(struct evs_fd *f, int fd);
 long evs_connect(struct evs_fd *f, int fd, const struct sockaddr *sa, socklen_t len);
 
 /* Regular files: through the page cache at once when it can (RWF_NOWAIT),

@@ -23,7 +23,14 @@ static long try_accept(int fd, void *arg)
 
 /* accept has no per-call non-blocking flag: the shim sets O_NONBLOCK on a
  * listening socket the first time a task accepts on it and hides it from
- * the program (fcntl, ioctl). The accepted socket does not inherit it. */
+ * the program (fcntl, ioctl). The accepted socket does not inherit it.
+ *
+ * The flag may already be on: another process sharing the listener (a
+ * pre-forking server's other child, under the shim too) set it. The
+ * program's own view is the record's, which every fcntl and FIONBIO of
+ * the program keeps up to date, so a flag the record does not show is
+ * the shim's, not the program's: taking it for the program's would give
+ * a program that asked to block EAGAIN on every accept. */
 static long make_acceptable(struct evs_fd *f, int fd)
 {
 	if (f->nonblock || f->shim_nonblock)
@@ -35,11 +42,20 @@ static long make_acceptable(struct evs_fd *f, int fd)
 		long r = evs_sys_fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 		if (r < 0)
 			return r;
-		f->shim_nonblock = 1;
-	} else {
-		f->nonblock = 1;  /* set behind our back: the program's own */
 	}
+	f->shim_nonblock = 1;
 	return 0;
+}
+
+bool evs_fd_shims_listener(struct evs_fd *f, int fd)
+{
+	int on = 0;
+	socklen_t l = sizeof(on);
+	if (f->kind != EVS_FD_SOCKET ||
+	    evs_sys6(SYS_getsockopt, fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &l, 0) < 0 || !on)
+		return false;
+	f->shim_nonblock = 1;  /* another process's shim set it: see above */
+	return true;
 }
 
 long evs_accept(struct evs_fd *f, int fd, struct sockaddr *addr, socklen_t *len, int flags)
