@@ -69,7 +69,7 @@ $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libevs.a
 
 $(BUILD)/progs/%: tests/progs/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(PROG_CFLAGS) -o $@ $< -lpthread -ldl
+	$(CC) $(PROG_CFLAGS) -o $@ $< -lpthread -ldl -luring
 
 $(BUILD)/progs/lib%.so: tests/progs/lib%.c
 	@mkdir -p $(dir $@)
@@ -77,7 +77,7 @@ $(BUILD)/progs/lib%.so: tests/progs/lib%.c
 
 $(BUILD)/progs/%: tests/progs/%.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) $(CFLAGS) $(WARN) -MMD -MP $(PROG_SAN) -o $@ $< -lpthread
+	$(CXX) -std=gnu++20 $(CFLAGS) $(WARN) -MMD -MP $(PROG_SAN) -o $@ $< -lpthread
 
 $(BUILD)/demo/%: demo/%.c
 	@mkdir -p $(dir $@)

@@ -9,6 +9,7 @@
 #include "hook.h"
 #include "../rt/config.h"
 #include "../rt/signal.h"
+#include "../sync/futex.h"
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -89,6 +90,13 @@ static long task_call(long n, long a, long b, long c, long d, long e, long f, bo
 	case SYS_gettid: return gettid();
 	case SYS_tgkill: return tgkill((pid_t)a, (pid_t)b, (int)c);
 	case SYS_tkill: return tgkill(getpid(), (pid_t)a, (int)b);
+	case SYS_futex: {
+		long r = evs_futex((uint32_t *)a, (int)b, (uint32_t)c, (const struct timespec *)d,
+				   (uint32_t)f);
+		if (r == EVS_USE_REAL)
+			break;
+		return evs_ret(r);
+	}
 	case SYS_rt_sigprocmask:
 		if (d != EVS_KSIGSET)
 			break;

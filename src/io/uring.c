@@ -120,15 +120,18 @@ int evs_uring_reap(struct evs_uring *u, int drain, void (*done)(void *user, int 
 {
 	if (drain)
 		evs_poller_drain(u->evfd);
+	/* Read the completion queue in place (liburing's inline walk): its
+	 * peek would call __io_uring_get_cqe, which the shim interposes for
+	 * programs' own rings (hook/uring_api.c). */
 	struct io_uring_cqe *cqe;
-	int n = 0;
-	while (io_uring_peek_cqe(&u->ring, &cqe) == 0) {
+	unsigned head, n = 0;
+	io_uring_for_each_cqe(&u->ring, head, cqe) {
 		void *user = io_uring_cqe_get_data(cqe);
 		int res = cqe->res;
-		io_uring_cqe_seen(&u->ring, cqe);
+		n++;
 		u->inflight--;
 		done(user, res);
-		n++;
 	}
-	return n;
+	io_uring_cq_advance(&u->ring, n);
+	return (int)n;
 }

@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <spawn.h>
+#include <liburing.h>
 
 struct evs_real {
 #define R(name, ret, params) ret (*name) params;

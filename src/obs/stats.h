@@ -53,6 +53,7 @@
 	X(join, "pthread_join") \
 	X(signal, "sigwait, sigsuspend, pause") \
 	X(lock, "flock, fcntl(F_SETLKW): a file lock held elsewhere") \
+	X(futex, "futex(FUTEX_WAIT) made through syscall()") \
 	X(file, "a file operation in io_uring or Linux AIO") \
 	X(pool, "a call on the blocking pool")
 

@@ -1,0 +1,95 @@
+/* futex waits and wakes a task makes through libc's syscall(): what
+ * libstdc++'s std::atomic::wait and std::counting_semaphore, and programs
+ * with their own locks (InnoDB's), use. The wait parks the task in the
+ * parking lot under the futex word's address; a wake made the same way
+ * unparks lot waiters first and passes what is left to the kernel (for
+ * threads the runtime does not own, and other processes).
+ *
+ * A wake the runtime cannot see (another process on a shared futex, a
+ * thread using the syscall instruction itself) does not reach the lot. So
+ * a parked waiter also looks at the word every so often (from 1 ms,
+ * doubling to EVS_FUTEX_POLL_MAX_NS): once it changed, the wait ends as a
+ * wake-up would (futex callers must expect wake-ups without a change of
+ * the word anyway, so one more look is always allowed). Operations other
+ * than WAIT, WAIT_BITSET, WAKE and WAKE_BITSET are the kernel's. */
+#include "../evs.h"
+#include "futex.h"
+#include "lot.h"
+#include "../rt/sched.h"
+#include "../rt/timer.h"
+#include "../libc/sys.h"
+#include <errno.h>
+#include <linux/futex.h>
+
+#define EVS_FUTEX_POLL_MIN_NS (1 * 1000000LL)
+#define EVS_FUTEX_POLL_MAX_NS (20 * 1000000LL)
+
+static long park(uint32_t *word, uint32_t val, int64_t deadline, bool restartable)
+{
+	int64_t step = EVS_FUTEX_POLL_MIN_NS;
+	for (bool first = true;; first = false) {
+		int64_t now = evs_now_ns(), until = now + step;
+		if (until > deadline)
+			until = deadline;
+		long r = evs_lot_park(word, val, until, EVS_WAIT_futex, false);
+		switch (r) {
+		case -EAGAIN:  /* the word differs: at first EAGAIN, later a wake-up */
+			return first ? -EAGAIN : 0;
+		case -ETIME:
+			if (evs_now_ns() >= deadline)
+				return -ETIMEDOUT;
+			break;  /* only a look at the word: park again (it checks it) */
+		case -EINTR:
+			return -EINTR;
+		case -ERESTART:
+			if (!restartable)
+				return -EINTR;
+			break;
+		default:
+			return 0;  /* woken */
+		}
+		if (step < EVS_FUTEX_POLL_MAX_NS)
+			step *= 2;
+	}
+}
+
+long evs_futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts, uint32_t val3)
+{
+	int cmd = op & FUTEX_CMD_MASK;
+	int64_t deadline = INT64_MAX;
+	switch (cmd) {
+	case FUTEX_WAIT:
+		/* relative on CLOCK_MONOTONIC; a signal always interrupts a
+		 * timed FUTEX_WAIT (the kernel cannot restart it) */
+		if (ts) {
+			if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
+				return -EINVAL;
+			deadline = evs_now_ns() + (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+		}
+		return park(word, val, deadline, ts == NULL);
+	case FUTEX_WAIT_BITSET:
+		if (!val3)
+			return -EINVAL;
+		if (ts) {
+			deadline = evs_abs_deadline((op & FUTEX_CLOCK_REALTIME) ? CLOCK_REALTIME
+									  : CLOCK_MONOTONIC, ts);
+			if (deadline < 0)
+				return -EINVAL;
+		}
+		return park(word, val, deadline, true);
+	case FUTEX_WAKE:
+	case FUTEX_WAKE_BITSET: {
+		/* the bitset is not matched: a lot waiter woke by another
+		 * bitset only looks at its word and waits again */
+		int n = (int)val, woke = n > 0 ? evs_lot_unpark(word, n) : 0;
+		if (woke < n) {
+			long k = evs_sys6(SYS_futex, word, op, n - woke, 0, 0, val3);
+			if (k > 0)
+				woke += (int)k;
+		}
+		return woke;
+	}
+	default:
+		return EVS_USE_REAL;
+	}
+}

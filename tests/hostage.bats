@@ -1,0 +1,19 @@
+#!/usr/bin/env bats
+# No hostages: calls real programs block in that the shim once could not
+# see (futex waits through libc's syscall(), liburing's completion waits)
+# park the task, so the other tasks of its worker go on. One worker, no
+# monitor: a wait that blocked the worker would stop the ticker.
+load helpers/load
+
+@test "futex waits through syscall(): raw pairs, timeouts, C++ atomic::wait, counting_semaphore, latch" {
+	EVSHIM_WORKERS=1 EVSHIM_MONITOR=0 same_output "$PROGS/futex_wait"
+	[ "$(echo "$native" | grep -c 'ticked meanwhile: yes')" -eq 4 ]
+	[[ "$native" == *"timed futex wait: returned -1 ETIMEDOUT"* ]]
+}
+
+@test "a program's own io_uring: io_uring_wait_cqe, a timed wait, submit_and_wait" {
+	out="$("$PROGS/uring_wait")"
+	[[ "$out" != "no io_uring here" ]] || skip "io_uring is not usable here"
+	EVSHIM_WORKERS=1 EVSHIM_MONITOR=0 same_output "$PROGS/uring_wait"
+	[ "$(echo "$native" | grep -c 'ticked meanwhile: yes')" -eq 3 ]
+}
