@@ -107,7 +107,8 @@ watch_start() {
 }
 watch_stop() {
 	local w
-	w=$(cat "$1.watcher" 2>/dev/null) && kill "$w" 2>/dev/null
+	w=$(cat "$1.watcher" 2>/dev/null) || return 0
+	kill "$w" 2>/dev/null || true
 	wait "$w" 2>/dev/null || true
 }
 

@@ -89,13 +89,8 @@ c_project() {
 	#include "parts.h"
 	int main(void) { printf("%d %d %d %d\n", part0(1), part1(2), part2(3), part3(4)); return 0; }
 	EOF
-	cat > "$d/Makefile" <<-'EOF'
-	OBJ = main.o p0.o p1.o p2.o p3.o
-	prog: $(OBJ)
-		$(CC) -o $@ $(OBJ)
-	%.o: %.c parts.h
-		$(CC) -O1 -c $< -o $@
-	EOF
+	printf '%s\n' 'OBJ = main.o p0.o p1.o p2.o p3.o' 'prog: $(OBJ)' '	$(CC) -o $@ $(OBJ)' \
+		'%.o: %.c parts.h' '	$(CC) -O1 -c $< -o $@' > "$d/Makefile"
 	{
 		printf 'all:'
 		for i in $(seq 40); do printf ' t%d' "$i"; done
@@ -108,11 +103,11 @@ gmake() {
 	c_project "$d"
 	local s=$SECONDS out rc
 	# shellcheck disable=SC2046
-	out=$(cd "$d" && timeout 120 $(shim_env "$mode") "$MAKE" -j2 2>&1; echo "exit=$?")
+	out=$(cd "$d" && timeout 60 $(shim_env "$mode") "$MAKE" -j2 2>&1; echo "exit=$?")
 	echo "$out"
 	[ "$(tail -n 1 <<< "$out")" = exit=0 ]
-	[ "$("$d/prog")" = "3 8 13 18" ]
-	out=$(cd "$d" && timeout 120 $(shim_env "$mode") "$MAKE" -j2 -f Makefile.40 2>&1; echo "exit=$?")
+	[ "$("$d/prog")" = "3 9 17 27" ]
+	out=$(cd "$d" && timeout 60 $(shim_env "$mode") "$MAKE" -j2 -f Makefile.40 2>&1; echo "exit=$?")
 	echo "$out"
 	[ "$out" = "done 40
 exit=0" ]
