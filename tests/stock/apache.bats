@@ -33,7 +33,6 @@ apache_conf() {  # port
 	ServerRoot "$D"
 	LoadModule mpm_worker_module $MODS/mod_mpm_worker.so
 	LoadModule authz_core_module $MODS/mod_authz_core.so
-	LoadModule unixd_module $MODS/mod_unixd.so
 	User www-data
 	Group www-data
 	ServerName 127.0.0.1
@@ -104,7 +103,7 @@ apache() {
 	kill -TERM "$httpd"
 	local stopped=1
 	wait_gone "$httpd" 30 || stopped=0
-	wait "$BGPID" 2>/dev/null
+	wait "$BGPID" 2>/dev/null || true
 	watch_stop "$BATS_TEST_TMPDIR/watch"
 	local left
 	left=$(pgrep -g "$BGPID" | wc -l)

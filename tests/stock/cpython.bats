@@ -12,6 +12,11 @@ PY=/usr/bin/python3
 # on the 2-CPU CI machine; EVSHIM_STOCK_PY_TIMEOUT overrides).
 PYT=${EVSHIM_STOCK_PY_TIMEOUT:-240}
 
+# Left out in both runs, because they would leave the machine: test_idna
+# looks up python.org (DNS), and the VSOCK tests connect to the VM's own
+# vsock CID (on this firecracker VM they reach the host side and hang).
+IGNORE=(-i test_idna -i '*VSOCK*')
+
 setup() {
 	need "$PY" /usr/lib/python3.11/test/regrtest.py
 }
@@ -26,8 +31,8 @@ cpython() {
 	# shellcheck disable=SC2046
 	TS=$((PYT + 30)) start_bg py $(shim_env "$mode") "$PY" -m test -u network --timeout "$PYT" -v "$mod"
 	watch_start "$BGPID" "$BATS_TEST_TMPDIR/watch"
-	wait "$BGPID"
-	rc=$?
+	rc=0
+	wait "$BGPID" || rc=$?
 	watch_stop "$BATS_TEST_TMPDIR/watch"
 	cp "$BATS_TEST_TMPDIR/py.log" "$log"
 	# Keep the last transcript of each module for the triage notes.
