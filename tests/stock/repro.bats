@@ -45,3 +45,13 @@ same() {
 	same "$PROGS/sigwait_starves"
 	[[ "$native" == *"main: 4"* ]]
 }
+
+@test "pause() returns only after the program's signal (CPython test_itimer_real)" {
+	same "$PROGS/pause_wakes_early"
+	[[ "$native" == *"had run: yes"* ]]
+}
+
+@test "a vfork child that opens a file leaves the parent's runtime alone (CPython subprocess, concurrent.futures)" {
+	same "$PROGS/vfork_child_opens"
+	[[ "$native" == *"from its thread: 1 'x'"* ]]
+}
