@@ -55,3 +55,8 @@ same() {
 	same "$PROGS/vfork_child_opens"
 	[[ "$native" == *"from its thread: 1 'x'"* ]]
 }
+
+@test "a vfork child's close() leaves the parent's fd and its waiters alone (CPython subprocess)" {
+	same "$PROGS/vfork_child_closes"
+	[[ "$native" == *"read: 1 the byte"* ]]
+}
