@@ -71,7 +71,8 @@ apache() {
 	start_bg httpd $(shim_env "$mode") "$HTTPD" -d "$D" -f "$D/httpd.conf" -DFOREGROUND
 	watch_start "$BGPID" "$BATS_TEST_TMPDIR/watch"
 	local ok=0 i
-	for ((i = 0; i < 100; i++)); do
+	local end=$((SECONDS + 30))
+	while [ "$SECONDS" -lt "$end" ]; do
 		"$DEMO/loadgen" -p "$port" -c 1 -r 1 -m http -u /1k.bin -F "$D/www/1k.bin" -t 2 \
 			> /dev/null 2>&1 && { ok=1; break; }
 		kill -0 "$BGPID" 2>/dev/null || break
@@ -80,6 +81,8 @@ apache() {
 	if [ "$ok" != 1 ]; then
 		echo "httpd never answered on 127.0.0.1:$port"
 		cat "$BATS_TEST_TMPDIR/httpd.log" "$D/logs/error.log"
+		local c
+		for c in $(pgrep -P "$(cat "$D/logs/httpd.pid")"); do dump_stacks "$c"; done
 		return 1
 	fi
 	local httpd

@@ -42,15 +42,16 @@ mariadb() {
 		--socket="$SOCK" --pid-file="$D/mysqld.pid" --skip-networking --log-error="$D/error.log" \
 		--innodb-buffer-pool-size=128M --max-connections=200
 	watch_start "$BGPID" "$BATS_TEST_TMPDIR/watch"
-	local i up=0
-	for ((i = 0; i < 300; i++)); do
+	local up=0 end=$((SECONDS + 60))
+	while [ "$SECONDS" -lt "$end" ]; do
 		timeout 5 /usr/bin/mariadb-admin --no-defaults -uroot --socket="$SOCK" ping > /dev/null 2>&1 && { up=1; break; }
 		kill -0 "$BGPID" 2>/dev/null || break
 		sleep 0.2
 	done
 	if [ "$up" != 1 ]; then
 		echo "mariadbd did not answer on $SOCK in 60 s"
-		tail -n 30 "$D/error.log" "$BATS_TEST_TMPDIR/mysqld.log"
+		tail -n 5 "$D/error.log" "$BATS_TEST_TMPDIR/mysqld.log"
+		dump_stacks "$(cat "$D/mysqld.pid" 2>/dev/null || pgrep -P "$(child "$BGPID")")"
 		return 1
 	fi
 	local pid

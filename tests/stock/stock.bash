@@ -172,3 +172,12 @@ shim_was_used() {
 	echo "shim: $(stat_reports) report(s), tasks_created max $created, fallbacks sum $(stat_sum fallbacks)"
 	[ "$created" -ge "${1:-1}" ]
 }
+
+# dump_stacks PID: on a failure, each kernel thread's top frames (gdb),
+# so the test output shows where a hung server waits.
+dump_stacks() {
+	[ -x /usr/bin/gdb ] && kill -0 "$1" 2>/dev/null || return 0
+	echo "--- kernel threads of $1 (gdb):"
+	timeout 30 gdb -p "$1" -batch -ex 'thread apply all bt 6' 2>/dev/null |
+		grep -E '^Thread|^#[0-5] ' | sed 's/ (.*) at / at /' | cut -c1-140 | head -n 60
+}
