@@ -10,6 +10,10 @@ load stock
 HTTPD=/usr/sbin/apache2
 MODS=/usr/lib/apache2/modules
 CONNS=${EVSHIM_STOCK_HTTP_CONNS:-100}
+# Each process at most 8 GiB of address space (native: about 1 GiB per
+# child, mostly thread stacks); the watchdog (stock.bash) kills a child
+# past 1 GiB RSS.
+VMEM_LIMIT=8388608
 ROUNDS=${EVSHIM_STOCK_HTTP_ROUNDS:-20}
 
 setup() {
@@ -91,7 +95,7 @@ apache() {
 	local f rc=0
 	for f in 1k 100k; do
 		"$DEMO/loadgen" -p "$port" -c "$CONNS" -r "$ROUNDS" -m http -u "/$f.bin" -F "$D/www/$f.bin" \
-			-t 120 > "$BATS_TEST_TMPDIR/load.$f" 2>&1 || rc=1
+			-t 60 > "$BATS_TEST_TMPDIR/load.$f" 2>&1 || rc=1
 		cat "$BATS_TEST_TMPDIR/load.$f"
 		record apache "$mode" "$f requests/s" "$(awk '$1 == "elapsed_s" {print $4}' "$BATS_TEST_TMPDIR/load.$f")"
 		record apache "$mode" "$f latency p50/p99 us" "$(awk '$1 == "latency_us" {print $3 "/" $5}' "$BATS_TEST_TMPDIR/load.$f")"
@@ -106,7 +110,7 @@ apache() {
 	kill -TERM "$httpd"
 	local stopped=1
 	wait_gone "$httpd" 30 || stopped=0
-	wait "$BGPID" 2>/dev/null || true
+	reap_bg
 	watch_stop "$BATS_TEST_TMPDIR/watch"
 	local left
 	left=$(pgrep -g "$BGPID" | wc -l)

@@ -88,7 +88,7 @@ mariadb() {
 	[ "$rows" = "$ROWS" ] && [ "$check" = OK ] || rc=1
 	timeout 120 /usr/bin/mariadb-admin --no-defaults -uroot --socket="$SOCK" shutdown || rc=1
 	wait_gone "$pid" 60 || { echo "mariadbd did not stop in 60 s"; rc=1; }
-	wait "$BGPID" 2>/dev/null || true
+	reap_bg
 	watch_stop "$BATS_TEST_TMPDIR/watch"
 	record mariadb "$mode" "context switches vol/invol (rusage, whole run)" "$(rusage_of mysqld | awk '{print $1 "/" $2}')"
 	record mariadb "$mode" "max RSS KiB" "$(rusage_of mysqld | awk '{print $3}')"

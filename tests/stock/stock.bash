@@ -13,7 +13,10 @@ TS=${EVSHIM_STOCK_TIMEOUT:-300}
 FIG=${EVSHIM_STOCK_FIGURES:-$ROOT/build/stock/figures.tsv}
 # No process of a server may grow past this (KiB): the watchdog kills the
 # whole process group (Apache under a broken shim was seen at 20 GB).
-RSS_LIMIT=${EVSHIM_STOCK_RSS_LIMIT:-2097152}
+RSS_LIMIT=${EVSHIM_STOCK_RSS_LIMIT:-1048576}
+# Address-space bound (ulimit -v, KiB) for servers started with start_bg
+# when a suite sets VMEM_LIMIT: a runaway fails its allocations instead of
+# taking the machine's memory before the watchdog's next look.
 # A few figures are kept only as the lines the programs print.
 mkdir -p "$(dirname "$FIG")"
 
@@ -125,8 +128,10 @@ threads_now() {
 start_bg() {
 	local name=$1
 	shift
+	local limit=()
+	[ -n "${VMEM_LIMIT:-}" ] && limit=(/bin/sh -c 'ulimit -v "$0" && exec "$@"' "$VMEM_LIMIT")
 	setsid /usr/bin/time -o "$BATS_TEST_TMPDIR/$name.time" -f '%w %c %M %e' \
-		timeout -k 10 "$TS" "$@" > "$BATS_TEST_TMPDIR/$name.log" 2>&1 3>&- &
+		timeout -k 10 "$TS" "${limit[@]}" "$@" > "$BATS_TEST_TMPDIR/$name.log" 2>&1 3>&- &
 	BGPID=$!
 	echo "$BGPID" >> "$BATS_TEST_TMPDIR/groups"
 }
@@ -180,4 +185,17 @@ dump_stacks() {
 	echo "--- kernel threads of $1 (gdb):"
 	timeout 30 gdb -p "$1" -batch -ex 'thread apply all bt 6' 2>/dev/null |
 		grep -E '^Thread|^#[0-5] ' | sed 's/ (.*) at / at /' | cut -c1-140 | head -n 60
+}
+
+# reap_bg: wait for the start_bg server (time and timeout exit with it,
+# and time writes the rusage); if anything else of its process group is
+# still there 2 s on, kill the group first.
+reap_bg() {
+	local i
+	for ((i = 0; i < 20; i++)); do
+		[ "$(pgrep -g "$BGPID" | wc -l)" -le 2 ] && break
+		sleep 0.1
+	done
+	[ "$(pgrep -g "$BGPID" | wc -l)" -le 2 ] || kill -KILL -- "-$BGPID" 2>/dev/null || true
+	wait "$BGPID" 2>/dev/null || true
 }

@@ -80,7 +80,7 @@ tinyproxy() {
 	done
 	kill -TERM "$tp"
 	wait_gone "$tp" 30 || { echo "tinyproxy did not stop on SIGTERM"; rc=1; }
-	wait "$BGPID" || true
+	reap_bg
 	watch_stop "$BATS_TEST_TMPDIR/watch"
 	local pt
 	read -r pt _ < "$BATS_TEST_TMPDIR/watch"

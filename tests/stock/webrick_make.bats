@@ -53,7 +53,7 @@ webrick() {
 	done
 	kill -TERM "$rb"
 	wait_gone "$rb" 30 || { echo "WEBrick did not stop on SIGTERM"; rc=1; }
-	wait "$BGPID" || true
+	reap_bg
 	watch_stop "$BATS_TEST_TMPDIR/watch"
 	local pt
 	read -r pt _ < "$BATS_TEST_TMPDIR/watch"
