@@ -121,7 +121,9 @@ threads_now() {
 }
 
 # start_bg NAME CMD...: start a server in a process group of its own
-# (setsid: the group id is the pid), under GNU time (its rusage, with the
+# (setsid: the group id is the pid; timeout --foreground keeps the server
+# in it, where plain timeout would make a group of its own that the
+# watchdog and teardown would miss), under GNU time (its rusage, with the
 # server's waited-for children, goes to $BATS_TEST_TMPDIR/NAME.time) and
 # timeout; output to $BATS_TEST_TMPDIR/NAME.log. Sets BGPID (time's pid,
 # the group). teardown's kill_groups ends whatever is left.
@@ -131,7 +133,7 @@ start_bg() {
 	local limit=()
 	[ -n "${VMEM_LIMIT:-}" ] && limit=(/bin/sh -c 'ulimit -v "$0" && exec "$@"' "$VMEM_LIMIT")
 	setsid /usr/bin/time -o "$BATS_TEST_TMPDIR/$name.time" -f '%w %c %M %e' \
-		timeout -k 10 "$TS" "${limit[@]}" "$@" > "$BATS_TEST_TMPDIR/$name.log" 2>&1 3>&- &
+		timeout --foreground -k 10 "$TS" "${limit[@]}" "$@" > "$BATS_TEST_TMPDIR/$name.log" 2>&1 3>&- &
 	BGPID=$!
 	echo "$BGPID" >> "$BATS_TEST_TMPDIR/groups"
 }
