@@ -13,7 +13,7 @@ SB=/usr/bin/sysbench
 ROWS=${EVSHIM_STOCK_DB_ROWS:-10000}
 # Client connections: natively one kernel thread each.
 DBCONNS=${EVSHIM_STOCK_DB_CONNS:-32}
-DBTIME=${EVSHIM_STOCK_DB_TIME:-20}
+DBTIME=${EVSHIM_STOCK_DB_TIME:-10}
 
 setup() {
 	need "$MYSQLD" /usr/bin/mariadb-install-db /usr/bin/mariadb /usr/bin/mariadb-admin "$SB"
@@ -23,18 +23,18 @@ setup() {
 teardown() { kill_groups; }
 
 sql() {
-	timeout 60 /usr/bin/mariadb --no-defaults -uroot --socket="$SOCK" "$@"
+	timeout -k 5 60 /usr/bin/mariadb --no-defaults -uroot --socket="$SOCK" "$@"
 }
 
 sysb() {  # test-name command [options]
-	timeout $((DBTIME + 120)) "$SB" "$1" --db-driver=mysql --mysql-socket="$SOCK" --mysql-user=root \
+	timeout -k 5 $((DBTIME + 120)) "$SB" "$1" --db-driver=mysql --mysql-socket="$SOCK" --mysql-user=root \
 		--mysql-db=sbtest --tables=1 --table-size="$ROWS" "${@:2}"
 }
 
 mariadb() {
 	local mode=$1
 	mkdir -p "$D"
-	timeout 120 /usr/bin/mariadb-install-db --no-defaults --user=root --datadir="$D/data" \
+	timeout -k 5 120 /usr/bin/mariadb-install-db --no-defaults --user=root --datadir="$D/data" \
 		--auth-root-authentication-method=socket --skip-test-db > "$BATS_TEST_TMPDIR/install.log" 2>&1 ||
 		{ tail -n 20 "$BATS_TEST_TMPDIR/install.log"; return 1; }
 	# shellcheck disable=SC2046
@@ -44,7 +44,7 @@ mariadb() {
 	watch_start "$BGPID" "$BATS_TEST_TMPDIR/watch"
 	local up=0 end=$((SECONDS + 60))
 	while [ "$SECONDS" -lt "$end" ]; do
-		timeout 5 /usr/bin/mariadb-admin --no-defaults -uroot --socket="$SOCK" ping > /dev/null 2>&1 && { up=1; break; }
+		timeout -k 5 5 /usr/bin/mariadb-admin --no-defaults -uroot --socket="$SOCK" ping > /dev/null 2>&1 && { up=1; break; }
 		kill -0 "$BGPID" 2>/dev/null || break
 		sleep 0.2
 	done
@@ -86,7 +86,7 @@ mariadb() {
 	check=$(sql -N -e 'CHECK TABLE sbtest.sbtest1' | awk '{print $NF}')
 	echo "rows $rows, CHECK TABLE $check"
 	[ "$rows" = "$ROWS" ] && [ "$check" = OK ] || rc=1
-	timeout 120 /usr/bin/mariadb-admin --no-defaults -uroot --socket="$SOCK" shutdown || rc=1
+	timeout -k 5 120 /usr/bin/mariadb-admin --no-defaults -uroot --socket="$SOCK" shutdown || rc=1
 	wait_gone "$pid" 60 || { echo "mariadbd did not stop in 60 s"; rc=1; }
 	reap_bg
 	watch_stop "$BATS_TEST_TMPDIR/watch"

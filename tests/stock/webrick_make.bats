@@ -101,14 +101,16 @@ c_project() {
 
 gmake() {
 	local mode=$1 d="$BATS_TEST_TMPDIR/proj"
+	# Not a sub-make of make test-stock: no inherited jobserver or -w.
+	unset MAKEFLAGS MFLAGS MAKELEVEL
 	c_project "$d"
 	local s=$SECONDS out rc
 	# shellcheck disable=SC2046
-	out=$(cd "$d" && timeout 60 $(shim_env "$mode") "$MAKE" -j2 2>&1; echo "exit=$?")
+	out=$(cd "$d" && timeout -k 5 60 $(shim_env "$mode") "$MAKE" -j2 2>&1; echo "exit=$?")
 	echo "$out"
 	[ "$(tail -n 1 <<< "$out")" = exit=0 ]
 	[ "$("$d/prog")" = "3 9 17 27" ]
-	out=$(cd "$d" && timeout 60 $(shim_env "$mode") "$MAKE" -j2 -f Makefile.40 2>&1; echo "exit=$?")
+	out=$(cd "$d" && timeout -k 5 60 $(shim_env "$mode") "$MAKE" -j2 -f Makefile.40 2>&1; echo "exit=$?")
 	echo "$out"
 	[ "$out" = "done 40
 exit=0" ]
