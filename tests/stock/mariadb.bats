@@ -59,26 +59,37 @@ mariadb() {
 	sql -e 'CREATE DATABASE sbtest'
 	sysb oltp_read_write --threads=4 prepare > "$BATS_TEST_TMPDIR/prepare.log" 2>&1 ||
 		{ tail -n 20 "$BATS_TEST_TMPDIR/prepare.log"; return 1; }
-	local t rc=0 peak=0
+	local t rc=0 peak=0 hung=0
 	for t in oltp_read_only oltp_read_write; do
 		# The thread count is sampled in the middle of the run.
 		( sleep $((DBTIME / 2)); kthreads "$pid" > "$BATS_TEST_TMPDIR/threads.$t" ) 3>&- &
-		sysb "$t" --threads="$DBCONNS" --time="$DBTIME" --events=2000000 --report-interval=0 \
-			--rand-type=uniform run > "$BATS_TEST_TMPDIR/$t.log" 2>&1 || rc=1
-		wait $!
-		sed -n '/SQL statistics/,$p' "$BATS_TEST_TMPDIR/$t.log" | grep -E 'transactions:|queries:|ignored errors|reconnects|avg:|95th|max:'
+		if ! sysb "$t" --threads="$DBCONNS" --time="$DBTIME" --events=2000000 --report-interval=0 \
+			--rand-type=uniform run > "$BATS_TEST_TMPDIR/$t.log" 2>&1; then
+			rc=1 hung=1
+			echo "$t: sysbench did not finish (exit status above 0):"
+			tail -n 5 "$BATS_TEST_TMPDIR/$t.log"
+			dump_stacks "$pid"
+		fi
+		wait $! || true
+		sed -n '/SQL statistics/,$p' "$BATS_TEST_TMPDIR/$t.log" |
+			grep -E 'transactions:|queries:|ignored errors|reconnects|avg:|95th|max:' || true
 		local tps lat err rec th
 		tps=$(awk '/transactions:/ {gsub(/\(/, "", $3); print $3}' "$BATS_TEST_TMPDIR/$t.log")
 		lat=$(awk '/avg:/ {a = $2} /95th percentile:/ {p = $3} END {print a "/" p}' "$BATS_TEST_TMPDIR/$t.log")
 		err=$(awk '/ignored errors:/ {print $3}' "$BATS_TEST_TMPDIR/$t.log")
 		rec=$(awk '/reconnects:/ {print $2}' "$BATS_TEST_TMPDIR/$t.log")
-		th=$(cat "$BATS_TEST_TMPDIR/threads.$t")
+		th=$(cat "$BATS_TEST_TMPDIR/threads.$t" 2>/dev/null || echo 0)
 		[ "$th" -gt "$peak" ] && peak=$th
 		record mariadb "$mode" "$t transactions/s" "${tps:-none}"
 		record mariadb "$mode" "$t latency avg/p95 ms" "$lat"
 		record mariadb "$mode" "$t kernel threads (mid-run)" "$th"
-		[ "$err" = 0 ] && [ "$rec" = 0 ] || { echo "$t: errors $err, reconnects $rec"; rc=1; }
+		[ "$err" = 0 ] && [ "$rec" = 0 ] || { echo "$t: errors ${err:-?}, reconnects ${rec:-?}"; rc=1; }
 	done
+	if [ "$hung" = 1 ]; then
+		# A hung server would only make each check below wait for its bound.
+		watch_stop "$BATS_TEST_TMPDIR/watch"
+		return 1
+	fi
 	# The read-write transactions delete and re-insert the same ids: every
 	# row must still be there, and the table and its index must agree.
 	local rows check
