@@ -17,7 +17,6 @@ RSS_LIMIT=${EVSHIM_STOCK_RSS_LIMIT:-1048576}
 # Address-space bound (ulimit -v, KiB) for servers started with start_bg
 # when a suite sets VMEM_LIMIT: a runaway fails its allocations instead of
 # taking the machine's memory before the watchdog's next look.
-# A few figures are kept only as the lines the programs print.
 mkdir -p "$(dirname "$FIG")"
 
 free_port() {
