@@ -24,18 +24,21 @@ UNITS      := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/*.
 DEMOS      := $(patsubst demo/%.c,$(BUILD)/demo/%,$(wildcard demo/*.c))
 BENCHES    := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 
-.PHONY: all deps run test bench install uninstall asan clean help
+.PHONY: all deps stock-deps run test test-stock bench install uninstall asan clean help
 all: deps $(LIB) $(PROGS) $(UNITS) $(DEMOS) $(BENCHES)
 
 help:
 	@echo "make            build libevshim.so, demos, test and bench programs"
 	@echo "make run        the main job: demo server under the shim, a load, the context-switch report"
 	@echo "make test       every test; ends with 'N passed, M failed'"
+	@echo "make test-stock stock Debian programs (CPython's tests, MariaDB, Apache, WEBrick, make, tinyproxy)"
+	@echo "                natively and under the shim; installs them as root; ends with 'N passed, M failed'"
 	@echo "make bench      benchmarks, native vs shim (figures, never pass/fail)"
 	@echo "make install    PREFIX=/usr/local DESTDIR=: library, header, evshim launcher, man page, docs"
 	@echo "make uninstall  the same PREFIX and DESTDIR: removes exactly what install put there"
 	@echo "make asan       build demos and test programs with AddressSanitizer and run the tests"
 	@echo "make deps       check the Debian packages (installs them when run as root)"
+	@echo "make stock-deps the same for the packages make test-stock runs"
 	@echo "make clean      remove build/"
 
 deps:
@@ -99,6 +102,13 @@ run: all
 
 test: all
 	@scripts/run-tests.sh
+
+# Slow (about 20 minutes): not part of make test. docs/compatibility.md.
+stock-deps:
+	@scripts/stock-deps.sh
+
+test-stock: all stock-deps
+	@scripts/run-stock.sh
 
 bench: all
 	@scripts/bench.sh
