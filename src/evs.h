@@ -36,6 +36,9 @@
 struct evs_worker;
 extern __thread struct evs_worker *evs_self
 	__attribute__((tls_model("initial-exec")));
+/* Set in a vfork child (hook/vfork_x86_64.S) until it execs or exits: it
+ * runs on its parent's memory, so nothing of the runtime's may change. */
+extern __thread int evs_vfork_child __attribute__((tls_model("initial-exec")));
 
 EVS_NORETURN void evs_panic(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));

@@ -19,7 +19,7 @@ static evs_sigbits sigintr;
 
 static bool ours(void)
 {
-	return !evs_config.disable && evs_sig_ready;
+	return !evs_config.disable && evs_sig_ready && !evs_vfork_child;
 }
 
 /* A thread the runtime does not own: the real mask call, with the

@@ -5,10 +5,12 @@
  *
  * The child shares the parent's memory, and runs on the parent's thread
  * pointer, until it execs or exits: it must never touch the runtime
- * (start it, park, take its locks). So the worker pointer evs_self is
- * cleared around the system call: in the child every hook sees a thread
- * the runtime does not own and passes straight to libc. The parent (whose
- * thread is suspended meanwhile) puts it back. */
+ * (start it, park, take its locks, change the fd table or the signal
+ * dispositions, all of which are the parent's). So the worker pointer
+ * evs_self is cleared around the system call, and evs_vfork_child set:
+ * in the child every hook sees a thread the runtime does not own, and the
+ * fd table and the signal state refuse changes. The parent (whose thread
+ * is suspended meanwhile) puts both back. */
 	.text
 	.globl	vfork
 	.type	vfork, @function
@@ -18,13 +20,16 @@ vfork:
 	.cfi_adjust_cfa_offset -8
 	.cfi_register rip, rdi
 	movq	evs_self@gottpoff(%rip), %rsi	/* evs_self's offset from %fs */
+	movq	evs_vfork_child@gottpoff(%rip), %r8
 	movq	%fs:(%rsi), %rdx		/* kept in a register across the call */
 	movq	$0, %fs:(%rsi)
+	movl	$1, %fs:(%r8)			/* the child's mark (cleared below for the parent) */
 	movl	$58, %eax			/* SYS_vfork */
 	syscall
 	testq	%rax, %rax
-	jz	1f				/* the child: stays a foreign thread */
+	jz	1f				/* the child: a foreign thread, marked */
 	movq	%rdx, %fs:(%rsi)		/* the parent, or a failed call */
+	movl	$0, %fs:(%r8)
 1:	pushq	%rdi
 	.cfi_adjust_cfa_offset 8
 	.cfi_rel_offset rip, 0

@@ -88,6 +88,8 @@ static void classify(struct evs_fd *f, int fd)
 
 struct evs_fd *evs_fd_get(int fd)
 {
+	if (EVS_UNLIKELY(evs_vfork_child))
+		return NULL;  /* the parent's table: hooks make the real call */
 	struct evs_fd *f = slot(fd, 1);
 	if (f && EVS_UNLIKELY(__atomic_load_n(&f->kind, __ATOMIC_ACQUIRE) == EVS_FD_UNKNOWN))
 		classify(f, fd);
@@ -108,6 +110,8 @@ static void wake_all(struct evs_fd *f, int dir, int reason)
 
 void evs_fd_reset(int fd, int kind, int nonblock, int stream)
 {
+	if (EVS_UNLIKELY(evs_vfork_child))
+		return;
 	struct evs_fd *f = slot(fd, 1);
 	if (!f)
 		return;
@@ -130,6 +134,8 @@ void evs_fd_reset(int fd, int kind, int nonblock, int stream)
 
 void evs_fd_closing(int fd)
 {
+	if (EVS_UNLIKELY(evs_vfork_child))
+		return;
 	if (slot(fd, 0))
 		evs_fd_reset(fd, EVS_FD_UNKNOWN, 0, 0);
 }

@@ -56,6 +56,7 @@
 #include <time.h>
 
 __thread struct evs_worker *evs_self __attribute__((tls_model("initial-exec")));
+__thread int evs_vfork_child __attribute__((tls_model("initial-exec")));
 
 struct evs_worker evs_workers[EVS_MAX_WORKERS];
 int evs_nworkers = 1;
