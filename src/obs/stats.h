@@ -33,6 +33,7 @@
 	X(preempts, "tasks preempted at a safe point") \
 	X(preempt_refused, "signals that found no safe point or nothing to run") \
 	X(migrated, "never-run tasks moved off a stalled worker") \
+	X(handoffs, "unseen blocking system calls handed to a helper thread") \
 	X(workers_added, "spare workers started because all were stalled") \
 	X(workers_retired, "spare workers that left once the stall was over")
 

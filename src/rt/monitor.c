@@ -40,6 +40,7 @@
 #include "worker.h"
 #include "task.h"
 #include "safepoint.h"
+#include "handoff.h"
 #include "signal.h"
 #include "../libc/real.h"
 #include "../obs/log.h"
@@ -78,6 +79,10 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 		w->st[EVS_ST_preempt_refused]++;
 		goto out;
 	}
+	/* Blocked in a system call it made itself: made elsewhere, the
+	 * worker is free for the others until it returns. */
+	if (evs_handoff_syscall(ucv))
+		goto out;
 	if (evs_sched_housekeeping(w)) {
 		w->st[EVS_ST_preempts]++;
 		evs_task_yield();  /* back here when it is this task's turn */

@@ -88,13 +88,18 @@ static int start_thread(void)
 
 long evs_offload(long (*fn)(void *), void *arg)
 {
+	return evs_offload_call(fn, arg, false);
+}
+
+long evs_offload_call(long (*fn)(void *), void *arg, bool unbounded)
+{
 	struct evs_task *t = evs_current();
 	struct job j = { .fn = fn, .arg = arg, .t = t };
 
 	evs_spin_lock(&lock);
 	/* Jobs that no awake thread will take (this one included). */
 	int unserved = queued + 1 - __atomic_load_n(&spinners, __ATOMIC_SEQ_CST);
-	int grow = unserved > 0 && !idle && threads < evs_config.pool_max;
+	int grow = unserved > 0 && !idle && (unbounded || threads < evs_config.pool_max);
 	if (grow)
 		threads++;
 	evs_spin_unlock(&lock);

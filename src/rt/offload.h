@@ -14,9 +14,14 @@
  * about 0.56x to 0.72x native (build/bench/file_write, three runs each). */
 #ifndef EVS_OFFLOAD_H
 #define EVS_OFFLOAD_H
+#include <stdbool.h>
 
 /* Run fn(arg) on a pool thread and return its result; the calling task
  * parks meanwhile. Called from a task only. */
 long evs_offload(long (*fn)(void *), void *arg);
+/* The same; unbounded: a job that may wait for other tasks (a system
+ * call handed off by the monitor, rt/handoff.c) gets a thread even past
+ * EVSHIM_POOL_MAX, so it can never wait behind jobs that wait for it. */
+long evs_offload_call(long (*fn)(void *), void *arg, bool unbounded);
 void evs_offload_atfork_child(void);
 #endif

@@ -3,6 +3,7 @@
  * -4095..-1 is -errno). */
 #ifndef EVS_ARCH_X86_64_CPU_H
 #define EVS_ARCH_X86_64_CPU_H
+#include <stdbool.h>
 
 static inline void evs_cpu_relax(void)
 {
@@ -20,5 +21,34 @@ static inline long evs_raw_syscall6(long n, long a, long b, long c, long d, long
 			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
 			 : "rcx", "r11", "memory");
 	return ret;
+}
+
+/* A signal's saved context (ucontext_t *uc) of a thread the kernel has
+ * set up to restart a system call (SA_RESTART: the instruction pointer is
+ * back on the `syscall` instruction and rax holds the call's number
+ * again): the number and the six arguments, or false when the context is
+ * not that. */
+#include <ucontext.h>
+static inline bool evs_uc_restart_syscall(const ucontext_t *uc, long call[7])
+{
+	const greg_t *g = uc->uc_mcontext.gregs;
+	const unsigned char *ip = (const unsigned char *)g[REG_RIP];
+	if (ip[0] != 0x0f || ip[1] != 0x05)  /* syscall */
+		return false;
+	call[0] = g[REG_RAX];
+	call[1] = g[REG_RDI];
+	call[2] = g[REG_RSI];
+	call[3] = g[REG_RDX];
+	call[4] = g[REG_R10];
+	call[5] = g[REG_R8];
+	call[6] = g[REG_R9];
+	return true;
+}
+
+/* The same context, resumed as if the system call had returned `result`. */
+static inline void evs_uc_finish_syscall(ucontext_t *uc, long result)
+{
+	uc->uc_mcontext.gregs[REG_RAX] = result;
+	uc->uc_mcontext.gregs[REG_RIP] += 2;
 }
 #endif

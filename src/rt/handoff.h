@@ -1,0 +1,11 @@
+/* Handing off a blocking system call the shim could not see (rt/handoff.c).
+ * Called by the monitor's signal handler on the task it interrupted, at a
+ * safe point: true when the call was made elsewhere and the context set to
+ * resume after it. */
+#ifndef EVS_HANDOFF_H
+#define EVS_HANDOFF_H
+#include <stdbool.h>
+#include <ucontext.h>
+
+bool evs_handoff_syscall(ucontext_t *uc);
+#endif
