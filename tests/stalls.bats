@@ -25,7 +25,7 @@ stat_of() { awk -v k="$1" '$1 == k {s += $2} END {print s + 0}' "$BATS_TEST_TMPD
 @test "two CPU spinners and a 5 ms ticker: the monitor preempts or moves them (1 worker)" {
 	stall_case spin 1
 	[[ "$native" == *"ticker ticked 20 times; spinners ran: 1 1"* ]]
-	[ $(( $(stat_of preempts) + $(stat_of migrated) )) -ge 1 ]
+	[ $(( $(stat_of preempts) + $(stat_of steals) )) -ge 1 ]
 }
 
 @test "spinners and a ticker (2 workers)" {
@@ -44,7 +44,7 @@ stat_of() { awk -v k="$1" '$1 == k {s += $2} END {print s + 0}' "$BATS_TEST_TMPD
 @test "a FILE's lock held while its write blocks; another writer and a reader get through (1 worker)" {
 	stall_case stdio 1
 	[[ "$native" == *"reader got 200029 bytes, 200000 of them from the big write"* ]]
-	[ "$(stat_of migrated)" -ge 1 ]
+	[ "$(stat_of steals)" -ge 1 ]
 	[ "$(stat_of workers_added)" -ge 1 ]
 }
 

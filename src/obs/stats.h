@@ -14,6 +14,7 @@
 	X(switches, "task switches") \
 	X(parks, "times a task parked") \
 	X(wakes_remote, "wake-ups sent to another worker") \
+	X(steals, "new tasks an idle worker took from another") \
 	X(worker_sleeps, "times a worker slept in epoll_wait") \
 	X(worker_pokes, "eventfd pokes to wake a sleeping worker") \
 	X(timer_fires, "timers that fired") \
@@ -32,7 +33,6 @@
 	X(preempt_signals, "preemption signals sent to stalled workers") \
 	X(preempts, "tasks preempted at a safe point") \
 	X(preempt_refused, "signals that found no safe point or nothing to run") \
-	X(migrated, "never-run tasks moved off a stalled worker") \
 	X(handoffs, "unseen blocking system calls handed to a helper thread") \
 	X(workers_added, "spare workers started because all were stalled") \
 	X(workers_retired, "spare workers that left once the stall was over")

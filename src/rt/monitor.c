@@ -74,7 +74,6 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 		w->st[EVS_ST_preempt_refused]++;
 		goto out;
 	}
-	w->st[EVS_ST_migrated] += (uint64_t)evs_sched_migrate_unstarted(w);
 	if (at != EVS_AT_PROGRAM) {
 		w->st[EVS_ST_preempt_refused]++;
 		goto out;
@@ -148,8 +147,9 @@ static void *monitor_main(void *arg)
 			 * signal goes only where it can do something: a worker
 			 * with nothing behind its task is left alone, so an idle
 			 * server (or a program in pause) gets no signal from us. */
+			bool fresh = __atomic_load_n(&w->nfresh, __ATOMIC_RELAXED) != 0;
 			bool pending = evs_runq_has_local(&w->rq) || !evs_runq_inbox_empty(&w->rq) ||
-				       __atomic_load_n(&w->timers.next_due, __ATOMIC_RELAXED) <= now;
+				       fresh || __atomic_load_n(&w->timers.next_due, __ATOMIC_RELAXED) <= now;
 			int64_t quiet = now - w->mon_since;
 			if (quiet < EVS_STALL_NS) {
 				if (pending && quiet >= EVS_PENDING_NS &&
@@ -165,6 +165,10 @@ static void *monitor_main(void *arg)
 				w->stall_start = now;
 				evs_stat_add_slow(EVS_ST_stalls, 1);
 			}
+			/* Its new tasks need not wait: an idle worker steals
+			 * them from a stalled one (sched.c). */
+			if (fresh)
+				evs_sched_wake_thief(w);
 			if (pending && now - w->mon_signalled >= EVS_STALL_NS) {
 				evs_safepoint_unwind_setup();
 				preempt(w, now);

@@ -64,7 +64,6 @@ uint64_t evs_live_tasks;
 struct evs_task evs_main_task;
 int evs_pollers_live;
 
-static unsigned place_next; /* atomic round-robin cursor */
 
 /* Return to the scheduler every this many direct hops: bounds how long a
  * queue of busy tasks can hold off timers and network polling. */
@@ -98,25 +97,185 @@ void evs_sched_ready(struct evs_task *t)
 	}
 }
 
-/* Round-robin over the workers, passing over those the monitor finds
- * stalled (rt/monitor.c) while another is free, and retired ones. The
- * worker returned counts the new task (claim). Worker 0 never retires. */
-struct evs_worker *evs_sched_place(void)
+/* --- new tasks: started at home, stolen by idle workers ------------------
+ *
+ * A new task is placed on the worker of the task that creates it: no
+ * wake-up to pay, and a thread that is created and then joined runs on the
+ * spot. It waits in that worker's `fresh` queue, not in its run queue,
+ * because until it has run it may still move (task.h): an idle worker
+ * steals it when that balances the load (the victim is home to at least
+ * EVS_STEAL_MARGIN more tasks than the thief, or it is stalled). The creator wakes a
+ * sleeping worker to come and steal when its own worker already has other
+ * work waiting, so work spreads over the CPUs as soon as there is more of
+ * it than one worker can start at once. Once a task has run it stays. */
+
+/* How many more tasks a worker must be home to than an idle one before
+ * the idle one takes its new tasks: with 3, a task that is created and
+ * joined (2 tasks at home: its creator and itself) is not taken away from
+ * under its creator, which is about to run it; a third is. */
+#define EVS_STEAL_MARGIN 3
+
+static bool stalled(struct evs_worker *w)
+{
+	return __atomic_load_n(&w->stalled, __ATOMIC_RELAXED);
+}
+
+static int ntasks(struct evs_worker *w)
+{
+	return __atomic_load_n(&w->ntasks, __ATOMIC_RELAXED);
+}
+
+static bool has_fresh(struct evs_worker *w)
+{
+	return __atomic_load_n(&w->nfresh, __ATOMIC_ACQUIRE) != 0;
+}
+
+static bool busy(struct evs_worker *w)
+{
+	return evs_runq_has_local(&w->rq) || has_fresh(w);
+}
+
+/* A worker with nothing to run (asleep, or about to be): a new task
+ * placed there starts at once, in parallel with its creator's worker. */
+static struct evs_worker *idle_worker(struct evs_worker *not)
 {
 	int n = __atomic_load_n(&evs_nworkers, __ATOMIC_ACQUIRE);
-	unsigned i = __atomic_fetch_add(&place_next, 1, __ATOMIC_RELAXED);
 	for (int k = 0; k < n; k++) {
-		struct evs_worker *w = &evs_workers[(i + (unsigned)k) % (unsigned)n];
-		if (!__atomic_load_n(&w->stalled, __ATOMIC_RELAXED) && evs_worker_claim(w))
+		struct evs_worker *w = &evs_workers[k];
+		if (w != not && !__atomic_load_n(&w->retired, __ATOMIC_RELAXED) && !stalled(w) &&
+		    !__atomic_load_n(&w->cur, __ATOMIC_RELAXED) && !busy(w))
 			return w;
 	}
-	for (int k = 0; k < n; k++) {  /* all stalled: any that is alive */
-		struct evs_worker *w = &evs_workers[(i + (unsigned)k) % (unsigned)n];
-		if (evs_worker_claim(w))
+	return NULL;
+}
+
+/* A new task's worker, which counts it (claim): the creator's own, unless
+ * that one already has other work waiting while another worker idles (the
+ * idle one then), or it is stalled, or the creator is not a task (then the
+ * least loaded of those that are not stalled; else any that is alive).
+ * Placing on the idle worker at once rather than leaving the task for it
+ * to steal matters for tasks that start, wait for work, then compute: by
+ * the time a sleeping worker wakes up to steal, the creator's worker has
+ * often started them all, and there they would stay. */
+struct evs_worker *evs_sched_place(void)
+{
+	struct evs_worker *me = evs_self;
+	if (me && me->cur && !stalled(me)) {
+		struct evs_worker *w = busy(me) ? idle_worker(me) : NULL;
+		if (w && evs_worker_claim(w))
 			return w;
+		if (evs_worker_claim(me))
+			return me;
 	}
-	evs_worker_claim(&evs_workers[0]);
+	int n = __atomic_load_n(&evs_nworkers, __ATOMIC_ACQUIRE);
+	for (int pass = 0; pass < 2; pass++) {
+		struct evs_worker *best = NULL;
+		for (int k = 0; k < n; k++) {
+			struct evs_worker *w = &evs_workers[k];
+			if (__atomic_load_n(&w->retired, __ATOMIC_RELAXED) || (!pass && stalled(w)))
+				continue;
+			if (!best || ntasks(w) < ntasks(best))
+				best = w;
+		}
+		if (best && evs_worker_claim(best))
+			return best;
+	}
+	evs_worker_claim(&evs_workers[0]);  /* worker 0 never retires */
 	return &evs_workers[0];
+}
+
+static void fresh_push(struct evs_worker *w, struct evs_task *t)
+{
+	evs_spin_lock(&w->fresh_lock);
+	evs_queue_push(&w->fresh, &t->rq);
+	__atomic_add_fetch(&w->nfresh, 1, __ATOMIC_RELEASE);
+	evs_spin_unlock(&w->fresh_lock);
+}
+
+static struct evs_task *fresh_pop(struct evs_worker *w)
+{
+	evs_spin_lock(&w->fresh_lock);
+	struct evs_link *l = evs_queue_pop(&w->fresh);
+	if (l)
+		__atomic_sub_fetch(&w->nfresh, 1, __ATOMIC_RELEASE);
+	evs_spin_unlock(&w->fresh_lock);
+	return l ? evs_queue_entry(l, struct evs_task, rq) : NULL;
+}
+
+/* Wake one sleeping worker (other than `not`), so it comes to steal. */
+bool evs_sched_wake_thief(struct evs_worker *not)
+{
+	int n = __atomic_load_n(&evs_nworkers, __ATOMIC_ACQUIRE);
+	for (int k = 0; k < n; k++) {
+		struct evs_worker *w = &evs_workers[k];
+		if (w == not || __atomic_load_n(&w->retired, __ATOMIC_RELAXED))
+			continue;
+		if (__atomic_load_n(&w->sleeping, __ATOMIC_SEQ_CST) &&
+		    __atomic_exchange_n(&w->sleeping, 0, __ATOMIC_SEQ_CST)) {
+			evs_poller_poke(w->evfd);
+			evs_stat_add(EVS_ST_worker_pokes, 1);
+			return true;
+		}
+	}
+	return false;
+}
+
+void evs_sched_spawn(struct evs_task *t)
+{
+	struct evs_worker *tw = t->w;
+	bool busy = tw == evs_self && (evs_runq_has_local(&tw->rq) || has_fresh(tw));
+	fresh_push(tw, t);
+	if (tw != evs_self) {  /* placed elsewhere: that worker must look */
+		if (__atomic_load_n(&tw->sleeping, __ATOMIC_SEQ_CST) &&
+		    __atomic_exchange_n(&tw->sleeping, 0, __ATOMIC_SEQ_CST)) {
+			evs_poller_poke(tw->evfd);
+			evs_stat_add(EVS_ST_worker_pokes, 1);
+		}
+	} else if (busy) {  /* more new work than this worker can start now */
+		evs_sched_wake_thief(tw);
+	}
+}
+
+/* An idle worker takes a never-run task from another, where that
+ * balances the load or the other is stalled. Owner only (me). */
+static struct evs_task *steal(struct evs_worker *me)
+{
+	if (__atomic_load_n(&me->retired, __ATOMIC_RELAXED))
+		return NULL;
+	int n = __atomic_load_n(&evs_nworkers, __ATOMIC_ACQUIRE), mine = ntasks(me);
+	struct evs_worker *victim = NULL;
+	for (int k = 0; k < n; k++) {
+		struct evs_worker *v = &evs_workers[k];
+		if (v == me || !has_fresh(v))
+			continue;
+		if (stalled(v) || ntasks(v) >= mine + EVS_STEAL_MARGIN) {
+			if (!victim || stalled(v) || ntasks(v) > ntasks(victim))
+				victim = v;
+		}
+	}
+	if (!victim || !evs_worker_claim(me))
+		return NULL;
+	struct evs_task *t = fresh_pop(victim);
+	if (!t) {
+		__atomic_sub_fetch(&me->ntasks, 1, __ATOMIC_SEQ_CST);
+		return NULL;
+	}
+	__atomic_sub_fetch(&victim->ntasks, 1, __ATOMIC_SEQ_CST);
+	t->w = me;
+	me->st[EVS_ST_steals]++;
+	return t;
+}
+
+/* The next task to run on w, owner only: its run queue, and its new tasks
+ * every other turn (so a busy worker still starts new tasks). */
+static struct evs_task *pick(struct evs_worker *w)
+{
+	if (EVS_UNLIKELY(has_fresh(w)) && (!evs_runq_has_local(&w->rq) || (w->fresh_turn++ & 1))) {
+		struct evs_task *t = fresh_pop(w);
+		if (t)
+			return t;
+	}
+	return evs_runq_pop(&w->rq);
 }
 
 /* --- the scheduler loop ----------------------------------------------- */
@@ -150,15 +309,26 @@ static void poll_now(struct evs_worker *w)
  * usually microseconds away. Bounded, so an idle process costs nothing
  * after EVSHIM_SPIN polls. EVSHIM_SPIN=0 turns it off (make bench
  * measures both). */
+/* Steal a task and queue it to run here; true if it did. */
+static bool steal_into(struct evs_worker *w)
+{
+	struct evs_task *t = steal(w);
+	if (t)
+		evs_runq_push_local(&w->rq, t);
+	return t != NULL;
+}
+
 static int spin_for_work(struct evs_worker *w)
 {
 	struct epoll_event ev[EVS_POLL_BATCH];
 	for (int i = 0; i < evs_config.idle_spins; i++) {
 		for (int k = 0; k < EVS_IDLE_PAUSES; k++) {
-			if (!evs_runq_inbox_empty(&w->rq))
+			if (!evs_runq_inbox_empty(&w->rq) || has_fresh(w))
 				return 1;
 			evs_cpu_relax();
 		}
+		if (steal_into(w))
+			return 1;
 		int n = evs_poller_wait(w->epfd, 0, ev, EVS_POLL_BATCH);
 		if (n > 0) {
 			dispatch(w, ev, n);
@@ -180,7 +350,8 @@ static void idle(struct evs_worker *w)
 	}
 
 	__atomic_store_n(&w->sleeping, 1, __ATOMIC_SEQ_CST);
-	if (!evs_runq_inbox_empty(&w->rq) || !evs_sig_inbox_empty(&w->sigin)) {
+	if (!evs_runq_inbox_empty(&w->rq) || !evs_sig_inbox_empty(&w->sigin) || has_fresh(w) ||
+	    steal_into(w)) {
 		__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
 		return;
 	}
@@ -209,39 +380,7 @@ int evs_sched_housekeeping(struct evs_worker *w)
 		w->st[EVS_ST_timer_fires] += evs_timer_fire(&w->timers, evs_now_ns());
 	poll_now(w);
 	evs_runq_drain(&w->rq);
-	return evs_runq_has_local(&w->rq);
-}
-
-/* Hand every task of w that has never run to another worker that is not
- * stalled (a task that has run stays: its TLS addresses are this
- * worker's). Owner only, never inside the runtime. Returns the count. */
-int evs_sched_migrate_unstarted(struct evs_worker *w)
-{
-	int n = __atomic_load_n(&evs_nworkers, __ATOMIC_ACQUIRE), moved = 0;
-	struct evs_worker *to = NULL;
-	for (int k = 0; k < n && !to; k++)
-		if (&evs_workers[k] != w && !__atomic_load_n(&evs_workers[k].stalled, __ATOMIC_RELAXED) &&
-		    !__atomic_load_n(&evs_workers[k].retired, __ATOMIC_RELAXED))
-			to = &evs_workers[k];
-	if (!to)
-		return 0;
-	evs_runq_drain(&w->rq);
-	struct evs_queue keep = { 0 };
-	struct evs_task *t;
-	while ((t = evs_runq_pop(&w->rq))) {
-		/* A task that has run stays; so does one whose new worker
-		 * turns out to be retiring after all (claim fails). */
-		if (t->started || !evs_worker_claim(to)) {
-			evs_queue_push(&keep, &t->rq);
-			continue;
-		}
-		__atomic_sub_fetch(&w->ntasks, 1, __ATOMIC_SEQ_CST);
-		t->w = to;
-		evs_sched_ready(t);
-		moved++;
-	}
-	w->rq.local = keep;
-	return moved;
+	return evs_runq_has_local(&w->rq) || has_fresh(w);
 }
 
 static void reap(struct evs_worker *w)
@@ -276,8 +415,8 @@ void evs_sched_loop(struct evs_worker *w)
 				evs_timer_fire(&w->timers, evs_now_ns());
 		if (++rounds % EVS_ROUNDS_PER_POLL == 0)
 			poll_now(w);
-		struct evs_task *t = evs_runq_pop(&w->rq);
-		if (!t) {
+		struct evs_task *t = pick(w);
+		if (!t && !(t = steal(w))) {
 			if (w->spare && evs_worker_try_retire(w))
 				return;
 			idle(w);
@@ -305,7 +444,7 @@ void evs_sched_switch_out(struct evs_task *t)
 
 	if (++w->hops % EVS_HOPS_PER_POLL) {
 		evs_runq_drain(&w->rq);
-		n = evs_runq_pop(&w->rq);
+		n = pick(w);
 	}
 	if (n == t)       /* woken before it got away: keep running */
 		return;

@@ -18,6 +18,7 @@ struct evs_worker {
 	struct evs_task *dead;       /* exited, still on its stack */
 	struct evs_timers timers;
 	unsigned hops;               /* direct task-to-task switches */
+	unsigned fresh_turn;         /* alternates the run queue and new tasks */
 	void *tp;                    /* this thread's thread pointer (tls.h) */
 	struct evs_task *tls_owner;  /* whose TLS copy is resident */
 	int64_t last_run;            /* when the loop last ran a task (spares) */
@@ -31,6 +32,9 @@ struct evs_worker {
 	int sleeping;
 	int stalled;                 /* atomic: set and cleared by the monitor */
 	int ntasks;                  /* atomic: live tasks whose home this is */
+	int fresh_lock;              /* protects fresh */
+	struct evs_queue fresh;      /* new tasks that have not run: stealable */
+	int nfresh;                  /* atomic: their count, read without the lock */
 	int retired;                 /* atomic: a spare worker that has left */
 	int sig_ipi;                 /* atomic: a signal or a new K waits for it */
 	int preempt_req;             /* atomic: the monitor asks it to preempt */
@@ -89,7 +93,10 @@ static inline void evs_sched_start(void)
 void evs_sched_atfork_child(void);
 void evs_sched_ready(struct evs_task *t);   /* queue t on its worker */
 int evs_sched_housekeeping(struct evs_worker *w);
-int evs_sched_migrate_unstarted(struct evs_worker *w);
+/* A new task (placed by evs_sched_place) into its worker's fresh queue. */
+void evs_sched_spawn(struct evs_task *t);
+/* Wake one sleeping worker other than `not` to steal new tasks. */
+bool evs_sched_wake_thief(struct evs_worker *not);
 int evs_sched_add_worker(void);     /* a spare, for the monitor: 0 or -errno */
 /* The scheduler loop of w (rt/sched.c); returns only when a spare retires. */
 void evs_sched_loop(struct evs_worker *w);

@@ -171,7 +171,7 @@ int evs_task_create(pthread_t *out, const pthread_attr_t *attr,
 	evs_stat_peak(&evs_tasks_peak, live);
 	evs_stat_add(EVS_ST_tasks_created, 1);
 	*out = (pthread_t)t;  /* before it can run, as glibc does */
-	evs_sched_ready(t);
+	evs_sched_spawn(t);
 	return 0;
 }
 

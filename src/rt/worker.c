@@ -61,6 +61,9 @@ static void reset(struct evs_worker *w, int id, bool spare)
 	w->tls_owner = NULL;
 	w->hops = 0;
 	evs_runq_init(&w->rq);
+	w->fresh = (struct evs_queue){ 0 };
+	w->fresh_lock = 0;
+	w->nfresh = 0;
 	w->timers = (struct evs_timers){ .next_due = INT64_MAX };
 	w->epfd = w->evfd = -1;
 	w->uring = NULL;
@@ -130,6 +133,7 @@ bool evs_worker_claim(struct evs_worker *w)
 bool evs_worker_try_retire(struct evs_worker *w)
 {
 	if (!w->spare || evs_runq_has_local(&w->rq) || w->timers.n || !evs_runq_inbox_empty(&w->rq) ||
+	    __atomic_load_n(&w->nfresh, __ATOMIC_RELAXED) ||
 	    __atomic_load_n(&w->ntasks, __ATOMIC_SEQ_CST) ||
 	    evs_now_ns() - w->last_run < EVS_RETIRE_NS)
 		return false;
