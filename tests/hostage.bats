@@ -17,3 +17,8 @@ load helpers/load
 	EVSHIM_WORKERS=1 EVSHIM_MONITOR=0 same_output "$PROGS/uring_wait"
 	[ "$(echo "$native" | grep -c 'ticked meanwhile: yes')" -eq 3 ]
 }
+
+@test "a read on a named FIFO (no RWF_NOWAIT for it) parks: the ticker that feeds it runs" {
+	EVSHIM_WORKERS=1 EVSHIM_MONITOR=0 T=30 same_output "$PROGS/fifo_read"
+	[ "$native" = "$(printf 'tick 0\ntick 1\ntick 2\ngot done\nexit=0')" ]
+}

@@ -43,9 +43,15 @@ static void advance(struct evs_xfer *x, size_t n)
 
 static long once(int fd, struct evs_xfer *x, int out)
 {
-	if (x->f->kind == EVS_FD_PIPE)
-		return evs_sys6(out ? SYS_pwritev2 : SYS_preadv2, fd, x->iov, x->cnt,
-				-1, 0, RWF_NOWAIT);
+	if (x->f->kind == EVS_FD_PIPE) {
+		long r = evs_sys6(out ? SYS_pwritev2 : SYS_preadv2, fd, x->iov, x->cnt,
+				  -1, 0, RWF_NOWAIT);
+		if (r != -EOPNOTSUPP)
+			return r;
+		/* A FIFO opened by name has no RWF_NOWAIT (pipe() ones do):
+		 * from now on it is served like a tty, poll then the call. */
+		__atomic_store_n(&x->f->kind, EVS_FD_OTHER, __ATOMIC_RELEASE);
+	}
 	if (x->f->kind == EVS_FD_OTHER) {
 		/* A tty, an eventfd, a timerfd, a signalfd, inotify...: no
 		 * per-call non-blocking form, and O_NONBLOCK is the file
