@@ -31,6 +31,10 @@ void evs_ctx_make(struct evs_ctx *ctx, void *stack_lo, size_t size,
 /* Assembly (arch/x86_64/switch.S) or ucontext (arch/generic/ucontext.c). */
 void evs_ctx_switch_asm(struct evs_ctx *from, struct evs_ctx *to);
 
+/* A suspended context's registers as a ucontext (for stack walks: the
+ * task dump). Only for a context nobody is running. */
+void evs_ctx_regs(const struct evs_ctx *ctx, ucontext_t *uc);
+
 static inline void evs_ctx_switch(struct evs_ctx *from, struct evs_ctx *to)
 {
 	if (__builtin_expect(evs_switch_ucontext, 0))

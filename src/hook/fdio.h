@@ -22,10 +22,11 @@ static inline struct evs_fd *evs_hook_fd(int fd)
 
 /* Count a real (blocking) call a task makes on an open fd the runtime does
  * not serve; calls on fds that are not open are not counted. */
-static inline void evs_fallback_fd(int fd)
+static inline void evs_fallback_fd_(int fd, const char *call)
 {
 	struct evs_fd *f;
 	if (evs_current() && (f = evs_fd_get(fd)) && f->kind != EVS_FD_UNKNOWN)
-		EVS_FALLBACK();
+		evs_fallback(call, evs_fd_kind_name(f->kind));
 }
+#define evs_fallback_fd(fd) evs_fallback_fd_(fd, __func__)
 #endif

@@ -6,6 +6,7 @@
 #include "../evs.h"
 #include "../libc/real.h"
 #include "../rt/sched.h"
+#include "../rt/report.h"
 #include <errno.h>
 
 /* Internal result (>= 0 or -errno) to the libc -1/errno convention. */
@@ -22,6 +23,7 @@ static inline long evs_ret(long r)
  * (*done set) as pthread_kill would (hook/signal.c). */
 long evs_hook_tgkill_task(pid_t tgid, pid_t tid, int sig, bool *done);
 
-/* A call the runtime cannot make park: counted, then the real one. */
-#define EVS_FALLBACK() evs_stat_add(EVS_ST_fallbacks, 1)
+/* A call the runtime cannot make park: counted under the hook's name,
+ * then the real one. */
+#define EVS_FALLBACK() evs_fallback(__func__, NULL)
 #endif

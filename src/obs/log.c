@@ -7,17 +7,19 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-int evs_log_level = EVS_LOG_ERROR;
+int evs_log_level = EVS_LOG_WARN;
 
 void evs_log_line(const char *fmt, ...)
 {
 	char buf[512];
+	int p = snprintf(buf, sizeof(buf), "evshim[%ld]: ", evs_sys3(SYS_getpid, 0, 0, 0));
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	int n = vsnprintf(buf + p, sizeof(buf) - 1 - (size_t)p, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
+	n += p;
 	if (n > (int)sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
 	buf[n++] = '\n';
@@ -31,6 +33,6 @@ void evs_panic(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	evs_log_line("evshim: fatal: %s", buf);
+	evs_log_line("fatal: %s", buf);
 	abort();
 }

@@ -12,8 +12,11 @@
  * read-only afterwards. */
 extern int evs_log_level;
 
-/* One line to stderr with a raw write: safe in any context, allocates
- * nothing, never touches stdio's locks. */
+/* One line to stderr, "evshim[PID]: " and the message, with a raw write:
+ * safe in any context, allocates nothing, never touches stdio's locks.
+ * The default level is warn: what went wrong, and what the runtime does
+ * instead, is shown; info tells the start-up choices, debug each
+ * fallback. */
 void evs_log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define evs_log(level, ...) \

@@ -5,6 +5,7 @@
  * over. */
 #ifndef EVS_STATS_H
 #define EVS_STATS_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,16 +81,28 @@ uint64_t evs_stat_shared(enum evs_stat s);
 /* Raise *peak to v if v is larger (atomic). */
 void evs_stat_peak(uint64_t *peak, uint64_t v);
 
+/* Fallbacks by call: each call name (a string literal: the hook's name)
+ * gets a slot the first time it falls back; lock-free, any thread. Past
+ * EVS_FALLBACK_CALLS names, the rest are counted under "other". Returns
+ * the call's count after this one. */
+#define EVS_FALLBACK_CALLS 64
+uint64_t evs_fallback_by_call(const char *call);
+
 /* What the exit report says, gathered by the runtime. */
 struct evs_report {
+	const char *program;     /* argv[0] */
 	int pid;
 	int workers;             /* configured */
 	int slots;               /* worker slots used (spares included) */
 	const char *file_backend;
 	uint64_t total[EVS_ST__N];
+	uint64_t parks_by[EVS_WAIT__N];
 	uint64_t tasks_peak;
+	uint64_t kthreads_peak;  /* kernel threads at most: main + the runtime's */
 	long vol_ctxsw, invol_ctxsw, maxrss_kib;
 };
-/* The report as "name value" lines into buf; returns the length. */
-size_t evs_report_format(const struct evs_report *r, char *buf, size_t len);
+/* The report as "name value" lines into buf (json: one JSON object on
+ * one line); returns the length. The fallbacks by call come from the
+ * table above. */
+size_t evs_report_format(const struct evs_report *r, bool json, char *buf, size_t len);
 #endif

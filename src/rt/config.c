@@ -7,7 +7,10 @@
 #include "../libc/sys.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <ctype.h>
 #include <sched.h>
+#include <signal.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +34,7 @@ enum kind {
 	SIZE,     /* the same with an optional k/m/g suffix */
 	CHOICE,   /* one of `words` (or its index, for EVSHIM_LOG) */
 	STATS,    /* 0, 1 or a path */
+	SIGNAL,   /* a signal name (SIGUSR2, USR2, RTMIN+3) or number */
 };
 
 struct var {
@@ -48,6 +52,7 @@ static const char *const log_words[] = { "off", "error", "warn", "info", "debug"
 static const char *const bool_words[] = { "0", "1", NULL };
 static const char *const switch_words[] = { "asm", "ucontext", NULL };
 static const char *const io_words[] = { "", "uring", "aio", "pool", NULL };  /* EVS_IO_* */
+static const char *const format_words[] = { "text", "json", NULL };
 static const struct var vars[] = {
 	{ .name = "EVSHIM_LOG", .kind = CHOICE, .ival = &evs_log_level, .words = log_words,
 	  .accepts = "off|error|warn|info|debug or 0..4", .numbers_too = true },
@@ -74,6 +79,12 @@ static const struct var vars[] = {
 	  .lo = 0, .hi = 1000 },
 	{ .name = "EVSHIM_SWITCH", .kind = CHOICE, .ival = &evs_config.switch_ucontext,
 	  .words = switch_words, .accepts = "asm or ucontext" },
+	{ .name = "EVSHIM_STATS_FORMAT", .kind = CHOICE, .ival = &evs_config.stats_json,
+	  .words = format_words, .accepts = "text or json" },
+	{ .name = "EVSHIM_DUMP", .kind = SIGNAL, .ival = &evs_config.dump_sig,
+	  .accepts = "a signal name or number the program leaves alone (such as SIGUSR2), "
+		     "not KILL, STOP, SEGV, BUS, ILL, FPE, TRAP, SYS or RTMAX-1",
+	  .default_text = "unset (no dump)" },
 };
 #define NVARS (sizeof(vars) / sizeof(vars[0]))
 
@@ -107,6 +118,42 @@ static int parse_num(const char *s, long long lo, long long hi, int scaled, long
 	return 0;
 }
 
+/* A signal the runtime may take for itself: not one that cannot be
+ * caught, not a fault (the crash report's), not the monitor's. */
+static int parse_signal(const char *s, long long *out)
+{
+	long long n = -1;
+	if (*s >= '0' && *s <= '9') {
+		if (parse_num(s, 1, SIGRTMAX, 0, &n) < 0)
+			return -EINVAL;
+	} else {
+		if (!strncasecmp(s, "SIG", 3))
+			s += 3;
+		if (!strncasecmp(s, "RTMIN+", 6) || !strncasecmp(s, "RTMAX-", 6)) {
+			long long k;
+			if (parse_num(s + 6, 0, SIGRTMAX - SIGRTMIN, 0, &k) < 0)
+				return -EINVAL;
+			n = toupper((unsigned char)s[4]) == 'I' ? SIGRTMIN + k : SIGRTMAX - k;
+		} else if (!strcasecmp(s, "RTMIN")) {
+			n = SIGRTMIN;
+		} else if (!strcasecmp(s, "RTMAX")) {
+			n = SIGRTMAX;
+		} else {
+			for (int i = 1; i < SIGRTMIN; i++) {
+				const char *a = sigabbrev_np(i);
+				if (a && !strcasecmp(s, a))
+					n = i;
+			}
+		}
+	}
+	if (n < 1 || n > SIGRTMAX || n == SIGKILL || n == SIGSTOP || n == SIGSEGV ||
+	    n == SIGBUS || n == SIGILL || n == SIGFPE || n == SIGTRAP || n == SIGSYS ||
+	    n == SIGRTMAX - 1)
+		return -EINVAL;
+	*out = n;
+	return 0;
+}
+
 static int parse(const struct var *v, const char *s, long long *out)
 {
 	switch (v->kind) {
@@ -126,6 +173,8 @@ static int parse(const struct var *v, const char *s, long long *out)
 			return parse_num(s, 0, n - 1, 0, out);
 		}
 		return -EINVAL;
+	case SIGNAL:
+		return parse_signal(s, out);
 	case STATS:
 		if (!strcmp(s, "0") || !strcmp(s, "1")) {
 			*out = s[0] - '0';
@@ -195,7 +244,7 @@ static void reject(const struct var *v, const char *value)
 		snprintf(accepts, sizeof(accepts), "a whole number from %lld to %lld", v->lo, v->hi);
 	describe_default(v, used, sizeof(used));
 	if (!parent_said_it(v->name, value))
-		evs_log_line("evshim: %s=%s rejected: expects %s; using the default, %s",
+		evs_log_line("%s=%s rejected: expects %s; using the default, %s",
 			     v->name, value, accepts, used);
 }
 
@@ -210,7 +259,7 @@ static int cpus_in_mask(void)
 void evs_config_load(void)
 {
 	int cpus = cpus_in_mask();
-	evs_log_level = EVS_LOG_ERROR;
+	evs_log_level = EVS_LOG_WARN;
 	evs_config.workers = cpus < EVS_MAX_WORKERS ? cpus : EVS_MAX_WORKERS;
 	evs_config.pool_max = EVS_DEFAULT_POOL_MAX;
 	evs_config.monitor = 1;

@@ -18,6 +18,8 @@ struct evs_config {
 	int monitor;          /* EVSHIM_MONITOR: 0 turns the watchdog off */
 	int max_workers;      /* EVSHIM_MAX_WORKERS: the monitor's bound */
 	int idle_spins;       /* EVSHIM_SPIN: polls an idle worker makes before it sleeps */
+	int stats_json;       /* EVSHIM_STATS_FORMAT=json */
+	int dump_sig;         /* EVSHIM_DUMP: the signal that asks for a task dump, 0 none */
 };
 
 #define EVS_MAX_WORKERS 64

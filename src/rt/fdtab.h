@@ -36,6 +36,13 @@ enum evs_fd_kind {
 
 enum { EVS_IN = 0, EVS_OUT = 1 };
 
+/* "socket", "pipe", "file", "other", "unknown": for logs and the dump. */
+static inline const char *evs_fd_kind_name(int kind)
+{
+	static const char *const names[] = { "unknown", "socket", "pipe", "file", "other" };
+	return kind >= 0 && kind <= EVS_FD_OTHER ? names[kind] : "?";
+}
+
 struct evs_task;
 
 /* A task waiting on an fd in one direction; lives on the task's stack. */

@@ -1,6 +1,7 @@
 /* The one try / would-block / park / retry loop, and its multi-fd form for
  * poll, select and epoll_wait. Invariants: fdtab.h. */
 #include "../evs.h"
+#include "report.h"
 #include "fdtab.h"
 #include "sched.h"
 #include "task.h"
@@ -63,7 +64,7 @@ static long why_to_ret(int why)
 static long block_for_real(int fd, int dir, int64_t deadline)
 {
 	struct pollfd p = { .fd = fd, .events = dir == EVS_IN ? POLLIN : POLLOUT };
-	evs_stat_add(EVS_ST_fallbacks, 1);
+	evs_fallback("fd_wait", "epoll refuses this fd: a real poll on the worker");
 	long r = evs_sys3(SYS_poll, &p, 1, evs_ms_until(deadline));
 	if (r == 0)
 		return -ETIME;

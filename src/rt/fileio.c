@@ -10,31 +10,53 @@
 #include "../libc/sys.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 
 static int backend = EVS_IO_POOL;
+static char why[160];
 
 void evs_fileio_init(void)
 {
-	int want = evs_config.io;
+	int want = evs_config.io, eu = 0;
 	backend = EVS_IO_POOL;
 	if (want == EVS_IO_AUTO || want == EVS_IO_URING) {
-		int e = evs_uring_probe();
+		int e = eu = evs_uring_probe();
 		if (e == 0) {
 			backend = EVS_IO_URING;
+			snprintf(why, sizeof(why), want == EVS_IO_URING ? "EVSHIM_IO=uring"
+					  : "io_uring works here, with every opcode the shim uses");
 			return;
 		}
 		if (want == EVS_IO_URING)
-			evs_log_line("evshim: EVSHIM_IO=uring: io_uring is not usable here (%d); "
-				     "using the blocking pool", e);
+			evs_log(EVS_LOG_WARN, "EVSHIM_IO=uring: io_uring is not usable here (%s); "
+				"using the blocking pool", strerror(-e));
 	}
 	if (want == EVS_IO_AUTO || want == EVS_IO_AIO) {
 		int e = evs_aio_probe();
-		if (e == 0)
+		if (e == 0) {
 			backend = EVS_IO_AIO;
-		else if (want == EVS_IO_AIO)
-			evs_log_line("evshim: EVSHIM_IO=aio: Linux AIO is not usable here (%d); "
-				     "using the blocking pool", e);
+			if (want == EVS_IO_AIO)
+				snprintf(why, sizeof(why), "EVSHIM_IO=aio");
+			else
+				snprintf(why, sizeof(why), "io_uring is not usable (%s)",
+					 strerror(-eu));
+			return;
+		}
+		if (want == EVS_IO_AIO)
+			evs_log(EVS_LOG_WARN, "EVSHIM_IO=aio: Linux AIO is not usable here (%s); "
+				"using the blocking pool", strerror(-e));
+		else
+			snprintf(why, sizeof(why), "neither io_uring (%s) nor Linux AIO (%s) is usable",
+				 strerror(-eu), strerror(-e));
 	}
+	if (want == EVS_IO_POOL)
+		snprintf(why, sizeof(why), "EVSHIM_IO=pool");
+}
+
+const char *evs_fileio_why(void)
+{
+	return why;
 }
 
 const char *evs_fileio_name(void)
@@ -94,12 +116,20 @@ static bool have_backend(struct evs_worker *w, int aio)
 {
 	evs_sched_start();  /* the worker's epoll set must exist (main may be first) */
 	if (aio) {
-		if (!w->aio && !w->no_aio)
-			w->no_aio = evs_aio_new(&w->aio, w->epfd) < 0;
+		if (!w->aio && !w->no_aio) {
+			int e = evs_aio_new(&w->aio, w->epfd);
+			if ((w->no_aio = e < 0))
+				evs_log(EVS_LOG_INFO, "worker %d: no Linux AIO context (%s): its "
+					"O_DIRECT calls go to the blocking pool", w->id, strerror(-e));
+		}
 		return w->aio != NULL;
 	}
-	if (!w->uring && !w->no_uring)
-		w->no_uring = evs_uring_new(&w->uring, w->epfd) < 0;
+	if (!w->uring && !w->no_uring) {
+		int e = evs_uring_new(&w->uring, w->epfd);
+		if ((w->no_uring = e < 0))
+			evs_log(EVS_LOG_INFO, "worker %d: no io_uring (%s): its file calls go "
+				"to the blocking pool", w->id, strerror(-e));
+	}
 	return w->uring != NULL;
 }
 

@@ -19,6 +19,8 @@ enum { EVS_IO_AUTO = 0, EVS_IO_URING, EVS_IO_AIO, EVS_IO_POOL };
 
 void evs_fileio_init(void);
 const char *evs_fileio_name(void);
+/* Why that backend: for the start-up log line. */
+const char *evs_fileio_why(void);
 /* Park until op is done; returns its result (>= 0 or -errno). `direct`:
  * the fd was opened with O_DIRECT (only then can AIO take it). The
  * caller keeps every buffer op points at valid and outside swapped TLS. */

@@ -19,6 +19,7 @@
  * when the rest fails (ENOSPC, EFBIG), as natively: a short fast-path
  * transfer is finished through the backend. */
 #include "../evs.h"
+#include "report.h"
 #include "fdio.h"
 #include "fileio.h"
 #include "sched.h"
@@ -73,7 +74,7 @@ static long backend_rw(struct evs_fd *f, struct evs_fop *op)
 	size_t total = iov_total(op->iov, op->cnt);
 	void *bounce = NULL;
 	if (total > EVS_BOUNCE_MAX || posix_memalign(&bounce, 4096, total ? total : 1)) {
-		evs_stat_add(EVS_ST_fallbacks, 1);  /* too big to bounce: on the worker */
+		evs_fallback("file_rw", "buffer in swapped TLS too big to bounce: on the worker");
 		return evs_fileio_now(op);
 	}
 	const struct iovec *iov = op->iov;
@@ -109,7 +110,7 @@ static long slow_rw(struct evs_fd *f, int fd, const struct iovec *iov, int cnt, 
 			return (long)done;
 		struct evs_fop op = { .kind = out ? EVS_FOP_WRITE : EVS_FOP_READ, .fd = fd, .iov = iov,
 				      .cnt = cnt, .off = off, .rwflags = rwflags };
-		evs_stat_add(EVS_ST_fallbacks, 1);
+		evs_fallback("file_rw", "no memory for the iovec copy: on the worker");
 		return evs_fileio_now(&op);
 	}
 	size_t total = iov_total(iov, cnt);

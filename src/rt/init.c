@@ -12,7 +12,11 @@
 #include "../obs/log.h"
 #include "report.h"
 #include "../../include/evshim.h"
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
@@ -22,9 +26,35 @@ static void raise_nofile(void)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			evs_log(EVS_LOG_INFO, "open files limit raised from %llu to %llu (the hard "
+				"limit)", (unsigned long long)was, (unsigned long long)rl.rlim_max);
 	}
+}
+
+/* The start-up line (EVSHIM_LOG=info): what was chosen, and why. */
+static void log_start(void)
+{
+	if (evs_log_level < EVS_LOG_INFO)
+		return;
+	char stack[48];
+	if (evs_config.stack_size)
+		snprintf(stack, sizeof(stack), "%zu KiB (EVSHIM_STACK_SIZE)",
+			 evs_config.stack_size >> 10);
+	else
+		snprintf(stack, sizeof(stack), "the process default");
+	evs_log_line("evshim %s in %s: %d workers (%s), up to %d with spares; task stacks %s; "
+		     "switch %s; file backend %s (%s); blocking pool up to %d threads; "
+		     "monitor %s%s%s",
+		     EVSHIM_VERSION, program_invocation_short_name, evs_config.workers,
+		     getenv("EVSHIM_WORKERS") ? "EVSHIM_WORKERS" : "the CPUs this process may use",
+		     evs_config.max_workers, stack,
+		     evs_config.switch_ucontext ? "ucontext" : "asm", evs_fileio_name(),
+		     evs_fileio_why(), evs_config.pool_max, evs_config.monitor ? "on" : "off",
+		     evs_config.dump_sig ? "; task dump on signal " : "",
+		     evs_config.dump_sig ? sigabbrev_np(evs_config.dump_sig) ?: "?" : "");
 }
 
 static void atfork_child(void)
@@ -40,11 +70,13 @@ __attribute__((constructor(101))) static void evs_init(void)
 		return;
 	raise_nofile();
 	evs_fdtab_init();
+	evs_report_init();
 	evs_tls_init();
 	evs_sched_init();
 	evs_monitor_init();
 	evs_fileio_init();
 	prctl(PR_GET_NAME, evs_main_task.name);
+	log_start();
 	pthread_atfork(NULL, NULL, atfork_child);
 }
 

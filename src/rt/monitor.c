@@ -1,7 +1,8 @@
 /* The monitor.
  *
  * A watchdog thread (a plain kernel thread, not a worker) looks at every
- * worker each EVS_MONITOR_TICK_NS. A worker that is running a task and has
+ * worker each EVS_MONITOR_TICK_NS (less often, up to EVS_MONITOR_IDLE_NS,
+ * while no worker runs a task). It also looks for deadlocks (rt/dump.h). A worker that is running a task and has
  * not switched for EVS_STALL_NS is stalled: in a call the shim cannot see,
  * or a CPU-bound loop. The monitor then
  *   - marks it stalled, so new tasks are placed elsewhere;
@@ -41,6 +42,7 @@
 #include "task.h"
 #include "safepoint.h"
 #include "handoff.h"
+#include "dump.h"
 #include "signal.h"
 #include "../libc/real.h"
 #include "../obs/log.h"
@@ -53,6 +55,7 @@
 #define EVS_MONITOR_TICK_NS (1 * 1000000LL)
 #define EVS_PENDING_NS (1 * 1000000LL)
 #define EVS_STALL_NS (10 * 1000000LL)
+#define EVS_MONITOR_IDLE_NS (16 * 1000000LL)
 static void on_preempt(int sig, siginfo_t *si, void *ucv)
 {
 	(void)sig;
@@ -114,11 +117,13 @@ static void preempt(struct evs_worker *w, int64_t now)
 static void *monitor_main(void *arg)
 {
 	(void)arg;
+	int64_t tick = EVS_MONITOR_TICK_NS;
 	for (;;) {
-		struct timespec ts = { 0, EVS_MONITOR_TICK_NS };
+		struct timespec ts = { 0, tick };
 		evs_sys3(SYS_nanosleep, &ts, 0, 0);
 		int64_t now = evs_now_ns();
 		int n = __atomic_load_n(&evs_nworkers, __ATOMIC_ACQUIRE), stalled = 0, live = 0;
+		int running = 0;
 		for (int i = 0; i < n; i++) {
 			struct evs_worker *w = &evs_workers[i];
 			if (__atomic_load_n(&w->retired, __ATOMIC_ACQUIRE))
@@ -126,6 +131,7 @@ static void *monitor_main(void *arg)
 			live++;
 			uint64_t sw = __atomic_load_n(&w->st[EVS_ST_switches], __ATOMIC_RELAXED);
 			struct evs_task *cur = __atomic_load_n(&w->cur, __ATOMIC_RELAXED);
+			running += cur != NULL;
 			if (cur && evs_sig_owed(w)) {
 				/* a program signal its running task has not taken
 				 * yet (it was inside the runtime when it came):
@@ -176,6 +182,13 @@ static void *monitor_main(void *arg)
 		}
 		if (stalled == live && live < evs_config.max_workers && evs_sched_add_worker() == 0)
 			evs_stat_add_slow(EVS_ST_workers_added, 1);
+		evs_dump_check_deadlock(now);
+		/* Nothing running anywhere (an idle server, a program in
+		 * pause): look less often, up to EVS_MONITOR_IDLE_NS, so an
+		 * idle process costs few wake-ups; back to every tick as soon
+		 * as a task runs. */
+		tick = running ? EVS_MONITOR_TICK_NS
+			       : (tick * 2 < EVS_MONITOR_IDLE_NS ? tick * 2 : EVS_MONITOR_IDLE_NS);
 	}
 	return NULL;
 }
@@ -208,7 +221,7 @@ void evs_monitor_start(void)
 		return;
 	if (evs_kthread_spawn(&monitor, monitor_main, NULL, true) < 0) {
 		running = 0;
-		evs_log(EVS_LOG_WARN, "evshim: cannot start the monitor");
+		evs_log(EVS_LOG_WARN, "cannot start the monitor");
 	}
 }
 

@@ -1,4 +1,5 @@
 #include "../evs.h"
+#include "report.h"
 #include "offload.h"
 #include "config.h"
 #include "sched.h"
@@ -108,7 +109,7 @@ long evs_offload_call(long (*fn)(void *), void *arg, bool unbounded)
 		int none = --threads == 0;
 		evs_spin_unlock(&lock);
 		if (none) {  /* nobody to hand it to: block this worker */
-			evs_stat_add(EVS_ST_fallbacks, 1);
+			evs_fallback("pool", "no pool thread could start: the call blocks its worker");
 			return fn(arg);
 		}
 	}

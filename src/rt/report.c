@@ -8,14 +8,68 @@
 #include "fileio.h"
 #include "sched.h"
 #include "../obs/log.h"
+#include "../io/poller.h"
+#include <errno.h>
 #include "../libc/sys.h"
 #include "../../include/evshim.h"
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 uint64_t evs_tasks_peak;
+uint64_t evs_kthreads_live, evs_kthreads_peak;
+
+/* The report's fd: a duplicate of stderr taken at start-up (hidden at a
+ * high number, like the runtime's other fds), so a program that closes
+ * fd 2 before it exits (coreutils do) still gets its report. */
+static int report_fd = -1;
+
+void evs_report_init(void)
+{
+	if (!evs_config.stats || evs_config.stats_path[0])
+		return;
+	long fd = evs_sys_fcntl(2, F_DUPFD_CLOEXEC, 3);
+	if (fd >= 0)
+		report_fd = evs_poller_hide_fd((int)fd);
+}
+
+void evs_kthread_count(int delta)
+{
+	uint64_t n = __atomic_add_fetch(&evs_kthreads_live, (uint64_t)(int64_t)delta,
+					__ATOMIC_RELAXED);
+	if (delta > 0)
+		evs_stat_peak(&evs_kthreads_peak, n);
+}
+
+bool evs_foreign_threads(void)
+{
+	char buf[4096];
+	long fd = evs_sys6(SYS_openat, AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC, 0, 0, 0);
+	if (fd < 0)
+		return true;  /* cannot tell: assume there are */
+	long n = evs_sys_read((int)fd, buf, sizeof(buf) - 1);
+	evs_sys_close((int)fd);
+	if (n <= 0)
+		return true;
+	buf[n] = 0;
+	const char *p = strstr(buf, "\nThreads:");
+	if (!p)
+		return true;
+	long threads = strtol(p + 10, NULL, 10);
+	return threads > 1 + (long)__atomic_load_n(&evs_kthreads_live, __ATOMIC_RELAXED);
+}
+
+void evs_fallback(const char *call, const char *why)
+{
+	evs_stat_add(EVS_ST_fallbacks, 1);
+	uint64_t n = evs_fallback_by_call(call);
+	/* debug: the first few of each call, then every power of two */
+	if (evs_log_level >= EVS_LOG_DEBUG && (n <= 4 || !(n & (n - 1))))
+		evs_log_line("fallback to the real %s (%s; %llu so far)", call,
+			     why ? why : "not served here", (unsigned long long)n);
+}
 
 uint64_t evs_stat_total(enum evs_stat s)
 {
@@ -43,33 +97,40 @@ EVS_HOOK int evshim_stats(struct evshim_stats *out)
 void evs_report_write(void)
 {
 	struct evs_report r = {
+		.program = program_invocation_short_name,
 		.pid = getpid(),
 		.workers = evs_config.workers,
 		.slots = evs_nworkers,
 		.file_backend = evs_fileio_name(),
 		.tasks_peak = __atomic_load_n(&evs_tasks_peak, __ATOMIC_RELAXED),
+		.kthreads_peak = 1 + __atomic_load_n(&evs_kthreads_peak, __ATOMIC_RELAXED),
 	};
 	for (int i = 0; i < EVS_ST__N; i++)
 		r.total[i] = evs_stat_total(i);
+	for (int i = 0; i < evs_nworkers; i++)
+		for (int k = 0; k < EVS_WAIT__N; k++)
+			r.parks_by[k] += __atomic_load_n(&evs_workers[i].parks_by[k], __ATOMIC_RELAXED);
 	struct rusage ru;
 	if (getrusage(RUSAGE_SELF, &ru) == 0) {
 		r.vol_ctxsw = ru.ru_nvcsw;
 		r.invol_ctxsw = ru.ru_nivcsw;
 		r.maxrss_kib = ru.ru_maxrss;
 	}
-	char buf[4096];
-	size_t len = evs_report_format(&r, buf, sizeof(buf));
-	int fd = 2;
+	char buf[8192];
+	size_t len = evs_report_format(&r, evs_config.stats_json, buf, sizeof(buf));
+	int fd = report_fd >= 0 ? report_fd : 2;
+	bool opened = false;
 	if (evs_config.stats_path[0]) {
-		fd = (int)evs_sys6(SYS_openat, AT_FDCWD, evs_config.stats_path,
-				   O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644, 0, 0);
-		if (fd < 0) {
-			evs_log_line("evshim: cannot open EVSHIM_STATS file %s",
-				     evs_config.stats_path);
-			fd = 2;
-		}
+		long f = evs_sys6(SYS_openat, AT_FDCWD, evs_config.stats_path,
+				  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644, 0, 0);
+		if (f < 0)
+			evs_log_line("cannot open the EVSHIM_STATS file %s (%s); the report goes "
+				     "to stderr", evs_config.stats_path, strerror((int)-f));
+		else
+			fd = (int)f, opened = true;
 	}
+	/* One write: reports of processes appending to one file never mix. */
 	(void)evs_sys_write(fd, buf, len);
-	if (fd != 2)
+	if (opened)
 		evs_sys_close(fd);
 }

@@ -2,10 +2,23 @@
 #ifndef EVS_REPORT_H
 #define EVS_REPORT_H
 #include "../obs/stats.h"
+#include <stdbool.h>
 
 extern uint64_t evs_tasks_peak;     /* most tasks alive at once (atomic max) */
 
 uint64_t evs_stat_total(enum evs_stat s);
-/* Write the exit report to stderr or the EVSHIM_STATS file. */
+/* At start-up: the report's duplicate of stderr (EVSHIM_STATS=1). */
+void evs_report_init(void);
+/* A runtime kernel thread started (+1) or ended (-1): the peak count. */
+void evs_kthread_count(int delta);
+/* Does the process have threads that are neither main nor the runtime's
+ * (made with clone, or before the shim)? Reads /proc: for rare checks. */
+bool evs_foreign_threads(void);
+/* A call the runtime passes to the real (blocking) function: counted in
+ * total and by `call` (a string literal, the hook's name); `why` says
+ * why for the debug log (an fd kind...), or NULL. */
+void evs_fallback(const char *call, const char *why);
+/* Write the exit report to stderr (the start-up duplicate) or the
+ * EVSHIM_STATS file. */
 void evs_report_write(void);
 #endif

@@ -2,6 +2,9 @@
 #include "../evs.h"
 #include "safepoint.h"
 #include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <link.h>
 #include <string.h>
 #define UNW_LOCAL_ONLY
@@ -161,6 +164,56 @@ enum evs_at evs_safepoint_classify(ucontext_t *uc, bool main_task)
 	enum evs_at at = walk(uc, main_task);
 	evs_self = self;
 	return at;
+}
+
+/* --- backtraces (the task dump, the crash report) ---------------------- */
+
+static void put(char *buf, size_t len, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vsnprintf(buf + *n, len - *n, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		*n = (size_t)k < len - *n ? *n + (size_t)k : len - 1;
+}
+
+size_t evs_backtrace(ucontext_t *uc, bool signal_frame, int max, char *buf, size_t len)
+{
+	size_t n = 0;
+	if (len == 0)
+		return 0;
+	buf[0] = 0;
+	evs_safepoint_unwind_setup();
+	struct evs_worker *self = evs_self;
+	evs_self = NULL;  /* libunwind's own libc calls go straight to libc */
+	unw_cursor_t c;
+	if (unw_init_local2(&c, (unw_context_t *)uc, signal_frame ? UNW_INIT_SIGNAL_FRAME : 0)) {
+		put(buf, len, &n, "    (no backtrace: the unwinder refused the context)\n");
+		evs_self = self;
+		return n;
+	}
+	for (int i = 0; i < max; i++) {
+		unw_word_t ip = 0, off = 0;
+		char name[128];
+		unw_get_reg(&c, UNW_REG_IP, &ip);
+		if (unw_get_proc_name(&c, name, sizeof(name), &off) != 0)
+			strcpy(name, "??");
+		Dl_info di;
+		const char *file = "?";
+		if (dladdr((void *)(uintptr_t)ip, &di) && di.dli_fname) {
+			file = strrchr(di.dli_fname, '/');
+			file = file ? file + 1 : di.dli_fname;
+			if (!*file)
+				file = program_invocation_short_name;
+		}
+		put(buf, len, &n, "    #%-2d 0x%012lx %s+0x%lx (%s)\n", i, (unsigned long)ip, name,
+		    (unsigned long)off, file);
+		if (unw_step(&c) <= 0)
+			break;
+	}
+	evs_self = self;
+	return n;
 }
 
 enum evs_at evs_safepoint_at_ip(uintptr_t ip)

@@ -5,6 +5,7 @@
 #ifndef EVS_SAFEPOINT_H
 #define EVS_SAFEPOINT_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <ucontext.h>
 
@@ -29,4 +30,10 @@ enum evs_at evs_safepoint_classify(ucontext_t *uc, bool main_task);
  * no shim state can be half-updated then), EVS_AT_SHIM when in the shim,
  * EVS_AT_LIBC otherwise (libc, or a library both may call: ambiguous). */
 enum evs_at evs_safepoint_at_ip(uintptr_t ip);
+/* Up to max frames of the stack uc describes, one line each ("#N ADDR
+ * function+offset (module)"), into buf; returns the length. signal_frame:
+ * uc is a signal's context (the top frame faulted or was interrupted),
+ * else a suspended task's (rt/dump.c). Not async-signal-safe (symbol
+ * lookups): used where the process is dying or from the dump thread. */
+size_t evs_backtrace(ucontext_t *uc, bool signal_frame, int max, char *buf, size_t len);
 #endif

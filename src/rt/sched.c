@@ -34,6 +34,7 @@
  * stack once nothing runs on it. */
 #include "../evs.h"
 #include "sched.h"
+#include "dump.h"
 #include "worker.h"
 #include "config.h"
 #include "stack.h"
@@ -351,7 +352,7 @@ static void idle(struct evs_worker *w)
 
 	__atomic_store_n(&w->sleeping, 1, __ATOMIC_SEQ_CST);
 	if (!evs_runq_inbox_empty(&w->rq) || !evs_sig_inbox_empty(&w->sigin) || has_fresh(w) ||
-	    steal_into(w)) {
+	    __atomic_load_n(&evs_dump_stop, __ATOMIC_SEQ_CST) || steal_into(w)) {
 		__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
 		return;
 	}
@@ -408,6 +409,8 @@ void evs_sched_loop(struct evs_worker *w)
 {
 	unsigned rounds = 0;
 	for (;;) {
+		if (EVS_UNLIKELY(__atomic_load_n(&evs_dump_stop, __ATOMIC_RELAXED)))
+			evs_dump_hold(w);
 		signal_chores(w);
 		evs_runq_drain(&w->rq);
 		if (w->timers.n)
@@ -442,7 +445,8 @@ void evs_sched_switch_out(struct evs_task *t)
 	struct evs_worker *w = t->w;
 	struct evs_task *n = NULL;
 
-	if (++w->hops % EVS_HOPS_PER_POLL) {
+	/* A dump in progress: back to the scheduler, which holds there. */
+	if (++w->hops % EVS_HOPS_PER_POLL && !__atomic_load_n(&evs_dump_stop, __ATOMIC_RELAXED)) {
 		evs_runq_drain(&w->rq);
 		n = pick(w);
 	}

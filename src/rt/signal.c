@@ -6,6 +6,8 @@
 #include "task.h"
 #include "monitor.h"
 #include "safepoint.h"
+#include "config.h"
+#include "crash.h"
 #include "../io/poller.h"
 #include "../libc/real.h"
 #include "../libc/sys.h"
@@ -53,10 +55,19 @@ evs_sigbits evs_sig_procpend;
 #define procq evs_sig_procq
 #define procpend evs_sig_procpend
 
+/* Signals the runtime keeps its own handler on: the monitor's, and the
+ * task dump's (EVSHIM_DUMP). The program's sigaction is recorded (and
+ * reported back) but not installed. */
+static bool runtime_owns(int sig)
+{
+	return sig == EVS_SIG_PREEMPT || (evs_config.dump_sig && sig == evs_config.dump_sig);
+}
+
 /* Signals the runtime never lets a task block in the kernel. */
 static evs_sigbits never_blocked(void)
 {
-	return evs_sigbit(SIGKILL) | evs_sigbit(SIGSTOP) | evs_sigbit(EVS_SIG_PREEMPT);
+	return evs_sigbit(SIGKILL) | evs_sigbit(SIGSTOP) | evs_sigbit(EVS_SIG_PREEMPT) |
+	       (evs_config.dump_sig ? evs_sigbit(evs_config.dump_sig) : 0);
 }
 
 evs_sigbits evs_sigset_bits(const sigset_t *set)
@@ -342,6 +353,8 @@ static void default_action(int sig)
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
+	if (evs_crash_owns(sig))
+		evs_crash_note(sig);  /* a fatal signal: the task and its backtrace first */
 	REAL(sigaction)(sig, &dfl, NULL);
 	sigset_t one, old;
 	sigemptyset(&one);
@@ -566,7 +579,9 @@ int evs_sig_action(int sig, const struct sigaction *act, struct sigaction *old)
 		disp[sig].handler = h;
 		disp[sig].flags = act->sa_flags;
 		disp[sig].mask = evs_sigset_bits(&act->sa_mask);
-		if (h == (void *)SIG_DFL || h == (void *)SIG_IGN) {
+		if (h == (void *)SIG_DFL && evs_crash_owns(sig)) {
+			evs_crash_action(&real);  /* the crash report stands for SIG_DFL */
+		} else if (h == (void *)SIG_DFL || h == (void *)SIG_IGN) {
 			real.sa_handler = (void (*)(int))h;
 			real.sa_flags = act->sa_flags & ~SA_SIGINFO;
 			real.sa_mask = act->sa_mask;
@@ -578,7 +593,7 @@ int evs_sig_action(int sig, const struct sigaction *act, struct sigaction *old)
 				(act->sa_flags & (SA_RESTART | SA_ONSTACK | SA_NOCLDSTOP | SA_NOCLDWAIT));
 			sigfillset(&real.sa_mask);
 		}
-		if (sig != EVS_SIG_PREEMPT)  /* the runtime's: kept */
+		if (!runtime_owns(sig))  /* the runtime's: kept */
 			r = REAL(sigaction)(sig, &real, NULL) == 0 ? 0 : -errno;
 	}
 	evs_spin_unlock(&lock);
@@ -775,7 +790,7 @@ void evs_sig_init(void)
 		disp[s].handler = (cur.sa_flags & SA_SIGINFO) ? (void *)cur.sa_sigaction
 							      : (void *)cur.sa_handler;
 		if (disp[s].handler != (void *)SIG_DFL && disp[s].handler != (void *)SIG_IGN &&
-		    s != EVS_SIG_PREEMPT) {  /* installed before us: ours from now on */
+		    !runtime_owns(s)) {  /* installed before us: ours from now on */
 			struct sigaction act = cur;
 			evs_sig_action(s, &act, NULL);
 		}

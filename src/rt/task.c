@@ -78,6 +78,7 @@ int evs_park(uint64_t token, int64_t deadline, int why, intptr_t obj)
 	t->parked_on = why;
 	t->parked_obj = obj;
 	t->parked_until = deadline;
+	t->parked_since = evs_now_ns();
 	w->st[EVS_ST_parks]++;
 	w->parks_by[why]++;
 	evs_sched_switch_out(t);
@@ -123,6 +124,8 @@ static void task_entry(void *arg)
 	evs_task_exit(t->fn(t->arg));
 }
 
+#define EVS_GUARD_MIN (64 << 10)
+
 int evs_task_create(pthread_t *out, const pthread_attr_t *attr,
 		    void *(*fn)(void *), void *arg)
 {
@@ -143,6 +146,13 @@ int evs_task_create(pthread_t *out, const pthread_attr_t *attr,
 		else
 			ustack = NULL;
 	}
+	/* glibc's guard is one page: a frame with a big local array steps
+	 * over it into whatever mapping lies below (another task's stack, a
+	 * library's data), and task stacks are small. Address space is
+	 * cheap: at least EVS_GUARD_MIN of it, unless the program asked
+	 * for none. */
+	if (guard && guard < EVS_GUARD_MIN)
+		guard = EVS_GUARD_MIN;
 	evs_sched_start();
 	struct evs_task *t;
 	int err = ustack ? evs_stack_alloc(0, 0, &t) : evs_stack_alloc(size, guard, &t);

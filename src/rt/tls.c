@@ -45,7 +45,7 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
 		if (is_libc(info->dlpi_name) || (self >= off && self < off + (ptrdiff_t)ph->p_memsz))
 			continue;  /* glibc's block, the shim's own block */
 		if (nmods == EVS_TLS_MAX_MODS) {
-			evs_log(EVS_LOG_WARN, "evshim: more than %d TLS modules; %s stays per worker",
+			evs_log(EVS_LOG_WARN, "more than %d TLS modules; %s stays per worker",
 				EVS_TLS_MAX_MODS, info->dlpi_name);
 			continue;
 		}

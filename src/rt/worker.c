@@ -5,6 +5,7 @@
  * fork()ed child. Also the one way the runtime starts a kernel thread of
  * its own (workers, the blocking pool, the monitor). */
 #include "../evs.h"
+#include "report.h"
 #include "worker.h"
 #include "sched.h"
 #include "config.h"
@@ -14,6 +15,8 @@
 #include "offload.h"
 #include "tls.h"
 #include "signal.h"
+#include "crash.h"
+#include "dump.h"
 #include "../io/aio.h"
 #include "../io/poller.h"
 #include "../io/uring.h"
@@ -21,6 +24,7 @@
 #include "../obs/log.h"
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -32,21 +36,47 @@
 
 static int started;        /* atomic: 0 no, 1 starting, 2 running */
 
+struct kthread_start {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+/* Every runtime thread runs through here: the count behind the report's
+ * kernel_threads_peak. */
+static void *kthread_main(void *p)
+{
+	struct kthread_start k = *(struct kthread_start *)p;
+	free(p);
+	void *r = k.fn(k.arg);
+	evs_kthread_count(-1);
+	return r;
+}
+
 int evs_kthread_spawn(pthread_t *out, void *(*fn)(void *), void *arg, bool no_signals)
 {
 	pthread_t th;
 	pthread_attr_t a;
 	sigset_t all, old;
+	struct kthread_start *k = malloc(sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	k->fn = fn;
+	k->arg = arg;
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	if (no_signals) {  /* the new thread inherits the mask it starts with */
 		sigfillset(&all);
 		REAL(pthread_sigmask)(SIG_SETMASK, &all, &old);
 	}
-	int r = REAL(pthread_create)(out ? out : &th, &a, fn, arg);
+	evs_kthread_count(1);
+	int r = REAL(pthread_create)(out ? out : &th, &a, kthread_main, k);
 	if (no_signals)
 		REAL(pthread_sigmask)(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&a);
+	if (r) {
+		evs_kthread_count(-1);
+		free(k);
+	}
 	return -r;
 }
 
@@ -101,8 +131,10 @@ static void *worker_main(void *arg)
 	evs_tls_worker_start(w);
 	evs_monitor_worker_start();
 	evs_sig_worker_start(w);
+	evs_crash_thread_start();
 	w->sched.uc = &w->sched_uc;
 	evs_sched_loop(w);  /* returns when a spare retires */
+	evs_crash_thread_end();
 	__atomic_store_n(&w->gone, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -151,6 +183,7 @@ bool evs_worker_try_retire(struct evs_worker *w)
 	evs_fdtab_forget_worker(w->id);
 	close_all(w, false);
 	evs_stat_add(EVS_ST_workers_retired, 1);
+	evs_log(EVS_LOG_INFO, "spare worker %d retired: no stall left, nothing to run", w->id);
 	return true;
 }
 
@@ -186,6 +219,7 @@ int evs_sched_add_worker(void)
 	__atomic_store_n(&w->retired, 0, __ATOMIC_SEQ_CST);  /* open for placement */
 	if (i == n)
 		__atomic_store_n(&evs_nworkers, n + 1, __ATOMIC_RELEASE);
+	evs_log(EVS_LOG_INFO, "spare worker %d added: every worker was stalled", i);
 	return 0;
 }
 
@@ -220,6 +254,8 @@ void evs_sched_init(void)
 	if (evs_tls_task_init(&evs_main_task) == 0)
 		evs_workers[0].tls_owner = &evs_main_task;
 	evs_sig_init();
+	evs_crash_init();
+	evs_dump_init();
 }
 
 static void sched_entry(void *arg)
@@ -261,7 +297,7 @@ void evs_sched_start_slow(void)
 	int n = 1;
 	for (int i = 1; i < evs_nworkers; i++) {
 		if (start_thread(&evs_workers[i]) < 0) {
-			evs_log(EVS_LOG_WARN, "evshim: could not start worker %d; "
+			evs_log(EVS_LOG_WARN, "could not start worker %d; "
 				"running on %d", i, n);
 			close_all(&evs_workers[i], false);
 			break;
@@ -269,9 +305,11 @@ void evs_sched_start_slow(void)
 		n++;
 	}
 	evs_nworkers = n;
+	evs_log(EVS_LOG_INFO, "runtime started: %d worker%s running tasks", n, n == 1 ? "" : "s");
 	__atomic_store_n(&evs_pollers_live, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&started, 2, __ATOMIC_RELEASE);
 	evs_monitor_start();
+	evs_dump_start();
 }
 
 /* fork(): the child has one kernel thread, the caller. It becomes worker 0
@@ -307,4 +345,5 @@ void evs_sched_atfork_child(void)
 		cur->w = &evs_workers[0];
 	evs_live_tasks = cur ? 1 : 0;
 	evs_sig_atfork_child(cur);
+	evs_dump_atfork_child();
 }

@@ -45,3 +45,25 @@ void evs_ctx_make(struct evs_ctx *ctx, void *stack_lo, size_t size,
 	ctx->sp = f;
 	ctx->uc = uc;
 }
+
+/* The registers of a suspended context, as a ucontext a stack walker can
+ * start from: the state just after switch.S's `ret` (the caller of
+ * evs_ctx_switch resuming). Only for a context that is not running. */
+void evs_ctx_regs(const struct evs_ctx *ctx, ucontext_t *uc)
+{
+	if (evs_switch_ucontext) {
+		*uc = *ctx->uc;
+		return;
+	}
+	const struct frame *f = ctx->sp;
+	memset(uc, 0, sizeof(*uc));
+	greg_t *g = uc->uc_mcontext.gregs;
+	g[REG_RIP] = (greg_t)f->ret;
+	g[REG_RSP] = (greg_t)((uintptr_t)f + sizeof(*f));
+	g[REG_RBP] = (greg_t)f->rbp;
+	g[REG_RBX] = (greg_t)f->rbx;
+	g[REG_R12] = (greg_t)f->r12;
+	g[REG_R13] = (greg_t)f->r13;
+	g[REG_R14] = (greg_t)f->r14;
+	g[REG_R15] = (greg_t)f->r15;
+}
