@@ -17,6 +17,9 @@ echo
 echo "== the switch itself (build/bench/bench-switch, no preload)"
 "$B/bench-switch"
 echo
+echo "== trapping unseen system calls (build/bench/trap_cost, no preload; docs/design.md decision 17)"
+"$B/trap_cost"
+echo
 printf "%-44s %12s %12s %10s\n" "micro-benchmark (lower is better)" "native" "evshim" "native/shim"
 # micro LABEL KEY NATIVE-PREFIX SHIM-ENV PROGRAM ARGS...: one row
 micro() {
