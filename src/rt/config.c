@@ -47,6 +47,7 @@ struct var {
 static const char *const log_words[] = { "off", "error", "warn", "info", "debug", NULL };
 static const char *const bool_words[] = { "0", "1", NULL };
 static const char *const switch_words[] = { "asm", "ucontext", NULL };
+static const char *const tls_words[] = { "address", "copy", NULL };
 static const char *const io_words[] = { "", "uring", "aio", "pool", NULL };  /* EVS_IO_* */
 static const struct var vars[] = {
 	{ .name = "EVSHIM_LOG", .kind = CHOICE, .ival = &evs_log_level, .words = log_words,
@@ -74,6 +75,8 @@ static const struct var vars[] = {
 	  .lo = 0, .hi = 1000 },
 	{ .name = "EVSHIM_SWITCH", .kind = CHOICE, .ival = &evs_config.switch_ucontext,
 	  .words = switch_words, .accepts = "asm or ucontext" },
+	{ .name = "EVSHIM_TLS", .kind = CHOICE, .ival = &evs_config.tls_copy,
+	  .words = tls_words, .accepts = "address or copy" },
 };
 #define NVARS (sizeof(vars) / sizeof(vars[0]))
 

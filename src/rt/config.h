@@ -18,6 +18,7 @@ struct evs_config {
 	int monitor;          /* EVSHIM_MONITOR: 0 turns the watchdog off */
 	int max_workers;      /* EVSHIM_MAX_WORKERS: the monitor's bound */
 	int idle_spins;       /* EVSHIM_SPIN: polls an idle worker makes before it sleeps */
+	int tls_copy;         /* EVSHIM_TLS=copy: tasks share their worker's TLS address (rt/tls.h) */
 };
 
 #define EVS_MAX_WORKERS 64

@@ -103,6 +103,7 @@ static void *worker_main(void *arg)
 	evs_sig_worker_start(w);
 	w->sched.uc = &w->sched_uc;
 	evs_sched_loop(w);  /* returns when a spare retires */
+	evs_tls_worker_stop(w);
 	__atomic_store_n(&w->gone, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
