@@ -74,6 +74,7 @@ one_line_err() {  # stderr is exactly one line, containing each argument
 		"--log off|EVSHIM_LOG=off"
 		"--switch=ucontext|EVSHIM_SWITCH=ucontext" "--switch asm|EVSHIM_SWITCH=asm"
 		"--ucontext|EVSHIM_SWITCH=ucontext"
+		"--tls=copy|EVSHIM_TLS=copy" "--tls address|EVSHIM_TLS=address"
 		"--io=pool|EVSHIM_IO=pool" "--io aio|EVSHIM_IO=aio"
 		"--pool-max=7|EVSHIM_POOL_MAX=7" "--pool-max 5|EVSHIM_POOL_MAX=5"
 		"--monitor|EVSHIM_MONITOR=1" "--monitor=0|EVSHIM_MONITOR=0" "--no-monitor|EVSHIM_MONITOR=0"

@@ -299,7 +299,7 @@ EVS_HOOK void pthread_testcancel(void)
 
 /* C++ thread_local objects with destructors (libstdc++'s
  * __cxa_thread_atexit lands here). glibc keeps the list in its own TLS
- * block, which is per worker, so a task keeps its own (rt/tls.c). main
+ * block, which follows the worker, so a task keeps its own (rt/tls.c). main
  * keeps glibc's: exit() runs it on the main thread, as natively. */
 EVS_HOOK int __cxa_thread_atexit_impl(void (*fn)(void *), void *obj, void *dso)
 {

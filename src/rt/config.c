@@ -51,6 +51,7 @@ struct var {
 static const char *const log_words[] = { "off", "error", "warn", "info", "debug", NULL };
 static const char *const bool_words[] = { "0", "1", NULL };
 static const char *const switch_words[] = { "asm", "ucontext", NULL };
+static const char *const tls_words[] = { "address", "copy", NULL };
 static const char *const io_words[] = { "", "uring", "aio", "pool", NULL };  /* EVS_IO_* */
 static const char *const format_words[] = { "text", "json", NULL };
 static const struct var vars[] = {
@@ -85,6 +86,8 @@ static const struct var vars[] = {
 	  .accepts = "a signal name or number the program leaves alone (such as SIGUSR2), "
 		     "not KILL, STOP, SEGV, BUS, ILL, FPE, TRAP, SYS or RTMAX-1",
 	  .default_text = "unset (no dump)" },
+	{ .name = "EVSHIM_TLS", .kind = CHOICE, .ival = &evs_config.tls_copy,
+	  .words = tls_words, .accepts = "address or copy" },
 };
 #define NVARS (sizeof(vars) / sizeof(vars[0]))
 

@@ -20,6 +20,7 @@ struct evs_config {
 	int idle_spins;       /* EVSHIM_SPIN: polls an idle worker makes before it sleeps */
 	int stats_json;       /* EVSHIM_STATS_FORMAT=json */
 	int dump_sig;         /* EVSHIM_DUMP: the signal that asks for a task dump, 0 none */
+	int tls_copy;         /* EVSHIM_TLS=copy: tasks share their worker's TLS address (rt/tls.h) */
 };
 
 #define EVS_MAX_WORKERS 64

@@ -46,12 +46,12 @@ static void log_start(void)
 	else
 		snprintf(stack, sizeof(stack), "the process default");
 	evs_log_line("evshim %s in %s: %d workers (%s), up to %d with spares; task stacks %s; "
-		     "switch %s; file backend %s (%s); blocking pool up to %d threads; "
+		     "switch %s; TLS %s; file backend %s (%s); blocking pool up to %d threads; "
 		     "monitor %s%s%s",
 		     EVSHIM_VERSION, program_invocation_short_name, evs_config.workers,
 		     getenv("EVSHIM_WORKERS") ? "EVSHIM_WORKERS" : "the CPUs this process may use",
 		     evs_config.max_workers, stack,
-		     evs_config.switch_ucontext ? "ucontext" : "asm", evs_fileio_name(),
+		     evs_config.switch_ucontext ? "ucontext" : "asm", evs_tls_mode(), evs_fileio_name(),
 		     evs_fileio_why(), evs_config.pool_max, evs_config.monitor ? "on" : "off",
 		     evs_config.dump_sig ? "; task dump on signal " : "",
 		     evs_config.dump_sig ? sigabbrev_np(evs_config.dump_sig) ?: "?" : "");

@@ -108,6 +108,8 @@ struct evs_task {
 	__pthread_unwind_buf_t *cleanup;  /* pthread_cleanup_push chain */
 	struct evs_keyval *keys[EVS_KEY_BLOCKS];
 	void *tls;                   /* its copy of the static TLS blocks (tls.h) */
+	void *tp;                    /* address mode: its own thread pointer (tls.h) */
+	int tcb_ready;               /* its thread descriptor was made from its worker's */
 	struct evs_tls_dtor *tls_dtors;  /* C++ thread_local destructors */
 	int exiting;
 	int started;                 /* has run: pinned to its worker from now on */

@@ -3,6 +3,11 @@
 #include "sched.h"
 #include "task.h"
 #include "../obs/log.h"
+#include "config.h"
+#include "../libc/sys.h"
+#include "../arch/cpu.h"
+#include <asm/prctl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
 #include <stdlib.h>
@@ -18,6 +23,28 @@ static struct tls_mod {
 } mods[EVS_TLS_MAX_MODS];
 static int nmods;
 size_t evs_tls_total;
+int evs_tls_by_address;
+static bool fast_fs;           /* wrfsbase works here (arch/cpu.h) */
+
+/* Blocks that follow the worker rather than the task (glibc's, the
+ * shim's): in address mode they are copied from the outgoing thread
+ * pointer's area into the incoming one's on every change. */
+#define EVS_TLS_MAX_FWD 4
+static struct { ptrdiff_t off; size_t memsz; } fwd[EVS_TLS_MAX_FWD];
+static int nfwd;
+
+/* Address mode: glibc's own allocator of static TLS (what pthread_create
+ * uses: the blocks of every module, initialized, and a DTV pointing at
+ * them), the size of its thread descriptor, and where rseq's area sits
+ * relative to the thread pointer. */
+static void *(*allocate_tls)(void *);
+static void (*deallocate_tls)(void *, int);
+static size_t tcb_size;
+static ptrdiff_t rseq_off;
+static size_t list_off;        /* struct pthread's link in glibc's thread list */
+static int have_list;
+static int have_rseq;
+static uintptr_t static_lo;    /* bytes of static TLS below the thread pointer */
 
 struct evs_tls_dtor {
 	void (*fn)(void *);
@@ -42,8 +69,17 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
 			continue;
 		ptrdiff_t off = (char *)info->dlpi_tls_data - tp;
 		ptrdiff_t self = (char *)&evs_self - tp;
-		if (is_libc(info->dlpi_name) || (self >= off && self < off + (ptrdiff_t)ph->p_memsz))
-			continue;  /* glibc's block, the shim's own block */
+		if ((uintptr_t)-off > static_lo)
+			static_lo = (uintptr_t)-off;
+		if (is_libc(info->dlpi_name) || (self >= off && self < off + (ptrdiff_t)ph->p_memsz)) {
+			/* glibc's block, the shim's own block */
+			if (nfwd < EVS_TLS_MAX_FWD) {
+				fwd[nfwd].off = off;
+				fwd[nfwd].memsz = ph->p_memsz;
+				nfwd++;
+			}
+			continue;
+		}
 		if (nmods == EVS_TLS_MAX_MODS) {
 			evs_log(EVS_LOG_WARN, "more than %d TLS modules; %s stays per worker",
 				EVS_TLS_MAX_MODS, info->dlpi_name);
@@ -60,9 +96,41 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+/* Address mode needs glibc's TLS allocator (GLIBC_PRIVATE, exported by
+ * the dynamic loader for libpthread) and the size of struct pthread
+ * (exported for libthread_db). Without them the shim copies. */
+static void address_mode_init(void)
+{
+	if (evs_config.tls_copy || !evs_tls_total || nfwd < 2)
+		return;
+	allocate_tls = (void *(*)(void *))dlsym(RTLD_DEFAULT, "_dl_allocate_tls");
+	deallocate_tls = (void (*)(void *, int))dlsym(RTLD_DEFAULT, "_dl_deallocate_tls");
+	const unsigned *sz = dlsym(RTLD_DEFAULT, "_thread_db_sizeof_pthread");
+	if (!allocate_tls || !deallocate_tls || !sz || *sz < 64) {
+		evs_log(EVS_LOG_INFO, "evshim: glibc's TLS allocator not found: TLS by copying");
+		return;
+	}
+	tcb_size = *sz;
+	/* libthread_db's description of the field: bits, count, offset */
+	const uint32_t *ld = dlsym(RTLD_DEFAULT, "_thread_db_pthread_list");
+	if (ld && ld[2] + 2 * sizeof(void *) <= tcb_size) {
+		list_off = ld[2];
+		have_list = 1;
+	}
+	const ptrdiff_t *ro = dlsym(RTLD_DEFAULT, "__rseq_offset");
+	const unsigned *rs = dlsym(RTLD_DEFAULT, "__rseq_size");
+	if (ro && rs && *rs >= 8) {
+		rseq_off = *ro;
+		have_rseq = 1;
+	}
+	evs_tls_by_address = 1;
+	fast_fs = evs_cpu_has_wrfsbase();
+}
+
 void evs_tls_init(void)
 {
 	dl_iterate_phdr(collect, __builtin_thread_pointer());
+	address_mode_init();
 }
 
 void evs_tls_worker_start(struct evs_worker *w)
@@ -74,6 +142,16 @@ int evs_tls_task_init(struct evs_task *t)
 {
 	if (!evs_tls_total)
 		return 0;
+	if (evs_tls_by_address) {
+		if (t == &evs_main_task) {  /* keeps the main thread's own */
+			t->tp = evs_workers[0].tp;
+			t->tcb_ready = 1;
+			return 0;
+		}
+		t->tp = allocate_tls(NULL);
+		t->tcb_ready = 0;
+		return t->tp ? 0 : -ENOMEM;
+	}
 	t->tls = malloc(evs_tls_total);
 	if (!t->tls)
 		return -ENOMEM;
@@ -85,12 +163,94 @@ int evs_tls_task_init(struct evs_task *t)
 	return 0;
 }
 
+/* Address mode: load thread pointer `to` on this kernel thread, carrying
+ * the blocks that follow the worker (glibc's, the shim's) over from the
+ * area now loaded. Nothing may use TLS between the copy and the switch:
+ * no calls, the system call is made inline. */
+static void load_tp(char *from, char *to)
+{
+	for (int i = 0; i < nfwd; i++)
+		memcpy(to + fwd[i].off, from + fwd[i].off, fwd[i].memsz);
+	evs_cpu_set_fs(to, fast_fs);
+}
+
+/* The thread descriptor (struct pthread) of a task's area, made from its
+ * worker's own the first time the task runs there (tasks never move once
+ * they have run): the same stack guard, pointer guard and flags glibc
+ * reads through the thread pointer; every pointer into the worker's
+ * static TLS or descriptor (the self pointers, the empty robust list)
+ * moved to the task's; the task's own DTV kept; rseq's cpu number marked
+ * unknown (the kernel updates the worker's area, not this copy), so
+ * sched_getcpu asks the kernel; its link in glibc's list of threads made
+ * an empty one (glibc's list holds the worker, not this copy: a fork()
+ * from the task unlinks "itself" from that list in the child, which must
+ * not cut the worker's neighbours). */
+static void tcb_prepare(struct evs_worker *w, struct evs_task *t)
+{
+	char *src = w->tp, *dst = t->tp;
+	uintptr_t lo = (uintptr_t)src - static_lo, hi = (uintptr_t)src + tcb_size;
+	void *dtv;
+	memcpy(&dtv, dst + sizeof(void *), sizeof(dtv));
+	memcpy(dst, src, tcb_size);
+	memcpy(dst + sizeof(void *), &dtv, sizeof(dtv));
+	for (size_t o = 0; o + sizeof(uintptr_t) <= tcb_size; o += sizeof(uintptr_t)) {
+		uintptr_t v;
+		memcpy(&v, dst + o, sizeof(v));
+		if (v >= lo && v < hi && o != sizeof(void *)) {
+			v = v - (uintptr_t)src + (uintptr_t)dst;
+			memcpy(dst + o, &v, sizeof(v));
+		}
+	}
+	if (have_list) {
+		char *self = dst + list_off;
+		memcpy(self, &self, sizeof(self));                   /* next */
+		memcpy(self + sizeof(self), &self, sizeof(self));    /* prev */
+	}
+	if (have_rseq) {
+		uint32_t unknown = (uint32_t)-1;  /* RSEQ_CPU_ID_UNINITIALIZED */
+		memcpy(dst + rseq_off + 4, &unknown, sizeof(unknown));  /* cpu_id */
+	}
+	t->tcb_ready = 1;
+}
+
 void evs_tls_task_free(struct evs_worker *w, struct evs_task *t)
 {
+	if (evs_tls_by_address) {
+		if (w->tls_owner == t) {  /* its area is loaded: back to the worker's */
+			if (t->tp != w->tp)
+				load_tp(t->tp, w->tp);
+			w->tls_owner = NULL;
+		}
+		/* A forked child's only kernel thread runs on the forking
+		 * task's area: that one stays. */
+		if (t->tp && t->tp != w->tp)
+			deallocate_tls(t->tp, 1);
+		t->tp = NULL;
+		return;
+	}
 	if (w->tls_owner == t)
 		w->tls_owner = NULL;  /* its copy is dead: nothing to save */
 	free(t->tls);
 	t->tls = NULL;
+}
+
+void evs_tls_worker_stop(struct evs_worker *w)
+{
+	if (evs_tls_by_address && w->tls_owner) {
+		if (w->tls_owner->tp != w->tp)
+			load_tp(w->tls_owner->tp, w->tp);
+		w->tls_owner = NULL;
+	}
+}
+
+const char *evs_tls_mode(void)
+{
+	if (!evs_tls_total)
+		return "none (no __thread data of the program's own)";
+	if (!evs_tls_by_address)
+		return "copy (tasks of a worker share __thread addresses)";
+	return fast_fs ? "address (own thread pointer per task, wrfsbase)"
+		       : "address (own thread pointer per task, arch_prctl per switch)";
 }
 
 bool evs_tls_overlaps(const void *p, size_t n)
@@ -98,6 +258,15 @@ bool evs_tls_overlaps(const void *p, size_t n)
 	if (!evs_tls_total)
 		return false;
 	const char *tp = __builtin_thread_pointer(), *a = p;
+	if (evs_tls_by_address) {
+		/* Only the blocks that follow the worker move under a task. */
+		for (int i = 0; i < nfwd; i++) {
+			const char *lo = tp + fwd[i].off, *hi = lo + fwd[i].memsz;
+			if (a < hi && a + n > lo)
+				return true;
+		}
+		return false;
+	}
 	for (int i = 0; i < nmods; i++) {
 		const char *lo = tp + mods[i].off, *hi = lo + mods[i].memsz;
 		if (a < hi && a + n > lo)
@@ -109,6 +278,15 @@ bool evs_tls_overlaps(const void *p, size_t n)
 void evs_tls_swap(struct evs_worker *w, struct evs_task *next)
 {
 	struct evs_task *old = w->tls_owner;
+	if (evs_tls_by_address) {
+		char *from = old ? old->tp : w->tp;
+		if (!next->tcb_ready)
+			tcb_prepare(w, next);
+		if (next->tp != from)
+			load_tp(from, next->tp);
+		w->tls_owner = next;
+		return;
+	}
 	char *tp = w->tp;
 	for (int i = 0; i < nmods; i++) {
 		char *blk = tp + mods[i].off;

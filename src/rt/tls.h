@@ -1,21 +1,34 @@
-/* Task-local storage for `__thread` variables: copied on switch (each task
- * keeps its own copy; the worker's blocks hold whichever task runs).
+/* Task-local storage for `__thread` variables. Two modes (EVSHIM_TLS).
  *
- * At start-up the static TLS blocks of the program and of every library
- * loaded with it are found with dl_iterate_phdr (PT_TLS: initial image,
- * size) at their offsets from the thread pointer, the same on every thread.
- * Each task owns a save area holding its copy of those blocks. A worker
- * remembers whose copy is resident in its blocks (tls_owner); switching to
- * another task saves the resident copy into its owner's area and loads the
- * incoming task's. Switching back to the same task, or to the scheduler,
- * copies nothing, and a program with no TLS of its own pays one branch.
+ * address (the default): each task has a thread pointer of its own, so its
+ * `__thread` data lives at an address no other task shares, as natively.
+ * Programs hand such addresses to other threads: InnoDB's group commit
+ * links each committer's thread_local waiter into a shared list and the
+ * leader writes the answer and wakes the futex word through it. The area
+ * (static TLS blocks, thread descriptor, DTV) comes from glibc's own
+ * allocator, _dl_allocate_tls, as for pthread_create; the descriptor is
+ * made from the home worker's when the task first runs there (tls.c,
+ * tcb_prepare). Switching to a task with another thread pointer is one
+ * arch_prctl(ARCH_SET_FS) (no wrfsbase here); back to the same task, or
+ * through the scheduler, costs nothing (the scheduler runs on whichever
+ * area is loaded). glibc's block (errno, its allocator caches, locale)
+ * and the shim's own block (which worker this is) follow the worker, not
+ * the task: they are copied from the outgoing area to the incoming one at
+ * each change. Libraries loaded later with dlopen get per-task blocks
+ * from glibc's __tls_get_addr (freed with the task).
  *
- * Not swapped, on purpose: glibc's own block (its allocator caches, which
- * would otherwise be made per task and never freed; errno is switched by
- * itself, see task.c), and the shim's own block (it says which worker this
- * kernel thread is). Blocks of libraries loaded later with dlopen (dynamic
- * TLS) are per worker: docs/differences.md. Tasks never migrate, so
- * addresses a program computed into its TLS stay valid. */
+ * copy: every task of a worker uses the worker's thread pointer; each task
+ * keeps its copy of the static TLS blocks of the program and its start-up
+ * libraries (found with dl_iterate_phdr) in a save area, swapped into the
+ * worker's blocks on a switch (tls_owner says whose copy is resident).
+ * Cheaper (a memcpy instead of a system call), but a `__thread` address
+ * is the same for every task of a worker, and dynamic TLS is per worker:
+ * docs/differences.md.
+ *
+ * Without glibc's allocator (not found by dlsym) or without TLS of the
+ * program's own, the copy mode is used (it costs nothing without TLS).
+ * Tasks never migrate once they have run, so addresses a program computed
+ * into its TLS stay valid in both modes. */
 #ifndef EVS_TLS_H
 #define EVS_TLS_H
 #include <stdbool.h>
@@ -25,6 +38,7 @@ struct evs_task;
 struct evs_worker;
 
 extern size_t evs_tls_total;   /* bytes per task; 0: nothing to switch */
+extern int evs_tls_by_address; /* each task has its own thread pointer */
 
 void evs_tls_init(void);       /* at load, on the main thread */
 void evs_tls_worker_start(struct evs_worker *w);   /* on the worker's thread */
@@ -32,19 +46,25 @@ void evs_tls_worker_start(struct evs_worker *w);   /* on the worker's thread */
 int evs_tls_task_init(struct evs_task *t);
 void evs_tls_task_free(struct evs_worker *w, struct evs_task *t);
 void evs_tls_swap(struct evs_worker *w, struct evs_task *next);
+/* A worker thread that ends: its own thread pointer back (address mode). */
+void evs_tls_worker_stop(struct evs_worker *w);
 /* C++ thread_local destructors of a task: registered by
  * __cxa_thread_atexit_impl (hook/thread.c), run newest first at task exit
  * before the pthread key destructors, as glibc does. 0 or -ENOMEM. */
 int evs_tls_add_dtor(struct evs_task *t, void (*fn)(void *), void *obj);
 void evs_tls_run_dtors(struct evs_task *t);
 
-/* True when [p, p+n) overlaps a swapped TLS block of the calling worker:
- * memory that holds another task's copy while this task is parked, so no
- * other thread may write it on this task's behalf (rt/offload.h users
- * bounce such buffers). */
+/* True when [p, p+n) overlaps a TLS block that is not the task's alone
+ * (copy mode: the swapped blocks; address mode: glibc's and the shim's,
+ * which follow the worker): memory that may hold another task's data
+ * while this task is parked, so no other thread may write it on this
+ * task's behalf (rt/offload.h users bounce such buffers). */
 bool evs_tls_overlaps(const void *p, size_t n);
+/* The mode in force, in words, for the start-up log line. */
+const char *evs_tls_mode(void);
 
-/* Make next's copy resident on w, the worker running this code. */
+/* Make next's TLS current on w, the worker running this code (copy mode:
+ * its copy resident; address mode: its thread pointer loaded). */
 #define evs_tls_switch(w, next)                                          \
 	do {                                                             \
 		if (evs_tls_total && (w)->tls_owner != (next))          \

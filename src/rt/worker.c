@@ -134,6 +134,7 @@ static void *worker_main(void *arg)
 	evs_crash_thread_start();
 	w->sched.uc = &w->sched_uc;
 	evs_sched_loop(w);  /* returns when a spare retires */
+	evs_tls_worker_stop(w);
 	evs_crash_thread_end();
 	__atomic_store_n(&w->gone, 1, __ATOMIC_RELEASE);
 	return NULL;

@@ -60,3 +60,8 @@ same() {
 	same "$PROGS/vfork_child_closes"
 	[[ "$native" == *"read: 1 the byte"* ]]
 }
+
+@test "a __thread waiter whose address another thread uses gets its own answer (MariaDB group commit: sysbench prepare hung in COMMIT)" {
+	same "$PROGS/tls_waiters"
+	[[ "$native" == *"distinct waiters on the list 40"* ]]
+}
