@@ -22,3 +22,17 @@ load helpers/load
 	EVSHIM_WORKERS=1 EVSHIM_MONITOR=0 T=30 same_output "$PROGS/fifo_read"
 	[ "$native" = "$(printf 'tick 0\ntick 1\ntick 2\ngot done\nexit=0')" ]
 }
+
+@test "glibc stdio on pipes: fgets, getchar, scanf, getline, fread, getc wait for input; fwrite, fprintf, fputs, fputc, printf, puts fill a slow reader's pipe" {
+	EVSHIM_WORKERS=1 EVSHIM_MONITOR=0 same_output "$PROGS/stdio_pipes"
+	[ "$(echo "$native" | grep -c 'ticked meanwhile: yes')" -eq 16 ]
+	[[ "$native" == *"handler without SA_RESTART: NULL, ferror 1, EINTR"* ]]
+	# the default configuration (more workers, the monitor) gives the same
+	same_output "$PROGS/stdio_pipes"
+}
+
+@test "glibc stdio on pipes, _FORTIFY_SOURCE forms: __fgets_chk, __fread_chk, __printf_chk, __fprintf_chk" {
+	nm -D "$PROGS/stdio_pipes_fortify" | grep -q __fread_chk
+	EVSHIM_WORKERS=1 EVSHIM_MONITOR=0 same_output "$PROGS/stdio_pipes_fortify"
+	[ "$(echo "$native" | grep -c 'ticked meanwhile: yes')" -eq 16 ]
+}

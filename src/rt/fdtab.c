@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/epoll.h>
 
 #define EVS_FD_CHUNK 1024
@@ -52,6 +53,16 @@ static struct evs_fd *slot(int fd, int create)
 	return &c[fd % EVS_FD_CHUNK];
 }
 
+/* The memory devices that never make a reader or a writer wait (major 1:
+ * 3 null, 5 zero, 7 full, 8 random, 9 urandom; not 11, kmsg, whose reads
+ * wait for the kernel's next message). */
+static bool always_ready(const struct stat *st)
+{
+	unsigned mi = minor(st->st_rdev);
+	return S_ISCHR(st->st_mode) && major(st->st_rdev) == 1 &&
+	       (mi == 3 || mi == 5 || mi == 7 || mi == 8 || mi == 9);
+}
+
 static void classify(struct evs_fd *f, int fd)
 {
 	struct stat st;
@@ -82,6 +93,7 @@ static void classify(struct evs_fd *f, int fd)
 		f->direct = fl >= 0 && (fl & O_DIRECT);
 		f->no_nowait_write = 0;
 		f->pseudo_fs = 0;
+		f->always_ready = always_ready(&st);
 	}
 	evs_spin_unlock(&f->lock);
 }
@@ -124,6 +136,7 @@ void evs_fd_reset(int fd, int kind, int nonblock, int stream)
 	f->direct = 0;
 	f->no_nowait_write = 0;
 	f->pseudo_fs = 0;
+	f->always_ready = 0;
 	f->stream = (uint8_t)stream;
 	f->timeo[0] = f->timeo[1] = 0;
 	f->pending_err = 0;

@@ -62,6 +62,7 @@ struct evs_fd {
 	uint8_t direct;          /* regular file opened with O_DIRECT */
 	uint8_t no_nowait_write; /* its filesystem refused an RWF_NOWAIT write */
 	uint8_t pseudo_fs;       /* 0 not asked, 1 /proc, /sys...: plain calls, 2 no */
+	uint8_t always_ready;    /* /dev/null, /dev/zero, /dev/urandom...: never worth a wait */
 	int pending_err;         /* atomic: an error kept for the next call (rt/xfer.c) */
 	uint64_t reg;            /* workers whose epoll set holds it */
 	uint32_t seq[2];         /* events seen, per direction (atomic) */

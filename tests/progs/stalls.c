@@ -5,9 +5,12 @@
  *   spin        two threads spin on the CPU while a third ticks every
  *               5 ms twenty times, then tells them to stop
  *   joinspin    main joins a sleeping thread while another spins
- *   stdio       a thread holds a FILE's lock while writing to a pipe
- *               nobody reads yet, another writes to the same FILE, a
- *               third (not yet running when the first blocks) reads it
+ *   stdio       a thread holds a FILE's lock (flockfile) while writing
+ *               to a pipe nobody reads yet, another writes to the same
+ *               FILE, a third (not yet running when the first blocks)
+ *               reads it; the shim leaves a stdio call to glibc when the
+ *               caller's kernel thread holds the lock (rt/stdio.c), so
+ *               the write is one it cannot see
  * argv[2] "masked": block every signal first; "shrink": 2.5 s after the
  * case, report the kernel thread count on stderr ("kernel-threads N");
  * "twice" (stdio): the case again once the first stall is long over.
@@ -79,8 +82,10 @@ static void *big_writer(void *x)
 	(void)x;
 	static char block[200000];
 	memset(block, 'a', sizeof(block));
-	fwrite(block, 1, sizeof(block), out);  /* fills the pipe, holds the lock */
-	fflush(out);
+	flockfile(out);
+	fwrite_unlocked(block, 1, sizeof(block), out);  /* fills the pipe, holds the lock */
+	fflush_unlocked(out);
+	funlockfile(out);
 	return NULL;
 }
 
