@@ -52,11 +52,17 @@ struct evs_tls_dtor {
 	struct evs_tls_dtor *next;
 };
 
+/* Blocks that follow the worker: glibc's, and those of the libraries the
+ * shim itself links that have TLS (libunwind's per-thread caches: the
+ * shim's stack walks use them; a program of its own rarely links it, and
+ * then a per-worker cache is as good). Counting them as the program's
+ * would put every program in address mode and cost a system call per
+ * task switch for nothing. */
 static int is_libc(const char *name)
 {
 	const char *base = strrchr(name, '/');
 	base = base ? base + 1 : name;
-	return !strncmp(base, "libc.so", 7);
+	return !strncmp(base, "libc.so", 7) || !strncmp(base, "libunwind", 9);
 }
 
 static int collect(struct dl_phdr_info *info, size_t size, void *arg)
