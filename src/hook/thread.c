@@ -5,6 +5,7 @@
 #include "../rt/task.h"
 #include "../rt/keys.h"
 #include "../rt/tls.h"
+#include <dlfcn.h>
 #include "../rt/timer.h"
 #include <string.h>
 #include <time.h>
@@ -307,4 +308,29 @@ EVS_HOOK int __cxa_thread_atexit_impl(void (*fn)(void *), void *obj, void *dso)
 	if (!t || t == &evs_main_task)
 		return REAL(__cxa_thread_atexit_impl)(fn, obj, dso);
 	return evs_tls_add_dtor(t, fn, obj) == 0 ? 0 : -1;  /* as glibc: nonzero on failure */
+}
+
+/* Dynamic TLS: modules that are not in the static TLS reach their
+ * __thread data through here. The first access to a dlopen'd library's
+ * gives the running task its own thread pointer (rt/tls.h), so the
+ * address computed below is the task's own; every later access from a
+ * task whose area is not loaded yet loads it first. Called with whatever
+ * stack alignment the compiler left at the call site (older GCCs did not
+ * align it), hence the attribute. */
+struct evs_tls_index {
+	unsigned long module, offset;
+};
+
+EVS_HOOK __attribute__((force_align_arg_pointer)) void *__tls_get_addr(void *arg)
+{
+	struct evs_worker *w = evs_self;
+	if (w && evs_tls_armed) {
+		struct evs_task *t = w->cur;
+		if (t && (!evs_tls_by_address || w->tls_owner != t))
+			evs_tls_dynamic(w, t, ((struct evs_tls_index *)arg)->module);
+	}
+	void *(*real)(void *) = REAL(__tls_get_addr);
+	if (EVS_UNLIKELY(!real))  /* a library's constructor, before ours */
+		real = (void *(*)(void *))dlsym(RTLD_NEXT, "__tls_get_addr");
+	return real(arg);
 }

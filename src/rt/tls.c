@@ -24,13 +24,14 @@ static struct tls_mod {
 static int nmods;
 size_t evs_tls_total;
 int evs_tls_by_address;
+int evs_tls_armed;
 static bool fast_fs;           /* wrfsbase works here (arch/cpu.h) */
 
 /* Blocks that follow the worker rather than the task (glibc's, the
  * shim's): in address mode they are copied from the outgoing thread
  * pointer's area into the incoming one's on every change. */
 #define EVS_TLS_MAX_FWD 4
-static struct { ptrdiff_t off; size_t memsz; } fwd[EVS_TLS_MAX_FWD];
+static struct { ptrdiff_t off; size_t memsz; size_t modid; } fwd[EVS_TLS_MAX_FWD];
 static int nfwd;
 
 /* Address mode: glibc's own allocator of static TLS (what pthread_create
@@ -82,6 +83,7 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
 			if (nfwd < EVS_TLS_MAX_FWD) {
 				fwd[nfwd].off = off;
 				fwd[nfwd].memsz = ph->p_memsz;
+				fwd[nfwd].modid = info->dlpi_tls_modid;
 				nfwd++;
 			}
 			continue;
@@ -107,7 +109,7 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
  * (exported for libthread_db). Without them the shim copies. */
 static void address_mode_init(void)
 {
-	if (evs_config.tls_copy || !evs_tls_total || nfwd < 2)
+	if (evs_config.tls_copy || nfwd < 2)
 		return;
 	allocate_tls = (void *(*)(void *))dlsym(RTLD_DEFAULT, "_dl_allocate_tls");
 	deallocate_tls = (void (*)(void *, int))dlsym(RTLD_DEFAULT, "_dl_deallocate_tls");
@@ -129,8 +131,26 @@ static void address_mode_init(void)
 		rseq_off = *ro;
 		have_rseq = 1;
 	}
-	evs_tls_by_address = 1;
 	fast_fs = evs_cpu_has_wrfsbase();
+	/* Static TLS of the program's own: address mode from the start.
+	 * None: armed only, and turned on by the first access to a dlopen'd
+	 * module's TLS (evs_tls_dynamic). */
+	evs_tls_armed = 1;
+	evs_tls_by_address = evs_tls_total != 0;
+}
+
+void evs_tls_dynamic(struct evs_worker *w, struct evs_task *t, size_t modid)
+{
+	for (int i = 0; i < nfwd; i++)
+		if (fwd[i].modid == modid)
+			return;  /* glibc's, libunwind's: they follow the worker */
+	if (!__atomic_load_n(&evs_tls_by_address, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&evs_tls_by_address, 1, __ATOMIC_RELEASE);
+		evs_log(EVS_LOG_INFO, "a dlopen'd library has __thread data: each task gets its own "
+			"thread pointer from now on");
+	}
+	if (w->tls_owner != t)
+		evs_tls_swap(w, t);
 }
 
 void evs_tls_init(void)
@@ -146,18 +166,15 @@ void evs_tls_worker_start(struct evs_worker *w)
 
 int evs_tls_task_init(struct evs_task *t)
 {
+	if (evs_tls_armed) {
+		/* the area is made at the task's first switch in address mode
+		 * (give_area): a program that never needs one pays nothing */
+		t->tp = NULL;
+		t->tcb_ready = 0;
+		return 0;
+	}
 	if (!evs_tls_total)
 		return 0;
-	if (evs_tls_by_address) {
-		if (t == &evs_main_task) {  /* keeps the main thread's own */
-			t->tp = evs_workers[0].tp;
-			t->tcb_ready = 1;
-			return 0;
-		}
-		t->tp = allocate_tls(NULL);
-		t->tcb_ready = 0;
-		return t->tp ? 0 : -ENOMEM;
-	}
 	t->tls = malloc(evs_tls_total);
 	if (!t->tls)
 		return -ENOMEM;
@@ -223,7 +240,7 @@ void evs_tls_task_free(struct evs_worker *w, struct evs_task *t)
 {
 	if (evs_tls_by_address) {
 		if (w->tls_owner == t) {  /* its area is loaded: back to the worker's */
-			if (t->tp != w->tp)
+			if (t->tp && t->tp != w->tp)
 				load_tp(t->tp, w->tp);
 			w->tls_owner = NULL;
 		}
@@ -243,7 +260,7 @@ void evs_tls_task_free(struct evs_worker *w, struct evs_task *t)
 void evs_tls_worker_stop(struct evs_worker *w)
 {
 	if (evs_tls_by_address && w->tls_owner) {
-		if (w->tls_owner->tp != w->tp)
+		if (w->tls_owner->tp && w->tls_owner->tp != w->tp)
 			load_tp(w->tls_owner->tp, w->tp);
 		w->tls_owner = NULL;
 	}
@@ -251,6 +268,9 @@ void evs_tls_worker_stop(struct evs_worker *w)
 
 const char *evs_tls_mode(void)
 {
+	if (!evs_tls_total && evs_tls_armed)
+		return "none yet (no __thread data of the program's own; a task gets its own thread "
+		       "pointer once it touches a dlopen'd library's)";
 	if (!evs_tls_total)
 		return "none (no __thread data of the program's own)";
 	if (!evs_tls_by_address)
@@ -261,7 +281,7 @@ const char *evs_tls_mode(void)
 
 bool evs_tls_overlaps(const void *p, size_t n)
 {
-	if (!evs_tls_total)
+	if (!evs_tls_total && !evs_tls_by_address)
 		return false;
 	const char *tp = __builtin_thread_pointer(), *a = p;
 	if (evs_tls_by_address) {
@@ -281,11 +301,32 @@ bool evs_tls_overlaps(const void *p, size_t n)
 	return false;
 }
 
+/* A task's own area, made the first time it is switched to in address
+ * mode (main keeps the main thread's). false: no memory, the task runs on
+ * its worker's area (shared addresses, as in copy mode; logged once). */
+static bool give_area(struct evs_task *t)
+{
+	if (t == &evs_main_task) {
+		t->tp = evs_workers[0].tp;
+		t->tcb_ready = 1;
+		return true;
+	}
+	t->tp = allocate_tls(NULL);
+	if (t->tp)
+		return true;
+	static int said;
+	if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+		evs_log(EVS_LOG_WARN, "no memory for a task's TLS area: it shares its worker's");
+	return false;
+}
+
 void evs_tls_swap(struct evs_worker *w, struct evs_task *next)
 {
 	struct evs_task *old = w->tls_owner;
 	if (evs_tls_by_address) {
-		char *from = old ? old->tp : w->tp;
+		char *from = old && old->tp ? old->tp : w->tp;
+		if (!next->tp && !give_area(next))
+			return;
 		if (!next->tcb_ready)
 			tcb_prepare(w, next);
 		if (next->tp != from)

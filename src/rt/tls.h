@@ -39,6 +39,7 @@ struct evs_worker;
 
 extern size_t evs_tls_total;   /* bytes per task; 0: nothing to switch */
 extern int evs_tls_by_address; /* each task has its own thread pointer */
+extern int evs_tls_armed;      /* address mode possible (glibc's allocator found) */
 
 void evs_tls_init(void);       /* at load, on the main thread */
 void evs_tls_worker_start(struct evs_worker *w);   /* on the worker's thread */
@@ -60,6 +61,10 @@ void evs_tls_run_dtors(struct evs_task *t);
  * while this task is parked, so no other thread may write it on this
  * task's behalf (rt/offload.h users bounce such buffers). */
 bool evs_tls_overlaps(const void *p, size_t n);
+/* A task reaches the TLS of module `modid` through __tls_get_addr
+ * (hook/thread.c): a dlopen'd library's turns address mode on, and the
+ * task gets its own thread pointer before the address is computed. */
+void evs_tls_dynamic(struct evs_worker *w, struct evs_task *t, size_t modid);
 /* The mode in force, in words, for the start-up log line. */
 const char *evs_tls_mode(void);
 
@@ -67,7 +72,8 @@ const char *evs_tls_mode(void);
  * its copy resident; address mode: its thread pointer loaded). */
 #define evs_tls_switch(w, next)                                          \
 	do {                                                             \
-		if (evs_tls_total && (w)->tls_owner != (next))          \
+		if ((evs_tls_total || evs_tls_by_address) &&             \
+		    (w)->tls_owner != (next))                            \
 			evs_tls_swap((w), (next));                      \
 	} while (0)
 #endif
