@@ -7,7 +7,9 @@ WARN    := -Wall -Wextra -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 # The shim: hidden by default, only hooks and the public API exported;
 # no _FORTIFY_SOURCE (it would redirect the shim's own calls to _chk forms).
-SHIM_CFLAGS := $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -fno-strict-aliasing \
+# initial-exec TLS: the shim's own __thread data never goes through
+# __tls_get_addr, which it interposes (rt/tls.h).
+SHIM_CFLAGS := $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -fno-strict-aliasing -ftls-model=initial-exec \
 	-U_FORTIFY_SOURCE -D_GNU_SOURCE -Iinclude -MMD -MP
 SHIM_LIBS   := -ldl -lck -lunwind -luring -laio -lpthread
 PROG_CFLAGS := $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -MMD -MP $(PROG_SAN)

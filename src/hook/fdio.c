@@ -3,6 +3,8 @@
  * else (sockets, pipes, ttys, eventfds...) through rt/xfer.c. */
 #include "fdio.h"
 #include "../rt/filelock.h"
+#include "../rt/safepoint.h"
+#include "../io/poller.h"
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
@@ -92,6 +94,18 @@ EVS_HOOK int pipe(int fds[2])
 
 EVS_HOOK int pipe2(int fds[2], int flags)
 {
+	if (EVS_UNLIKELY(evs_unwinding)) {
+		/* libunwind's own pipe (rt/safepoint.h): the runtime's */
+		int r = REAL(pipe2)(fds, flags);
+		if (r == 0) {
+			int a = evs_poller_hide_fd(fds[0]), b = evs_poller_hide_fd(fds[1]);
+			if (a >= 0)
+				fds[0] = a;
+			if (b >= 0)
+				fds[1] = b;
+		}
+		return r;
+	}
 	int r = REAL(pipe2)(fds, flags);
 	if (r == 0)
 		new_pipe(fds, flags);

@@ -95,12 +95,15 @@ static int is_wrapper(unw_cursor_t *c)
 /* libunwind opens its pipe (for address validation, which local cursors
  * like ours never use) at its set-up: see safepoint.h. */
 static int unw_ready;
+__thread int evs_unwinding;
 
 void evs_safepoint_unwind_setup(void)
 {
 	if (__atomic_load_n(&unw_ready, __ATOMIC_ACQUIRE))
 		return;
+	evs_unwinding++;
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
+	evs_unwinding--;
 	__atomic_store_n(&unw_ready, 1, __ATOMIC_RELEASE);
 }
 
@@ -161,7 +164,9 @@ enum evs_at evs_safepoint_classify(ucontext_t *uc, bool main_task)
 		return EVS_AT_SHIM;
 	struct evs_worker *self = evs_self;
 	evs_self = NULL;
+	evs_unwinding++;
 	enum evs_at at = walk(uc, main_task);
+	evs_unwinding--;
 	evs_self = self;
 	return at;
 }
@@ -187,9 +192,11 @@ size_t evs_backtrace(ucontext_t *uc, bool signal_frame, int max, char *buf, size
 	evs_safepoint_unwind_setup();
 	struct evs_worker *self = evs_self;
 	evs_self = NULL;  /* libunwind's own libc calls go straight to libc */
+	evs_unwinding++;
 	unw_cursor_t c;
 	if (unw_init_local2(&c, (unw_context_t *)uc, signal_frame ? UNW_INIT_SIGNAL_FRAME : 0)) {
 		put(buf, len, &n, "    (no backtrace: the unwinder refused the context)\n");
+		evs_unwinding--;
 		evs_self = self;
 		return n;
 	}
@@ -212,6 +219,7 @@ size_t evs_backtrace(ucontext_t *uc, bool signal_frame, int max, char *buf, size
 		if (unw_step(&c) <= 0)
 			break;
 	}
+	evs_unwinding--;
 	evs_self = self;
 	return n;
 }

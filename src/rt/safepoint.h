@@ -16,11 +16,15 @@ enum evs_at {
 };
 
 void evs_safepoint_init(void);      /* at load: the code map */
-/* libunwind's one-time set-up opens a pipe at the lowest free fd numbers:
- * done at start-up it would shift every fd the program opens by two. It
- * is done from normal context (never in a handler) the first time the
- * runtime will need to walk a stack: the monitor's first signal. Until
- * then evs_safepoint_classify answers from the interrupted instruction
+/* Nonzero while this thread walks a stack with libunwind: the pipe
+ * libunwind opens for its memory checks (at its first walk) is then made
+ * one of the runtime's hidden fds (hook/fdio.c), out of the program's
+ * numbers and safe from its close(). */
+extern __thread int evs_unwinding __attribute__((tls_model("initial-exec")));
+/* libunwind's one-time set-up, done at start-up (rt/monitor.c). The pipe
+ * libunwind opens for its memory checks is hidden at a high number (see
+ * evs_unwinding), so it never shifts the program's fd numbers. Until it is
+ * done evs_safepoint_classify answers from the interrupted instruction
  * alone. */
 void evs_safepoint_unwind_setup(void);
 /* The whole stack (main_task: libc's start code below main is fine). */
