@@ -72,3 +72,17 @@ load helpers/load
 		echo "$native" | grep -q "^$c .*ticked while it waited: yes"
 	done
 }
+
+# kill(2): a signal sent to the own process that the sender does not block
+# is handled before the call returns; so is a pending one that
+# pthread_sigmask unblocks (CPython test_signal: test_pthread_sigmask,
+# test_sigpending, test_pidfd_send_signal).
+@test "kill, sigqueue, pidfd_send_signal to the own process, and unblocking a pending signal: the handler has run when the call returns (alone and with a thread, 1 and 2 workers)" {
+	for w in 1 2; do
+		for m in alone thread; do
+			EVSHIM_WORKERS=$w same_output "$PROGS/sig_self" "$m" || { echo "$m, $w worker(s)"; return 1; }
+		done
+	done
+	[[ "$native" == *"kill(getpid(), SIGUSR1)"*"handler ran 1 time(s) by then"* ]]
+	[[ "$native" == *"pthread_sigmask(SIG_UNBLOCK, SIGUSR1)          returned 0, handler ran 1 time(s)"* ]]
+}

@@ -7,9 +7,11 @@
 #include "../rt/monitor.h"
 #include "../rt/signal.h"
 #include "../rt/timer.h"
+#include "../libc/sys.h"
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -233,6 +235,38 @@ EVS_HOOK int pthread_sigqueue(pthread_t th, int sig, const union sigval v)
 	si.si_uid = getuid();
 	si.si_value = v;
 	return -evs_sig_send(t, sig, &si);
+}
+
+/* --- sending to processes ------------------------------------------------ */
+
+/* The real call; then, if it may have reached this process, what it sent
+ * is handled before the call returns (evs_sig_sent). */
+static int sent(int r)
+{
+	if (r == 0 && !evs_config.disable && evs_current())
+		evs_sig_sent();
+	return r;
+}
+
+EVS_HOOK int kill(pid_t pid, int sig)
+{
+	return sent(REAL(kill)(pid, sig));
+}
+
+EVS_HOOK int killpg(pid_t pgrp, int sig)
+{
+	return sent(REAL(killpg)(pgrp, sig));
+}
+
+EVS_HOOK int sigqueue(pid_t pid, int sig, const union sigval v)
+{
+	return sent(REAL(sigqueue)(pid, sig, v));
+}
+
+/* The system call itself: glibc has the wrapper only since 2.36. */
+EVS_HOOK int pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned int flags)
+{
+	return sent((int)evs_ret(evs_sys6(SYS_pidfd_send_signal, pidfd, sig, info, flags, 0, 0)));
 }
 
 /* tgkill of this process with a task's gettid reaches that task. */

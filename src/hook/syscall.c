@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/pidfd.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -90,6 +91,9 @@ static long task_call(long n, long a, long b, long c, long d, long e, long f, bo
 	case SYS_gettid: return gettid();
 	case SYS_tgkill: return tgkill((pid_t)a, (pid_t)b, (int)c);
 	case SYS_tkill: return tgkill(getpid(), (pid_t)a, (int)b);
+	case SYS_kill: return kill((pid_t)a, (int)b);
+	case SYS_pidfd_send_signal:
+		return pidfd_send_signal((int)a, (int)b, (siginfo_t *)c, (unsigned int)d);
 	case SYS_futex: {
 		long r = evs_futex((uint32_t *)a, (int)b, (uint32_t)c, (const struct timespec *)d,
 				   (uint32_t)f);

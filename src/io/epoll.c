@@ -4,6 +4,7 @@
 #include "../libc/sys.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -167,6 +168,14 @@ int evs_poller_wait(int epfd, int64_t timeout_ns, struct epoll_event *ev, int ma
 	int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
 	r = evs_sys6(SYS_epoll_pwait, epfd, ev, max, ms, 0, 0);
 	return (int)r;
+}
+
+bool evs_poller_has_events(int epfd)
+{
+	if (epfd < 0)
+		return false;
+	struct pollfd p = { .fd = epfd, .events = POLLIN };
+	return evs_sys3(SYS_poll, &p, 1, 0) > 0;
 }
 
 void evs_poller_poke(int evfd)

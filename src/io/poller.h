@@ -26,6 +26,10 @@ int evs_poller_eventfd(int epfd, uint64_t tag);
 /* Wait up to timeout_ns (-1: forever, 0: just look). */
 int evs_poller_wait(int epfd, int64_t timeout_ns, struct epoll_event *ev, int max);
 void evs_poller_poke(int evfd);
+/* Would evs_poller_wait(epfd, 0, ...) report something? Asked from
+ * another thread (the monitor): looks at the set without taking any of
+ * its events (poll(2) on the epoll fd). */
+bool evs_poller_has_events(int epfd);
 void evs_poller_drain(int evfd);
 /* Register fd once, edge-triggered for input, output and peer hang-up. */
 int evs_poller_add(int epfd, int fd, uint64_t tag);

@@ -6,7 +6,8 @@
  * not switched for EVS_STALL_NS is stalled: in a call the shim cannot see,
  * or a CPU-bound loop. The monitor then
  *   - marks it stalled, so new tasks are placed elsewhere;
- *   - sends it EVS_SIG_PREEMPT, at most every EVS_STALL_NS;
+ *   - sends it EVS_SIG_PREEMPT, at most every EVS_STALL_NS, when work
+ *     waits behind its task (below);
  *   - when every worker is stalled, adds a spare worker (up to
  *     EVSHIM_MAX_WORKERS), so placement and migration have somewhere to go.
  *
@@ -29,11 +30,12 @@
  * so this preemption is what keeps them live on a stalled worker.
  *
  * Sooner than that, a worker that has not switched for EVS_PENDING_NS while
- * it has work waiting (a timer due, a wake-up in its inbox) gets the
- * signal too, so a sleeper next to a CPU-bound task wakes about 1-2 ms
- * late, not 10. The stall threshold is 10 ms
- * (Go's sysmon uses the same for forced preemption); make bench measures
- * both the latency and the monitor's own cost. */
+ * it has work waiting (a timer due, a wake-up in its inbox, an event in
+ * its epoll set for a task parked there) gets the signal too, so a sleeper
+ * or a reader next to a CPU-bound task wakes about 1-2 ms late, not 10.
+ * The stall threshold is 10 ms (Go's sysmon uses the same for forced
+ * preemption); make bench measures both the latency and the monitor's
+ * own cost. */
 #include "../evs.h"
 #include "monitor.h"
 #include "config.h"
@@ -44,6 +46,7 @@
 #include "handoff.h"
 #include "dump.h"
 #include "signal.h"
+#include "../io/poller.h"
 #include "../libc/real.h"
 #include "../obs/log.h"
 #include "../libc/sys.h"
@@ -148,8 +151,12 @@ static void *monitor_main(void *arg)
 				continue;
 			}
 			/* Work waiting behind the running task: a ready task, a
-			 * wake-up, a due timer (racy reads of the owner's words:
-			 * hints, checked again by the handler on the owner). The
+			 * wake-up, a new task, a due timer (racy reads of the
+			 * owner's words: hints, checked again by the handler on
+			 * the owner), or an event in its epoll set while a task
+			 * waits on what that set reports (a task parked on a pipe
+			 * or socket wakes only when this worker looks; asked, with
+			 * a system call, only when the signal would go now). The
 			 * signal goes only where it can do something: a worker
 			 * with nothing behind its task is left alone, so an idle
 			 * server (or a program in pause) gets no signal from us. */
@@ -157,9 +164,12 @@ static void *monitor_main(void *arg)
 			bool pending = evs_runq_has_local(&w->rq) || !evs_runq_inbox_empty(&w->rq) ||
 				       fresh || __atomic_load_n(&w->timers.next_due, __ATOMIC_RELAXED) <= now;
 			int64_t quiet = now - w->mon_since;
+			int64_t gap = quiet < EVS_STALL_NS ? EVS_PENDING_NS : EVS_STALL_NS;
+			bool due = quiet >= EVS_PENDING_NS && now - w->mon_signalled >= gap;
+			if (due && !pending && __atomic_load_n(&w->pollwaits, __ATOMIC_RELAXED))
+				pending = evs_poller_has_events(__atomic_load_n(&w->epfd, __ATOMIC_RELAXED));
 			if (quiet < EVS_STALL_NS) {
-				if (pending && quiet >= EVS_PENDING_NS &&
-				    now - w->mon_signalled >= EVS_PENDING_NS) {
+				if (pending && due) {
 					evs_safepoint_unwind_setup();
 					preempt(w, now);
 				}
@@ -175,7 +185,7 @@ static void *monitor_main(void *arg)
 			 * them from a stalled one (sched.c). */
 			if (fresh)
 				evs_sched_wake_thief(w);
-			if (pending && now - w->mon_signalled >= EVS_STALL_NS) {
+			if (pending && due) {
 				evs_safepoint_unwind_setup();
 				preempt(w, now);
 			}

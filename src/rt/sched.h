@@ -39,6 +39,10 @@ struct evs_worker {
 	int sig_ipi;                 /* atomic: a signal or a new K waits for it */
 	int preempt_req;             /* atomic: the monitor asks it to preempt */
 	int gone;                    /* atomic: its thread has ended (slot free) */
+	int pollwaits;               /* atomic: its tasks parked on what only its
+	                              * epoll set reports (fds, poll, sigwait's
+	                              * doorbell, file completions); written by
+	                              * the owner, read by the monitor */
 
 	/* The monitor's own (rt/monitor.c). */
 	uint64_t mon_seen;

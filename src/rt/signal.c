@@ -320,9 +320,18 @@ static void route_process(const siginfo_t *info, struct evs_task *prefer)
 }
 
 /* Signals the handler could not route (it interrupted the runtime): the
- * worker routes them now. Also where a worker applies a new K. */
+ * worker routes them now. Also where a worker applies a new K: first, as
+ * a signal pending in the kernel that the new K lets through arrives
+ * during that very call, inside the runtime, and lands in the inbox. */
 void evs_sig_worker_poll(struct evs_worker *w)
 {
+	uint64_t gen = __atomic_load_n(&evs_sig_kgen, __ATOMIC_ACQUIRE);
+	if (w->kgen_seen != gen) {
+		sigset_t ss;
+		k_sigset(&ss);
+		REAL(pthread_sigmask)(SIG_SETMASK, &ss, NULL);
+		w->kgen_seen = gen;
+	}
 	struct evs_siginbox *in = &w->sigin;
 	if (!evs_sig_inbox_empty(in)) {
 		evs_spin_lock(&lock);
@@ -333,13 +342,6 @@ void evs_sig_worker_poll(struct evs_worker *w)
 			route_process(&info, w->cur);
 		}
 		evs_spin_unlock(&lock);
-	}
-	uint64_t gen = __atomic_load_n(&evs_sig_kgen, __ATOMIC_ACQUIRE);
-	if (w->kgen_seen != gen) {
-		sigset_t ss;
-		k_sigset(&ss);
-		REAL(pthread_sigmask)(SIG_SETMASK, &ss, NULL);
-		w->kgen_seen = gen;
 	}
 }
 
@@ -697,6 +699,17 @@ int evs_sig_send(struct evs_task *t, int sig, const siginfo_t *info)
 	if (t == evs_current() && evs_sig_deliverable(&t->sig))
 		evs_sig_run();  /* raise: the handler has run when it returns */
 	return 0;
+}
+
+void evs_sig_sent(void)
+{
+	struct evs_task *t = evs_current();
+	struct evs_worker *w = evs_self;
+	if (!t || !w)
+		return;
+	evs_sig_worker_poll(w);
+	if (evs_sig_deliverable(&t->sig))
+		evs_sig_run();
 }
 
 /* --- tasks ----------------------------------------------------------------- */

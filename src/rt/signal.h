@@ -126,6 +126,14 @@ void evs_sig_pending(sigset_t *set);
  * info may be NULL (SI_TKILL from this process). 0 or -errno. */
 int evs_sig_send(struct evs_task *t, int sig, const siginfo_t *info);
 
+/* The current task has just sent a signal that may reach its own process
+ * (kill, killpg, sigqueue, pidfd_send_signal). The kernel delivered it as
+ * that call returned, inside the hook, where the runtime's handler could
+ * only note it: route it now and run what the task may take, so that, as
+ * kill(2) says, a signal it does not block has been handled before the
+ * call returns. */
+void evs_sig_sent(void);
+
 /* sigwait, sigwaitinfo, sigtimedwait: the signal number, -EAGAIN at the
  * deadline, -EINTR (a handler for another signal ran), -ECANCELED. */
 long evs_sig_wait(evs_sigbits set, siginfo_t *info, int64_t deadline);

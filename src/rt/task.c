@@ -50,6 +50,14 @@ static bool cancellable(struct evs_task *t)
 	       !t->exiting;
 }
 
+/* Waits that end only when the worker's epoll set reports something (the
+ * monitor looks there for a worker whose task does not let go). */
+static bool reported_by_poller(int why)
+{
+	return why == EVS_WAIT_fd_in || why == EVS_WAIT_fd_out || why == EVS_WAIT_poll ||
+	       why == EVS_WAIT_signal || why == EVS_WAIT_file;
+}
+
 int evs_park(uint64_t token, int64_t deadline, int why, intptr_t obj)
 {
 	struct evs_task *t = evs_current();
@@ -81,7 +89,12 @@ int evs_park(uint64_t token, int64_t deadline, int why, intptr_t obj)
 	t->parked_since = evs_now_ns();
 	w->st[EVS_ST_parks]++;
 	w->parks_by[why]++;
+	bool polled = reported_by_poller(why);
+	if (polled)
+		__atomic_store_n(&w->pollwaits, w->pollwaits + 1, __ATOMIC_RELAXED);
 	evs_sched_switch_out(t);
+	if (polled)
+		__atomic_store_n(&w->pollwaits, w->pollwaits - 1, __ATOMIC_RELAXED);
 	t->parked_on = -1;
 	evs_timer_del(&w->timers, &tm);
 	errno = t->err;

@@ -65,3 +65,8 @@ same() {
 	same "$PROGS/tls_waiters"
 	[[ "$native" == *"distinct waiters on the list 40"* ]]
 }
+
+@test "a thread that computes does not keep a thread in read() from its data (CPython concurrent.futures test_hang_global_shutdown_lock)" {
+	EVSHIM_WORKERS=1 same "$PROGS/spin_fd_wake"
+	[[ "$native" == *"the reader saw its byte: yes"* ]]
+}
