@@ -5,6 +5,7 @@
  * load starts from a fresh process as the shim's does: the defaults with
  * nothing set, every variable taking effect, and a refused value leaving
  * the default in evs_config with one line on stderr naming it. */
+#include "check.h"
 #include "rt/config.h"
 #include "rt/fileio.h"
 #include "obs/log.h"
@@ -16,19 +17,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int failures, checked;
-
-#define CHECK(cond, ...)                                       \
-	do {                                                   \
-		checked++;                                     \
-		if (!(cond)) {                                 \
-			failures++;                            \
-			printf("FAILED (line %d): ", __LINE__); \
-			printf(__VA_ARGS__);                   \
-			printf("\n");                          \
-		}                                              \
-	} while (0)
 
 static const char *const names[] = {
 	"EVSHIM_WORKERS", "EVSHIM_STACK_SIZE", "EVSHIM_STATS", "EVSHIM_LOG",

@@ -10,6 +10,7 @@
  *     evs_fd_pass hands it to the next; a record whose task already woke
  *     for another reason is skipped, not allowed to swallow the event;
  *   - which epoll bits count as "in" and which as "out". */
+#include "check.h"
 #include "rt/fdtab.h"
 #include "rt/sched.h"
 #include "rt/task.h"
@@ -22,17 +23,6 @@ static struct evs_worker dw;          /* the dummy tasks' home */
 static struct evs_task tk[NT];
 static struct evs_waiter wr[NT];
 static uint64_t next_seq = 1;
-static int failures;
-
-#define CHECK(cond, ...)                                       \
-	do {                                                   \
-		if (!(cond)) {                                 \
-			failures++;                            \
-			printf("FAILED (line %d): ", __LINE__); \
-			printf(__VA_ARGS__);                   \
-			printf("\n");                          \
-		}                                              \
-	} while (0)
 
 /* Task i opens a wait (as evs_wait_open would) and queues its record on
  * f in direction dir. */

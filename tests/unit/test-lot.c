@@ -12,6 +12,7 @@
  *   - a task's timed park times out; an unparked one returns 0 before
  *     its deadline and is counted by evs_lot_unpark; a task that already
  *     timed out is not counted. */
+#include "check.h"
 #include "sync/lot.h"
 #include "libc/real.h"
 #include "rt/config.h"
@@ -31,17 +32,6 @@
 #include <unistd.h>
 
 #define MS 1000000LL
-static int failures;
-
-#define CHECK(cond, ...)                                       \
-	do {                                                   \
-		if (!(cond)) {                                 \
-			failures++;                            \
-			printf("FAILED (line %d): ", __LINE__); \
-			printf(__VA_ARGS__);                   \
-			printf("\n");                          \
-		}                                              \
-	} while (0)
 
 /* --- threads ------------------------------------------------------------ */
 
