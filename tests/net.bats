@@ -13,12 +13,16 @@ load helpers/load
 @test "the edge cases are served by the shim: tasks park, nothing falls back" {
 	EVSHIM_STATS=1 run_shim "$PROGS/net_edges" > /dev/null 2> "$BATS_TEST_TMPDIR/err"
 	cat "$BATS_TEST_TMPDIR/err"
-	[ "$(stat_of parks "$BATS_TEST_TMPDIR/err")" -gt 20 ]
+	# parks that do not depend on timing: 5 waits that must time out
+	# (SO_RCVTIMEO read and recv, poll, select, epoll_wait of 50 ms) and
+	# 13 sleeps; the waits for data written 30 ms later usually park too
+	[ "$(stat_of parks "$BATS_TEST_TMPDIR/err")" -ge 18 ]
 	grep -Eq "^  fallbacks +0$" "$BATS_TEST_TMPDIR/err"
 }
 
 @test "close() of an fd a task is blocked on wakes it with EBADF" {
-	run_shim "$PROGS/close_wakes" > "$BATS_TEST_TMPDIR/out"
+	# one worker: the reader is surely parked when main closes (the program)
+	EVSHIM_WORKERS=1 run_shim "$PROGS/close_wakes" > "$BATS_TEST_TMPDIR/out"
 	grep -qx "blocked read after close: -1 EBADF" "$BATS_TEST_TMPDIR/out"
 }
 

@@ -12,21 +12,30 @@ stall_case() {
 	cat "$BATS_TEST_TMPDIR/st"
 }
 
+# On one worker (the stats of the last stall_case), only the monitor can
+# have let the other task run: by preempting the blocked one, by handing
+# its unseen system call to a helper thread (rt/handoff.c), by a spare
+# worker taking (stealing) the other task, or by a spare the other task
+# was made on. Which one depends on timing (on a busy machine main itself
+# can look stalled while it creates the threads, and the spare comes
+# first), so only their sum is checked.
+monitor_acted() {
+	[ $(( $(stat_of preempts) + $(stat_of handoffs) + $(stat_of steals) +
+	      $(stat_of workers_added) )) -ge 1 ]
+}
+
 @test "a read made with the syscall instruction (unseen) blocks a task while another sleeps and ticks (1 and 2 workers)" {
 	on_workers 2 -- stall_case rawsyscall
 	on_workers 1 -- stall_case rawsyscall
 	[[ "$native" == *"ticker ticked 20 times"* ]]
-	# the blocked read is handed to a helper thread (rt/handoff.c), or,
-	# when the ticker had not run yet as the read blocked (a busy
-	# machine), a spare worker took the ticker
-	[ "$(stat_of handoffs)" -ge 1 ] || [ "$(stat_of steals)" -ge 1 ]
+	monitor_acted
 }
 
 @test "two CPU spinners and a 5 ms ticker: the monitor preempts or moves them (1 and 2 workers)" {
 	on_workers 2 -- stall_case spin
 	on_workers 1 -- stall_case spin
 	[[ "$native" == *"ticker ticked 20 times; spinners ran: 1 1"* ]]
-	[ $(( $(stat_of preempts) + $(stat_of steals) )) -ge 1 ]
+	monitor_acted
 }
 
 @test "main joins a sleeping thread while a spinner runs (1 and 2 workers)" {
@@ -38,7 +47,8 @@ stall_case() {
 	on_workers 2 -- stall_case stdio
 	on_workers 1 -- stall_case stdio
 	[[ "$native" == *"reader got 200029 bytes, 200000 of them from the big write"* ]]
-	[ "$(stat_of steals)" -ge 1 ]
+	# on one worker the reader ran on a spare (stolen, or made there when
+	# main looked stalled first: steals is not asserted, see monitor_acted)
 	[ "$(stat_of workers_added)" -ge 1 ]
 }
 

@@ -25,6 +25,7 @@
 static const char *dir;
 static char path[4096];
 static uint64_t sums[THREADS];
+static long calls;  /* opens, reads, writes and syncs of the threads (atomic) */
 
 static uint64_t fnv(const unsigned char *p, size_t n, uint64_t h)
 {
@@ -42,6 +43,7 @@ static void *worker(void *x)
 	long id = (long)x;
 	unsigned seed = (unsigned)id * 104729u + 7;
 	int fd = open(path, O_RDWR);
+	long n = 1;
 	/* the data to write lives in TLS: a backend write must not read it
 	 * while another thread's copy is resident (the shim bounces it) */
 	static __thread unsigned char buf[65536];
@@ -54,6 +56,7 @@ static void *worker(void *x)
 		for (size_t k = 0; k < len; k++)
 			buf[k] = (unsigned char)(rand_r(&seed) >> 3);
 		ssize_t r;
+		n += (i % 5 == 2 || i % 5 == 4) ? 2 : 1;  /* the write, and its open */
 		switch (i % 5) {
 		case 0:
 			r = pwrite(fd, buf, len, off);
@@ -83,14 +86,17 @@ static void *worker(void *x)
 			lseek(f2, off, SEEK_SET);
 			struct iovec v[2] = { { buf, len / 2 }, { buf + len / 2, len - len / 2 } };
 			r = writev(f2, v, 2);
-			if (i % 20 == 4)
+			if (i % 20 == 4) {
 				fdatasync(f2);
+				n++;
+			}
 			close(f2);
 		}
 		}
 		h = fnv((unsigned char *)&r, sizeof(r), h);
 		if (i % 40 == 0) {
 			fsync(fd);
+			n++;
 			posix_fadvise(fd, base, REGION, POSIX_FADV_DONTNEED);
 		}
 		off_t roff = rand_r(&seed) % REGION;  /* within this thread's region */
@@ -98,11 +104,13 @@ static void *worker(void *x)
 		if ((off_t)rlen > REGION - roff)
 			rlen = (size_t)(REGION - roff);
 		r = pread(fd, rb, rlen, base + roff);
+		n++;
 		h = fnv(rb, r > 0 ? (size_t)r : 0, h) ^ (uint64_t)r;
 	}
 	close(fd);
 	free(rb);
 	sums[id] = h;
+	__atomic_add_fetch(&calls, n, __ATOMIC_RELAXED);
 	return NULL;
 }
 
@@ -305,6 +313,7 @@ int main(int argc, char **argv)
 		pthread_join(t[i], NULL);
 	for (int i = 0; i < THREADS; i++)
 		printf("thread %d checksum %016llx\n", i, (unsigned long long)sums[i]);
+	printf("file calls of the threads (opens, reads, writes, syncs): %ld\n", calls);
 	unsigned char *all = malloc((size_t)THREADS * REGION);
 	ssize_t r = pread(fd, all, (size_t)THREADS * REGION, 0);
 	printf("file: %zd bytes, checksum %016llx\n", r,
