@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "common.h"
 
 #define THREADS 12
 #define REGION (256 << 10)
@@ -26,13 +27,6 @@ static const char *dir;
 static char path[4096];
 static uint64_t sums[THREADS];
 static long calls;  /* opens, reads, writes and syncs of the threads (atomic) */
-
-static uint64_t fnv(const unsigned char *p, size_t n, uint64_t h)
-{
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 1099511628211ULL;
-	return h;
-}
 
 /* Each thread owns [id * REGION, (id + 1) * REGION) of the file and
  * writes random ranges of it with every write form, reading ranges back
@@ -48,7 +42,7 @@ static void *worker(void *x)
 	 * while another thread's copy is resident (the shim bounces it) */
 	static __thread unsigned char buf[65536];
 	unsigned char *rb = malloc(65536);
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = FNV_START;
 	off_t base = (off_t)id * REGION;
 	for (int i = 0; i < OPS; i++) {
 		size_t len = 1 + rand_r(&seed) % 65536;
@@ -215,7 +209,7 @@ static void *direct_reader(void *x)
 	unsigned char *b;
 	if (posix_memalign((void **)&b, 4096, 16384))
 		return NULL;
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = FNV_START;
 	for (int i = 0; i < 16; i++) {
 		off_t off = (off_t)((id * 7 + i * 13) % 68) * 16384;  /* some past the end */
 		ssize_t r = pread(dfd_shared, b, 16384, off);
@@ -243,7 +237,7 @@ static int direct(void)
 		buf[i] = (unsigned char)(i * 7 + (i >> 12));
 	say("direct pwrite 1 MiB", pwrite(fd, buf, 1 << 20, 0));
 	say("direct pwrite 64 KiB at 1 MiB", pwrite(fd, buf, 65536, 1 << 20));
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = FNV_START;
 	for (int i = 0; i < 64; i++) {
 		memset(buf, 0, 65536);
 		ssize_t r = pread(fd, buf, 65536, (off_t)((i * 37) % 17) * 65536);
@@ -261,7 +255,7 @@ static int direct(void)
 	pthread_t t[DTHREADS];
 	for (long i = 0; i < DTHREADS; i++)
 		pthread_create(&t[i], NULL, direct_reader, (void *)i);
-	h = 1469598103934665603ULL;
+	h = FNV_START;
 	for (int i = 0; i < DTHREADS; i++) {
 		pthread_join(t[i], NULL);
 		h = fnv((unsigned char *)&dsums[i], sizeof(dsums[i]), h);
@@ -317,7 +311,7 @@ int main(int argc, char **argv)
 	unsigned char *all = malloc((size_t)THREADS * REGION);
 	ssize_t r = pread(fd, all, (size_t)THREADS * REGION, 0);
 	printf("file: %zd bytes, checksum %016llx\n", r,
-	       (unsigned long long)fnv(all, r > 0 ? (size_t)r : 0, 1469598103934665603ULL));
+	       (unsigned long long)fnv(all, r > 0 ? (size_t)r : 0, FNV_START));
 	close(fd);
 	unlink(path);
 	offsets_and_answers();

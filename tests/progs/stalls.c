@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "common.h"
 
 static int p[2];
 static volatile int stop;
@@ -79,27 +80,13 @@ static void *sleeper(void *x)
 	return (void *)42;
 }
 
-/* Kernel threads of this process. */
-static int kernel_threads(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	int n = -1;
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "Threads:", 8))
-			n = atoi(line + 8);
-	if (f)
-		fclose(f);
-	return n;
-}
-
 /* Wait until the process has at most n kernel threads, polling every
  * 0.1 s for 20 s at most; returns the count it ended with. */
 static int settle(int n)
 {
-	for (int i = 0; i < 200 && kernel_threads() > n; i++)
+	for (int i = 0; i < 200 && threads_of(0) > n; i++)
 		usleep(100000);
-	return kernel_threads();
+	return threads_of(0);
 }
 
 static FILE *out;
