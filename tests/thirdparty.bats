@@ -26,9 +26,12 @@ python_http() {  # mode
 	# to its whole process group, a second SIGINT that can end python
 	# by the signal mid-shutdown (then no exit report is written)
 	kill -INT "$(pgrep -P "$spid")" 2> /dev/null || kill -INT "$spid"
-	wait "$spid" || true
-	echo "$1: $ok/100 responses byte-checked"
+	local st=0
+	wait "$spid" || st=$?
+	echo "$1: $ok/100 responses byte-checked; the server exited with status $st"
 	[ "$ok" -eq 100 ]
+	# http.server ends with sys.exit(0) on the KeyboardInterrupt
+	[ "$st" -eq 0 ]
 }
 
 @test "python3 -m http.server: 100 requests natively" {
