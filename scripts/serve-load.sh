@@ -14,8 +14,8 @@ native) ;;
 shim) pre=(env LD_PRELOAD="$root/build/libevshim.so") ;;
 shim1) pre=(env EVSHIM_WORKERS=1 LD_PRELOAD="$root/build/libevshim.so") ;;
 esac
-# shellcheck source=../tests/helpers/server.bash
-. "$root/tests/helpers/server.bash"  # start_server: bounded wait for the port file
+# shellcheck source=../tests/helpers/wait.bash
+. "$root/tests/helpers/wait.bash"  # start_server: bounded wait for the port file
 if ! start_server "$pf" timeout 300 "$root/build/bench/runstat" -o "$out/$mode.stat" -- \
 	"${pre[@]}" "$@" -n "$conns" -P "$pf"; then
 	echo "server did not start" >&2

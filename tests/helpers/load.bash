@@ -53,9 +53,9 @@ stat_of() {
 	fi
 }
 
-# Servers: start_server, wait_for, listening (a plain-bash file that
-# scripts/serve-load.sh shares).
-source "$BATS_TEST_DIRNAME/helpers/server.bash"
+# Bounded waits: wait_until, catches, and for servers start_server,
+# wait_server, listening (a plain-bash file scripts/serve-load.sh shares).
+source "$BATS_TEST_DIRNAME/helpers/wait.bash"
 
 # A free loopback port chosen by the kernel.
 free_port() {
