@@ -8,18 +8,20 @@ set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 mode=$1 out=$2 conns=$3 rounds=$4 kind=$5; shift 5
 pf="$out/$mode.port"
-rm -f "$pf"
 pre=()
 case $mode in
 native) ;;
 shim) pre=(env LD_PRELOAD="$root/build/libevshim.so") ;;
 shim1) pre=(env EVSHIM_WORKERS=1 LD_PRELOAD="$root/build/libevshim.so") ;;
 esac
-timeout 300 "$root/build/bench/runstat" -o "$out/$mode.stat" -- "${pre[@]}" "$@" -n "$conns" -P "$pf" > /dev/null &
-spid=$!
-for _ in $(seq 200); do [ -s "$pf" ] && break; sleep 0.05; done
-if [ ! -s "$pf" ]; then echo "server did not start" >&2; kill $spid; exit 1; fi
-port=$(cat "$pf")
+# shellcheck source=../tests/helpers/wait.bash
+. "$root/tests/helpers/wait.bash"  # start_server: bounded wait for the port file
+if ! start_server "$pf" timeout 300 "$root/build/bench/runstat" -o "$out/$mode.stat" -- \
+	"${pre[@]}" "$@" -n "$conns" -P "$pf"; then
+	echo "server did not start" >&2
+	exit 1
+fi
+spid=$server_pid
 if [ "$kind" = echo ]; then
 	"$root/build/demo/loadgen" -p "$port" -c "$conns" -r "$rounds" -s 256 -t 120 > "$out/$mode.load"
 else

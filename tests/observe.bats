@@ -3,15 +3,11 @@
 # the statistics, on real programs.
 load helpers/load
 
-# wait_for FILE PATTERN: until FILE has a line matching PATTERN (10 s).
-wait_for() {
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" 2> /dev/null && return 0
-		sleep 0.05
-	done
-	echo "never saw '$2' in $1:"; cat "$1"
-	return 1
-}
+# seen FILE PATTERN: FILE has a line matching PATTERN (for wait_until).
+seen() { grep -q "$2" "$1" 2> /dev/null; }
+
+# dumps N: err holds N task dumps at least.
+dumps() { [ "$(grep -c 'end of task dump' err)" -ge "$1" ]; }
 
 @test "EVSHIM_DUMP=SIGUSR2: every task, what it waits on, the parking function and the program's in each backtrace" {
 	cd "$BATS_TEST_TMPDIR"
@@ -21,16 +17,13 @@ wait_for() {
 	(exec timeout 60 env EVSHIM_DUMP=SIGUSR2 LD_PRELOAD="$SHIM" "$PROGS/dump_waits" < in > out 2> err) &
 	pid=$!
 	exec 5> in
-	wait_for out '^waiting$'
+	wait_until "'waiting' in out" seen out '^waiting$' || { cat out; return 1; }
 	# "waiting" is printed just before main's read: ask again until the
 	# dump finds main parked in it (each dump ends with its own line)
 	prog=$(pgrep -P "$pid")
 	for i in $(seq 20); do
 		kill -USR2 "$prog"
-		for _ in $(seq 200); do
-			[ "$(grep -c 'end of task dump' err)" -ge "$i" ] && break
-			sleep 0.05
-		done
+		wait_until "task dump $i" dumps "$i" || true
 		awk '/: task dump \(/{d=""} {d=d $0 "\n"} END{printf "%s", d}' err > last
 		grep -q '^task 0 .*: parked .* fd_in on fd 0' last && break
 	done
@@ -59,7 +52,8 @@ wait_for() {
 	# sleep(1) under the shim: SIGUSR2 would kill it natively
 	EVSHIM_DUMP=USR2 LD_PRELOAD="$SHIM" timeout -s KILL 20 sleep 2 2> err &
 	pid=$!
-	sleep 0.5
+	# signalled once the shim's handler is in (before, USR2 kills it)
+	wait_until "a SIGUSR2 handler in $pid" catches "$pid" 12
 	kill -USR2 "$pid"
 	wait "$pid"
 	cat err
@@ -71,7 +65,7 @@ wait_for() {
 	rc=0
 	timeout 20 env LD_PRELOAD="$SHIM" "$PROGS/deadlock_ab" > out 2> err &
 	pid=$!
-	wait_for err 'end of task dump'
+	wait_until "a task dump in err" seen err 'end of task dump' || { cat err; return 1; }
 	kill "$pid"
 	wait "$pid" || rc=$?
 	cat err
@@ -123,7 +117,8 @@ wait_for() {
 	# a SIGSEGV sent from outside is not the task's: no report, the kernel's end
 	env LD_PRELOAD="$SHIM" sleep 5 2> sent.err &
 	pid=$!
-	sleep 0.3
+	# once the shim's crash handler is in: the signal must meet it
+	wait_until "a SIGSEGV handler in $pid" catches "$pid" 11
 	kill -SEGV "$pid"
 	rc=0; wait "$pid" || rc=$?
 	[ "$rc" -eq 139 ] && [ ! -s sent.err ]

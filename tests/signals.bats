@@ -3,8 +3,8 @@
 # with the run without the shim.
 load helpers/load
 
-@test "a handler interrupting blocked calls: EINTR or restart as signal(7) says, on the calling thread (1 worker)" {
-	EVSHIM_WORKERS=1 same_output "$PROGS/sig_interrupt"
+@test "a handler interrupting blocked calls: EINTR or restart as signal(7) says, on the calling thread (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/sig_interrupt"
 	[[ "$native" == *"read, no SA_RESTART: returned -1 EINTR, handler ran 1 time(s) on the caller"* ]]
 	[[ "$native" == *"read, SA_RESTART: returned 1, handler ran 1 time(s) on the caller"* ]]
 	[[ "$native" == *"recv_timeo, SA_RESTART: returned -1 EINTR"* ]]
@@ -13,34 +13,32 @@ load helpers/load
 	[[ "$native" == *"sem, SA_RESTART: returned 0"* ]]
 }
 
-@test "a handler interrupting blocked calls (2 workers)" {
-	EVSHIM_WORKERS=2 same_output "$PROGS/sig_interrupt"
+# misc_case CASE: sig_misc CASE natively and under the shim (the worker
+# count from on_workers), and what the native transcript must say.
+misc_case() {
+	same_output "$PROGS/sig_misc" "$1"
+	case $1 in
+	kill_parked) [[ "$native" == *"returned -1 EINTR; handler ran 1 time(s) on that thread"* ]] ;;
+	sigwait) [[ "$native" == *"sigwait took SIGTERM"* ]] ;;
+	stop_server) [[ "$native" == *"accept: EINTR, stop flag 1"* ]] ;;
+	exec_mask) [[ "$native" == *"posix_spawn child: SIGUSR1 blocked, SIGUSR2 not blocked"* ]] ;;
+	reset_write) [[ "$native" == *"write 2: -1 ECONNRESET"*"write 3: -1 EPIPE"* ]] ;;
+	reset_nosig) [[ "$native" == *"write 2: -1 ECONNRESET"*"died of SIGPIPE"* ]] ;;
+	pause_timer) [[ "$native" == *"pause(): returned EINTR, handler ran 1 time(s), after 0.3 s or more: yes"* ]] ;;
+	waitpid) [[ "$native" == *"reaped the child, exit 5"*"answered during the wait: yes"* ]]
+		# without the monitor too: the wait itself parks
+		EVSHIM_MONITOR=0 same_output "$PROGS/sig_misc" "$1" ;;
+	esac
 }
 
 @test "pthread_kill, sigwait thread, raise, sigqueue, a server stopped by SIGTERM, exec masks, reset-during-write, waitpid while serving, pause not cut short (1 and 2 workers)" {
-	for w in 1 2; do
-		for c in kill_parked sigwait raise queue stop_server exec_mask reset_write reset_nosig waitpid pause_timer sigpipe; do
-			EVSHIM_WORKERS=$w same_output "$PROGS/sig_misc" "$c" || { echo "case $c, $w worker(s)"; return 1; }
-			case $c in
-			kill_parked) [[ "$native" == *"returned -1 EINTR; handler ran 1 time(s) on that thread"* ]] ;;
-			sigwait) [[ "$native" == *"sigwait took SIGTERM"* ]] ;;
-			stop_server) [[ "$native" == *"accept: EINTR, stop flag 1"* ]] ;;
-			exec_mask) [[ "$native" == *"posix_spawn child: SIGUSR1 blocked, SIGUSR2 not blocked"* ]] ;;
-			reset_write) [[ "$native" == *"write 2: -1 ECONNRESET"*"write 3: -1 EPIPE"* ]] ;;
-			reset_nosig) [[ "$native" == *"write 2: -1 ECONNRESET"*"died of SIGPIPE"* ]] ;;
-			pause_timer) [[ "$native" == *"pause(): returned EINTR, handler ran 1 time(s), after 0.3 s or more: yes"* ]] ;;
-			waitpid) [[ "$native" == *"reaped the child, exit 5"*"answered during the wait: yes"* ]]
-				# without the monitor too: the wait itself parks
-				EVSHIM_MONITOR=0 EVSHIM_WORKERS=$w same_output "$PROGS/sig_misc" "$c" ;;
-			esac
-		done
+	for c in kill_parked sigwait raise queue stop_server exec_mask reset_write reset_nosig waitpid pause_timer sigpipe; do
+		on_workers 1 2 -- misc_case "$c"
 	done
 }
 
 @test "vfork and posix_spawn from threads (and before any thread): the child never touches the runtime" {
-	for w in 1 2; do
-		EVSHIM_WORKERS=$w same_output "$PROGS/vfork_spawn"
-	done
+	on_workers 1 2 -- same_output "$PROGS/vfork_spawn"
 	[[ "$native" == *"vfork 100: child 100 says hello"* ]]
 	[[ "$native" == *"afterwards: ticker ticked 20 times, pipe says ok"* ]]
 }
@@ -57,13 +55,17 @@ load helpers/load
 	  echo '#include <stdio.h>'
 	  echo 'int main(void) { printf("%d\n", f1(1)+f2(2)+f3(3)+f4(4)+f5(5)+f6(6)); return 0; }'; } > "$d/proj/main.c"
 	printf 'OBJ = main.o f1.o f2.o f3.o f4.o f5.o f6.o\nprog: $(OBJ)\n\t@$(CC) -o $@ $(OBJ)\n%%.o: %%.c\n\t@$(CC) -c -o $@ $<\nclean:\n\t@rm -f prog *.o\n' > "$d/proj/Makefile"
-	for w in 1 2; do
-		EVSHIM_WORKERS=$w same_output sh -c "make -s -j2 -C '$d/many' | sort"
-		[[ "$native" == *"made t40"* ]]
-		make -s -C "$d/proj" clean
-		EVSHIM_WORKERS=$w run_shim make -s -j2 -C "$d/proj"
-		[ "$("$d/proj/prog")" = 91 ]
-	done
+	on_workers 1 2 -- make_case "$d"
+}
+
+# make_case DIR (the worker count from on_workers): both Makefiles of the
+# test above under the shim.
+make_case() {
+	same_output sh -c "make -s -j2 -C '$1/many' | sort"
+	[[ "$native" == *"made t40"* ]]
+	make -s -C "$1/proj" clean
+	run_shim make -s -j2 -C "$1/proj"
+	[ "$("$1/proj/prog")" = 91 ]
 }
 
 @test "eventfd, timerfd, signalfd, inotify and pty reads, flock and F_SETLKW park the task, not the worker (1 worker, no monitor)" {

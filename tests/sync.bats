@@ -3,39 +3,24 @@
 # rwlocks, barriers, once, spinlocks. Native vs shim, byte for byte.
 load helpers/load
 
-@test "producer/consumer, mutex held across a sleep, timed wait signalled (1 worker)" {
-	EVSHIM_WORKERS=1 same_output "$PROGS/sync_prodcons"
+@test "producer/consumer, mutex held across a sleep, timed wait signalled (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/sync_prodcons"
 	[[ "$native" == *"consumed 40000 items, sum 799980000 (expected 799980000)"* ]]
 	[[ "$native" == *"then 3 waiters got it"* ]]
 }
 
-@test "producer/consumer and friends (2 workers)" {
-	EVSHIM_WORKERS=2 same_output "$PROGS/sync_prodcons"
-}
-
-@test "every error return matches glibc's (1 worker)" {
-	EVSHIM_WORKERS=1 same_output "$PROGS/sync_errors"
+@test "every error return matches glibc's (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/sync_errors"
 	[[ "$native" == *"errorcheck: lock again"*"EDEADLK"* ]]
 	[[ "$native" == *"normal: timedlock 30ms by another thread"*"ETIMEDOUT"* ]]
 	[[ "$native" == *"sem_timedwait 30ms at 0"*"ETIMEDOUT"* ]]
 }
 
-@test "every error return matches glibc's (2 workers)" {
-	EVSHIM_WORKERS=2 same_output "$PROGS/sync_errors"
-}
-
-@test "stress: random sleeps in and out of critical sections, exact counts (1 worker)" {
-	EVSHIM_WORKERS=1 same_output "$PROGS/sync_stress"
+@test "stress: random sleeps in and out of critical sections, exact counts (1 and 2 workers; ucontext on 1)" {
+	on_workers 1 2 -- same_output "$PROGS/sync_stress"
+	EVSHIM_SWITCH=ucontext on_workers 1 -- same_output "$PROGS/sync_stress"
 	[[ "$native" == *"mutex counter 6400 (expected 6400)"* ]]
 	[[ "$native" == *"torn reads 0"* ]]
-}
-
-@test "stress, exact counts (2 workers)" {
-	EVSHIM_WORKERS=2 same_output "$PROGS/sync_stress"
-}
-
-@test "stress with the ucontext switch" {
-	EVSHIM_SWITCH=ucontext EVSHIM_WORKERS=1 same_output "$PROGS/sync_stress"
 }
 
 @test "a contended hand-off between tasks costs no system call" {

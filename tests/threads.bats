@@ -2,58 +2,41 @@
 # Threads as tasks: unmodified pthread programs, native vs shim.
 load helpers/load
 
-@test "5000 threads created and joined, sum of join values (1 worker)" {
-	EVSHIM_WORKERS=1 same_output "$PROGS/threads_many"
+@test "5000 threads created and joined, sum of join values (1 and 2 workers; the ucontext switch)" {
+	on_workers 1 2 -- same_output "$PROGS/threads_many"
+	EVSHIM_SWITCH=ucontext same_output "$PROGS/threads_many"
 	[[ "$native" == *"created 5000 threads, joined all, sum 37497500"* ]]
 }
 
-@test "5000 threads created and joined (2 workers)" {
-	EVSHIM_WORKERS=2 same_output "$PROGS/threads_many"
-}
-
-@test "5000 threads with the ucontext switch" {
-	EVSHIM_SWITCH=ucontext same_output "$PROGS/threads_many"
-}
-
-@test "join values, detach, tryjoin, timedjoin, exit from depth, cancel (1 worker)" {
-	EVSHIM_WORKERS=1 same_output "$PROGS/join_detach"
+@test "join values, detach, tryjoin, timedjoin, exit from depth, cancel (1 and 2 workers; ucontext on 1)" {
+	on_workers 1 2 -- same_output "$PROGS/join_detach"
+	EVSHIM_SWITCH=ucontext on_workers 1 -- same_output "$PROGS/join_detach"
 	[[ "$native" == *"cleanups: 1 2 3"* ]]
 	[[ "$native" == *"cancelled thread: PTHREAD_CANCELED, cleanup 99"* ]]
 }
 
-@test "join values, detach, tryjoin, timedjoin, exit from depth, cancel (2 workers)" {
-	EVSHIM_WORKERS=2 same_output "$PROGS/join_detach"
-}
-
-@test "join/detach/exit with the ucontext switch" {
-	EVSHIM_SWITCH=ucontext EVSHIM_WORKERS=1 same_output "$PROGS/join_detach"
-}
-
-@test "keys, destructor rounds, key delete, errno kept across a sleep (1 worker)" {
-	EVSHIM_WORKERS=1 same_output "$PROGS/keys_errno"
+@test "keys, destructor rounds, key delete, errno kept across a sleep (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/keys_errno"
 	[[ "$native" == *"wrong values 0, errno lost 0"* ]]
 }
 
-@test "keys and errno (2 workers)" {
-	EVSHIM_WORKERS=2 same_output "$PROGS/keys_errno"
-}
-
-@test "sched_yield turns, pthread_self identity, names, getattr_np stack (1 worker)" {
-	EVSHIM_WORKERS=1 same_output "$PROGS/yield_ident"
+@test "sched_yield turns, pthread_self identity, names, getattr_np stack (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/yield_ident"
 	[[ "$native" == *"turns taken with sched_yield: 2000"* ]]
 	[[ "$native" == *"holds its locals: yes, size >= asked: yes"* ]]
 }
 
-@test "sched_yield, identity, names, stacks (2 workers)" {
-	EVSHIM_WORKERS=2 same_output "$PROGS/yield_ident"
-}
-
 @test "10000 threads sleep at once on 1 worker: a handful of kernel threads" {
-	EVSHIM_WORKERS=1 run_shim "$PROGS/sleepers" 10000 > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err"
+	EVSHIM_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/sleepers" 10000 \
+		> "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err"
 	grep -qx "10000 threads slept and woke: 10000" "$BATS_TEST_TMPDIR/out"
 	k=$(awk '/^kernel-threads/ {print $2}' "$BATS_TEST_TMPDIR/err")
-	echo "kernel threads at the peak: $k"
-	[ "$k" -ge 1 ] && [ "$k" -le 4 ]
+	added=$(stat_of workers_added)
+	echo "kernel threads at the peak: $k; spare workers added: $added"
+	# the worker and the monitor, and the spares the monitor added (making
+	# 10,000 threads without a switch can look like a stall, more often on
+	# a busy machine): never a kernel thread per thread
+	[ "$k" -ge 1 ] && [ "$k" -le $((2 + added)) ]
 }
 
 @test "exit(3) from a thread while main is joining: status and atexit once" {
@@ -72,18 +55,11 @@ load helpers/load
 	[[ "$native" == *"thread 2 ends"*"atexit handler ran"*"exit=0" ]]
 }
 
-@test "fork from a thread: the child sleeps, makes threads, uses pipes; popen and system work (1 worker)" {
+@test "fork from a thread: the child sleeps, makes threads, uses pipes; popen and system work (1 and 2 workers)" {
 	# ASan's allocator is not fork-safe: a fork while another thread holds
 	# its lock leaves the child stuck on it, natively too (seen in make asan)
 	[ -z "${EVSHIM_ASAN:-}" ] || skip "fork with threads allocating deadlocks ASan's allocator"
-	EVSHIM_WORKERS=1 same_output "$PROGS/fork_child"
+	on_workers 1 2 -- same_output "$PROGS/fork_child"
 	[[ "$native" == *'child: got "from a thread of the child"'*"child exited with 5"* ]]
 	[[ "$native" == *"system: 3"* ]]
-}
-
-@test "fork, popen, system (2 workers)" {
-	# ASan's allocator is not fork-safe: a fork while another thread holds
-	# its lock leaves the child stuck on it, natively too (seen in make asan)
-	[ -z "${EVSHIM_ASAN:-}" ] || skip "fork with threads allocating deadlocks ASan's allocator"
-	EVSHIM_WORKERS=2 same_output "$PROGS/fork_child"
 }

@@ -10,20 +10,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static int threads_of(pid_t pid)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	int n = 0;
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "Threads:", 8))
-			n = atoi(line + 8);
-	if (f)
-		fclose(f);
-	return n;
-}
+#include "../progs/common.h"
 
 int main(int argc, char **argv)
 {

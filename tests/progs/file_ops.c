@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "common.h"
 
 #define THREADS 12
 #define REGION (256 << 10)
@@ -25,13 +26,7 @@
 static const char *dir;
 static char path[4096];
 static uint64_t sums[THREADS];
-
-static uint64_t fnv(const unsigned char *p, size_t n, uint64_t h)
-{
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 1099511628211ULL;
-	return h;
-}
+static long calls;  /* opens, reads, writes and syncs of the threads (atomic) */
 
 /* Each thread owns [id * REGION, (id + 1) * REGION) of the file and
  * writes random ranges of it with every write form, reading ranges back
@@ -42,11 +37,12 @@ static void *worker(void *x)
 	long id = (long)x;
 	unsigned seed = (unsigned)id * 104729u + 7;
 	int fd = open(path, O_RDWR);
+	long n = 1;
 	/* the data to write lives in TLS: a backend write must not read it
 	 * while another thread's copy is resident (the shim bounces it) */
 	static __thread unsigned char buf[65536];
 	unsigned char *rb = malloc(65536);
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = FNV_START;
 	off_t base = (off_t)id * REGION;
 	for (int i = 0; i < OPS; i++) {
 		size_t len = 1 + rand_r(&seed) % 65536;
@@ -54,6 +50,7 @@ static void *worker(void *x)
 		for (size_t k = 0; k < len; k++)
 			buf[k] = (unsigned char)(rand_r(&seed) >> 3);
 		ssize_t r;
+		n += (i % 5 == 2 || i % 5 == 4) ? 2 : 1;  /* the write, and its open */
 		switch (i % 5) {
 		case 0:
 			r = pwrite(fd, buf, len, off);
@@ -83,14 +80,17 @@ static void *worker(void *x)
 			lseek(f2, off, SEEK_SET);
 			struct iovec v[2] = { { buf, len / 2 }, { buf + len / 2, len - len / 2 } };
 			r = writev(f2, v, 2);
-			if (i % 20 == 4)
+			if (i % 20 == 4) {
 				fdatasync(f2);
+				n++;
+			}
 			close(f2);
 		}
 		}
 		h = fnv((unsigned char *)&r, sizeof(r), h);
 		if (i % 40 == 0) {
 			fsync(fd);
+			n++;
 			posix_fadvise(fd, base, REGION, POSIX_FADV_DONTNEED);
 		}
 		off_t roff = rand_r(&seed) % REGION;  /* within this thread's region */
@@ -98,11 +98,13 @@ static void *worker(void *x)
 		if ((off_t)rlen > REGION - roff)
 			rlen = (size_t)(REGION - roff);
 		r = pread(fd, rb, rlen, base + roff);
+		n++;
 		h = fnv(rb, r > 0 ? (size_t)r : 0, h) ^ (uint64_t)r;
 	}
 	close(fd);
 	free(rb);
 	sums[id] = h;
+	__atomic_add_fetch(&calls, n, __ATOMIC_RELAXED);
 	return NULL;
 }
 
@@ -207,7 +209,7 @@ static void *direct_reader(void *x)
 	unsigned char *b;
 	if (posix_memalign((void **)&b, 4096, 16384))
 		return NULL;
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = FNV_START;
 	for (int i = 0; i < 16; i++) {
 		off_t off = (off_t)((id * 7 + i * 13) % 68) * 16384;  /* some past the end */
 		ssize_t r = pread(dfd_shared, b, 16384, off);
@@ -235,7 +237,7 @@ static int direct(void)
 		buf[i] = (unsigned char)(i * 7 + (i >> 12));
 	say("direct pwrite 1 MiB", pwrite(fd, buf, 1 << 20, 0));
 	say("direct pwrite 64 KiB at 1 MiB", pwrite(fd, buf, 65536, 1 << 20));
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = FNV_START;
 	for (int i = 0; i < 64; i++) {
 		memset(buf, 0, 65536);
 		ssize_t r = pread(fd, buf, 65536, (off_t)((i * 37) % 17) * 65536);
@@ -253,7 +255,7 @@ static int direct(void)
 	pthread_t t[DTHREADS];
 	for (long i = 0; i < DTHREADS; i++)
 		pthread_create(&t[i], NULL, direct_reader, (void *)i);
-	h = 1469598103934665603ULL;
+	h = FNV_START;
 	for (int i = 0; i < DTHREADS; i++) {
 		pthread_join(t[i], NULL);
 		h = fnv((unsigned char *)&dsums[i], sizeof(dsums[i]), h);
@@ -305,10 +307,11 @@ int main(int argc, char **argv)
 		pthread_join(t[i], NULL);
 	for (int i = 0; i < THREADS; i++)
 		printf("thread %d checksum %016llx\n", i, (unsigned long long)sums[i]);
+	printf("file calls of the threads (opens, reads, writes, syncs): %ld\n", calls);
 	unsigned char *all = malloc((size_t)THREADS * REGION);
 	ssize_t r = pread(fd, all, (size_t)THREADS * REGION, 0);
 	printf("file: %zd bytes, checksum %016llx\n", r,
-	       (unsigned long long)fnv(all, r > 0 ? (size_t)r : 0, 1469598103934665603ULL));
+	       (unsigned long long)fnv(all, r > 0 ? (size_t)r : 0, FNV_START));
 	close(fd);
 	unlink(path);
 	offsets_and_answers();

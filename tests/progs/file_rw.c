@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "common.h"
 
 #define SIZE (4 << 20)
 #define THREADS 8
@@ -21,20 +22,13 @@
 static char path[4096];
 static uint64_t sums[THREADS];
 
-static uint64_t fnv(const unsigned char *p, size_t n, uint64_t h)
-{
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 1099511628211ULL;
-	return h;
-}
-
 static void *reader(void *x)
 {
 	long id = (long)x;
 	unsigned seed = (unsigned)id * 7919u + 1;
 	int fd = open(path, O_RDONLY);
 	static __thread unsigned char buf[65536];
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = FNV_START;
 	for (int i = 0; i < READS; i++) {
 		size_t len = 1 + rand_r(&seed) % sizeof(buf);
 		off_t off = rand_r(&seed) % (SIZE + 1000);  /* some past the end */

@@ -29,10 +29,12 @@ static void *value(void *a) { return (void *)((intptr_t)a * 7); }
 static void *slow(void *a) { (void)a; usleep(200000); return (void *)5; }
 static volatile int detached_ran;
 static void *detached(void *a) { (void)a; detached_ran = 1; return NULL; }
+static volatile int sleeper_ready;
 static void *sleeper(void *a)
 {
 	(void)a;
 	pthread_cleanup_push(note, (void *)99);
+	sleeper_ready = 1;  /* its handler is pushed: a cancel from now on runs it */
 	for (;;)
 		sleep(10);
 	pthread_cleanup_pop(0);
@@ -96,7 +98,9 @@ int main(void)
 
 	ncleanup = 0;
 	pthread_create(&t, NULL, sleeper, NULL);
-	usleep(20000);
+	while (!sleeper_ready)
+		usleep(1000);
+	usleep(20000);  /* asleep by now, most likely; either way the cancel runs 99 */
 	printf("cancel: %d\n", pthread_cancel(t));
 	pthread_join(t, &r);
 	printf("cancelled thread: %s, cleanup %d\n",

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "common.h"
 
 static int woke;
 
@@ -15,19 +16,6 @@ static void *nap(void *x)
 	usleep(300000);
 	__atomic_fetch_add(&woke, 1, __ATOMIC_RELAXED);
 	return NULL;
-}
-
-static int kernel_threads(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	int n = -1;
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "Threads:", 8))
-			n = atoi(line + 8);
-	if (f)
-		fclose(f);
-	return n;
 }
 
 int main(int argc, char **argv)
@@ -42,7 +30,7 @@ int main(int argc, char **argv)
 			printf("create %d failed\n", i);
 			return 1;
 		}
-	fprintf(stderr, "kernel-threads %d\n", kernel_threads());
+	fprintf(stderr, "kernel-threads %d\n", threads_of(0));
 	for (int i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
 	printf("%d threads slept and woke: %d\n", n, woke);

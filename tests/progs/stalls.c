@@ -11,9 +11,12 @@
  *               reads it; the shim leaves a stdio call to glibc when the
  *               caller's kernel thread holds the lock (rt/stdio.c), so
  *               the write is one it cannot see
- * argv[2] "masked": block every signal first; "shrink": 2.5 s after the
- * case, report the kernel thread count on stderr ("kernel-threads N");
- * "twice" (stdio): the case again once the first stall is long over.
+ * argv[2] "masked": block every signal first; "shrink": once the case is
+ * over and the process is back to at most 2 kernel threads (20 s at most),
+ * report the count on stderr ("kernel-threads N"); "twice" (stdio): the
+ * case again once the process is back to at most 2 kernel threads (the
+ * spare workers of the first stall have retired: one worker and the
+ * monitor are left; natively there is 1).
  * Natively each finishes; on one worker without a monitor each would
  * hang. The output is the same either way. */
 #include <pthread.h>
@@ -23,6 +26,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "common.h"
 
 static int p[2];
 static volatile int stop;
@@ -74,6 +78,15 @@ static void *sleeper(void *x)
 	(void)x;
 	usleep(50000);
 	return (void *)42;
+}
+
+/* Wait until the process has at most n kernel threads, polling every
+ * 0.1 s for 20 s at most; returns the count it ended with. */
+static int settle(int n)
+{
+	for (int i = 0; i < 200 && threads_of(0) > n; i++)
+		usleep(100000);
+	return threads_of(0);
 }
 
 static FILE *out;
@@ -148,8 +161,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "stdio")) {
 		int rounds = argc > 2 && !strcmp(argv[2], "twice") ? 2 : 1;
 		for (int round = 0; round < rounds; round++) {
-			if (round) {  /* long enough for spare workers to retire */
-				usleep(2500000);
+			if (round) {  /* the first stall's spare workers have left */
+				settle(2);
 				pipe(p);
 			}
 			out = fdopen(p[1], "w");
@@ -162,15 +175,7 @@ int main(int argc, char **argv)
 			pthread_join(c, NULL);
 		}
 	}
-	if (argc > 2 && !strcmp(argv[2], "shrink")) {  /* after the stall */
-		usleep(2500000);
-		FILE *f = fopen("/proc/self/status", "r");
-		char line[256];
-		while (f && fgets(line, sizeof(line), f))
-			if (!strncmp(line, "Threads:", 8))
-				fprintf(stderr, "kernel-threads %d\n", atoi(line + 8));
-		if (f)
-			fclose(f);
-	}
+	if (argc > 2 && !strcmp(argv[2], "shrink"))  /* after the stall */
+		fprintf(stderr, "kernel-threads %d\n", settle(2));
 	return 0;
 }

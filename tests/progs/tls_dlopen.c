@@ -1,9 +1,11 @@
 /* __thread data of a library loaded with dlopen (dynamic TLS). Two
- * threads each set their value, then sleep while the other sets its own,
+ * threads each set their value, the second only once the first has set
+ * its own (a semaphore, not a sleep: the order holds on a busy machine),
  * then read theirs back. Prints whether each kept its value. */
 #include <dlfcn.h>
 #include <string.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -11,11 +13,17 @@ static void (*set)(long);
 static long (*get)(void);
 static int kept[2];
 
+static sem_t first_set, second_set;
+
 static void *work(void *x)
 {
 	long id = (long)x;
+	if (id == 1)
+		sem_wait(&first_set);
 	set(100 + id);
-	usleep(20000 + 20000 * id);
+	sem_post(id == 0 ? &first_set : &second_set);
+	if (id == 0)
+		sem_wait(&second_set);
 	kept[id] = get() == 100 + id;
 	return NULL;
 }
@@ -35,6 +43,8 @@ int main(int argc, char **argv)
 	set = (void (*)(long))dlsym(h, "tlsmod_set");
 	get = (long (*)(void))dlsym(h, "tlsmod_get");
 	pthread_t t[2];
+	sem_init(&first_set, 0, 0);
+	sem_init(&second_set, 0, 0);
 	for (long i = 0; i < 2; i++)
 		pthread_create(&t[i], NULL, work, (void *)i);
 	for (int i = 0; i < 2; i++)

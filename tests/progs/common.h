@@ -1,0 +1,37 @@
+/* What several test programs need alike (each program is one .c file, so
+ * these are static inline; tests/bench/runstat.c uses it too). */
+#ifndef TESTS_PROGS_COMMON_H
+#define TESTS_PROGS_COMMON_H
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Kernel threads of process pid (0: this one), from /proc; -1 when its
+ * status cannot be read. */
+static inline int threads_of(int pid)
+{
+	char path[64], line[256];
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/status");
+	FILE *f = fopen(path, "r");
+	int n = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Threads:", 8))
+			n = atoi(line + 8);
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* FNV-1a over n bytes, going on from h (FNV_START for a new sum). */
+#define FNV_START 1469598103934665603ULL
+static inline uint64_t fnv(const unsigned char *p, size_t n, uint64_t h)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h;
+}
+#endif
