@@ -90,54 +90,41 @@ static void exec_failed(void)
 	evs_sig_worker_poll(evs_current()->w);
 }
 
+/* The real exec between the two; it returns only on failure, with errno
+ * as exec left it. */
+#define EXEC_AROUND(call) \
+	do { \
+		exec_prepare(); \
+		int r_ = (call); \
+		int e_ = errno; \
+		exec_failed(); \
+		errno = e_; \
+		return r_; \
+	} while (0)
+
 EVS_HOOK int execve(const char *path, char *const argv[], char *const envp[])
 {
-	exec_prepare();
-	int r = REAL(execve)(path, argv, envp);
-	int e = errno;
-	exec_failed();
-	errno = e;
-	return r;
+	EXEC_AROUND(REAL(execve)(path, argv, envp));
 }
 
 EVS_HOOK int execv(const char *path, char *const argv[])
 {
-	exec_prepare();
-	int r = REAL(execv)(path, argv);
-	int e = errno;
-	exec_failed();
-	errno = e;
-	return r;
+	EXEC_AROUND(REAL(execv)(path, argv));
 }
 
 EVS_HOOK int execvp(const char *file, char *const argv[])
 {
-	exec_prepare();
-	int r = REAL(execvp)(file, argv);
-	int e = errno;
-	exec_failed();
-	errno = e;
-	return r;
+	EXEC_AROUND(REAL(execvp)(file, argv));
 }
 
 EVS_HOOK int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	exec_prepare();
-	int r = REAL(execvpe)(file, argv, envp);
-	int e = errno;
-	exec_failed();
-	errno = e;
-	return r;
+	EXEC_AROUND(REAL(execvpe)(file, argv, envp));
 }
 
 EVS_HOOK int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	exec_prepare();
-	int r = REAL(fexecve)(fd, argv, envp);
-	int e = errno;
-	exec_failed();
-	errno = e;
-	return r;
+	EXEC_AROUND(REAL(fexecve)(fd, argv, envp));
 }
 
 /* execl, execlp, execle: their arguments as an array (counted first, so

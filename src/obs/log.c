@@ -26,6 +26,29 @@ void evs_log_line(const char *fmt, ...)
 	(void)evs_sys_write(2, buf, (size_t)n);
 }
 
+void evs_text_put(char *buf, size_t len, size_t *n, const char *fmt, ...)
+{
+	if (*n + 1 >= len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vsnprintf(buf + *n, len - *n, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		*n = (size_t)k < len - *n ? *n + (size_t)k : len - 1;
+}
+
+void evs_text_write(int fd, const char *buf, size_t n)
+{
+	size_t off = 0;
+	while (off < n) {
+		long r = evs_sys_write(fd, buf + off, n - off);
+		if (r <= 0)
+			break;
+		off += (size_t)r;
+	}
+}
+
 void evs_panic(const char *fmt, ...)
 {
 	char buf[400];

@@ -1,5 +1,6 @@
 #include "../evs.h"
 #include "stats.h"
+#include "log.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -74,67 +75,57 @@ uint64_t evs_fallback_by_call(const char *call)
 
 /* --- the report --------------------------------------------------------- */
 
-static void put(char *buf, size_t len, size_t *n, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int k = vsnprintf(buf + *n, len - *n, fmt, ap);
-	va_end(ap);
-	if (k > 0)
-		*n = (size_t)k < len - *n ? *n + (size_t)k : len - 1;
-}
-
 /* A JSON string: the program name may hold anything. */
 static void put_json_str(char *buf, size_t len, size_t *n, const char *s)
 {
-	put(buf, len, n, "\"");
+	evs_text_put(buf, len, n, "\"");
 	for (; s && *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\')
-			put(buf, len, n, "\\%c", c);
+			evs_text_put(buf, len, n, "\\%c", c);
 		else if (c < 0x20)
-			put(buf, len, n, "\\u%04x", c);
+			evs_text_put(buf, len, n, "\\u%04x", c);
 		else
-			put(buf, len, n, "%c", c);
+			evs_text_put(buf, len, n, "%c", c);
 	}
-	put(buf, len, n, "\"");
+	evs_text_put(buf, len, n, "\"");
 }
 
 static size_t format_json(const struct evs_report *r, char *buf, size_t len)
 {
 	size_t n = 0;
-	put(buf, len, &n, "{\"program\":");
+	evs_text_put(buf, len, &n, "{\"program\":");
 	put_json_str(buf, len, &n, r->program);
-	put(buf, len, &n, ",\"pid\":%d,\"workers\":%d,\"worker_slots\":%d,\"file_backend\":",
+	evs_text_put(buf, len, &n, ",\"pid\":%d,\"workers\":%d,\"worker_slots\":%d,\"file_backend\":",
 	    r->pid, r->workers, r->slots);
 	put_json_str(buf, len, &n, r->file_backend);
-	put(buf, len, &n, ",\"counters\":{");
+	evs_text_put(buf, len, &n, ",\"counters\":{");
 	for (int i = 0; i < EVS_ST__N; i++)
-		put(buf, len, &n, "%s\"%s\":%llu", i ? "," : "", st_names[i],
+		evs_text_put(buf, len, &n, "%s\"%s\":%llu", i ? "," : "", st_names[i],
 		    (unsigned long long)r->total[i]);
-	put(buf, len, &n, "},\"fallbacks\":{");
+	evs_text_put(buf, len, &n, "},\"fallbacks\":{");
 	const char *sep = "";
 	for (int i = 0; i < EVS_FALLBACK_CALLS; i++) {
 		const char *c = __atomic_load_n(&by_call[i].call, __ATOMIC_ACQUIRE);
 		uint64_t k = __atomic_load_n(&by_call[i].n, __ATOMIC_RELAXED);
 		if (c && k) {
-			put(buf, len, &n, "%s", sep);
+			evs_text_put(buf, len, &n, "%s", sep);
 			put_json_str(buf, len, &n, c);
-			put(buf, len, &n, ":%llu", (unsigned long long)k);
+			evs_text_put(buf, len, &n, ":%llu", (unsigned long long)k);
 			sep = ",";
 		}
 	}
 	if (other_calls)
-		put(buf, len, &n, "%s\"other\":%llu", sep, (unsigned long long)other_calls);
-	put(buf, len, &n, "},\"parks\":{");
+		evs_text_put(buf, len, &n, "%s\"other\":%llu", sep, (unsigned long long)other_calls);
+	evs_text_put(buf, len, &n, "},\"parks\":{");
 	sep = "";
 	for (int i = 0; i < EVS_WAIT__N; i++)
 		if (r->parks_by[i]) {
-			put(buf, len, &n, "%s\"%s\":%llu", sep, wait_names[i],
+			evs_text_put(buf, len, &n, "%s\"%s\":%llu", sep, wait_names[i],
 			    (unsigned long long)r->parks_by[i]);
 			sep = ",";
 		}
-	put(buf, len, &n, "},\"tasks_peak\":%llu,\"kernel_threads_peak\":%llu,"
+	evs_text_put(buf, len, &n, "},\"tasks_peak\":%llu,\"kernel_threads_peak\":%llu,"
 	    "\"vol_ctxsw\":%ld,\"invol_ctxsw\":%ld,\"maxrss_kib\":%ld}\n",
 	    (unsigned long long)r->tasks_peak, (unsigned long long)r->kthreads_peak,
 	    r->vol_ctxsw, r->invol_ctxsw, r->maxrss_kib);
@@ -148,32 +139,32 @@ size_t evs_report_format(const struct evs_report *r, bool json, char *buf, size_
 	if (json)
 		return format_json(r, buf, len);
 	size_t n = 0;
-	put(buf, len, &n, "evshim stats: %s (pid %d), %d workers configured, %d worker slots used, "
+	evs_text_put(buf, len, &n, "evshim stats: %s (pid %d), %d workers configured, %d worker slots used, "
 	    "file backend %s\n", r->program ? r->program : "?", r->pid, r->workers, r->slots,
 	    r->file_backend);
 	for (int i = 0; i < EVS_ST__N; i++) {
-		put(buf, len, &n, "  %-16s %llu\n", st_names[i], (unsigned long long)r->total[i]);
+		evs_text_put(buf, len, &n, "  %-16s %llu\n", st_names[i], (unsigned long long)r->total[i]);
 		if (i == EVS_ST_fallbacks) {
 			for (int k = 0; k < EVS_FALLBACK_CALLS; k++) {
 				const char *c = __atomic_load_n(&by_call[k].call, __ATOMIC_ACQUIRE);
 				uint64_t v = __atomic_load_n(&by_call[k].n, __ATOMIC_RELAXED);
 				if (c && v)
-					put(buf, len, &n, "    fallback %-16s %llu\n", c,
+					evs_text_put(buf, len, &n, "    fallback %-16s %llu\n", c,
 					    (unsigned long long)v);
 			}
 			if (other_calls)
-				put(buf, len, &n, "    fallback %-16s %llu\n", "other",
+				evs_text_put(buf, len, &n, "    fallback %-16s %llu\n", "other",
 				    (unsigned long long)other_calls);
 		}
 		if (i == EVS_ST_parks)
 			for (int k = 0; k < EVS_WAIT__N; k++)
 				if (r->parks_by[k])
-					put(buf, len, &n, "    park %-16s %llu\n", wait_names[k],
+					evs_text_put(buf, len, &n, "    park %-16s %llu\n", wait_names[k],
 					    (unsigned long long)r->parks_by[k]);
 	}
-	put(buf, len, &n, "  %-16s %llu\n", "tasks_peak", (unsigned long long)r->tasks_peak);
-	put(buf, len, &n, "  %-16s %llu\n", "kthreads_peak", (unsigned long long)r->kthreads_peak);
-	put(buf, len, &n, "  %-16s %ld\n  %-16s %ld\n  %-16s %ld\n", "vol_ctxsw", r->vol_ctxsw,
+	evs_text_put(buf, len, &n, "  %-16s %llu\n", "tasks_peak", (unsigned long long)r->tasks_peak);
+	evs_text_put(buf, len, &n, "  %-16s %llu\n", "kthreads_peak", (unsigned long long)r->kthreads_peak);
+	evs_text_put(buf, len, &n, "  %-16s %ld\n  %-16s %ld\n  %-16s %ld\n", "vol_ctxsw", r->vol_ctxsw,
 	    "invol_ctxsw", r->invol_ctxsw, "maxrss_kib", r->maxrss_kib);
 	return n;
 }

@@ -45,16 +45,7 @@ struct out {
 	size_t n;
 };
 
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int k = vsnprintf(o->buf + o->n, sizeof(o->buf) - o->n, fmt, ap);
-	va_end(ap);
-	if (k > 0)
-		o->n = (size_t)k < sizeof(o->buf) - o->n ? o->n + (size_t)k : sizeof(o->buf) - 1;
-}
+#define put(o, ...) evs_text_put((o)->buf, sizeof((o)->buf), &(o)->n, __VA_ARGS__)
 
 static const char *signame(int sig)
 {

@@ -208,22 +208,46 @@ bool evs_fd_internal(int fd)
 	return evs_poller_is_internal(fd);
 }
 
-void evs_fdtab_forget_worker(int id)
+/* Calls fn on every entry made so far, with its fd number. */
+static void each_entry(void (*fn)(struct evs_fd *f, int fd, void *arg), void *arg)
 {
-	uint64_t bit = 1ULL << id;
 	for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
 		struct evs_fd *chunk = __atomic_load_n(&chunks[c], __ATOMIC_ACQUIRE);
 		if (!chunk)
 			continue;
-		for (int i = 0; i < EVS_FD_CHUNK; i++) {
-			struct evs_fd *f = &chunk[i];
-			if (!(__atomic_load_n(&f->reg, __ATOMIC_RELAXED) & bit))
-				continue;
-			evs_spin_lock(&f->lock);
-			f->reg &= ~bit;
-			evs_spin_unlock(&f->lock);
-		}
+		for (int i = 0; i < EVS_FD_CHUNK; i++)
+			fn(&chunk[i], (int)(c * EVS_FD_CHUNK + (size_t)i), arg);
 	}
+}
+
+static void forget_bit(struct evs_fd *f, int fd, void *arg)
+{
+	uint64_t bit = *(uint64_t *)arg;
+	if (!(__atomic_load_n(&f->reg, __ATOMIC_RELAXED) & bit))
+		return;
+	evs_spin_lock(&f->lock);
+	f->reg &= ~bit;
+	evs_spin_unlock(&f->lock);
+}
+
+void evs_fdtab_forget_worker(int id)
+{
+	uint64_t bit = 1ULL << id;
+	each_entry(forget_bit, &bit);
+}
+
+struct exec_flags { bool restore; int n; };
+
+static void exec_flag(struct evs_fd *f, int fd, void *arg)
+{
+	struct exec_flags *x = arg;
+	if (!f->shim_nonblock || f->nonblock)
+		return;
+	long fdfl = evs_sys_fcntl(fd, F_GETFD, 0), fl = evs_sys_fcntl(fd, F_GETFL, 0);
+	if (fdfl < 0 || (fdfl & FD_CLOEXEC) || fl < 0)
+		return;
+	evs_sys_fcntl(fd, F_SETFL, x->restore ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK));
+	x->n++;
 }
 
 int evs_fdtab_exec_flags(bool restore)
@@ -231,38 +255,21 @@ int evs_fdtab_exec_flags(bool restore)
 	/* Listening sockets the shim made non-blocking: an exec'd program
 	 * must find them as the program left them (and if exec fails, they
 	 * go back to the shim's). Only those that survive exec matter. */
-	int n = 0;
-	for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
-		struct evs_fd *chunk = __atomic_load_n(&chunks[c], __ATOMIC_ACQUIRE);
-		if (!chunk)
-			continue;
-		for (int i = 0; i < EVS_FD_CHUNK; i++) {
-			struct evs_fd *f = &chunk[i];
-			if (!f->shim_nonblock || f->nonblock)
-				continue;
-			int fd = (int)(c * EVS_FD_CHUNK + (size_t)i);
-			long fdfl = evs_sys_fcntl(fd, F_GETFD, 0), fl = evs_sys_fcntl(fd, F_GETFL, 0);
-			if (fdfl < 0 || (fdfl & FD_CLOEXEC) || fl < 0)
-				continue;
-			evs_sys_fcntl(fd, F_SETFL, restore ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK));
-			n++;
-		}
-	}
-	return n;
+	struct exec_flags x = { restore, 0 };
+	each_entry(exec_flag, &x);
+	return x.n;
+}
+
+static void reset_entry(struct evs_fd *f, int fd, void *arg)
+{
+	f->lock = 0;
+	f->reg = 0;
+	f->waiters[0] = f->waiters[1] = (struct evs_queue){ 0 };
 }
 
 void evs_fdtab_atfork_child(void)
 {
 	/* The child's pollers are new: nothing is registered in them. Waiters
 	 * belonged to tasks that stayed in the parent. */
-	for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
-		if (!chunks[c])
-			continue;
-		for (int i = 0; i < EVS_FD_CHUNK; i++) {
-			struct evs_fd *f = &chunks[c][i];
-			f->lock = 0;
-			f->reg = 0;
-			f->waiters[0] = f->waiters[1] = (struct evs_queue){ 0 };
-		}
-	}
+	each_entry(reset_entry, NULL);
 }

@@ -1,6 +1,7 @@
 /* The code map and the stack walk behind safepoint.h. */
 #include "../evs.h"
 #include "safepoint.h"
+#include "../obs/log.h"
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -173,16 +174,6 @@ enum evs_at evs_safepoint_classify(ucontext_t *uc, bool main_task)
 
 /* --- backtraces (the task dump, the crash report) ---------------------- */
 
-static void put(char *buf, size_t len, size_t *n, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int k = vsnprintf(buf + *n, len - *n, fmt, ap);
-	va_end(ap);
-	if (k > 0)
-		*n = (size_t)k < len - *n ? *n + (size_t)k : len - 1;
-}
-
 size_t evs_backtrace(ucontext_t *uc, bool signal_frame, int max, char *buf, size_t len)
 {
 	size_t n = 0;
@@ -195,7 +186,7 @@ size_t evs_backtrace(ucontext_t *uc, bool signal_frame, int max, char *buf, size
 	evs_unwinding++;
 	unw_cursor_t c;
 	if (unw_init_local2(&c, (unw_context_t *)uc, signal_frame ? UNW_INIT_SIGNAL_FRAME : 0)) {
-		put(buf, len, &n, "    (no backtrace: the unwinder refused the context)\n");
+		evs_text_put(buf, len, &n, "    (no backtrace: the unwinder refused the context)\n");
 		evs_unwinding--;
 		evs_self = self;
 		return n;
@@ -214,7 +205,7 @@ size_t evs_backtrace(ucontext_t *uc, bool signal_frame, int max, char *buf, size
 			if (!*file)
 				file = program_invocation_short_name;
 		}
-		put(buf, len, &n, "    #%-2d 0x%012lx %s+0x%lx (%s)\n", i, (unsigned long)ip, name,
+		evs_text_put(buf, len, &n, "    #%-2d 0x%012lx %s+0x%lx (%s)\n", i, (unsigned long)ip, name,
 		    (unsigned long)off, file);
 		if (unw_step(&c) <= 0)
 			break;

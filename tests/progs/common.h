@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Kernel threads of process pid (0: this one), from /proc; -1 when its
  * status cannot be read. */
@@ -33,5 +34,31 @@ static inline uint64_t fnv(const unsigned char *p, size_t n, uint64_t h)
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ p[i]) * 1099511628211ULL;
 	return h;
+}
+
+/* Sleeps n ms, all of them (nanosleep resumed after a signal). */
+static inline void sleep_ms(int n)
+{
+	struct timespec ts = { n / 1000, (n % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts))
+		;
+}
+
+/* A thread that sleeps 2 ms at a time and counts the sleeps that ended
+ * while `watch` was set, until `stop`: whether the other threads went on
+ * while one of them was blocked in a call. */
+struct ticker {
+	volatile int watch, stop, ticks;
+};
+
+static inline void *ticker_main(void *arg)
+{
+	struct ticker *t = arg;
+	while (!t->stop) {
+		sleep_ms(2);
+		if (t->watch)
+			t->ticks++;
+	}
+	return NULL;
 }
 #endif

@@ -41,6 +41,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "common.h"
 
 extern char **environ;
 static pthread_t target;
@@ -78,13 +79,6 @@ static void handle(int sig, void (*fn)(int), int flags)
 	sigaction(sig, &sa, NULL);
 }
 
-static void ms(int n)
-{
-	struct timespec ts = { n / 1000, (n % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 static int p[2];
 static void *reader(void *x)
 {
@@ -102,7 +96,7 @@ static void kill_parked(void)
 	handle(SIGUSR1, on_sig, 0);
 	pipe(p);
 	pthread_create(&target, NULL, reader, NULL);
-	ms(50);
+	sleep_ms(50);
 	pthread_kill(target, SIGUSR1);
 	pthread_join(target, NULL);
 }
@@ -127,7 +121,7 @@ static void *worker(void *x)
 {
 	(void)x;
 	for (int i = 0; i < 30; i++) {
-		ms(2);
+		sleep_ms(2);
 		work_done++;
 	}
 	return NULL;
@@ -143,11 +137,11 @@ static void sigwait_case(void)
 	pthread_t w, k;
 	pthread_create(&w, NULL, waiter, NULL);
 	pthread_create(&k, NULL, worker, NULL);
-	ms(20);
+	sleep_ms(20);
 	kill(getpid(), SIGUSR1);
-	ms(20);
+	sleep_ms(20);
 	kill(getpid(), SIGUSR2);
-	ms(20);
+	sleep_ms(20);
 	kill(getpid(), SIGTERM);
 	pthread_join(w, NULL);
 	pthread_join(k, NULL);
@@ -176,7 +170,7 @@ static void *queue_waiter(void *x)
 {
 	(void)x;
 	while (!hits)
-		ms(1);
+		sleep_ms(1);
 	return NULL;
 }
 
@@ -209,7 +203,7 @@ static void *client(void *x)
 		}
 		close(s);
 	}
-	ms(30);
+	sleep_ms(30);
 	kill(getpid(), SIGTERM);  /* "shut down" */
 	return NULL;
 }
@@ -342,7 +336,7 @@ static void reset_write(int ignore)
 	ssize_t r = write(c, big, 64 << 20);
 	printf("write 1: %s\n", err(r));
 	pthread_join(t, NULL);
-	ms(20);
+	sleep_ms(20);
 	r = write(c, big, 1000);
 	printf("write 2: %s\n", err(r));
 	r = write(c, big, 1000);
@@ -368,7 +362,7 @@ static void *child_waiter(void *x)
 	(void)x;
 	pid_t pid = fork();
 	if (pid == 0) {
-		ms(300);
+		sleep_ms(300);
 		_exit(5);
 	}
 	waiting_child = 1;
@@ -387,12 +381,12 @@ static void waitpid_case(void)
 	pthread_t e, w;
 	pthread_create(&e, NULL, echoer, (void *)(long)sv[1]);
 	pthread_create(&w, NULL, child_waiter, NULL);
-	ms(50);
+	sleep_ms(50);
 	for (int i = 0; i < 20; i++) {  /* pings while the child lives */
 		char c = 'x';
 		(void)!write(sv[0], &c, 1);
 		(void)!read(sv[0], &c, 1);
-		ms(5);
+		sleep_ms(5);
 	}
 	pthread_join(w, NULL);
 	shutdown(sv[0], SHUT_WR);

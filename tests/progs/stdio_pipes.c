@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "common.h"
 
 #define RELEASE_EVERY 10  /* ticks between two parts */
 #define SIGNAL_EVERY 5    /* ticks between two signals, in the signal cases */
@@ -30,18 +31,11 @@ static volatile int blocked, stop, ticks, releases, signals, handled;
 static int go_fd = -1;    /* write end of the current control pipe */
 static pthread_t main_thread;
 
-static void ms(int n)
-{
-	struct timespec ts = { n / 1000, (n % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts))
-		;
-}
-
 static void *ticker(void *x)
 {
 	(void)x;
 	while (!stop) {
-		ms(2);
+		sleep_ms(2);
 		if (!blocked)
 			continue;
 		ticks++;

@@ -12,32 +12,16 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "common.h"
 
-static volatile int blocked, stop, ticks_during;
+static struct ticker tick;
 static int p[2], q[2];
 
-static void ms(int n)
-{
-	struct timespec ts = { n / 1000, (n % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts))
-		;
-}
-
-static void *ticker(void *x)
-{
-	(void)x;
-	while (!stop) {
-		ms(2);
-		if (blocked)
-			ticks_during++;
-	}
-	return NULL;
-}
 
 static void *filler(void *x)
 {
 	int *fds = x;
-	ms(60);
+	sleep_ms(60);
 	(void)!write(fds[1], fds == p ? "hello" : "world", 5);
 	return NULL;
 }
@@ -53,30 +37,30 @@ int main(void)
 	pipe(p);
 	pipe(q);
 	pthread_t tk, fl;
-	pthread_create(&tk, NULL, ticker, NULL);
+	pthread_create(&tk, NULL, ticker_main, &tick);
 
 	char buf[16] = "", buf2[16] = "";
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
 	io_uring_prep_read(sqe, p[0], buf, sizeof(buf) - 1, 0);
 	io_uring_submit(&ring);
 	pthread_create(&fl, NULL, filler, p);
-	blocked = 1;
+	tick.watch = 1;
 	struct io_uring_cqe *cqe;
 	int r = io_uring_wait_cqe(&ring, &cqe);
-	blocked = 0;
+	tick.watch = 0;
 	printf("io_uring_wait_cqe: %d, read %d bytes \"%s\"; ticker ticked meanwhile: %s\n", r,
-	       r == 0 ? cqe->res : -1, buf, ticks_during > 3 ? "yes" : "no");
+	       r == 0 ? cqe->res : -1, buf, tick.ticks > 3 ? "yes" : "no");
 	io_uring_cqe_seen(&ring, cqe);
 	pthread_join(fl, NULL);
 
 	/* nothing is in flight: a timed wait times out */
 	struct __kernel_timespec ts = { 0, 30000000 };
-	ticks_during = 0;
-	blocked = 1;
+	tick.ticks = 0;
+	tick.watch = 1;
 	r = io_uring_wait_cqe_timeout(&ring, &cqe, &ts);
-	blocked = 0;
+	tick.watch = 0;
 	printf("io_uring_wait_cqe_timeout with nothing in flight: %s; ticker ticked meanwhile: %s\n",
-	       r == -ETIME ? "-ETIME" : "other", ticks_during > 3 ? "yes" : "no");
+	       r == -ETIME ? "-ETIME" : "other", tick.ticks > 3 ? "yes" : "no");
 
 	/* one read of q, and a no-op: submit both and wait for two */
 	sqe = io_uring_get_sqe(&ring);
@@ -84,14 +68,14 @@ int main(void)
 	sqe = io_uring_get_sqe(&ring);
 	io_uring_prep_nop(sqe);
 	pthread_create(&fl, NULL, filler, q);
-	ticks_during = 0;
-	blocked = 1;
+	tick.ticks = 0;
+	tick.watch = 1;
 	r = io_uring_submit_and_wait(&ring, 2);
-	blocked = 0;
+	tick.watch = 0;
 	printf("io_uring_submit_and_wait(2): submitted %d, %u completions ready, read \"%s\"; ticker ticked meanwhile: %s\n",
-	       r, io_uring_cq_ready(&ring), buf2, ticks_during > 3 ? "yes" : "no");
+	       r, io_uring_cq_ready(&ring), buf2, tick.ticks > 3 ? "yes" : "no");
 	pthread_join(fl, NULL);
-	stop = 1;
+	tick.stop = 1;
 	pthread_join(tk, NULL);
 	io_uring_queue_exit(&ring);
 	return 0;

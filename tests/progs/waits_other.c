@@ -21,26 +21,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "common.h"
 
-static volatile int blocked, stop, ticks_during;
-
-static void ms(int n)
-{
-	struct timespec ts = { n / 1000, (n % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts))
-		;
-}
-
-static void *ticker(void *x)
-{
-	(void)x;
-	while (!stop) {
-		ms(2);
-		if (blocked)
-			ticks_during++;
-	}
-	return NULL;
-}
+static struct ticker tick;
 
 static int efd, tfd, sfd, ifd, ptm, pts;
 static char dir[256];
@@ -48,7 +31,7 @@ static char dir[256];
 static void *poker(void *x)
 {
 	const char *c = x;
-	ms(60);
+	sleep_ms(60);
 	if (!strcmp(c, "eventfd")) {
 		uint64_t v = 7;
 		(void)!write(efd, &v, 8);
@@ -79,7 +62,7 @@ static pid_t holder(const char *path, int use_flock)
 			fcntl(fd, F_SETLK, &l);
 		}
 		(void)!write(p[1], "!", 1);
-		ms(60);
+		sleep_ms(60);
 		_exit(0);
 	}
 	char c;
@@ -98,7 +81,7 @@ int main(int argc, char **argv)
 	sigaddset(&s, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &s, NULL);  /* for the signalfd */
 	pthread_t tk;
-	pthread_create(&tk, NULL, ticker, NULL);
+	pthread_create(&tk, NULL, ticker_main, &tick);
 	static const char *cases[] = { "eventfd", "timerfd", "signalfd", "inotify", "pty",
 				       "flock", "setlkw" };
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -124,8 +107,8 @@ int main(int argc, char **argv)
 		}
 		pthread_t pk;
 		pthread_create(&pk, NULL, poker, (void *)c);
-		ticks_during = 0;
-		blocked = 1;
+		tick.ticks = 0;
+		tick.watch = 1;
 		char out[600] = "";
 		if (!strcmp(c, "eventfd")) {
 			uint64_t v = 0;
@@ -160,8 +143,8 @@ int main(int argc, char **argv)
 			snprintf(out, sizeof(out), "locked: %d", r);
 			close(fd);
 		}
-		blocked = 0;
-		printf("%-9s %s; the ticker ticked while it waited: %s\n", c, out, ticks_during > 3 ? "yes" : "no");
+		tick.watch = 0;
+		printf("%-9s %s; the ticker ticked while it waited: %s\n", c, out, tick.ticks > 3 ? "yes" : "no");
 		pthread_join(pk, NULL);
 		if (h)
 			waitpid(h, NULL, 0);
@@ -176,7 +159,7 @@ int main(int argc, char **argv)
 		unlink(p);
 		unlink(lockfile);
 	}
-	stop = 1;
+	tick.stop = 1;
 	pthread_join(tk, NULL);
 	return 0;
 }

@@ -179,6 +179,33 @@ shim_was_used() {
 	[ "$created" -ge "${1:-1}" ]
 }
 
+# answers_http PORT URL FILE [LOADGEN-ARGS...]: waits up to 30 s for the
+# server started by start_bg to answer one GET of URL with FILE's bytes;
+# fails when it never does, or exits first.
+answers_http() {
+	local port=$1 url=$2 file=$3 end=$((SECONDS + 30))
+	shift 3
+	while [ "$SECONDS" -lt "$end" ]; do
+		"$DEMO/loadgen" -p "$port" -c 1 -r 1 -m http -u "$url" -F "$file" -t 2 "$@" \
+			> /dev/null 2>&1 && return 0
+		kill -0 "$BGPID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# shim_served NAME CONNS PEAK [sum]: a server's run under the shim made at
+# least CONNS tasks in one process, and its peak kernel threads (PEAK)
+# stayed under CONNS, as they would not had each connection kept a kernel
+# thread; tasks_created (the largest process's, or with "sum" all of them)
+# and fallbacks go to the figures.
+shim_served() {
+	shim_was_used "$2"
+	record "$1" shim tasks_created "$(stat_"${4:-max}" tasks_created)"
+	record "$1" shim fallbacks "$(stat_sum fallbacks)"
+	[ "$3" -lt "$2" ] || { echo "$1: kernel threads peak $3 with $2 connections: the threads were not tasks"; return 1; }
+}
+
 # dump_stacks PID: on a failure, each kernel thread's top frames (gdb),
 # so the test output shows where a hung server waits.
 dump_stacks() {

@@ -31,15 +31,8 @@ webrick() {
 	start_bg ruby $(shim_env "$mode") "$RUBY" "$BATS_TEST_TMPDIR/serve.rb" "$port" \
 		"$BATS_TEST_TMPDIR/www" "$BATS_TEST_TMPDIR/webrick.log"
 	watch_start "$BGPID" "$BATS_TEST_TMPDIR/watch"
-	local i ok=0
-	local end=$((SECONDS + 30))
-	while [ "$SECONDS" -lt "$end" ]; do
-		"$DEMO/loadgen" -p "$port" -c 1 -r 1 -m http -u /1k.bin -F "$BATS_TEST_TMPDIR/www/1k.bin" -t 2 \
-			> /dev/null 2>&1 && { ok=1; break; }
-		kill -0 "$BGPID" 2>/dev/null || break
-		sleep 0.1
-	done
-	[ "$ok" = 1 ] || { echo "WEBrick never answered"; cat "$BATS_TEST_TMPDIR/ruby.log"; return 1; }
+	answers_http "$port" /1k.bin "$BATS_TEST_TMPDIR/www/1k.bin" ||
+		{ echo "WEBrick never answered"; cat "$BATS_TEST_TMPDIR/ruby.log"; return 1; }
 	local rb f rc=0
 	rb=$(pgrep -P "$(child "$BGPID")")
 	for f in 1k 100k; do
@@ -60,11 +53,7 @@ webrick() {
 	record webrick "$mode" "kernel threads (peak)" "$pt"
 	record webrick "$mode" "context switches vol/invol (rusage)" "$(rusage_of ruby | awk '{print $1 "/" $2}')"
 	[ "$rc" = 0 ]
-	if [ "$mode" = shim ]; then
-		shim_was_used "$WCONNS"
-		record webrick shim tasks_created "$(stat_max tasks_created)"
-		[ "$pt" -lt "$WCONNS" ] || { echo "kernel threads peak $pt with $WCONNS connections"; return 1; }
-	fi
+	[ "$mode" != shim ] || shim_served webrick "$WCONNS" "$pt"
 }
 
 @test "ruby WEBrick natively: 1 KB and 100 KB files byte-checked" {
