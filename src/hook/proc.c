@@ -152,40 +152,33 @@ static char **fill_args(char **argv, const char *arg0, va_list ap, char ***envp)
 	return argv;
 }
 
+/* Declares char *argv[] in the caller's frame, filled from arg and the
+ * arguments after it (and envp after the NULL, when envp is not NULL). */
+#define ARGS_ARRAY(argv, arg, envp) \
+	va_list ap, cp; \
+	va_start(ap, arg); \
+	va_copy(cp, ap); \
+	char *argv[count_args(arg, cp)]; \
+	va_end(cp); \
+	fill_args(argv, arg, ap, envp); \
+	va_end(ap)
+
 EVS_HOOK int execl(const char *path, const char *arg, ...)
 {
-	va_list ap, cp;
-	va_start(ap, arg);
-	va_copy(cp, ap);
-	char *argv[count_args(arg, cp)];
-	va_end(cp);
-	fill_args(argv, arg, ap, NULL);
-	va_end(ap);
+	ARGS_ARRAY(argv, arg, NULL);
 	return execv(path, argv);
 }
 
 EVS_HOOK int execlp(const char *file, const char *arg, ...)
 {
-	va_list ap, cp;
-	va_start(ap, arg);
-	va_copy(cp, ap);
-	char *argv[count_args(arg, cp)];
-	va_end(cp);
-	fill_args(argv, arg, ap, NULL);
-	va_end(ap);
+	ARGS_ARRAY(argv, arg, NULL);
 	return execvp(file, argv);
 }
 
 EVS_HOOK int execle(const char *path, const char *arg, ...)
 {
 	char **envp;
-	va_list ap, cp;
-	va_start(ap, arg);
-	va_copy(cp, ap);
-	char *argv[count_args(arg, cp)];
-	va_end(cp);
-	fill_args(argv, arg, ap, &envp);
-	va_end(ap);
+	ARGS_ARRAY(argv, arg, &envp);
 	return execve(path, argv, envp);
 }
 
