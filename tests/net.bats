@@ -81,3 +81,8 @@ make_docroot() {
 	# with the monitor on, whatever it races with, the program still works
 	EVSHIM_WORKERS=1 run_shim "$PROGS/close_all" | grep -qx "after closing everything: still here"
 }
+
+@test "a child that makes no blocking call has only its own fds, not the runtime's (CPython test_subprocess test_pass_fds_redirected)" {
+	same_output "$PROGS/child_fds"
+	[[ "$native" == *"child's fds: 0 1 2 5"* ]]
+}

@@ -206,7 +206,6 @@ static void *monitor_main(void *arg)
 void evs_monitor_init(void)
 {
 	evs_safepoint_init();
-	evs_safepoint_unwind_setup();
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_preempt;

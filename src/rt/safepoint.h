@@ -21,11 +21,12 @@ void evs_safepoint_init(void);      /* at load: the code map */
  * one of the runtime's hidden fds (hook/fdio.c), out of the program's
  * numbers and safe from its close(). */
 extern __thread int evs_unwinding __attribute__((tls_model("initial-exec")));
-/* libunwind's one-time set-up, done at start-up (rt/monitor.c). The pipe
- * libunwind opens for its memory checks is hidden at a high number (see
- * evs_unwinding), so it never shifts the program's fd numbers. Until it is
- * done evs_safepoint_classify answers from the interrupted instruction
- * alone. */
+/* libunwind's one-time set-up, done when the runtime starts, with the
+ * workers' pollers (rt/worker.c): a process that never starts the runtime
+ * has none of its fds. The pipe libunwind opens for its memory checks is
+ * hidden at a high number (see evs_unwinding), so it never shifts the
+ * program's fd numbers. Until it is done evs_safepoint_classify answers
+ * from the interrupted instruction alone. */
 void evs_safepoint_unwind_setup(void);
 /* The whole stack (main_task: libc's start code below main is fine). */
 enum evs_at evs_safepoint_classify(ucontext_t *uc, bool main_task);

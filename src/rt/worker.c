@@ -14,6 +14,7 @@
 #include "monitor.h"
 #include "offload.h"
 #include "tls.h"
+#include "safepoint.h"
 #include "signal.h"
 #include "crash.h"
 #include "dump.h"
@@ -286,6 +287,7 @@ void evs_sched_start_slow(void)
 			evs_panic("cannot create the poller of worker %d: %s", i,
 				  strerror(-r));
 	}
+	evs_safepoint_unwind_setup();
 	struct evs_worker *w0 = &evs_workers[0];
 	w0->sched_stack = mmap(NULL, EVS_SCHED_STACK, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
