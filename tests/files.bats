@@ -37,6 +37,14 @@ load helpers/load
 	[ "$(stat_of parks)" -gt 40 ]
 }
 
+@test "sendfile to the program's own non-blocking socket: EAGAIN as natively, every byte, no fallback (Ruby's IO.copy_stream)" {
+	on_workers 1 2 -- same_output "$PROGS/sendfile_nonblock" "$BATS_TEST_TMPDIR"
+	[[ "$native" == *"sent 3145728 bytes, EAGAIN seen: yes"* ]]
+	EVSHIM_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/sendfile_nonblock" "$BATS_TEST_TMPDIR" > /dev/null
+	cat "$BATS_TEST_TMPDIR/st"
+	grep -Eq "^  fallbacks +0$" "$BATS_TEST_TMPDIR/st"
+}
+
 @test "writes, opens, fsync, stat from 12 threads (every write form, pages evicted): same bytes, offsets and errors (1 and 2 workers)" {
 	on_workers 1 2 -- same_output "$PROGS/file_ops" "$BATS_TEST_TMPDIR"
 	[[ "$native" == *"offset after pwrite: 100"* ]]

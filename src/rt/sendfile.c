@@ -166,6 +166,11 @@ long evs_sendfile(int out, int in, off_t *offp, size_t count)
 		struct sf_job j = { out, in, offp, count };
 		return evs_offload(job_sendfile, &j);
 	}
+	if (f->kind == EVS_FD_SOCKET && f->nonblock)
+		/* The program's own non-blocking socket (Ruby's IO.copy_stream):
+		 * the call never waits for the socket, and EAGAIN is the
+		 * program's to handle. Not a fallback. */
+		return evs_sys6(SYS_sendfile, out, in, offp, count, 0, 0);
 	if (f->kind != EVS_FD_SOCKET || f->nonblock || f->shim_nonblock)
 		return EVS_USE_REAL;
 	struct sf s = { .in = in, .offp = offp, .count = count, .fi = fi,
