@@ -45,6 +45,17 @@ load helpers/load
 	grep -Eq "^  fallbacks +0$" "$BATS_TEST_TMPDIR/st"
 }
 
+@test "opens and stats the cache refuses but no disk is needed (ENOTDIR through a file, /proc, /sys) are answered on the worker, with the same results" {
+	on_workers 1 2 -- same_output "$PROGS/open_local" "$BATS_TEST_TMPDIR"
+	[[ "$native" == *"open DIR/file.html/.htaccess: -1 ENOTDIR; stat: -1 ENOTDIR"* ]]
+	[[ "$native" == *"open /proc/self/status: ok, starts \"Name:\"; stat: ok, regular"* ]]
+	EVSHIM_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/open_local" "$BATS_TEST_TMPDIR" > /dev/null
+	cat "$BATS_TEST_TMPDIR/st"
+	# 3 rounds of 7 paths, each an open and a stat; the first round may
+	# find some prefixes uncached (they go to the backend).
+	[ "$(stat_of open_local)" -ge 24 ]
+}
+
 @test "writes, opens, fsync, stat from 12 threads (every write form, pages evicted): same bytes, offsets and errors (1 and 2 workers)" {
 	on_workers 1 2 -- same_output "$PROGS/file_ops" "$BATS_TEST_TMPDIR"
 	[[ "$native" == *"offset after pwrite: 100"* ]]

@@ -26,11 +26,13 @@
 #include "../libc/sys.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 
 #ifndef SYS_openat2
@@ -57,6 +59,71 @@ static long open_cached(int dirfd, const char *path, int flags)
 	return r;
 }
 
+/* When the cached lookup said EAGAIN, can the worker still answer without
+ * a disk? Two cases every web server and language runtime meets:
+ *   - a component before the last is not a directory
+ *     ("DOCROOT/file.html/.htaccess", Apache on every request): natively
+ *     a quick ENOTDIR, which RESOLVE_CACHED refuses to give;
+ *   - the path's directory is on a filesystem that lives in memory
+ *     (/proc, /sys, tmpfs, cgroups: RESOLVE_CACHED refuses /proc/self and
+ *     most of /proc and /sys): the plain call cannot wait for a disk.
+ * The parent (or, for a parent it cannot open from the cache either, the
+ * grandparent: /proc/self/fd) is opened O_PATH from the cache and looked
+ * at. LOCAL_NO: go to the backend as before. Getting it wrong costs a
+ * stall of the worker (the monitor's spares cover that), never a wrong
+ * answer: the plain call gives the kernel's own. */
+enum local { LOCAL_NO, LOCAL_NOTDIR, LOCAL_MEMFS };
+
+static bool memfs(long magic)
+{
+	switch (magic) {
+	case PROC_SUPER_MAGIC: case SYSFS_MAGIC: case TMPFS_MAGIC: case RAMFS_MAGIC:
+	case CGROUP_SUPER_MAGIC: case CGROUP2_SUPER_MAGIC: case DEVPTS_SUPER_MAGIC:
+	case DEBUGFS_MAGIC: case TRACEFS_MAGIC: case SECURITYFS_MAGIC:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static enum local lookup_local(int dirfd, const char *path)
+{
+	char dir[512];
+	size_t end = strlen(path);
+	for (int up = 0; up < 2; up++) {
+		while (end > 1 && path[end - 1] == '/')
+			end--;
+		while (end > 0 && path[end - 1] != '/')
+			end--;  /* dir is path[0, end): "" for a name in dirfd */
+		if (end >= sizeof(dir))
+			return LOCAL_NO;
+		memcpy(dir, path, end);
+		dir[end] = 0;
+		if (!end)
+			strcpy(dir, ".");
+		long fd = open_cached(dirfd, dir, O_PATH | O_CLOEXEC);
+		if (fd == -EAGAIN && end > 1) {
+			end--;  /* the slash: look one level up */
+			continue;
+		}
+		if (fd == -ENOTDIR)
+			return LOCAL_NOTDIR;  /* dir ends in '/': what it names is no directory */
+		if (fd < 0)
+			return LOCAL_NO;
+		struct statx x;
+		struct statfs fs;
+		enum local r = LOCAL_NO;
+		if (evs_sys6(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_TYPE, &x, 0) == 0 &&
+		    !S_ISDIR(x.stx_mode))
+			r = LOCAL_NOTDIR;  /* a name after it, at least */
+		else if (evs_sys3(SYS_fstatfs, fd, &fs, 0) == 0 && memfs((long)fs.f_type))
+			r = LOCAL_MEMFS;
+		evs_sys3(SYS_close, fd, 0, 0);
+		return r;
+	}
+	return LOCAL_NO;
+}
+
 /* Run op on the backend. A path inside a swapped TLS block is copied to
  * the heap first: the backend reads it while other tasks run. */
 static long backend_path(struct evs_fop *op)
@@ -79,6 +146,15 @@ long evs_open(int dirfd, const char *path, int flags, mode_t mode)
 		r = open_cached(dirfd, path, flags);
 		if (r >= 0)
 			evs_stat_add(EVS_ST_open_fast, 1);
+	}
+	if (r == -EAGAIN && !(flags & (O_CREAT | O_TRUNC | __O_TMPFILE)) && path) {
+		enum local l = lookup_local(dirfd, path);
+		if (l == LOCAL_NOTDIR)
+			r = -ENOTDIR;
+		else if (l == LOCAL_MEMFS)
+			r = evs_sys6(SYS_openat, dirfd, path, flags, 0, 0, 0);
+		if (l != LOCAL_NO)
+			evs_stat_add(EVS_ST_open_local, 1);
 	}
 	if (r == -EAGAIN) {
 		struct evs_fop op = { .kind = EVS_FOP_OPEN, .fd = dirfd, .path = path,
@@ -143,6 +219,17 @@ static long statx_path(int dirfd, const char *path, int flags, unsigned mask, st
 	}
 	if (fd != -EAGAIN)
 		return fd;  /* ENOENT, ENOTDIR, EACCES, ELOOP: the lookup's answer */
+	if (!(flags & AT_EMPTY_PATH) && path && *path) {
+		enum local l = lookup_local(dirfd, path);
+		if (l != LOCAL_NO)
+			evs_stat_add(EVS_ST_open_local, 1);
+		if (l == LOCAL_NOTDIR)
+			return -ENOTDIR;
+		if (l == LOCAL_MEMFS) {
+			long r = evs_sys6(SYS_statx, dirfd, path, flags, mask, x, 0);
+			return r;
+		}
+	}
 	struct evs_fop op = { .kind = EVS_FOP_STATX, .fd = dirfd, .path = path, .flags = flags,
 			      .mode = mask, .stx = x };
 	return backend_path(&op);

@@ -40,7 +40,7 @@ mariadb() {
 	# shellcheck disable=SC2046
 	start_bg mysqld $(shim_env "$mode") "$MYSQLD" --no-defaults --user=root --datadir="$D/data" \
 		--socket="$SOCK" --pid-file="$D/mysqld.pid" --skip-networking --log-error="$D/error.log" \
-		--innodb-buffer-pool-size=128M --max-connections=200
+		--innodb-buffer-pool-size=128M --max-connections=$((DBCONNS + 100))
 	watch_start "$BGPID" "$BATS_TEST_TMPDIR/watch"
 	local up=0 end=$((SECONDS + 60))
 	while [ "$SECONDS" -lt "$end" ]; do
