@@ -68,6 +68,12 @@ make_case() {
 	[ "$("$1/proj/prog")" = 91 ]
 }
 
+@test "strace -f under the shim (tracer and tracee): its waits see every ptrace stop, the traced program's output is the same (1 and 2 workers)" {
+	command -v strace >/dev/null || skip "no strace"
+	on_workers 1 2 -- same_output strace -f -o /dev/null "$PROGS/join_detach"
+	[[ "$native" == *"cleanups: 1 2 3"* ]]
+}
+
 @test "eventfd, timerfd, signalfd, inotify and pty reads, flock and F_SETLKW park the task, not the worker (1 worker, no monitor)" {
 	EVSHIM_WORKERS=1 EVSHIM_MONITOR=0 same_output "$PROGS/waits_other" "$BATS_TEST_TMPDIR"
 	for c in eventfd timerfd signalfd inotify pty flock setlkw; do

@@ -16,6 +16,10 @@ static pid_t wait_task(pid_t pid, int *status, int options, struct rusage *ru)
 {
 	for (;;) {
 		long r = evs_wait4(pid, status, options, ru);
+		if (r == EVS_USE_REAL) {
+			evs_fallback("wait4", NULL);
+			return REAL(wait4)(pid, status, options, ru);
+		}
 		if (r != -ECANCELED)
 			return (pid_t)evs_ret(r);
 		evs_task_testcancel();  /* a cancellation point */
@@ -57,13 +61,29 @@ EVS_HOOK int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 	for (;;) {
 		long r = evs_waitid(type, id, info, options);
 		if (r == EVS_USE_REAL) {
-			EVS_FALLBACK();
+			evs_fallback("wait4", NULL);
 			return REAL(waitid)(type, id, info, options);
 		}
 		if (r != -ECANCELED)
 			return (int)evs_ret(r);
 		evs_task_testcancel();
 	}
+}
+
+/* ptrace: a tracer's waits must see its tracees' stops (rt/child.h).
+ * glibc's ptrace takes its three other arguments from the variable list
+ * whatever the request; they are passed on as they came. */
+EVS_HOOK long ptrace(enum __ptrace_request req, ...)
+{
+	va_list ap;
+	va_start(ap, req);
+	pid_t pid = va_arg(ap, pid_t);
+	void *addr = va_arg(ap, void *);
+	void *data = va_arg(ap, void *);
+	va_end(ap);
+	if (req == PTRACE_ATTACH || req == PTRACE_SEIZE || req == PTRACE_TRACEME)
+		evs_child_tracing();
+	return REAL(ptrace)(req, pid, addr, data);
 }
 
 /* --- exec and posix_spawn ------------------------------------------------ */

@@ -23,6 +23,7 @@
 #include <netdb.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <sys/ptrace.h>
 #include <spawn.h>
 #include <liburing.h>
 

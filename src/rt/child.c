@@ -129,8 +129,17 @@ static long park_for_child(pid_t pid, bool stops)
 	return 0;  /* an exit, or the time to look again */
 }
 
+static int tracing;
+
+void evs_child_tracing(void)
+{
+	__atomic_store_n(&tracing, 1, __ATOMIC_RELAXED);
+}
+
 long evs_wait4(pid_t pid, int *status, int options, struct rusage *ru)
 {
+	if (__atomic_load_n(&tracing, __ATOMIC_RELAXED) && !(options & WNOHANG))
+		return EVS_USE_REAL;
 	for (;;) {
 		long r = evs_sys6(SYS_wait4, pid, status, options | WNOHANG, ru, 0, 0);
 		if (r != 0 || (options & WNOHANG))
@@ -143,6 +152,8 @@ long evs_wait4(pid_t pid, int *status, int options, struct rusage *ru)
 
 long evs_waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 {
+	if (__atomic_load_n(&tracing, __ATOMIC_RELAXED) && !(options & WNOHANG))
+		return EVS_USE_REAL;
 	for (;;) {
 		if (info)
 			info->si_pid = 0;

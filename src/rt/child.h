@@ -10,5 +10,10 @@
 #include <sys/wait.h>
 
 long evs_wait4(pid_t pid, int *status, int options, struct rusage *ru);
+/* The process traces others (it called ptrace to attach, seize or be
+ * traced): from then on its waits are the real blocking calls (counted as
+ * fallbacks), since a tracee's stops, which a pidfd never reports, wake
+ * only a real wait (strace, gdb). */
+void evs_child_tracing(void);
 long evs_waitid(idtype_t type, id_t id, siginfo_t *info, int options);
 #endif
