@@ -86,7 +86,7 @@ int evs_park(uint64_t token, int64_t deadline, int why, intptr_t obj)
 	t->parked_on = why;
 	t->parked_obj = obj;
 	t->parked_until = deadline;
-	t->parked_since = evs_now_ns();
+	t->parked_since = evs_now_coarse_ns();
 	w->st[EVS_ST_parks]++;
 	w->parks_by[why]++;
 	bool polled = reported_by_poller(why);

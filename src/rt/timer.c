@@ -16,6 +16,13 @@ int64_t evs_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int64_t evs_now_coarse_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* Two roots (either may be NULL) into one; returns the new root, which
  * has no siblings. */
 static struct evs_timer *meld(struct evs_timer *a, struct evs_timer *b)

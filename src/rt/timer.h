@@ -52,4 +52,8 @@ int64_t evs_abs_deadline(clockid_t clk, const struct timespec *abs);
  * milliseconds: -1 for INT64_MAX (no deadline), 0 once it has passed. */
 int evs_ms_until(int64_t deadline_ns);
 int64_t evs_now_ns(void);            /* CLOCK_MONOTONIC */
+/* CLOCK_MONOTONIC_COARSE: the last tick's time (a few ms behind), read
+ * without the TSC: for what only a person reads (how long a task has
+ * waited, in the dump), on paths as hot as a park. */
+int64_t evs_now_coarse_ns(void);
 #endif
