@@ -26,6 +26,7 @@
 	X(aio_ops, "O_DIRECT reads/writes done by Linux AIO") \
 	X(file_fast, "file reads/writes served from the page cache at once") \
 	X(open_fast, "opens served from the dentry cache at once") \
+	X(write_slow, "buffered writes on the worker that waited (the fd's writes then go to the backend for 1 s)") \
 	X(open_local, "lookups the cache refused but the worker answered (ENOTDIR, /proc, /sys, tmpfs)") \
 	X(sendfile_ahead, "sendfile ranges read ahead by the backend first") \
 	X(fallbacks, "calls passed to the real blocking function") \

@@ -139,6 +139,7 @@ void evs_fd_reset(int fd, int kind, int nonblock, int stream)
 	f->always_ready = 0;
 	f->stream = (uint8_t)stream;
 	f->timeo[0] = f->timeo[1] = 0;
+	f->write_slow_until = 0;
 	f->pending_err = 0;
 	wake_all(f, EVS_IN, EVS_WAKE_CLOSED);
 	wake_all(f, EVS_OUT, EVS_WAKE_CLOSED);

@@ -68,6 +68,7 @@ struct evs_fd {
 	uint32_t seq[2];         /* events seen, per direction (atomic) */
 	struct evs_queue waiters[2];
 	int64_t timeo[2];        /* SO_RCVTIMEO, SO_SNDTIMEO in ns; 0 none */
+	int64_t write_slow_until; /* no_nowait_write files: backend writes until then (rt/filerw.c) */
 };
 
 void evs_fdtab_init(void);

@@ -12,6 +12,15 @@
  * RWF_NOWAIT too, but have no disk to wait for: once the first refusal
  * showed what they are, they get the plain call on the worker.
  *
+ * Buffered writes where the filesystem has no no-wait form (ext4): a
+ * write into the page cache takes a few microseconds, a backend round
+ * trip costs more than that, and the write waits for the disk only when
+ * the kernel throttles dirty pages or a journal is busy. So they are made
+ * on the worker, timed; one that took EVS_WRITE_SLOW_NS or more sends the
+ * fd's writes to the backend for the next EVS_WRITE_BACKEND_NS (counted
+ * as write_slow). A write that waits stalls its worker once, and the
+ * monitor's spare workers cover that stall (docs/differences.md).
+ *
  * The file offset moves exactly as without the shim: calls at the file
  * position use the position-moving forms all the way (readv/writev,
  * preadv2 at offset -1, io_uring at offset -1), never an lseek of ours.
@@ -180,11 +189,37 @@ static long plain_rw(int fd, const struct iovec *iov, int cnt, off_t off, int rw
 	return evs_fileio_now(&op);
 }
 
+#define EVS_WRITE_SLOW_NS (2 * 1000000LL)
+#define EVS_WRITE_BACKEND_NS (1000 * 1000000LL)
+
+/* A buffered write on the worker, unless this fd's writes were lately
+ * seen to wait; -EAGAIN: use the backend. */
+static long timed_write(struct evs_fd *f, int fd, const struct iovec *iov, int cnt, off_t off,
+			int rwflags)
+{
+	int64_t t0 = evs_now_ns();
+	if (t0 < __atomic_load_n(&f->write_slow_until, __ATOMIC_RELAXED))
+		return -EAGAIN;
+	long r = plain_rw(fd, iov, cnt, off, rwflags, 1);
+	int64_t took = evs_now_ns() - t0;
+	if (took >= EVS_WRITE_SLOW_NS) {
+		__atomic_store_n(&f->write_slow_until, t0 + took + EVS_WRITE_BACKEND_NS,
+				 __ATOMIC_RELAXED);
+		evs_stat_add(EVS_ST_write_slow, 1);
+	}
+	return r;
+}
+
 long evs_file_rw(struct evs_fd *f, int fd, const struct iovec *iov, int cnt, off_t off,
 		 int rwflags, int out)
 {
 	if (f->pseudo_fs == 1)
 		return plain_rw(fd, iov, cnt, off, rwflags, out);
+	if (out && f->no_nowait_write && !f->direct) {
+		long r = timed_write(f, fd, iov, cnt, off, rwflags);
+		if (r != -EAGAIN)
+			return r;
+	}
 	long r = -EAGAIN;
 	if (!f->direct && !(out && f->no_nowait_write)) {
 		r = evs_sys6(out ? SYS_pwritev2 : SYS_preadv2, fd, iov, cnt, off, 0,
@@ -204,8 +239,12 @@ long evs_file_rw(struct evs_fd *f, int fd, const struct iovec *iov, int cnt, off
 		}
 		if (r == -EOPNOTSUPP && pseudo_fs(f, fd))
 			return plain_rw(fd, iov, cnt, off, rwflags, out);
-		if (r == -EOPNOTSUPP && out)
+		if (r == -EOPNOTSUPP && out) {
 			f->no_nowait_write = 1;  /* this filesystem has none: skip the try */
+			long w = timed_write(f, fd, iov, cnt, off, rwflags);
+			if (w != -EAGAIN)
+				return w;
+		}
 		else if (r != -EAGAIN && r != -EOPNOTSUPP)
 			return r;  /* EBADF, EISDIR, EINVAL, ENOSPC...: the kernel's answer */
 	}
