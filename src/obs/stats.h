@@ -27,6 +27,7 @@
 	X(open_fast, "opens served from the dentry cache at once") \
 	X(sendfile_ahead, "sendfile ranges read ahead by the backend first") \
 	X(fallbacks, "calls passed to the real blocking function") \
+	X(tries_skipped, "socket/pipe calls that parked at once: the fd was empty, no event since") \
 	X(stalls, "times the monitor found a worker stalled") \
 	X(stall_ms_total, "milliseconds workers spent stalled") \
 	X(stall_ms_max, "longest stall, milliseconds") \

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/epoll.h>
+#include <netinet/in.h>
 
 #define EVS_FD_CHUNK 1024
 /* The table covers this many fds at most; fds beyond it are passed to the
@@ -56,13 +57,16 @@ static void classify(struct evs_fd *f, int fd)
 {
 	struct stat st;
 	long r = evs_sys3(SYS_fstat, fd, &st, 0);
-	int kind = EVS_FD_OTHER, stream = 0;
+	int kind = EVS_FD_OTHER, stream = 0, tcp = 0;
 	if (r == 0 && S_ISSOCK(st.st_mode)) {
-		int type = 0;
+		int type = 0, proto = 0;
 		socklen_t len = sizeof(type);
 		kind = EVS_FD_SOCKET;
 		if (evs_sys6(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, &type, &len, 0) == 0)
 			stream = (type == SOCK_STREAM);
+		len = sizeof(proto);
+		if (stream && evs_sys6(SYS_getsockopt, fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len, 0) == 0)
+			tcp = (proto == IPPROTO_TCP);
 	} else if (r == 0 && S_ISFIFO(st.st_mode)) {
 		kind = EVS_FD_PIPE;
 		stream = 1;
@@ -78,6 +82,7 @@ static void classify(struct evs_fd *f, int fd)
 	if (f->kind == EVS_FD_UNKNOWN) {
 		f->kind = (uint8_t)kind;
 		f->stream = (uint8_t)stream;
+		f->tcp = (uint8_t)tcp;
 		f->nonblock = fl >= 0 && (fl & O_NONBLOCK);
 		f->direct = fl >= 0 && (fl & O_DIRECT);
 		f->no_nowait_write = 0;
@@ -125,8 +130,11 @@ void evs_fd_reset(int fd, int kind, int nonblock, int stream)
 	f->no_nowait_write = 0;
 	f->pseudo_fs = 0;
 	f->stream = (uint8_t)stream;
+	f->tcp = 0;
+	f->hup = 0;
 	f->timeo[0] = f->timeo[1] = 0;
 	f->pending_err = 0;
+	f->drained[0] = f->drained[1] = 0;
 	wake_all(f, EVS_IN, EVS_WAKE_CLOSED);
 	wake_all(f, EVS_OUT, EVS_WAKE_CLOSED);
 	evs_spin_unlock(&f->lock);
@@ -153,6 +161,8 @@ void evs_fd_event(uint64_t tag, uint32_t ev)
 	}
 	int in = !!(ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI));
 	int out = !!(ev & (EPOLLOUT | EPOLLHUP | EPOLLERR));
+	if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI))  /* before the count (fdwait.c) */
+		__atomic_store_n(&f->hup, 1, __ATOMIC_RELAXED);
 	if (in)
 		__atomic_add_fetch(&f->seq[EVS_IN], 1, __ATOMIC_RELEASE);
 	if (out)

@@ -52,12 +52,16 @@ struct evs_fd {
 	uint8_t nonblock;        /* the program's view of O_NONBLOCK */
 	uint8_t shim_nonblock;   /* the shim set O_NONBLOCK (listening sockets) */
 	uint8_t stream;          /* SOCK_STREAM: sends may be partial */
+	uint8_t tcp;             /* a TCP socket: a short read leaves nothing unread */
+	uint8_t hup;             /* an event said hang-up, error or urgent data:
+				  * sticky conditions a short read does not clear */
 	uint8_t direct;          /* regular file opened with O_DIRECT */
 	uint8_t no_nowait_write; /* its filesystem refused an RWF_NOWAIT write */
 	uint8_t pseudo_fs;       /* 0 not asked, 1 /proc, /sys...: plain calls, 2 no */
 	int pending_err;         /* atomic: an error kept for the next call (rt/xfer.c) */
 	uint64_t reg;            /* workers whose epoll set holds it */
 	uint32_t seq[2];         /* events seen, per direction (atomic) */
+	uint64_t drained[2];     /* invariant 5 (atomic; 0: not known) */
 	struct evs_queue waiters[2];
 	int64_t timeo[2];        /* SO_RCVTIMEO, SO_SNDTIMEO in ns; 0 none */
 };
@@ -84,16 +88,26 @@ void evs_fd_closing(int fd);
  * them. */
 bool evs_fd_internal(int fd);
 
+#define EVS_DRAINED (1ULL << 32)
+
+/* What a try says besides its result. */
+struct evs_try {
+	bool drained;            /* try: the attempt left nothing to read (a short
+				  * read of a stream, not a peek) */
+};
+
 /* The one try / would-block / park / retry loop (rt/fdwait.c).
- * try(fd, arg) makes the non-blocking attempt and returns >= 0 or -errno;
- * -EAGAIN means "wait for dir and call me again". Returns try's result,
+ * try(fd, arg, st) makes the non-blocking attempt and returns >= 0 or -errno;
+ * -EAGAIN means "wait for dir and call me again". A blocking call on an fd
+ * last seen empty with no event since parks before its first try
+ * (invariant 5). Returns try's result,
  * -EAGAIN at once when `nonblock` (the program's view), -ETIME when the
  * deadline passed, -EBADF when the fd was closed while waiting, -EINTR
  * when a signal's handler (which has run) interrupts the call. Every
  * caller (reads, writes, accept, connect, sendfile, the mmsg calls) goes
  * through here. When epoll cannot hold the fd, the wait is a real poll()
  * on the worker (counted as a fallback). */
-typedef long (*evs_try_fn)(int fd, void *arg);
+typedef long (*evs_try_fn)(int fd, void *arg, struct evs_try *st);
 long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, void *arg,
 	       int nonblock, int64_t deadline);
 /* The deadline SO_RCVTIMEO / SO_SNDTIMEO give a call starting now. */

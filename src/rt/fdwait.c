@@ -101,6 +101,12 @@ int64_t evs_fd_deadline(struct evs_fd *f, int dir)
 	return t ? evs_now_ns() + t : INT64_MAX;
 }
 
+/* Invariant 5: the fd was found empty by an attempt made after seq. */
+static void note_drained(struct evs_fd *f, int dir, uint32_t seq)
+{
+	__atomic_store_n(&f->drained[dir], (uint64_t)seq | EVS_DRAINED, __ATOMIC_RELAXED);
+}
+
 long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, void *arg,
 	       int nonblock, int64_t deadline)
 {
@@ -108,10 +114,38 @@ long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, void *arg,
 	long r;
 	for (;;) {
 		uint32_t seq = __atomic_load_n(&f->seq[dir], __ATOMIC_ACQUIRE);
-		r = try(fd, arg);
-		if (r != -EAGAIN || nonblock)
-			break;
+		bool skipped = !nonblock &&
+			__atomic_load_n(&f->drained[dir], __ATOMIC_RELAXED) == ((uint64_t)seq | EVS_DRAINED);
+		if (skipped) {
+			/* Empty when last looked at, no event since: park first. */
+			evs_stat_add(EVS_ST_tries_skipped, 1);
+		} else {
+			struct evs_try st = { 0 };
+			r = try(fd, arg, &st);
+			/* A short read proves the fd empty only if no reported
+			 * end of file or error keeps it readable (fdtab.h, 5):
+			 * such an event counted in seq set `hup` before it. */
+			if (r == -EAGAIN ||
+			    (st.drained && !__atomic_load_n(&f->hup, __ATOMIC_RELAXED)))
+				note_drained(f, dir, seq);
+			if (r != -EAGAIN || nonblock)
+				break;
+		}
 		r = fd_wait(f, fd, dir, seq, deadline);
+		if (skipped && (r == -ETIME || r == -EINTR || r == -ECANCELED)) {
+			/* The wait ended before its event was seen: the attempt
+			 * it stood in for comes first, as natively the call
+			 * would have made it before the timeout, the signal or
+			 * the cancellation could matter. */
+			struct evs_try st = { 0 };
+			long t = try(fd, arg, &st);
+			if (t != -EAGAIN) {
+				if (r == -EINTR)
+					evs_sig_run();  /* the handler runs; the call has its answer */
+				r = t;
+				break;
+			}
+		}
 		if (r == -ECANCELED) {
 			evs_task_testcancel();
 			continue;

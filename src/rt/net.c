@@ -15,7 +15,7 @@ struct acc {
 	int flags;
 };
 
-static long try_accept(int fd, void *arg)
+static long try_accept(int fd, void *arg, struct evs_try *st)
 {
 	struct acc *a = arg;
 	return evs_sys6(SYS_accept4, fd, a->addr, a->len, a->flags, 0, 0);
@@ -70,6 +70,7 @@ long evs_accept(struct evs_fd *f, int fd, struct sockaddr *addr, socklen_t *len,
 		if (n) {  /* Linux copies the listener's timeouts to the child */
 			n->timeo[0] = f->timeo[0];
 			n->timeo[1] = f->timeo[1];
+			n->tcp = f->tcp;
 		}
 	}
 	return r == -ETIME ? -EAGAIN : r;
@@ -87,7 +88,7 @@ struct conn {
 	int started;             /* the handshake is under way */
 };
 
-static long try_connect(int fd, void *arg)
+static long try_connect(int fd, void *arg, struct evs_try *st)
 {
 	struct conn *c = arg;
 	if (!c->started) {

@@ -130,7 +130,7 @@ struct sf {
 	uint64_t ahead;          /* end of what this call checked was cached */
 };
 
-static long try_sendfile(int out, void *arg)
+static long try_sendfile(int out, void *arg, struct evs_try *st)
 {
 	struct sf *s = arg;
 	for (;;) {

@@ -91,12 +91,25 @@ static long after_progress(struct evs_xfer *x, long r)
 	return (long)x->done;
 }
 
-static long try_in(int fd, void *arg)
+static size_t iov_len(const struct iovec *v, int cnt)
+{
+	size_t n = 0;
+	for (int i = 0; i < cnt; i++)
+		n += v[i].iov_len;
+	return n;
+}
+
+static long try_in(int fd, void *arg, struct evs_try *st)
 {
 	struct evs_xfer *x = arg;
+	size_t want = iov_len(x->iov, x->cnt);
 	long r = once(fd, x, 0);
 	if (r < 0)
 		return after_progress(x, r);
+	/* A short read of a TCP socket took all there was (fdtab.h,
+	 * invariant 5); not a peek (the bytes are still there), not end of
+	 * file, not urgent data (the read stops at its mark). */
+	st->drained = r > 0 && (size_t)r < want && x->f->tcp && !(x->flags & (MSG_PEEK | MSG_OOB));
 	if (r == 0 || !x->all)
 		return (long)x->done + r;
 	advance(x, (size_t)r);
@@ -105,7 +118,7 @@ static long try_in(int fd, void *arg)
 	return x->nonblock ? (long)x->done : -EAGAIN;  /* wait for the rest */
 }
 
-static long try_out(int fd, void *arg)
+static long try_out(int fd, void *arg, struct evs_try *st)
 {
 	struct evs_xfer *x = arg;
 	long r = once(fd, x, 1);
@@ -206,7 +219,7 @@ struct mm {
 	int nonblock;
 };
 
-static long try_mm(int fd, void *arg)
+static long try_mm(int fd, void *arg, struct evs_try *st)
 {
 	struct mm *m = arg;
 	long r = evs_sys6(m->out ? SYS_sendmmsg : SYS_recvmmsg, fd, m->v + m->done,
