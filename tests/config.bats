@@ -14,7 +14,7 @@ load helpers/load
 	for kv in EVSHIM_STACK_SIZE=12x EVSHIM_STATS=maybe EVSHIM_LOG=loud \
 		  EVSHIM_SWITCH=fast EVSHIM_DISABLE=yes EVSHIM_WORKERS=0 EVSHIM_STACK_SIZE=1k \
 		  EVSHIM_SPIN=-1 EVSHIM_POOL_MAX=0 EVSHIM_IO=kaio EVSHIM_MONITOR=2 \
-		  EVSHIM_MAX_WORKERS=100; do
+		  EVSHIM_MAX_WORKERS=100 EVSHIM_NET=fast; do
 		env "$kv" LD_PRELOAD="$SHIM" "$PROGS/threads_many" > /dev/null 2> "$BATS_TEST_TMPDIR/err"
 		echo "$kv: $(cat "$BATS_TEST_TMPDIR/err")"
 		grep -q "^evshim: ${kv} rejected: expects " "$BATS_TEST_TMPDIR/err"

@@ -60,7 +60,8 @@ size_t evs_report_format(const struct evs_report *r, char *buf, size_t len)
 {
 	size_t n = 0;
 	put(buf, len, &n, "evshim stats: pid %d, %d workers configured, %d worker slots used, "
-	    "file backend %s\n", r->pid, r->workers, r->slots, r->file_backend);
+	    "file backend %s, net %s\n", r->pid, r->workers, r->slots, r->file_backend,
+	    r->net ? r->net : "epoll");
 	for (int i = 0; i < EVS_ST__N; i++)
 		put(buf, len, &n, "  %-16s %llu\n", st_names[i], (unsigned long long)r->total[i]);
 	put(buf, len, &n, "  %-16s %llu\n", "tasks_peak", (unsigned long long)r->tasks_peak);

@@ -29,6 +29,9 @@ struct evs_xfer {
 	int all;                 /* keep going until every byte moved */
 	int nonblock;
 	size_t done;
+	struct msghdr m;         /* the attempt's own msghdr: the ring reads it
+				  * at submission and writes names and flags
+				  * back into it at completion (rt/netring.h) */
 };
 long evs_xfer_in(int fd, struct evs_xfer *x);
 long evs_xfer_out(int fd, struct evs_xfer *x);

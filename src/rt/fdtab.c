@@ -113,6 +113,17 @@ static void wake_all(struct evs_fd *f, int dir, int reason)
 	}
 }
 
+/* The same for tasks whose operation is in a ring: each cancels its own
+ * (rt/netring.c). */
+static void wake_all_ring(struct evs_fd *f, int dir)
+{
+	struct evs_link *l;
+	while ((l = evs_queue_pop(&f->rwaiters[dir]))) {
+		struct evs_waiter *w = evs_queue_entry(l, struct evs_waiter, link);
+		evs_task_wake(w->t, w->token, EVS_WAKE_CLOSED);
+	}
+}
+
 void evs_fd_reset(int fd, int kind, int nonblock, int stream)
 {
 	if (EVS_UNLIKELY(evs_vfork_child))
@@ -137,6 +148,8 @@ void evs_fd_reset(int fd, int kind, int nonblock, int stream)
 	f->drained[0] = f->drained[1] = 0;
 	wake_all(f, EVS_IN, EVS_WAKE_CLOSED);
 	wake_all(f, EVS_OUT, EVS_WAKE_CLOSED);
+	wake_all_ring(f, EVS_IN);
+	wake_all_ring(f, EVS_OUT);
 	evs_spin_unlock(&f->lock);
 }
 
@@ -260,6 +273,7 @@ void evs_fdtab_atfork_child(void)
 			f->lock = 0;
 			f->reg = 0;
 			f->waiters[0] = f->waiters[1] = (struct evs_queue){ 0 };
+			f->rwaiters[0] = f->rwaiters[1] = (struct evs_queue){ 0 };
 		}
 	}
 }

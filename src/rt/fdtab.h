@@ -63,6 +63,8 @@ struct evs_fd {
 	uint32_t seq[2];         /* events seen, per direction (atomic) */
 	uint64_t drained[2];     /* invariant 5 (atomic; 0: not known) */
 	struct evs_queue waiters[2];
+	struct evs_queue rwaiters[2];  /* tasks with an operation in a ring
+					* (rt/netring.h): only close wakes them */
 	int64_t timeo[2];        /* SO_RCVTIMEO, SO_SNDTIMEO in ns; 0 none */
 };
 
@@ -90,11 +92,18 @@ bool evs_fd_internal(int fd);
 
 #define EVS_DRAINED (1ULL << 32)
 
-/* What a try says besides its result. */
+/* What a try says besides its result, and what the loop tells it. */
 struct evs_try {
 	bool drained;            /* try: the attempt left nothing to read (a short
-				  * read of a stream, not a peek) */
+				  * read of a TCP socket, not a peek) */
+	bool more;               /* try: it moved all that was asked (a full
+				  * read or write): the next call tries first */
+	bool ringed;             /* loop: the call was made by the worker's ring
+				  * (rt/netring.h) and `res` is its result: use
+				  * it instead of making the call */
+	long res;
 };
+struct evs_nop;
 
 /* The one try / would-block / park / retry loop (rt/fdwait.c).
  * try(fd, arg, st) makes the non-blocking attempt and returns >= 0 or -errno;
@@ -108,7 +117,13 @@ struct evs_try {
  * through here. When epoll cannot hold the fd, the wait is a real poll()
  * on the worker (counted as a fallback). */
 typedef long (*evs_try_fn)(int fd, void *arg, struct evs_try *st);
-long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, void *arg,
+/* prep(fd, arg, op) describes the call try would make now as a socket
+ * operation for the worker's ring (EVSHIM_NET=uring); false when the ring
+ * must not take it (a buffer in swapped TLS, flags it does not carry).
+ * With a prep, a blocking call that would block parks on the operation in
+ * the ring instead of on readiness, and try gets the result (ringed). */
+typedef bool (*evs_prep_fn)(int fd, void *arg, struct evs_nop *op);
+long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, evs_prep_fn prep, void *arg,
 	       int nonblock, int64_t deadline);
 /* The deadline SO_RCVTIMEO / SO_SNDTIMEO give a call starting now. */
 int64_t evs_fd_deadline(struct evs_fd *f, int dir);

@@ -8,6 +8,7 @@
 #include "tls.h"
 #include "monitor.h"
 #include "fileio.h"
+#include "netring.h"
 #include "../libc/real.h"
 #include "../obs/log.h"
 #include "report.h"
@@ -44,6 +45,7 @@ __attribute__((constructor(101))) static void evs_init(void)
 	evs_sched_init();
 	evs_monitor_init();
 	evs_fileio_init();
+	evs_net_init();
 	prctl(PR_GET_NAME, evs_main_task.name);
 	pthread_atfork(NULL, NULL, atfork_child);
 }

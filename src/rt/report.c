@@ -6,6 +6,7 @@
 #include "report.h"
 #include "config.h"
 #include "fileio.h"
+#include "netring.h"
 #include "sched.h"
 #include "../obs/log.h"
 #include "../libc/sys.h"
@@ -47,6 +48,7 @@ void evs_report_write(void)
 		.workers = evs_config.workers,
 		.slots = evs_nworkers,
 		.file_backend = evs_fileio_name(),
+		.net = evs_net_name(),
 		.tasks_peak = __atomic_load_n(&evs_tasks_peak, __ATOMIC_RELAXED),
 	};
 	for (int i = 0; i < EVS_ST__N; i++)

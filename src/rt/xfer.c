@@ -14,6 +14,8 @@
 #include "../evs.h"
 #include "fdio.h"
 #include "sched.h"
+#include "tls.h"
+#include "../io/nop.h"
 #include "../libc/sys.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -41,7 +43,29 @@ static void advance(struct evs_xfer *x, size_t n)
 	}
 }
 
-static long once(int fd, struct evs_xfer *x, int out)
+static size_t iov_len(const struct iovec *v, int cnt)
+{
+	size_t n = 0;
+	for (int i = 0; i < cnt; i++)
+		n += v[i].iov_len;
+	return n;
+}
+
+/* The msghdr of an attempt: name and control go only with the first. */
+static void build_msg(struct evs_xfer *x)
+{
+	struct msghdr *m = &x->m;
+	*m = (struct msghdr){ 0 };
+	if (x->msg && x->done == 0) {  /* name and control only once */
+		*m = *x->msg;
+		m->msg_flags = 0;
+	}
+	m->msg_iov = x->iov;
+	m->msg_iovlen = (size_t)x->cnt;
+}
+
+/* One attempt, or (st->ringed) the result of the one the ring made. */
+static long once(int fd, struct evs_xfer *x, int out, const struct evs_try *st)
 {
 	if (x->f->kind == EVS_FD_PIPE)
 		return evs_sys6(out ? SYS_pwritev2 : SYS_preadv2, fd, x->iov, x->cnt,
@@ -60,23 +84,66 @@ static long once(int fd, struct evs_xfer *x, int out)
 			return r;
 		return evs_sys3(out ? SYS_writev : SYS_readv, fd, x->iov, x->cnt);
 	}
-	struct msghdr m = { 0 };
-	if (x->msg && x->done == 0) {  /* name and control only once */
-		m = *x->msg;
-		m.msg_flags = 0;
+	long r;
+	if (st->ringed) {
+		r = st->res;  /* x->m is the ring's, names and flags written back */
+	} else {
+		build_msg(x);
+		/* MSG_NOSIGNAL: a SIGPIPE is the program's business only when
+		 * it is told EPIPE (finish() sends it then), not at a retry of
+		 * ours. */
+		r = evs_sys3(out ? SYS_sendmsg : SYS_recvmsg, fd, &x->m,
+			     x->flags | MSG_DONTWAIT | (out ? MSG_NOSIGNAL : 0));
 	}
-	m.msg_iov = x->iov;
-	m.msg_iovlen = (size_t)x->cnt;
-	/* MSG_NOSIGNAL: a SIGPIPE is the program's business only when it is
-	 * told EPIPE (finish() sends it then), not at a retry of ours. */
-	long r = evs_sys3(out ? SYS_sendmsg : SYS_recvmsg, fd, &m,
-			  x->flags | MSG_DONTWAIT | (out ? MSG_NOSIGNAL : 0));
 	if (r >= 0 && x->msg && x->done == 0 && !out) {
-		x->msg->msg_namelen = m.msg_namelen;
-		x->msg->msg_controllen = m.msg_controllen;
-		x->msg->msg_flags = m.msg_flags;
+		x->msg->msg_namelen = x->m.msg_namelen;
+		x->msg->msg_controllen = x->m.msg_controllen;
+		x->msg->msg_flags = x->m.msg_flags;
 	}
 	return r;
+}
+
+/* MSG_* flags the ring carries as the plain call does. The others (OOB,
+ * the error queue, zero copy, MSG_CMSG_CLOEXEC...) stay on the readiness
+ * path. */
+#define RING_FLAGS (MSG_PEEK | MSG_WAITALL | MSG_TRUNC | MSG_NOSIGNAL | MSG_MORE | MSG_EOR | \
+		    MSG_DONTROUTE | MSG_CONFIRM)
+
+/* The attempt as a socket operation for the worker's ring (fdtab.h,
+ * evs_prep_fn): sockets only, no ancillary data, no buffer in swapped
+ * TLS (it would hold another task's bytes while this one is parked). */
+static bool prep(int fd, struct evs_xfer *x, struct evs_nop *op, int out)
+{
+	if (x->f->kind != EVS_FD_SOCKET || (x->flags & ~RING_FLAGS))
+		return false;
+	for (int i = 0; i < x->cnt; i++)
+		if (evs_tls_overlaps(x->iov[i].iov_base, x->iov[i].iov_len))
+			return false;
+	build_msg(x);
+	if (x->m.msg_control && x->m.msg_controllen)
+		return false;
+	if (x->m.msg_name && evs_tls_overlaps(x->m.msg_name, x->m.msg_namelen))
+		return false;
+	*op = (struct evs_nop){ .fd = fd, .flags = (x->flags & ~MSG_WAITALL) | (out ? MSG_NOSIGNAL : 0) };
+	if (!x->msg && x->cnt == 1) {
+		op->kind = out ? EVS_NOP_SEND : EVS_NOP_RECV;
+		op->buf = x->iov[0].iov_base;
+		op->len = x->iov[0].iov_len;
+	} else {
+		op->kind = out ? EVS_NOP_SENDMSG : EVS_NOP_RECVMSG;
+		op->msg = &x->m;
+	}
+	return true;
+}
+
+static bool prep_in(int fd, void *arg, struct evs_nop *op)
+{
+	return prep(fd, arg, op, 0);
+}
+
+static bool prep_out(int fd, void *arg, struct evs_nop *op)
+{
+	return prep(fd, arg, op, 1);
 }
 
 /* An error our own retry got after some bytes moved: the program is told
@@ -91,25 +158,19 @@ static long after_progress(struct evs_xfer *x, long r)
 	return (long)x->done;
 }
 
-static size_t iov_len(const struct iovec *v, int cnt)
-{
-	size_t n = 0;
-	for (int i = 0; i < cnt; i++)
-		n += v[i].iov_len;
-	return n;
-}
-
 static long try_in(int fd, void *arg, struct evs_try *st)
 {
 	struct evs_xfer *x = arg;
 	size_t want = iov_len(x->iov, x->cnt);
-	long r = once(fd, x, 0);
+	long r = once(fd, x, 0, st);
 	if (r < 0)
 		return after_progress(x, r);
 	/* A short read of a TCP socket took all there was (fdtab.h,
 	 * invariant 5); not a peek (the bytes are still there), not end of
-	 * file, not urgent data (the read stops at its mark). */
+	 * file, not urgent data (the read stops at its mark). A full one may
+	 * have left more. */
 	st->drained = r > 0 && (size_t)r < want && x->f->tcp && !(x->flags & (MSG_PEEK | MSG_OOB));
+	st->more = r > 0 && (size_t)r == want;
 	if (r == 0 || !x->all)
 		return (long)x->done + r;
 	advance(x, (size_t)r);
@@ -121,9 +182,11 @@ static long try_in(int fd, void *arg, struct evs_try *st)
 static long try_out(int fd, void *arg, struct evs_try *st)
 {
 	struct evs_xfer *x = arg;
-	long r = once(fd, x, 1);
+	size_t want = iov_len(x->iov, x->cnt);
+	long r = once(fd, x, 1, st);
 	if (r < 0)
 		return after_progress(x, r);
+	st->more = (size_t)r == want;  /* there was room for all of it */
 	advance(x, (size_t)r);
 	if (!x->cnt || !x->f->stream)
 		return (long)x->done;
@@ -185,7 +248,7 @@ long evs_xfer_in(int fd, struct evs_xfer *x)
 	x->nonblock |= x->f->nonblock || (x->flags & MSG_DONTWAIT);
 	if (x->flags & MSG_PEEK)
 		x->all = 0;
-	return finish(fd, x, evs_fd_io(x->f, fd, EVS_IN, try_in, x, x->nonblock,
+	return finish(fd, x, evs_fd_io(x->f, fd, EVS_IN, try_in, prep_in, x, x->nonblock,
 				       evs_fd_deadline(x->f, EVS_IN)));
 }
 
@@ -194,7 +257,7 @@ long evs_xfer_out(int fd, struct evs_xfer *x)
 	long r = kept_error(x->f);
 	if (!r) {
 		x->nonblock |= x->f->nonblock || (x->flags & MSG_DONTWAIT);
-		r = finish(fd, x, evs_fd_io(x->f, fd, EVS_OUT, try_out, x, x->nonblock,
+		r = finish(fd, x, evs_fd_io(x->f, fd, EVS_OUT, try_out, prep_out, x, x->nonblock,
 					    evs_fd_deadline(x->f, EVS_OUT)));
 	}
 	/* A socket write that fails with EPIPE raises SIGPIPE, unless the
@@ -236,7 +299,7 @@ long evs_mmsg(struct evs_fd *f, int fd, struct mmsghdr *v, unsigned n, int flags
 {
 	int nb = f->nonblock || (flags & MSG_DONTWAIT), dir = out ? EVS_OUT : EVS_IN;
 	struct mm m = { v, n, 0, flags & ~MSG_DONTWAIT, out, nb };
-	long r = evs_fd_io(f, fd, dir, try_mm, &m, nb, evs_fd_deadline(f, dir));
+	long r = evs_fd_io(f, fd, dir, try_mm, NULL, &m, nb, evs_fd_deadline(f, dir));
 	if (r < 0 && m.done)
 		r = m.done;  /* timed out after some messages */
 	return r == -ETIME ? -EAGAIN : r;
