@@ -202,10 +202,10 @@ void evs_uring_free(struct evs_uring *u)
 {
 	if (!u)
 		return;
-	if (u->net && u->pokefd >= 0) {  /* the eventfd goes back where it was */
-		struct epoll_event e = { .events = EPOLLIN, .data.u64 = EVS_POLLER_POKE };
-		evs_sys6(SYS_epoll_ctl, u->epfd, EPOLL_CTL_ADD, u->pokefd, (long)&e, 0, 0);
-	}
+	/* A net ring's poke eventfd is not put back into the epoll set: the
+	 * worker closes both right after (a retiring worker), or they are a
+	 * fork()ed child's copies of the parent's, whose epoll set the child
+	 * must not change. */
 	evs_poller_close_fd(u->evfd);
 	evs_poller_forget_fd(u->ring.ring_fd);  /* queue_exit closes it */
 	io_uring_queue_exit(&u->ring);
