@@ -30,6 +30,7 @@
 	X(tries_skipped, "socket/pipe calls that parked at once: the fd was empty, no event since") \
 	X(net_ring_ops, "socket operations done by io_uring (EVSHIM_NET=uring)") \
 	X(net_ring_cancels, "of those, taken back (timeout, close, signal, cancellation)") \
+	X(net_ring_bounced, "of those, through a bounce buffer (the program's was in swapped TLS)") \
 	X(stalls, "times the monitor found a worker stalled") \
 	X(stall_ms_total, "milliseconds workers spent stalled") \
 	X(stall_ms_max, "longest stall, milliseconds") \

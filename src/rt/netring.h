@@ -13,9 +13,11 @@
  *
  * The program's memory: while the operation is in the kernel's hands the
  * task is parked inside the call, so its buffers stay put. A buffer in
- * swapped TLS (rt/tls.h) would hold another task's bytes then: such calls
- * stay on the readiness path (rt/fdwait.c). The iovec array and the
- * msghdr handed over are the runtime's copies on the task's stack.
+ * swapped TLS (rt/tls.h) would hold another task's bytes then: the ring
+ * gets a bounce buffer instead, filled or copied back while the task runs
+ * (rt/xfer.c; an address or a msghdr transfer there stays on the
+ * readiness path, rt/fdwait.c). The iovec array and the msghdr handed
+ * over are the runtime's copies on the task's stack.
  *
  * Ending a wait early (close() of the fd by another task, SO_RCVTIMEO or
  * SO_SNDTIMEO, pthread_cancel, a signal): the task cancels its operation

@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <unistd.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void advance(struct evs_xfer *x, size_t n)
 {
@@ -64,6 +65,47 @@ static void build_msg(struct evs_xfer *x)
 	m->msg_iovlen = (size_t)x->cnt;
 }
 
+/* A buffer in swapped TLS (a `static __thread` array) holds another
+ * task's bytes while this one is parked, so the ring gets a bounce buffer
+ * instead: filled from the program's buffers when the operation is
+ * queued (a send), copied into them when its result comes back (a
+ * receive), both while this task runs. Up to EVS_NET_BOUNCE_MAX bytes;
+ * larger transfers wait for readiness instead. */
+#define EVS_NET_BOUNCE_MAX (64 * 1024)
+
+static void scatter(struct evs_xfer *x, size_t n)
+{
+	const char *b = x->bounce;
+	for (int i = 0; i < x->cnt && n; i++) {
+		size_t k = x->iov[i].iov_len < n ? x->iov[i].iov_len : n;
+		memcpy(x->iov[i].iov_base, b, k);
+		b += k;
+		n -= k;
+	}
+}
+
+/* The bounce buffer for the rest of the transfer (sends: filled). */
+static bool bounce(struct evs_xfer *x, size_t total, int out)
+{
+	if (total > EVS_NET_BOUNCE_MAX)
+		return false;
+	if (x->bounce_len < total) {
+		void *b = realloc(x->bounce, total ? total : 1);
+		if (!b)
+			return false;
+		x->bounce = b;
+		x->bounce_len = total;
+	}
+	if (out) {
+		char *b = x->bounce;
+		for (int i = 0; i < x->cnt; i++) {
+			memcpy(b, x->iov[i].iov_base, x->iov[i].iov_len);
+			b += x->iov[i].iov_len;
+		}
+	}
+	return true;
+}
+
 /* One attempt, or (st->ringed) the result of the one the ring made. */
 static long once(int fd, struct evs_xfer *x, int out, const struct evs_try *st)
 {
@@ -87,6 +129,8 @@ static long once(int fd, struct evs_xfer *x, int out, const struct evs_try *st)
 	long r;
 	if (st->ringed) {
 		r = st->res;  /* x->m is the ring's, names and flags written back */
+		if (x->bounced && !out && r > 0)  /* our TLS is resident again */
+			scatter(x, (size_t)r);
 	} else {
 		build_msg(x);
 		/* MSG_NOSIGNAL: a SIGPIPE is the program's business only when
@@ -110,25 +154,37 @@ static long once(int fd, struct evs_xfer *x, int out, const struct evs_try *st)
 		    MSG_DONTROUTE | MSG_CONFIRM)
 
 /* The attempt as a socket operation for the worker's ring (fdtab.h,
- * evs_prep_fn): sockets only, no ancillary data, no buffer in swapped
- * TLS (it would hold another task's bytes while this one is parked). */
+ * evs_prep_fn): sockets only, no ancillary data, no address in swapped
+ * TLS; data buffers there go through a bounce buffer (above). One buffer
+ * and nothing to carry back but msg_flags, which a stream socket leaves 0
+ * without ancillary data: a plain recv or send, cheaper for the kernel
+ * than recvmsg or sendmsg. */
 static bool prep(int fd, struct evs_xfer *x, struct evs_nop *op, int out)
 {
 	if (x->f->kind != EVS_FD_SOCKET || (x->flags & ~RING_FLAGS))
 		return false;
-	for (int i = 0; i < x->cnt; i++)
-		if (evs_tls_overlaps(x->iov[i].iov_base, x->iov[i].iov_len))
-			return false;
 	build_msg(x);
 	if (x->m.msg_control && x->m.msg_controllen)
 		return false;
 	if (x->m.msg_name && evs_tls_overlaps(x->m.msg_name, x->m.msg_namelen))
 		return false;
+	size_t total = iov_len(x->iov, x->cnt);
+	x->bounced = false;
+	for (int i = 0; i < x->cnt && !x->bounced; i++)
+		x->bounced = evs_tls_overlaps(x->iov[i].iov_base, x->iov[i].iov_len);
+	if (x->bounced) {
+		if (!bounce(x, total, out))
+			return false;
+		x->biov = (struct iovec){ x->bounce, total };
+		x->m.msg_iov = &x->biov;
+		x->m.msg_iovlen = 1;
+		evs_stat_add(EVS_ST_net_ring_bounced, 1);
+	}
 	*op = (struct evs_nop){ .fd = fd, .flags = (x->flags & ~MSG_WAITALL) | (out ? MSG_NOSIGNAL : 0) };
-	if (!x->msg && x->cnt == 1) {
+	if (x->m.msg_iovlen == 1 && (!x->msg || (x->f->stream && !x->m.msg_name))) {
 		op->kind = out ? EVS_NOP_SEND : EVS_NOP_RECV;
-		op->buf = x->iov[0].iov_base;
-		op->len = x->iov[0].iov_len;
+		op->buf = x->m.msg_iov[0].iov_base;
+		op->len = x->m.msg_iov[0].iov_len;
 	} else {
 		op->kind = out ? EVS_NOP_SENDMSG : EVS_NOP_RECVMSG;
 		op->msg = &x->m;
@@ -248,8 +304,10 @@ long evs_xfer_in(int fd, struct evs_xfer *x)
 	x->nonblock |= x->f->nonblock || (x->flags & MSG_DONTWAIT);
 	if (x->flags & MSG_PEEK)
 		x->all = 0;
-	return finish(fd, x, evs_fd_io(x->f, fd, EVS_IN, try_in, prep_in, x, x->nonblock,
-				       evs_fd_deadline(x->f, EVS_IN)));
+	r = finish(fd, x, evs_fd_io(x->f, fd, EVS_IN, try_in, prep_in, x, x->nonblock,
+				    evs_fd_deadline(x->f, EVS_IN)));
+	free(x->bounce);  /* the ring is done with it (rt/netring.h) */
+	return r;
 }
 
 long evs_xfer_out(int fd, struct evs_xfer *x)
@@ -259,6 +317,7 @@ long evs_xfer_out(int fd, struct evs_xfer *x)
 		x->nonblock |= x->f->nonblock || (x->flags & MSG_DONTWAIT);
 		r = finish(fd, x, evs_fd_io(x->f, fd, EVS_OUT, try_out, prep_out, x, x->nonblock,
 					    evs_fd_deadline(x->f, EVS_OUT)));
+		free(x->bounce);
 	}
 	/* A socket write that fails with EPIPE raises SIGPIPE, unless the
 	 * program said MSG_NOSIGNAL (pipes: the kernel has sent it). */
