@@ -53,11 +53,11 @@ for f in tests/*.bats; do
 done
 
 # The socket and synchronization suites once more with the other way a
-# socket call waits (EVSHIM_NET, docs/testing.md): epoll when the run
-# above used the default (uring where the kernel has it), uring when the
-# caller chose epoll for the whole run.
-other_net=epoll
-[ "${EVSHIM_NET:-}" = epoll ] && other_net=uring
+# socket call waits (EVSHIM_NET, docs/testing.md): uring when the run
+# above used the default (epoll), epoll when the caller chose uring for
+# the whole run.
+other_net=uring
+[ "${EVSHIM_NET:-}" = uring ] && other_net=epoll
 for f in tests/net.bats tests/sync.bats; do
 	[ -n "$EVSHIM_TESTS" ] && [[ "$f" != *"$EVSHIM_TESTS"* ]] && continue
 	run_bats "$f" "${f#tests/} [EVSHIM_NET=$other_net]" EVSHIM_NET=$other_net

@@ -67,7 +67,7 @@ static const struct var vars[] = {
 	  .default_text = "uring where it works, else aio, else pool" },
 	{ .name = "EVSHIM_NET", .kind = CHOICE, .ival = &evs_config.net, .words = net_words,
 	  .accepts = "uring or epoll",
-	  .default_text = "uring where the kernel can carry sockets, else epoll" },
+	  .default_text = "epoll" },
 	{ .name = "EVSHIM_POOL_MAX", .kind = WHOLE, .ival = &evs_config.pool_max,
 	  .lo = 1, .hi = 1024 },
 	{ .name = "EVSHIM_MONITOR", .kind = CHOICE, .ival = &evs_config.monitor,

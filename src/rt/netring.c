@@ -13,16 +13,13 @@ static int net_mode = EVS_NET_EPOLL;
 
 void evs_net_init(void)
 {
-	int want = evs_config.net;
 	net_mode = EVS_NET_EPOLL;
-	if (want == EVS_NET_EPOLL)
+	if (evs_config.net != EVS_NET_URING)  /* the default: see netring.h */
 		return;
 	int e = evs_uring_probe_net();
-	if (e == 0) {
+	if (e == 0)
 		net_mode = EVS_NET_URING;
-		return;
-	}
-	if (want == EVS_NET_URING)
+	else
 		evs_log_line("evshim: EVSHIM_NET=uring: io_uring cannot carry sockets here (%d); "
 			     "using epoll", e);
 }
