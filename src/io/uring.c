@@ -33,7 +33,8 @@ struct evs_uring {
 	struct io_uring ring;
 	int evfd;
 	int inflight;  /* file operations submitted, not reaped: below EVS_URING_ENTRIES */
-	bool net;      /* a net ring: the worker waits in it */
+	bool net;      /* a net ring: the worker waits in it, once armed */
+	bool armed;    /* its polls are in (evs_uring_arm_net) */
 	bool epoll_ready;  /* the epoll set's poll fired */
 	bool own_flush;    /* the SQ index array maps slot i to entry i (checked):
 			    * the ring's tail can be published here, and the
@@ -147,24 +148,29 @@ int evs_uring_new_net(struct evs_uring **out, int epfd, int evfd, bool (*still)(
 	for (unsigned i = 0; i < u->ring.sq.ring_entries; i++)
 		if (u->ring.sq.array[i] != i)
 			u->own_flush = false;
-	arm_poll(u, epfd, TAG_EPOLL);
-	arm_poll(u, evfd, TAG_POKE);
-	if ((e = io_uring_submit(&u->ring)) < 0) {
-		evs_poller_forget_fd(u->ring.ring_fd);
-		io_uring_queue_exit(&u->ring);
-		free(u);
+	*out = u;
+	return 0;
+}
+
+int evs_uring_arm_net(struct evs_uring *u)
+{
+	if (u->armed)
+		return 0;
+	arm_poll(u, u->epfd, TAG_EPOLL);
+	arm_poll(u, u->pokefd, TAG_POKE);
+	int e = evs_uring_flush(u);
+	if (e < 0)
 		return e;
-	}
 	/* The poke now wakes the ring directly: out of the epoll set, so a
 	 * poke costs no epoll_wait and no read. */
-	evs_sys6(SYS_epoll_ctl, epfd, EPOLL_CTL_DEL, evfd, 0, 0, 0);
-	*out = u;
+	evs_sys6(SYS_epoll_ctl, u->epfd, EPOLL_CTL_DEL, u->pokefd, 0, 0, 0);
+	u->armed = true;
 	return 0;
 }
 
 bool evs_uring_is_net(const struct evs_uring *u)
 {
-	return u && u->net;
+	return u && u->net && u->armed;
 }
 
 int evs_uring_new(struct evs_uring **out, int epfd)

@@ -41,11 +41,17 @@ int evs_uring_probe(void);   /* 0 when io_uring can be used here */
  * polls, waits with a timeout, poll-driven sockets (FAST_POLL) and
  * IORING_RECVSEND_POLL_FIRST (Linux 5.19). */
 int evs_uring_probe_net(void);
-/* A net ring watching epfd and the worker's poke eventfd (evfd, which it
- * takes out of epfd). Before each submission, still(user) is asked about
- * each queued socket operation; one it refuses becomes a no-op (its fd was
- * closed after it was queued: the number may be another file's by now). */
+/* A net ring for the worker with epfd and the poke eventfd evfd. Before
+ * each submission, still(user) is asked about each queued socket
+ * operation; one it refuses becomes a no-op (its fd was closed after it
+ * was queued: the number may be another file's by now). Any thread may
+ * make it (the runtime's start makes every worker's, so their fds are
+ * hidden before the program opens any); the worker's own thread arms it:
+ * evs_uring_arm_net puts in the multishot polls on epfd and evfd (takes
+ * evfd out of epfd), so their wake-ups are that thread's to reap. */
 int evs_uring_new_net(struct evs_uring **out, int epfd, int evfd, bool (*still)(void *user));
+int evs_uring_arm_net(struct evs_uring *u);
+/* A net ring, armed: the worker waits in it. */
 bool evs_uring_is_net(const struct evs_uring *u);
 /* Queue a socket operation (not submitted: see evs_uring_flush). `user`
  * comes back to the reaper, and to the flush's check. -EBUSY: no room. */

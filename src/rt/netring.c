@@ -41,11 +41,8 @@ static bool still(void *user)
 	return false;
 }
 
-struct evs_uring *evs_worker_ring(struct evs_worker *w)
+static void make_ring(struct evs_worker *w)
 {
-	if (EVS_LIKELY(w->uring != NULL) || w->no_uring)
-		return w->uring;
-	evs_sched_start();  /* the worker's epoll set must exist (main may be first) */
 	int e = net_mode == EVS_NET_URING ? evs_uring_new_net(&w->uring, w->epfd, w->evfd, still)
 					  : evs_uring_new(&w->uring, w->epfd);
 	if (e < 0) {
@@ -53,7 +50,34 @@ struct evs_uring *evs_worker_ring(struct evs_worker *w)
 		w->no_uring = 1;
 		evs_log(EVS_LOG_INFO, "evshim: worker %d has no io_uring (%d)", w->id, e);
 	}
-	return w->uring;
+}
+
+void evs_net_worker_init(struct evs_worker *w)
+{
+	if (net_mode == EVS_NET_URING && !w->uring && !w->no_uring)
+		make_ring(w);
+}
+
+struct evs_uring *evs_worker_ring(struct evs_worker *w)
+{
+	if (EVS_UNLIKELY(!w->uring) && !w->no_uring) {
+		evs_sched_start();  /* the worker's epoll set must exist (main may be first) */
+		if (!w->uring && !w->no_uring)
+			make_ring(w);
+	}
+	struct evs_uring *u = w->uring;
+	if (u && net_mode == EVS_NET_URING && !evs_uring_is_net(u)) {
+		/* Not armed yet: only its own worker may, and until then
+		 * nobody uses it (the worker waits in epoll, files go to the
+		 * pool). */
+		int e = w == evs_self ? evs_uring_arm_net(u) : -EAGAIN;
+		if (e < 0) {
+			if (e != -EAGAIN)
+				evs_log(EVS_LOG_INFO, "evshim: worker %d cannot arm its ring (%d)", w->id, e);
+			return NULL;
+		}
+	}
+	return u;
 }
 
 struct evs_uring *evs_net_ring(void)

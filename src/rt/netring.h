@@ -46,10 +46,14 @@ struct evs_uring;
  * a line on stderr where the kernel cannot carry sockets. */
 void evs_net_init(void);
 const char *evs_net_name(void);
-/* The worker's ring, made on first use by its own thread: a net ring under
- * EVSHIM_NET=uring, else a file ring. NULL when it cannot be had (then
- * the worker uses epoll and the pool). */
+/* The worker's ring: a net ring under EVSHIM_NET=uring, made for every
+ * worker at the runtime's start (evs_net_worker_init, with the epoll sets:
+ * their fds are hidden before the program opens any) and armed by the
+ * worker's own thread on first use; else a file ring, made on first use.
+ * NULL when it cannot be had, or asked by another thread before it is
+ * armed (then the worker uses epoll and the pool). */
 struct evs_uring *evs_worker_ring(struct evs_worker *w);
+void evs_net_worker_init(struct evs_worker *w);
 /* The calling worker's net ring, made if need be; NULL under
  * EVSHIM_NET=epoll or when it cannot be had. */
 struct evs_uring *evs_net_ring(void);
