@@ -120,10 +120,12 @@ fi
 if want servers; then
 mkdir -p "$out/www"
 head -c 16384 /dev/urandom > "$out/www/page.bin"
-# Server rows: the thread-per-connection demo natively and under the shim,
-# and the hand-written one-thread epoll server (demo/epoll_server.c, never
-# preloaded) as the reference the shim is measured against.
-MODES=${BENCH_MODES:-"native shim ref"}
+# Server rows: the thread-per-connection demo natively and under the shim
+# with each EVSHIM_NET (sockets through the worker's io_uring, or epoll
+# readiness), and the hand-written one-thread epoll server
+# (demo/epoll_server.c, never preloaded) as the reference the shim is
+# measured against.
+MODES=${BENCH_MODES:-"native shim-uring shim-epoll ref"}
 printf "%-6s %6s %-10s %8s %9s %9s %7s %7s %7s %7s %7s %8s %13s\n" server conns mode "req/s" "p50_us" "p99_us" \
 	"sys/req" "cpu_us" "vcs/req" "ics/req" threads "rss_MiB" verified
 run_case() {  # server conns rounds
