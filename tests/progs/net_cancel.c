@@ -6,7 +6,9 @@
  * (SO_RCVTIMEO, pthread_cancel, a signal with and without SA_RESTART),
  * then sends bytes: the buffer must still hold its fill pattern, and the
  * bytes must still be in the socket for the next read (a cancelled
- * receive consumed nothing). Also: blocked receives into __thread buffers
+ * receive consumed nothing). A send into a full socket that SO_SNDTIMEO
+ * ends returns what fitted, and the buffer's later contents never go out.
+ * Also: blocked receives into __thread buffers
  * and blocked sends from them (the ring gets a bounce buffer) get and send
  * their own thread's bytes.
  * The transcript is the same natively and under the shim.
@@ -121,6 +123,39 @@ static void case_timeout_tcp(void)
 	after("tcp timeout", b, a);
 	close(a);
 	close(b);
+}
+
+/* SO_SNDTIMEO: a send into a full socket ends with what fitted; the
+ * program then reuses its buffer, and not one byte of the new contents may
+ * go out (a send still in the kernel's hands would read it). */
+#define SBIG (256 * 1024)
+static char sbuf[SBIG];
+
+static void case_sndtimeo(void)
+{
+	int sv[2];
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	struct timeval tv = { 0, 50000 };
+	setsockopt(sv[1], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	memset(sbuf, 'o', sizeof(sbuf));
+	ssize_t r = send(sv[1], sbuf, sizeof(sbuf), 0);
+	int e = errno;
+	memset(sbuf, 'X', sizeof(sbuf));  /* the program's buffer, reused */
+	usleep(30000);
+	shutdown(sv[1], SHUT_WR);
+	char b[4096];
+	size_t got = 0, x = 0;
+	ssize_t n;
+	while ((n = recv(sv[0], b, sizeof(b), 0)) > 0) {
+		for (ssize_t k = 0; k < n; k++)
+			x += b[k] != 'o';
+		got += (size_t)n;
+	}
+	printf("sndtimeo: send %s, partial: %s; received what it returned: %s, new bytes sent: %zu\n",
+	       r < 0 ? strerrorname_np(e) : "returned a count",
+	       r > 0 && r < SBIG ? "yes" : "no", (r < 0 ? 0 : (size_t)r) == got ? "yes" : "NO", x);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 /* --- pthread_cancel --------------------------------------------------- */
@@ -375,6 +410,7 @@ int main(int argc, char **argv)
 	}
 	case_timeout();
 	case_timeout_tcp();
+	case_sndtimeo();
 	case_cancel();
 	case_signal(0);
 	case_signal(1);
