@@ -1,7 +1,7 @@
 #!/bin/bash
 # make bench: figures, native vs evshim, measured side by side in one run.
 # Never pass/fail on a number. Writes the table to stdout and, with
-# gnuplot installed, build/bench/servers.png.
+# gnuplot installed, build/bench/echo.png and build/bench/http.png.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 B=$root/build/bench
@@ -10,10 +10,14 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 shim() { env LD_PRELOAD="$S" "$@"; }
 val() { awk -v k="$1" '$1 == k {print $2; exit}'; }
+# BENCH_SECTIONS="micro files static monitor servers" (the default: all)
+# runs a subset; BENCH_MODES sets the server rows (see below).
+want() { [[ " ${BENCH_SECTIONS:-micro files static monitor servers} " == *" $1 "* ]]; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.1fx", a/b; else print "-" }'; }
 
 echo "evshim benchmarks ($(date -u +%Y-%m-%d), $(nproc) CPUs, $(uname -r))"
 echo
+if want micro; then
 echo "== the switch itself (build/bench/bench-switch, no preload)"
 "$B/bench-switch"
 echo
@@ -44,7 +48,9 @@ n3=$("$B/pipe_pingpong" 100000 | val roundtrip_ns)
 s3=$(shim "$B/pipe_pingpong" 100000 | val roundtrip_ns)
 printf "%-44s %12s %12s %10s\n" "pipe ping-pong round trip (ns)" "$n3" "$s3" "$(ratio "$n3" "$s3")"
 echo
+fi
 
+if want files; then
 echo
 echo "== files (4 threads; reads: 16 MiB x 3 passes in 64 KiB preads; writes: 16 MiB each in 4 KiB appends + fsync; MB/s, higher is better)"
 printf "%-16s %8s %11s %11s %11s   %s\n" "" "native" "shim uring" "shim aio" "shim pool" "fast path (uring run)"
@@ -64,7 +70,9 @@ for mode in cached uncached direct write pwrite; do
 	rm -f "$out/fst"
 done
 echo "uncached: pages dropped before each pass; direct: O_DIRECT (AIO serves it under EVSHIM_IO=aio); write, pwrite: 4 KiB appends, 4 KiB pwrites; ext4 refuses RWF_NOWAIT buffered writes, so every one goes to the backend"
+fi
 
+if want static; then
 echo
 echo "== static file server (http_server -s: open + fstat + sendfile per request; 100 connections x 20 requests of one file)"
 mkdir -p "$out/static"
@@ -89,7 +97,57 @@ for f in 16k:16384 1m:1048576; do
 	done
 done
 echo "uncached: the file's pages are dropped before the run (the first requests miss, the rest hit)"
+# Against nginx (Debian's nginx-light, when installed): the same 16 KiB
+# file, 1,000 connections x 10 keep-alive requests, every body checked.
+NGINX=${BENCH_NGINX:-/usr/sbin/nginx}
+if [ -x "$NGINX" ]; then
+	echo
+	echo "static files, 1000 connections x 10 requests of 16 KiB (req/s, p99 us): the thread-per-connection http_server -s vs nginx (2 worker processes, sendfile on, access log off)"
+	for mode in native shim; do
+		"$root/scripts/serve-load.sh" $mode "$out" 1000 10 "http:$out/expect/16k.bin" \
+			"$root/build/demo/http_server" -s -d "$out/static" > /dev/null 2>&1 || true
+		printf "  http_server %-8s %8s %9s\n" "$mode" "$(awk '$1=="elapsed_s"{print $4}' "$out/$mode.load")" \
+			"$(awk '$1=="latency_us"{print $5}' "$out/$mode.load")"
+	done
+	nport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	mkdir -p "$out/nginx"
+	cat > "$out/nginx/nginx.conf" <<-EOF
+	user root;
+	worker_processes 2;
+	worker_rlimit_nofile 8192;
+	daemon off;
+	pid $out/nginx/nginx.pid;
+	error_log $out/nginx/error.log;
+	events { worker_connections 4096; }
+	http {
+		access_log off;
+		sendfile on;
+		keepalive_requests 100000;
+		client_body_temp_path $out/nginx;
+		proxy_temp_path $out/nginx;
+		fastcgi_temp_path $out/nginx;
+		uwsgi_temp_path $out/nginx;
+		scgi_temp_path $out/nginx;
+		server { listen 127.0.0.1:$nport; root $out/static; }
+	}
+	EOF
+	timeout 120 "$NGINX" -p "$out/nginx" -c "$out/nginx/nginx.conf" 2>/dev/null &
+	npid=$!
+	for _ in $(seq 100); do
+		"$root/build/demo/loadgen" -p "$nport" -c 1 -r 1 -m http -u /16k.bin -F "$out/expect/16k.bin" -t 2 \
+			> /dev/null 2>&1 && break
+		sleep 0.1
+	done
+	"$root/build/demo/loadgen" -p "$nport" -c 1000 -r 10 -m http -u /16k.bin -F "$out/expect/16k.bin" -t 120 \
+		> "$out/nginx.load" 2>&1
+	kill -QUIT "$(cat "$out/nginx/nginx.pid" 2>/dev/null)" 2>/dev/null
+	wait $npid 2>/dev/null
+	printf "  nginx                %8s %9s   (%s)\n" "$(awk '$1=="elapsed_s"{print $4}' "$out/nginx.load")" \
+		"$(awk '$1=="latency_us"{print $5}' "$out/nginx.load")" "$(awk '$1=="requests"{print $4 "/" $2 " verified"}' "$out/nginx.load")"
+fi
+fi
 
+if want monitor; then
 echo
 echo "== the monitor (5 ms sleeps while two threads spin on the CPU; asked for 5000 us)"
 printf "%-44s %12s %12s\n" "" "mean_us" "worst_us"
@@ -108,18 +166,32 @@ for mon in 1 0; do
 	printf "  EVSHIM_MONITOR=%s %10s\n" "$mon" "$(awk '$1=="elapsed_s"{print $4}' "$out/shim.load")"
 done
 echo
+fi
 
+if want servers; then
 mkdir -p "$out/www"
 head -c 16384 /dev/urandom > "$out/www/page.bin"
-printf "%-6s %6s %-7s %8s %9s %9s %7s %7s %7s %8s %13s\n" server conns mode "req/s" "p50_us" "p99_us" "vcs/req" "ics/req" threads "rss_MiB" verified
+# Server rows: the thread-per-connection demo natively and under the shim
+# with each EVSHIM_NET (sockets through the worker's io_uring, or epoll
+# readiness), and the hand-written one-thread epoll server
+# (demo/epoll_server.c, never preloaded) as the reference the shim is
+# measured against.
+MODES=${BENCH_MODES:-"native shim-uring shim-epoll ref"}
+printf "%-6s %6s %-10s %8s %9s %9s %7s %7s %7s %7s %7s %8s %13s\n" server conns mode "req/s" "p50_us" "p99_us" \
+	"sys/req" "cpu_us" "vcs/req" "ics/req" threads "rss_MiB" verified
 run_case() {  # server conns rounds
 	local srv=$1 conns=$2 rounds=$3
-	for mode in native shim; do
+	for mode in $MODES; do
+		local prog
 		if [ "$srv" = echo ]; then
-			"$root/scripts/serve-load.sh" $mode "$out" "$conns" "$rounds" echo "$root/build/demo/echo_server"
+			prog=$root/build/demo/echo_server
+			[ $mode = ref ] && prog=$root/build/demo/epoll_server
+			"$root/scripts/serve-load.sh" $mode "$out" "$conns" "$rounds" echo "$prog"
 		else
+			prog=$root/build/demo/http_server
+			[ $mode = ref ] && prog=$root/build/demo/epoll_server
 			"$root/scripts/serve-load.sh" $mode "$out" "$conns" "$rounds" "http:$out/www/page.bin" \
-				"$root/build/demo/http_server" -d "$out/www"
+				"$prog" -d "$out/www"
 		fi
 		local rc=$?
 		local L=$out/$mode.load T=$out/$mode.stat
@@ -127,13 +199,17 @@ run_case() {  # server conns rounds
 		local okn=$(awk '$1=="requests"{print $4}' "$L")
 		local vcs=$(val vol_ctxsw < "$T") ics=$(val invol_ctxsw < "$T")
 		local cs=$((vcs + ics))
-		printf "%-6s %6s %-7s %8s %9s %9s %7s %7s %7s %8s %13s\n" "$srv" "$conns" "$mode" \
+		printf "%-6s %6s %-10s %8s %9s %9s %7s %7s %7s %7s %7s %8s %13s\n" "$srv" "$conns" "$mode" \
 			"$(awk '$1=="elapsed_s"{print $4}' "$L")" "$(awk '$1=="latency_us"{print $3}' "$L")" \
-			"$(awk '$1=="latency_us"{print $5}' "$L")" "$(awk -v a=$vcs -v n=$reqs 'BEGIN{printf "%.3f", a/n}')" \
+			"$(awk '$1=="latency_us"{print $5}' "$L")" \
+			"$(awk -v a="$(val syscalls < "$out/$mode.sys")" -v n=$reqs 'BEGIN{ if (a == "-") print "-"; else printf "%.2f", a/n}')" \
+			"$(awk -v a="$(val cpu_s < "$T")" -v n=$reqs 'BEGIN{printf "%.1f", a * 1e6 / n}')" \
+			"$(awk -v a=$vcs -v n=$reqs 'BEGIN{printf "%.3f", a/n}')" \
 			"$(awk -v a=$ics -v n=$reqs 'BEGIN{printf "%.3f", a/n}')" \
 			"$(val peak_threads < "$T")" "$(awk -v k="$(val maxrss_kib < "$T")" 'BEGIN{printf "%.1f", k/1024}')" \
 			"$okn/$reqs$([ $rc = 0 ] || echo ' FAIL')"
-		echo "$srv $conns $mode $(awk '$1=="elapsed_s"{print $4}' "$L") $cs $reqs" >> "$out/plot.dat"
+		echo "$conns $(awk '$1=="elapsed_s"{print $4}' "$L") $(awk '$1=="latency_us"{print $5}' "$L") $(awk -v a=$cs -v n=$reqs 'BEGIN{printf "%.4f", a/n}') $(awk -v a="$(val syscalls < "$out/$mode.sys")" -v n=$reqs 'BEGIN{ if (a == "-") print "NaN"; else printf "%.3f", a/n}')" >> "$out/p.$srv.$mode"
+		echo "$srv $conns $mode $(awk '$1=="elapsed_s"{print $4}' "$L") $(val syscalls < "$out/$mode.sys") $reqs" >> "$out/rows.dat"
 	done
 }
 run_case echo 10 2000
@@ -145,13 +221,23 @@ run_case http 100 100
 run_case http 1000 10
 run_case http 10000 2
 echo
+echo "requests/s against the epoll reference, and system calls per request, in this run:"
+awk '{ rps[$1" "$2" "$3] = $4; sys[$1" "$2" "$3] = ($5 == "-" ? "-" : sprintf("%.2f", $5 / $6)); k[$1" "$2] = 1; m[$3] = 1 }
+     END { for (c in k) { line = sprintf("  %-11s", c); r = rps[c" ref"];
+		for (x in m) if (x != "ref" && (c" "x) in rps)
+			line = line sprintf("  %s %.2fx ref, %s sys/req", x, r > 0 ? rps[c" "x] / r : 0, sys[c" "x]);
+		print line } }' "$out/rows.dat" | sort -k1,1 -k2n
+echo "ref: demo/epoll_server (one thread, epoll, level-triggered), not preloaded"
+echo "sys/req: the server's system calls per request, from listening to exit (perf stat -e raw_syscalls:sys_enter; strace -c -f without perf)"
+echo "cpu_us: the server's CPU time (user + system) per request, in microseconds (wait4 rusage)"
 echo "vcs/req, ics/req: voluntary and involuntary context switches of the server process per request (wait4 rusage)"
 echo "threads: peak kernel threads of the server (/proc, sampled every 2 ms)"
+# Plots: for each server, requests/s, p99 latency, context switches and
+# system calls per request against connections, one line per mode.
 if command -v gnuplot >/dev/null; then
-	awk '$1=="echo" && $3=="native"{print $2, $4}' "$out/plot.dat" > "$out/n.dat"
-	awk '$1=="echo" && $3=="shim"{print $2, $4}' "$out/plot.dat" > "$out/s.dat"
-	gnuplot -e "set terminal png size 800,500; set output '$B/servers.png'; set logscale x;
-		set xlabel 'concurrent connections'; set ylabel 'requests/s'; set title 'echo server: native threads vs evshim';
-		plot '$out/n.dat' with linespoints title 'native threads', '$out/s.dat' with linespoints title 'evshim'" &&
-	echo "plot: build/bench/servers.png"
+	for srv in echo http; do
+		gnuplot -e "dir='$out'; srv='$srv'; modes='$MODES'; outfile='$B/$srv.png'" \
+			"$root/scripts/bench-plot.gp" && echo "plot: build/bench/$srv.png"
+	done
+fi
 fi

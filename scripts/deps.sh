@@ -18,6 +18,7 @@ check strace /usr/bin/strace
 check python3 /usr/bin/python3      # evshim --version and evshim stats
 check groff-base /usr/bin/groff     # tests/launcher.bats: the man page
 check man-db /usr/bin/man
+check gnuplot-nox /usr/bin/gnuplot # make bench: the PNG plots
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ]; then
 	echo "deps: installing$need"

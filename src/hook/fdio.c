@@ -136,6 +136,7 @@ static void copy_record(int oldfd, int newfd)
 	struct evs_fd *n = evs_fd_get(newfd);
 	if (n) {
 		n->shim_nonblock = o->shim_nonblock;
+		n->tcp = o->tcp;
 		n->direct = o->direct;
 		n->no_nowait_write = o->no_nowait_write;
 		n->pseudo_fs = o->pseudo_fs;

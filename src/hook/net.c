@@ -3,6 +3,7 @@
  * the runtime's (rt/xfer.c, rt/net.c); these translate. */
 #include "fdio.h"
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #define SOCK_TYPE_MASK 0xf
 
@@ -15,8 +16,14 @@ static void new_socket(int fd, int type)
 EVS_HOOK int socket(int domain, int type, int proto)
 {
 	int fd = REAL(socket)(domain, type, proto);
-	if (fd >= 0)
+	if (fd >= 0) {
 		new_socket(fd, type);
+		struct evs_fd *f;
+		if ((domain == AF_INET || domain == AF_INET6) &&
+		    (type & SOCK_TYPE_MASK) == SOCK_STREAM && (proto == 0 || proto == IPPROTO_TCP) &&
+		    (f = evs_fd_get(fd)))
+			f->tcp = 1;
+	}
 	return fd;
 }
 

@@ -99,6 +99,8 @@ static size_t format_json(const struct evs_report *r, char *buf, size_t len)
 	evs_text_put(buf, len, &n, ",\"pid\":%d,\"workers\":%d,\"worker_slots\":%d,\"file_backend\":",
 	    r->pid, r->workers, r->slots);
 	put_json_str(buf, len, &n, r->file_backend);
+	evs_text_put(buf, len, &n, ",\"net\":");
+	put_json_str(buf, len, &n, r->net ? r->net : "epoll");
 	evs_text_put(buf, len, &n, ",\"counters\":{");
 	for (int i = 0; i < EVS_ST__N; i++)
 		evs_text_put(buf, len, &n, "%s\"%s\":%llu", i ? "," : "", st_names[i],
@@ -140,8 +142,8 @@ size_t evs_report_format(const struct evs_report *r, bool json, char *buf, size_
 		return format_json(r, buf, len);
 	size_t n = 0;
 	evs_text_put(buf, len, &n, "evshim stats: %s (pid %d), %d workers configured, %d worker slots used, "
-	    "file backend %s\n", r->program ? r->program : "?", r->pid, r->workers, r->slots,
-	    r->file_backend);
+	    "file backend %s, net %s\n", r->program ? r->program : "?", r->pid, r->workers, r->slots,
+	    r->file_backend, r->net ? r->net : "epoll");
 	for (int i = 0; i < EVS_ST__N; i++) {
 		evs_text_put(buf, len, &n, "  %-16s %llu\n", st_names[i], (unsigned long long)r->total[i]);
 		if (i == EVS_ST_fallbacks) {

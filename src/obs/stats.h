@@ -31,6 +31,10 @@
 	X(sendfile_ahead, "sendfile ranges read ahead by the backend first") \
 	X(fallbacks, "calls passed to the real blocking function") \
 	X(stdio_parks, "times a stdio call parked until its FILE's fd was ready") \
+	X(tries_skipped, "socket/pipe calls that parked at once: the fd was empty, no event since") \
+	X(net_ring_ops, "socket operations done by io_uring (EVSHIM_NET=uring)") \
+	X(net_ring_cancels, "of those, taken back (timeout, close, signal, cancellation)") \
+	X(net_ring_bounced, "of those, through a bounce buffer (the program's was in swapped TLS)") \
 	X(stalls, "times the monitor found a worker stalled") \
 	X(stall_ms_total, "milliseconds workers spent stalled") \
 	X(stall_ms_max, "longest stall, milliseconds") \
@@ -98,6 +102,7 @@ struct evs_report {
 	int workers;             /* configured */
 	int slots;               /* worker slots used (spares included) */
 	const char *file_backend;
+	const char *net;                 /* EVSHIM_NET in force: uring or epoll */
 	uint64_t total[EVS_ST__N];
 	uint64_t parks_by[EVS_WAIT__N];
 	uint64_t tasks_peak;

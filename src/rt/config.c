@@ -54,6 +54,7 @@ static const char *const switch_words[] = { "asm", "ucontext", NULL };
 static const char *const tls_words[] = { "address", "copy", NULL };
 static const char *const io_words[] = { "", "uring", "aio", "pool", NULL };  /* EVS_IO_* */
 static const char *const format_words[] = { "text", "json", NULL };
+static const char *const net_words[] = { "", "uring", "epoll", NULL };  /* EVS_NET_* */
 static const struct var vars[] = {
 	{ .name = "EVSHIM_LOG", .kind = CHOICE, .ival = &evs_log_level, .words = log_words,
 	  .accepts = "off|error|warn|info|debug or 0..4", .numbers_too = true },
@@ -70,6 +71,9 @@ static const struct var vars[] = {
 	{ .name = "EVSHIM_IO", .kind = CHOICE, .ival = &evs_config.io, .words = io_words,
 	  .accepts = "uring, aio or pool",
 	  .default_text = "uring where it works, else aio, else pool" },
+	{ .name = "EVSHIM_NET", .kind = CHOICE, .ival = &evs_config.net, .words = net_words,
+	  .accepts = "uring or epoll",
+	  .default_text = "epoll" },
 	{ .name = "EVSHIM_POOL_MAX", .kind = WHOLE, .ival = &evs_config.pool_max,
 	  .lo = 1, .hi = 1024 },
 	{ .name = "EVSHIM_MONITOR", .kind = CHOICE, .ival = &evs_config.monitor,

@@ -14,6 +14,7 @@ struct evs_config {
 	char stats_path[256]; /* EVSHIM_STATS=path: report written there */
 	int switch_ucontext;  /* EVSHIM_SWITCH=ucontext */
 	int io;               /* EVSHIM_IO: file backend (rt/fileio.h) */
+	int net;              /* EVSHIM_NET: sockets through io_uring or epoll (rt/netring.h) */
 	int pool_max;         /* EVSHIM_POOL_MAX: blocking pool threads, 1..1024 */
 	int monitor;          /* EVSHIM_MONITOR: 0 turns the watchdog off */
 	int max_workers;      /* EVSHIM_MAX_WORKERS: the monitor's bound */

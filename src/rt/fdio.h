@@ -29,6 +29,13 @@ struct evs_xfer {
 	int all;                 /* keep going until every byte moved */
 	int nonblock;
 	size_t done;
+	struct msghdr m;         /* the attempt's own msghdr: the ring reads it
+				  * at submission and writes names and flags
+				  * back into it at completion (rt/netring.h) */
+	void *bounce;            /* the ring's copy of a buffer in swapped TLS */
+	struct iovec biov;       /* the bounce buffer as m's one iovec */
+	size_t bounce_len;
+	bool bounced;            /* the ring's operation moves bytes via bounce */
 };
 long evs_xfer_in(int fd, struct evs_xfer *x);
 long evs_xfer_out(int fd, struct evs_xfer *x);

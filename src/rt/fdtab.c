@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/epoll.h>
+#include <netinet/in.h>
 
 #define EVS_FD_CHUNK 1024
 /* The table covers this many fds at most; fds beyond it are passed to the
@@ -67,13 +68,16 @@ static void classify(struct evs_fd *f, int fd)
 {
 	struct stat st;
 	long r = evs_sys3(SYS_fstat, fd, &st, 0);
-	int kind = EVS_FD_OTHER, stream = 0;
+	int kind = EVS_FD_OTHER, stream = 0, tcp = 0;
 	if (r == 0 && S_ISSOCK(st.st_mode)) {
-		int type = 0;
+		int type = 0, proto = 0;
 		socklen_t len = sizeof(type);
 		kind = EVS_FD_SOCKET;
 		if (evs_sys6(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, &type, &len, 0) == 0)
 			stream = (type == SOCK_STREAM);
+		len = sizeof(proto);
+		if (stream && evs_sys6(SYS_getsockopt, fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len, 0) == 0)
+			tcp = (proto == IPPROTO_TCP);
 	} else if (r == 0 && S_ISFIFO(st.st_mode)) {
 		kind = EVS_FD_PIPE;
 		stream = 1;
@@ -89,6 +93,7 @@ static void classify(struct evs_fd *f, int fd)
 	if (f->kind == EVS_FD_UNKNOWN) {
 		f->kind = (uint8_t)kind;
 		f->stream = (uint8_t)stream;
+		f->tcp = (uint8_t)tcp;
 		f->nonblock = fl >= 0 && (fl & O_NONBLOCK);
 		f->direct = fl >= 0 && (fl & O_DIRECT);
 		f->no_nowait_write = 0;
@@ -120,6 +125,17 @@ static void wake_all(struct evs_fd *f, int dir, int reason)
 	}
 }
 
+/* The same for tasks whose operation is in a ring: each cancels its own
+ * (rt/netring.c). */
+static void wake_all_ring(struct evs_fd *f, int dir)
+{
+	struct evs_link *l;
+	while ((l = evs_queue_pop(&f->rwaiters[dir]))) {
+		struct evs_waiter *w = evs_queue_entry(l, struct evs_waiter, link);
+		evs_task_wake(w->t, w->token, EVS_WAKE_CLOSED);
+	}
+}
+
 void evs_fd_reset(int fd, int kind, int nonblock, int stream)
 {
 	if (EVS_UNLIKELY(evs_vfork_child))
@@ -138,11 +154,16 @@ void evs_fd_reset(int fd, int kind, int nonblock, int stream)
 	f->pseudo_fs = 0;
 	f->always_ready = 0;
 	f->stream = (uint8_t)stream;
+	f->tcp = 0;
+	f->hup = 0;
 	f->timeo[0] = f->timeo[1] = 0;
 	f->write_slow_until = 0;
 	f->pending_err = 0;
+	f->drained[0] = f->drained[1] = 0;
 	wake_all(f, EVS_IN, EVS_WAKE_CLOSED);
 	wake_all(f, EVS_OUT, EVS_WAKE_CLOSED);
+	wake_all_ring(f, EVS_IN);
+	wake_all_ring(f, EVS_OUT);
 	evs_spin_unlock(&f->lock);
 }
 
@@ -167,6 +188,8 @@ void evs_fd_event(uint64_t tag, uint32_t ev)
 	}
 	int in = !!(ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI));
 	int out = !!(ev & (EPOLLOUT | EPOLLHUP | EPOLLERR));
+	if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI))  /* before the count (fdwait.c) */
+		__atomic_store_n(&f->hup, 1, __ATOMIC_RELAXED);
 	if (in)
 		__atomic_add_fetch(&f->seq[EVS_IN], 1, __ATOMIC_RELEASE);
 	if (out)
@@ -266,6 +289,7 @@ static void reset_entry(struct evs_fd *f, int fd, void *arg)
 	f->lock = 0;
 	f->reg = 0;
 	f->waiters[0] = f->waiters[1] = (struct evs_queue){ 0 };
+	f->rwaiters[0] = f->rwaiters[1] = (struct evs_queue){ 0 };
 }
 
 void evs_fdtab_atfork_child(void)

@@ -59,6 +59,9 @@ struct evs_fd {
 	uint8_t nonblock;        /* the program's view of O_NONBLOCK */
 	uint8_t shim_nonblock;   /* the shim set O_NONBLOCK (listening sockets) */
 	uint8_t stream;          /* SOCK_STREAM: sends may be partial */
+	uint8_t tcp;             /* a TCP socket: a short read leaves nothing unread */
+	uint8_t hup;             /* an event said hang-up, error or urgent data:
+				  * sticky conditions a short read does not clear */
 	uint8_t direct;          /* regular file opened with O_DIRECT */
 	uint8_t no_nowait_write; /* its filesystem refused an RWF_NOWAIT write */
 	uint8_t pseudo_fs;       /* 0 not asked, 1 /proc, /sys...: plain calls, 2 no */
@@ -66,7 +69,10 @@ struct evs_fd {
 	int pending_err;         /* atomic: an error kept for the next call (rt/xfer.c) */
 	uint64_t reg;            /* workers whose epoll set holds it */
 	uint32_t seq[2];         /* events seen, per direction (atomic) */
+	uint64_t drained[2];     /* invariant 5 (atomic; 0: not known) */
 	struct evs_queue waiters[2];
+	struct evs_queue rwaiters[2];  /* tasks with an operation in a ring
+					* (rt/netring.h): only close wakes them */
 	int64_t timeo[2];        /* SO_RCVTIMEO, SO_SNDTIMEO in ns; 0 none */
 	int64_t write_slow_until; /* no_nowait_write files: backend writes until then (rt/filerw.c) */
 };
@@ -93,17 +99,40 @@ void evs_fd_closing(int fd);
  * them. */
 bool evs_fd_internal(int fd);
 
+#define EVS_DRAINED (1ULL << 32)
+
+/* What a try says besides its result, and what the loop tells it. */
+struct evs_try {
+	bool drained;            /* try: the attempt left nothing to read (a short
+				  * read of a TCP socket, not a peek) */
+	bool more;               /* try: it moved all that was asked (a full
+				  * read or write): the next call tries first */
+	bool ringed;             /* loop: the call was made by the worker's ring
+				  * (rt/netring.h) and `res` is its result: use
+				  * it instead of making the call */
+	long res;
+};
+struct evs_nop;
+
 /* The one try / would-block / park / retry loop (rt/fdwait.c).
- * try(fd, arg) makes the non-blocking attempt and returns >= 0 or -errno;
- * -EAGAIN means "wait for dir and call me again". Returns try's result,
+ * try(fd, arg, st) makes the non-blocking attempt and returns >= 0 or -errno;
+ * -EAGAIN means "wait for dir and call me again". A blocking call on an fd
+ * last seen empty with no event since parks before its first try
+ * (invariant 5). Returns try's result,
  * -EAGAIN at once when `nonblock` (the program's view), -ETIME when the
  * deadline passed, -EBADF when the fd was closed while waiting, -EINTR
  * when a signal's handler (which has run) interrupts the call. Every
  * caller (reads, writes, accept, connect, sendfile, the mmsg calls) goes
  * through here. When epoll cannot hold the fd, the wait is a real poll()
  * on the worker (counted as a fallback). */
-typedef long (*evs_try_fn)(int fd, void *arg);
-long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, void *arg,
+typedef long (*evs_try_fn)(int fd, void *arg, struct evs_try *st);
+/* prep(fd, arg, op) describes the call try would make now as a socket
+ * operation for the worker's ring (EVSHIM_NET=uring); false when the ring
+ * must not take it (a buffer in swapped TLS, flags it does not carry).
+ * With a prep, a blocking call that would block parks on the operation in
+ * the ring instead of on readiness, and try gets the result (ringed). */
+typedef bool (*evs_prep_fn)(int fd, void *arg, struct evs_nop *op);
+long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, evs_prep_fn prep, void *arg,
 	       int nonblock, int64_t deadline);
 /* The deadline SO_RCVTIMEO / SO_SNDTIMEO give a call starting now. */
 int64_t evs_fd_deadline(struct evs_fd *f, int dir);

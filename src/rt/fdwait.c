@@ -6,6 +6,7 @@
 #include "sched.h"
 #include "task.h"
 #include "timer.h"
+#include "netring.h"
 #include "../io/poller.h"
 #include "../libc/sys.h"
 #include <errno.h>
@@ -102,17 +103,108 @@ int64_t evs_fd_deadline(struct evs_fd *f, int dir)
 	return t ? evs_now_ns() + t : INT64_MAX;
 }
 
-long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, void *arg,
+/* Invariant 5: the fd was found empty by an attempt made after seq. */
+static void note_drained(struct evs_fd *f, int dir, uint32_t seq)
+{
+	__atomic_store_n(&f->drained[dir], (uint64_t)seq | EVS_DRAINED, __ATOMIC_RELAXED);
+}
+
+/* What an attempt (made by try, or by the ring) says of the fd. */
+static void note_try(struct evs_fd *f, int dir, uint32_t seq, long r, const struct evs_try *st)
+{
+	/* A short read proves the fd empty only if no reported end of file
+	 * or error keeps it readable (fdtab.h, 5): such an event counted in
+	 * seq set `hup` before it. */
+	if (r == -EAGAIN || (st->drained && !__atomic_load_n(&f->hup, __ATOMIC_RELAXED)))
+		note_drained(f, dir, seq);
+	else if (st->more && __atomic_load_n(&f->drained[dir], __ATOMIC_RELAXED))
+		__atomic_store_n(&f->drained[dir], 0, __ATOMIC_RELAXED);
+}
+
+/* The blocking call would block: the operation goes into the worker's
+ * ring and the task parks on it (rt/netring.h). Returns 1 when it ran
+ * (*r: try's answer for its result), 0 when the wait ended before it
+ * ran (*r: 0 to try again, or -ETIME, -EBADF, -ECANCELED, -EINTR), -1
+ * when the ring cannot take it (the readiness path instead). */
+static int ring_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, evs_prep_fn prep,
+		   void *arg, uint32_t seq, int64_t deadline, long *r)
+{
+	struct evs_nop op;
+	if (!prep(fd, arg, &op))
+		return -1;
+	op.poll_first = true;  /* it was just found empty (or full) */
+	struct evs_netres nr;
+	long e = evs_net_park(f, fd, dir, &op, deadline, &nr);
+	if (e == EVS_USE_REAL)
+		return -1;
+	if (!nr.completed) {
+		*r = e;
+		return 0;
+	}
+	struct evs_try st = { .ringed = true, .res = nr.res };
+	*r = try(fd, arg, &st);
+	note_try(f, dir, seq, *r, &st);
+	/* It ran, so the call has its answer; a signal that also came runs
+	 * its handler now, a cancellation waits for the next cancellation
+	 * point (the call itself was not cut short). */
+	if (nr.why == EVS_WAKE_SIGNAL)
+		evs_sig_run();
+	return 1;
+}
+
+long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, evs_prep_fn prep, void *arg,
 	       int nonblock, int64_t deadline)
 {
 	int woken = 0;
 	long r;
+	bool ring = prep && !nonblock && evs_net_ring();
 	for (;;) {
 		uint32_t seq = __atomic_load_n(&f->seq[dir], __ATOMIC_ACQUIRE);
-		r = try(fd, arg);
-		if (r != -EAGAIN || nonblock)
-			break;
+		bool skipped = !nonblock &&
+			__atomic_load_n(&f->drained[dir], __ATOMIC_RELAXED) == ((uint64_t)seq | EVS_DRAINED);
+		if (skipped) {
+			/* Empty when last looked at, no event since: wait first. */
+			evs_stat_add(EVS_ST_tries_skipped, 1);
+		} else {
+			struct evs_try st = { 0 };
+			r = try(fd, arg, &st);
+			note_try(f, dir, seq, r, &st);
+			if (r != -EAGAIN || nonblock)
+				break;
+		}
+		if (ring) {
+			int ran = ring_io(f, fd, dir, try, prep, arg, seq, deadline, &r);
+			if (ran > 0) {
+				if (r != -EAGAIN)
+					break;
+				continue;  /* a partial transfer goes on */
+			}
+			if (ran == 0) {
+				/* It did not run: no bytes moved, nothing to try
+				 * in its place (the kernel looked when it armed). */
+				skipped = false;
+				goto ended;
+			}
+			ring = false;  /* this call cannot use the ring: readiness */
+		}
 		r = fd_wait(f, fd, dir, seq, deadline);
+		if (skipped && (r == -ETIME || r == -EINTR || r == -ECANCELED)) {
+			/* The wait ended before its event was seen: the attempt
+			 * it stood in for comes first, as natively the call
+			 * would have made it before the timeout, the signal or
+			 * the cancellation could matter. */
+			struct evs_try st = { 0 };
+			long t = try(fd, arg, &st);
+			if (t != -EAGAIN) {
+				if (r == -EINTR)
+					evs_sig_run();  /* the handler runs; the call has its answer */
+				r = t;
+				break;
+			}
+		}
+		if (r >= 0)
+			woken = 1;
+ended:
 		if (r == -ECANCELED) {
 			evs_task_testcancel();
 			continue;
@@ -128,7 +220,6 @@ long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, void *arg,
 		}
 		if (r < 0)
 			break;
-		woken = 1;
 	}
 	if (woken)
 		evs_fd_pass(f, dir);

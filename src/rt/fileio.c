@@ -6,6 +6,7 @@
 #include "task.h"
 #include "../io/aio.h"
 #include "../io/uring.h"
+#include "netring.h"
 #include "../obs/log.h"
 #include "../libc/sys.h"
 #include <errno.h>
@@ -92,20 +93,11 @@ static long job_now(void *arg)
 	return evs_fileio_now(arg);
 }
 
-/* An operation in the worker's ring or AIO context; lives on the task's
- * stack until the completion wakes the task (the task cannot leave
- * earlier: the wait is not cancellable, and the reaper runs on the same
- * worker). */
-struct fop_wait {
-	struct evs_task *t;
-	uint64_t token;
-	long res;
-};
-
 void evs_fileio_done(void *user, int res)
 {
-	struct fop_wait *u = user;
+	struct evs_opwait *u = user;
 	u->res = res;
+	u->done = true;
 	evs_task_wake(u->t, u->token, EVS_WAKE_EVENT);
 }
 
@@ -124,13 +116,7 @@ static bool have_backend(struct evs_worker *w, int aio)
 		}
 		return w->aio != NULL;
 	}
-	if (!w->uring && !w->no_uring) {
-		int e = evs_uring_new(&w->uring, w->epfd);
-		if ((w->no_uring = e < 0))
-			evs_log(EVS_LOG_INFO, "worker %d: no io_uring (%s): its file calls go "
-				"to the blocking pool", w->id, strerror(-e));
-	}
-	return w->uring != NULL;
+	return evs_worker_ring(w) != NULL;
 }
 
 /* Submit to the worker's ring or AIO context and park; EVS_USE_REAL when
@@ -141,9 +127,9 @@ static long submit_park(const struct evs_fop *op, int aio)
 	struct evs_worker *w = t->w;
 	if (!have_backend(w, aio))
 		return EVS_USE_REAL;
-	struct fop_wait u = { .t = t };
+	struct evs_opwait u = { .t = t };
 	/* u is the kernel's until the completion: nothing but the reaper may
-	 * end this wait. */
+	 * end this wait (an operation on a file is not cancelled). */
 	u.token = evs_wait_open(EVS_WAIT_NOCANCEL | EVS_WAIT_NOSIGNAL);
 	int e = aio ? evs_aio_submit(w->aio, op, &u) : evs_uring_submit(w->uring, op, &u);
 	if (e < 0) {  /* full or refused: close our wait, use the pool */

@@ -13,7 +13,9 @@
  * first and come here only when the call would block. */
 #ifndef EVS_FILEIO_H
 #define EVS_FILEIO_H
+#include "../evs.h"
 #include "../io/fop.h"
+#include "../io/uring.h"
 
 enum { EVS_IO_AUTO = 0, EVS_IO_URING, EVS_IO_AIO, EVS_IO_POOL };
 
@@ -27,6 +29,23 @@ const char *evs_fileio_why(void);
 long evs_fileio_run(const struct evs_fop *op, int direct);
 /* The same operation as a plain system call, blocking the caller. */
 long evs_fileio_now(const struct evs_fop *op);
-/* Completion callback for the scheduler's reapers (io_uring and AIO). */
+/* A task waiting for one io_uring or AIO completion (a file operation, or
+ * a socket operation: rt/netring.h); lives on the task's stack, and is
+ * the operation's user_data until its completion has been reaped. */
+struct evs_task;
+struct evs_fd;
+struct evs_opwait {
+	struct evs_uring_user uu;    /* first: what the ring's reaper reads */
+	struct evs_task *t;
+	uint64_t token;              /* the wait the completion ends */
+	long res;
+	bool done;                   /* the completion has been reaped */
+	bool stale;                  /* socket operations: its fd was closed
+				      * before it was submitted (a no-op went) */
+	struct evs_fd *f;            /* socket operations: the fd's record and */
+	uint32_t gen;                /* generation when it was queued */
+};
+/* Completion callback for the scheduler's reapers (io_uring and AIO):
+ * records the result and wakes the task. */
 void evs_fileio_done(void *user, int res);
 #endif

@@ -8,6 +8,7 @@
 #include "tls.h"
 #include "monitor.h"
 #include "fileio.h"
+#include "netring.h"
 #include "../libc/real.h"
 #include "../obs/log.h"
 #include "report.h"
@@ -75,6 +76,7 @@ __attribute__((constructor(101))) static void evs_init(void)
 	evs_sched_init();
 	evs_monitor_init();
 	evs_fileio_init();
+	evs_net_init();
 	prctl(PR_GET_NAME, evs_main_task.name);
 	log_start();
 	pthread_atfork(NULL, NULL, atfork_child);

@@ -2,6 +2,8 @@
 #include "../evs.h"
 #include "fdio.h"
 #include "sched.h"
+#include "tls.h"
+#include "../io/nop.h"
 #include "../libc/sys.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -15,10 +17,25 @@ struct acc {
 	int flags;
 };
 
-static long try_accept(int fd, void *arg)
+static long try_accept(int fd, void *arg, struct evs_try *st)
 {
 	struct acc *a = arg;
+	if (st->ringed)
+		return st->res;
 	return evs_sys6(SYS_accept4, fd, a->addr, a->len, a->flags, 0, 0);
+}
+
+/* The accept as an operation for the worker's ring (fdtab.h): not with
+ * the address or its length in swapped TLS. */
+static bool prep_accept(int fd, void *arg, struct evs_nop *op)
+{
+	struct acc *a = arg;
+	if (a->len && (evs_tls_overlaps(a->len, sizeof(*a->len)) ||
+		       (a->addr && evs_tls_overlaps(a->addr, *a->len))))
+		return false;
+	*op = (struct evs_nop){ .kind = EVS_NOP_ACCEPT, .fd = fd, .addr = a->addr, .alen = a->len,
+				.flags = a->flags };
+	return true;
 }
 
 /* accept has no per-call non-blocking flag: the shim sets O_NONBLOCK on a
@@ -63,13 +80,15 @@ long evs_accept(struct evs_fd *f, int fd, struct sockaddr *addr, socklen_t *len,
 	if (f->kind != EVS_FD_SOCKET || make_acceptable(f, fd) < 0)
 		return EVS_USE_REAL;
 	struct acc a = { addr, len, flags };
-	long r = evs_fd_io(f, fd, EVS_IN, try_accept, &a, f->nonblock, evs_fd_deadline(f, EVS_IN));
+	long r = evs_fd_io(f, fd, EVS_IN, try_accept, prep_accept, &a, f->nonblock,
+			   evs_fd_deadline(f, EVS_IN));
 	if (r >= 0) {
 		evs_fd_reset((int)r, EVS_FD_SOCKET, !!(flags & SOCK_NONBLOCK), 1);
 		struct evs_fd *n = evs_fd_get((int)r);
 		if (n) {  /* Linux copies the listener's timeouts to the child */
 			n->timeo[0] = f->timeo[0];
 			n->timeo[1] = f->timeo[1];
+			n->tcp = f->tcp;
 		}
 	}
 	return r == -ETIME ? -EAGAIN : r;
@@ -87,7 +106,7 @@ struct conn {
 	int started;             /* the handshake is under way */
 };
 
-static long try_connect(int fd, void *arg)
+static long try_connect(int fd, void *arg, struct evs_try *st)
 {
 	struct conn *c = arg;
 	if (!c->started) {
@@ -120,7 +139,7 @@ long evs_connect(struct evs_fd *f, int fd, const struct sockaddr *sa, socklen_t 
 	struct conn c = { sa, len, evs_sys_fcntl(fd, F_GETFL, 0), 0 };
 	if (c.fl < 0 || (c.fl & O_NONBLOCK))
 		return EVS_USE_REAL;
-	long r = evs_fd_io(f, fd, EVS_OUT, try_connect, &c, 0, evs_fd_deadline(f, EVS_OUT));
+	long r = evs_fd_io(f, fd, EVS_OUT, try_connect, NULL, &c, 0, evs_fd_deadline(f, EVS_OUT));
 	if (r == -ETIME)
 		return c.started ? -EINPROGRESS : -EAGAIN;
 	return r;

@@ -6,6 +6,7 @@
 #include "report.h"
 #include "config.h"
 #include "fileio.h"
+#include "netring.h"
 #include "sched.h"
 #include "../obs/log.h"
 #include "../io/poller.h"
@@ -102,6 +103,7 @@ void evs_report_write(void)
 		.workers = evs_config.workers,
 		.slots = evs_nworkers,
 		.file_backend = evs_fileio_name(),
+		.net = evs_net_name(),
 		.tasks_peak = __atomic_load_n(&evs_tasks_peak, __ATOMIC_RELAXED),
 		.kthreads_peak = 1 + __atomic_load_n(&evs_kthreads_peak, __ATOMIC_RELAXED),
 	};

@@ -42,6 +42,7 @@
 #include "offload.h"
 #include "monitor.h"
 #include "fileio.h"
+#include "netring.h"
 #include "../io/aio.h"
 #include "../io/uring.h"
 #include "fdtab.h"
@@ -297,8 +298,44 @@ static void dispatch(struct evs_worker *w, struct epoll_event *ev, int n)
 	}
 }
 
+/* The worker's net ring (EVSHIM_NET=uring), or NULL: it waits in epoll. */
+static inline struct evs_uring *net_of(struct evs_worker *w)
+{
+	return evs_uring_is_net(w->uring) ? w->uring : NULL;
+}
+
+/* Take what the epoll set has now (a full batch: look again, since the
+ * ring's poll on the set fires only when something new comes). */
+static void take_epoll(struct evs_worker *w)
+{
+	struct epoll_event ev[EVS_POLL_BATCH];
+	int n;
+	do {
+		n = evs_poller_wait(w->epfd, 0, ev, EVS_POLL_BATCH);
+		if (n > 0)
+			dispatch(w, ev, n);
+	} while (n == EVS_POLL_BATCH);
+}
+
+/* A net ring's chores: submit what the tasks queued since the last time
+ * (one system call for the lot, none when nothing is queued), hand out
+ * the completions (read from memory), and ask epoll only when the ring's
+ * poll on the set fired. */
+static void ring_round(struct evs_worker *w, struct evs_uring *u)
+{
+	evs_uring_flush(u);
+	evs_uring_reap(u, 0, evs_fileio_done);
+	if (evs_uring_take_epoll(u))
+		take_epoll(w);
+}
+
 static void poll_now(struct evs_worker *w)
 {
+	struct evs_uring *u = net_of(w);
+	if (u) {
+		ring_round(w, u);
+		return;
+	}
 	struct epoll_event ev[EVS_POLL_BATCH];
 	int n = evs_poller_wait(w->epfd, 0, ev, EVS_POLL_BATCH);
 	if (n > 0)
@@ -306,10 +343,11 @@ static void poll_now(struct evs_worker *w)
 }
 
 /* Before an idle worker blocks in epoll_wait (a context switch), it looks
- * for work a few times without blocking: a busy server's next event is
+ * for work for a while without blocking: a busy server's next event is
  * usually microseconds away. Bounded, so an idle process costs nothing
- * after EVSHIM_SPIN polls. EVSHIM_SPIN=0 turns it off (make bench
- * measures both). */
+ * after EVSHIM_SPIN rounds. EVSHIM_SPIN=0 turns it off. The run queue's
+ * inbox is memory and looked at all the time; the poller is a system call
+ * and asked after rounds 1, 2, 4, 8 and the last. */
 /* Steal a task and queue it to run here; true if it did. */
 static bool steal_into(struct evs_worker *w)
 {
@@ -330,6 +368,12 @@ static int spin_for_work(struct evs_worker *w)
 		}
 		if (steal_into(w))
 			return 1;
+		/* The poller is asked after rounds 1, 2, 4, 8... and the last:
+		 * each look is a system call, and an event that has not come
+		 * within a few microseconds is less and less likely to come
+		 * in the next few. */
+		if ((i & (i + 1)) && i != evs_config.idle_spins - 1)
+			continue;
 		int n = evs_poller_wait(w->epfd, 0, ev, EVS_POLL_BATCH);
 		if (n > 0) {
 			dispatch(w, ev, n);
@@ -340,10 +384,61 @@ static int spin_for_work(struct evs_worker *w)
 	return 0;
 }
 
+static bool runnable(struct evs_worker *w)
+{
+	return evs_runq_has_local(&w->rq) || !evs_runq_inbox_empty(&w->rq);
+}
+
+/* idle() for a worker that waits in its net ring: the spin looks at the
+ * ring's memory (completions, the epoll set's poll), never at the kernel,
+ * and the sleep is one io_uring_enter that also submits what is queued. */
+static void idle_ring(struct evs_worker *w, struct evs_uring *u)
+{
+	int64_t next = evs_timer_next(&w->timers), timeout = -1;
+	evs_uring_flush(u);  /* what the spin waits for must be in */
+	if (next == INT64_MAX || next - evs_now_ns() > EVS_IDLE_SPIN_MAX_NS) {
+		for (int i = 0; i < evs_config.idle_spins; i++) {
+			for (int k = 0; k < EVS_IDLE_PAUSES; k++) {
+				if (!evs_runq_inbox_empty(&w->rq) || has_fresh(w))
+					return;
+				if (evs_uring_ready(u)) {
+					ring_round(w, u);
+					if (runnable(w))
+						return;
+				}
+				evs_cpu_relax();
+			}
+			if (steal_into(w))
+				return;
+		}
+	}
+	__atomic_store_n(&w->sleeping, 1, __ATOMIC_SEQ_CST);
+	if (!evs_runq_inbox_empty(&w->rq) || !evs_sig_inbox_empty(&w->sigin) || has_fresh(w) ||
+	    steal_into(w) || evs_uring_ready(u)) {
+		__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
+		return;
+	}
+	if (next != INT64_MAX) {
+		timeout = next - evs_now_ns();
+		if (timeout < 0)
+			timeout = 0;
+	}
+	timeout = evs_worker_idle_limit(w, timeout);
+	w->st[EVS_ST_worker_sleeps]++;
+	evs_uring_wait(u, timeout);
+	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
+	ring_round(w, u);
+}
+
 static void idle(struct evs_worker *w)
 {
 	struct epoll_event ev[EVS_POLL_BATCH];
 	int64_t next = evs_timer_next(&w->timers), timeout = -1;
+	struct evs_uring *u = net_of(w);
+	if (u) {
+		idle_ring(w, u);
+		return;
+	}
 
 	if (next == INT64_MAX || next - evs_now_ns() > EVS_IDLE_SPIN_MAX_NS) {
 		if (spin_for_work(w))
@@ -408,6 +503,7 @@ static inline void signal_chores(struct evs_worker *w)
 void evs_sched_loop(struct evs_worker *w)
 {
 	unsigned rounds = 0;
+	evs_net_ring();  /* EVSHIM_NET=uring: the worker waits in its ring from now on */
 	for (;;) {
 		if (EVS_UNLIKELY(__atomic_load_n(&evs_dump_stop, __ATOMIC_RELAXED)))
 			evs_dump_hold(w);
@@ -416,7 +512,10 @@ void evs_sched_loop(struct evs_worker *w)
 		if (w->timers.n)
 			w->st[EVS_ST_timer_fires] +=
 				evs_timer_fire(&w->timers, evs_now_ns());
-		if (++rounds % EVS_ROUNDS_PER_POLL == 0)
+		struct evs_uring *u = net_of(w);
+		if (u)  /* each round: a batch of operations in, completions out */
+			ring_round(w, u);
+		else if (++rounds % EVS_ROUNDS_PER_POLL == 0)
 			poll_now(w);
 		struct evs_task *t = pick(w);
 		if (!t && !(t = steal(w))) {

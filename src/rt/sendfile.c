@@ -130,7 +130,7 @@ struct sf {
 	uint64_t ahead;          /* end of what this call checked was cached */
 };
 
-static long try_sendfile(int out, void *arg)
+static long try_sendfile(int out, void *arg, struct evs_try *st)
 {
 	struct sf *s = arg;
 	for (;;) {
@@ -177,7 +177,7 @@ long evs_sendfile(int out, int in, off_t *offp, size_t count)
 			.fl = evs_sys_fcntl(out, F_GETFL, 0) };
 	if (s.fl < 0 || (s.fl & O_NONBLOCK))
 		return EVS_USE_REAL;
-	long r = evs_fd_io(f, out, EVS_OUT, try_sendfile, &s, 0, evs_fd_deadline(f, EVS_OUT));
+	long r = evs_fd_io(f, out, EVS_OUT, try_sendfile, NULL, &s, 0, evs_fd_deadline(f, EVS_OUT));
 	if (r < 0 && s.done)  /* SO_SNDTIMEO passed, or closed, after progress */
 		return (long)s.done;
 	return r == -ETIME ? -EAGAIN : r;

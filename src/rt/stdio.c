@@ -98,8 +98,9 @@ static struct evs_fd *ours(FILE *fp, int dir)
 	return f;
 }
 
-static long poll_try(int fd, void *arg)
+static long poll_try(int fd, void *arg, struct evs_try *st)
 {
+	(void)st;
 	struct pollfd p = { .fd = fd, .events = *(short *)arg };
 	long r = evs_sys3(SYS_poll, &p, 1, 0);
 	if (r < 0)
@@ -115,7 +116,7 @@ static long poll_try(int fd, void *arg)
 static long wait_fd(struct evs_fd *f, int fd, int dir)
 {
 	short ev = dir == EVS_IN ? POLLIN : POLLOUT;
-	long r = evs_fd_io(f, fd, dir, poll_try, &ev, 0, evs_fd_deadline(f, dir));
+	long r = evs_fd_io(f, fd, dir, poll_try, NULL, &ev, 0, evs_fd_deadline(f, dir));
 	return r == -ETIME ? -EAGAIN : r;  /* a socket timeout, as read says it */
 }
 

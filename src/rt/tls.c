@@ -115,7 +115,7 @@ static void address_mode_init(void)
 	deallocate_tls = (void (*)(void *, int))dlsym(RTLD_DEFAULT, "_dl_deallocate_tls");
 	const unsigned *sz = dlsym(RTLD_DEFAULT, "_thread_db_sizeof_pthread");
 	if (!allocate_tls || !deallocate_tls || !sz || *sz < 64) {
-		evs_log(EVS_LOG_INFO, "evshim: glibc's TLS allocator not found: TLS by copying");
+		evs_log(EVS_LOG_INFO, "glibc's TLS allocator not found: TLS by copying");
 		return;
 	}
 	tcb_size = *sz;

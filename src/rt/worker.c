@@ -21,6 +21,7 @@
 #include "../io/aio.h"
 #include "../io/poller.h"
 #include "../io/uring.h"
+#include "netring.h"
 #include "../libc/real.h"
 #include "../obs/log.h"
 #include <errno.h>
@@ -212,6 +213,7 @@ int evs_sched_add_worker(void)
 	int r = evs_poller_init(&w->epfd, &w->evfd);
 	if (r < 0)
 		return r;
+	evs_net_worker_init(w);
 	__atomic_store_n(&w->gone, 0, __ATOMIC_RELAXED);
 	if ((r = start_thread(w)) < 0) {
 		close_all(w, false);
@@ -286,6 +288,7 @@ void evs_sched_start_slow(void)
 		if (r < 0)
 			evs_panic("cannot create the poller of worker %d: %s", i,
 				  strerror(-r));
+		evs_net_worker_init(w);
 	}
 	evs_safepoint_unwind_setup();
 	struct evs_worker *w0 = &evs_workers[0];

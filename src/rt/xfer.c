@@ -14,6 +14,8 @@
 #include "../evs.h"
 #include "fdio.h"
 #include "sched.h"
+#include "tls.h"
+#include "../io/nop.h"
 #include "../libc/sys.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +23,7 @@
 #include <signal.h>
 #include <unistd.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void advance(struct evs_xfer *x, size_t n)
 {
@@ -41,7 +44,70 @@ static void advance(struct evs_xfer *x, size_t n)
 	}
 }
 
-static long once(int fd, struct evs_xfer *x, int out)
+static size_t iov_len(const struct iovec *v, int cnt)
+{
+	size_t n = 0;
+	for (int i = 0; i < cnt; i++)
+		n += v[i].iov_len;
+	return n;
+}
+
+/* The msghdr of an attempt: name and control go only with the first. */
+static void build_msg(struct evs_xfer *x)
+{
+	struct msghdr *m = &x->m;
+	*m = (struct msghdr){ 0 };
+	if (x->msg && x->done == 0) {  /* name and control only once */
+		*m = *x->msg;
+		m->msg_flags = 0;
+	}
+	m->msg_iov = x->iov;
+	m->msg_iovlen = (size_t)x->cnt;
+}
+
+/* A buffer in swapped TLS (a `static __thread` array) holds another
+ * task's bytes while this one is parked, so the ring gets a bounce buffer
+ * instead: filled from the program's buffers when the operation is
+ * queued (a send), copied into them when its result comes back (a
+ * receive), both while this task runs. Up to EVS_NET_BOUNCE_MAX bytes;
+ * larger transfers wait for readiness instead. */
+#define EVS_NET_BOUNCE_MAX (64 * 1024)
+
+static void scatter(struct evs_xfer *x, size_t n)
+{
+	const char *b = x->bounce;
+	for (int i = 0; i < x->cnt && n; i++) {
+		size_t k = x->iov[i].iov_len < n ? x->iov[i].iov_len : n;
+		memcpy(x->iov[i].iov_base, b, k);
+		b += k;
+		n -= k;
+	}
+}
+
+/* The bounce buffer for the rest of the transfer (sends: filled). */
+static bool bounce(struct evs_xfer *x, size_t total, int out)
+{
+	if (total > EVS_NET_BOUNCE_MAX)
+		return false;
+	if (x->bounce_len < total) {
+		void *b = realloc(x->bounce, total ? total : 1);
+		if (!b)
+			return false;
+		x->bounce = b;
+		x->bounce_len = total;
+	}
+	if (out) {
+		char *b = x->bounce;
+		for (int i = 0; i < x->cnt; i++) {
+			memcpy(b, x->iov[i].iov_base, x->iov[i].iov_len);
+			b += x->iov[i].iov_len;
+		}
+	}
+	return true;
+}
+
+/* One attempt, or (st->ringed) the result of the one the ring made. */
+static long once(int fd, struct evs_xfer *x, int out, const struct evs_try *st)
 {
 	if (x->f->kind == EVS_FD_PIPE) {
 		long r = evs_sys6(out ? SYS_pwritev2 : SYS_preadv2, fd, x->iov, x->cnt,
@@ -66,23 +132,80 @@ static long once(int fd, struct evs_xfer *x, int out)
 			return r;
 		return evs_sys3(out ? SYS_writev : SYS_readv, fd, x->iov, x->cnt);
 	}
-	struct msghdr m = { 0 };
-	if (x->msg && x->done == 0) {  /* name and control only once */
-		m = *x->msg;
-		m.msg_flags = 0;
+	long r;
+	if (st->ringed) {
+		r = st->res;  /* x->m is the ring's, names and flags written back */
+		if (x->bounced && !out && r > 0)  /* our TLS is resident again */
+			scatter(x, (size_t)r);
+	} else {
+		build_msg(x);
+		/* MSG_NOSIGNAL: a SIGPIPE is the program's business only when
+		 * it is told EPIPE (finish() sends it then), not at a retry of
+		 * ours. */
+		r = evs_sys3(out ? SYS_sendmsg : SYS_recvmsg, fd, &x->m,
+			     x->flags | MSG_DONTWAIT | (out ? MSG_NOSIGNAL : 0));
 	}
-	m.msg_iov = x->iov;
-	m.msg_iovlen = (size_t)x->cnt;
-	/* MSG_NOSIGNAL: a SIGPIPE is the program's business only when it is
-	 * told EPIPE (finish() sends it then), not at a retry of ours. */
-	long r = evs_sys3(out ? SYS_sendmsg : SYS_recvmsg, fd, &m,
-			  x->flags | MSG_DONTWAIT | (out ? MSG_NOSIGNAL : 0));
 	if (r >= 0 && x->msg && x->done == 0 && !out) {
-		x->msg->msg_namelen = m.msg_namelen;
-		x->msg->msg_controllen = m.msg_controllen;
-		x->msg->msg_flags = m.msg_flags;
+		x->msg->msg_namelen = x->m.msg_namelen;
+		x->msg->msg_controllen = x->m.msg_controllen;
+		x->msg->msg_flags = x->m.msg_flags;
 	}
 	return r;
+}
+
+/* MSG_* flags the ring carries as the plain call does. The others (OOB,
+ * the error queue, zero copy, MSG_CMSG_CLOEXEC...) stay on the readiness
+ * path. */
+#define RING_FLAGS (MSG_PEEK | MSG_WAITALL | MSG_TRUNC | MSG_NOSIGNAL | MSG_MORE | MSG_EOR | \
+		    MSG_DONTROUTE | MSG_CONFIRM)
+
+/* The attempt as a socket operation for the worker's ring (fdtab.h,
+ * evs_prep_fn): sockets only, no ancillary data, no address in swapped
+ * TLS; data buffers there go through a bounce buffer (above). One buffer
+ * and nothing to carry back but msg_flags, which a stream socket leaves 0
+ * without ancillary data: a plain recv or send, cheaper for the kernel
+ * than recvmsg or sendmsg. */
+static bool prep(int fd, struct evs_xfer *x, struct evs_nop *op, int out)
+{
+	if (x->f->kind != EVS_FD_SOCKET || (x->flags & ~RING_FLAGS))
+		return false;
+	build_msg(x);
+	if (x->m.msg_control && x->m.msg_controllen)
+		return false;
+	if (x->m.msg_name && evs_tls_overlaps(x->m.msg_name, x->m.msg_namelen))
+		return false;
+	size_t total = iov_len(x->iov, x->cnt);
+	x->bounced = false;
+	for (int i = 0; i < x->cnt && !x->bounced; i++)
+		x->bounced = evs_tls_overlaps(x->iov[i].iov_base, x->iov[i].iov_len);
+	if (x->bounced) {
+		if (!bounce(x, total, out))
+			return false;
+		x->biov = (struct iovec){ x->bounce, total };
+		x->m.msg_iov = &x->biov;
+		x->m.msg_iovlen = 1;
+		evs_stat_add(EVS_ST_net_ring_bounced, 1);
+	}
+	*op = (struct evs_nop){ .fd = fd, .flags = (x->flags & ~MSG_WAITALL) | (out ? MSG_NOSIGNAL : 0) };
+	if (x->m.msg_iovlen == 1 && (!x->msg || (x->f->stream && !x->m.msg_name))) {
+		op->kind = out ? EVS_NOP_SEND : EVS_NOP_RECV;
+		op->buf = x->m.msg_iov[0].iov_base;
+		op->len = x->m.msg_iov[0].iov_len;
+	} else {
+		op->kind = out ? EVS_NOP_SENDMSG : EVS_NOP_RECVMSG;
+		op->msg = &x->m;
+	}
+	return true;
+}
+
+static bool prep_in(int fd, void *arg, struct evs_nop *op)
+{
+	return prep(fd, arg, op, 0);
+}
+
+static bool prep_out(int fd, void *arg, struct evs_nop *op)
+{
+	return prep(fd, arg, op, 1);
 }
 
 /* An error our own retry got after some bytes moved: the program is told
@@ -97,12 +220,19 @@ static long after_progress(struct evs_xfer *x, long r)
 	return (long)x->done;
 }
 
-static long try_in(int fd, void *arg)
+static long try_in(int fd, void *arg, struct evs_try *st)
 {
 	struct evs_xfer *x = arg;
-	long r = once(fd, x, 0);
+	size_t want = iov_len(x->iov, x->cnt);
+	long r = once(fd, x, 0, st);
 	if (r < 0)
 		return after_progress(x, r);
+	/* A short read of a TCP socket took all there was (fdtab.h,
+	 * invariant 5); not a peek (the bytes are still there), not end of
+	 * file, not urgent data (the read stops at its mark). A full one may
+	 * have left more. */
+	st->drained = r > 0 && (size_t)r < want && x->f->tcp && !(x->flags & (MSG_PEEK | MSG_OOB));
+	st->more = r > 0 && (size_t)r == want;
 	if (r == 0 || !x->all)
 		return (long)x->done + r;
 	advance(x, (size_t)r);
@@ -111,12 +241,14 @@ static long try_in(int fd, void *arg)
 	return x->nonblock ? (long)x->done : -EAGAIN;  /* wait for the rest */
 }
 
-static long try_out(int fd, void *arg)
+static long try_out(int fd, void *arg, struct evs_try *st)
 {
 	struct evs_xfer *x = arg;
-	long r = once(fd, x, 1);
+	size_t want = iov_len(x->iov, x->cnt);
+	long r = once(fd, x, 1, st);
 	if (r < 0)
 		return after_progress(x, r);
+	st->more = (size_t)r == want;  /* there was room for all of it */
 	advance(x, (size_t)r);
 	if (!x->cnt || !x->f->stream)
 		return (long)x->done;
@@ -178,8 +310,10 @@ long evs_xfer_in(int fd, struct evs_xfer *x)
 	x->nonblock |= x->f->nonblock || (x->flags & MSG_DONTWAIT);
 	if (x->flags & MSG_PEEK)
 		x->all = 0;
-	return finish(fd, x, evs_fd_io(x->f, fd, EVS_IN, try_in, x, x->nonblock,
-				       evs_fd_deadline(x->f, EVS_IN)));
+	r = finish(fd, x, evs_fd_io(x->f, fd, EVS_IN, try_in, prep_in, x, x->nonblock,
+				    evs_fd_deadline(x->f, EVS_IN)));
+	free(x->bounce);  /* the ring is done with it (rt/netring.h) */
+	return r;
 }
 
 long evs_xfer_out(int fd, struct evs_xfer *x)
@@ -187,8 +321,9 @@ long evs_xfer_out(int fd, struct evs_xfer *x)
 	long r = kept_error(x->f);
 	if (!r) {
 		x->nonblock |= x->f->nonblock || (x->flags & MSG_DONTWAIT);
-		r = finish(fd, x, evs_fd_io(x->f, fd, EVS_OUT, try_out, x, x->nonblock,
+		r = finish(fd, x, evs_fd_io(x->f, fd, EVS_OUT, try_out, prep_out, x, x->nonblock,
 					    evs_fd_deadline(x->f, EVS_OUT)));
+		free(x->bounce);
 	}
 	/* A socket write that fails with EPIPE raises SIGPIPE, unless the
 	 * program said MSG_NOSIGNAL (pipes: the kernel has sent it). */
@@ -212,7 +347,7 @@ struct mm {
 	int nonblock;
 };
 
-static long try_mm(int fd, void *arg)
+static long try_mm(int fd, void *arg, struct evs_try *st)
 {
 	struct mm *m = arg;
 	long r = evs_sys6(m->out ? SYS_sendmmsg : SYS_recvmmsg, fd, m->v + m->done,
@@ -229,7 +364,7 @@ long evs_mmsg(struct evs_fd *f, int fd, struct mmsghdr *v, unsigned n, int flags
 {
 	int nb = f->nonblock || (flags & MSG_DONTWAIT), dir = out ? EVS_OUT : EVS_IN;
 	struct mm m = { v, n, 0, flags & ~MSG_DONTWAIT, out, nb };
-	long r = evs_fd_io(f, fd, dir, try_mm, &m, nb, evs_fd_deadline(f, dir));
+	long r = evs_fd_io(f, fd, dir, try_mm, NULL, &m, nb, evs_fd_deadline(f, dir));
 	if (r < 0 && m.done)
 		r = m.done;  /* timed out after some messages */
 	return r == -ETIME ? -EAGAIN : r;
