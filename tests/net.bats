@@ -86,3 +86,13 @@ make_docroot() {
 	same_output "$PROGS/child_fds"
 	[[ "$native" == *"child's fds: 0 1 2 5"* ]]
 }
+
+@test "a pipe pair and a socketpair between threads: same bytes, and a transfer wakes the other end's task directly (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/pair_pingpong"
+	[[ "$native" == *"pipes: 2000 round trips, 0 wrong"* ]]
+	[[ "$native" == *"bulk: wrote 4194304 bytes, reader got 4194304, sums equal"* ]]
+	EVSHIM_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/pair_pingpong" > /dev/null
+	cat "$BATS_TEST_TMPDIR/st"
+	# each of the 8,000 one-byte transfers finds the other task parked
+	[ "$(stat_of peer_wakes)" -ge 4000 ]
+}

@@ -82,6 +82,7 @@ static void new_pipe(int *fds, int flags)
 {
 	evs_fd_reset(fds[0], EVS_FD_PIPE, !!(flags & O_NONBLOCK), 1);
 	evs_fd_reset(fds[1], EVS_FD_PIPE, !!(flags & O_NONBLOCK), 1);
+	evs_fd_pair(fds[0], fds[1]);
 }
 
 EVS_HOOK int pipe(int fds[2])

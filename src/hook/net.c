@@ -33,6 +33,7 @@ EVS_HOOK int socketpair(int domain, int type, int proto, int sv[2])
 	if (r == 0) {
 		new_socket(sv[0], type);
 		new_socket(sv[1], type);
+		evs_fd_pair(sv[0], sv[1]);
 	}
 	return r;
 }

@@ -158,6 +158,7 @@ void evs_fd_reset(int fd, int kind, int nonblock, int stream)
 	f->hup = 0;
 	f->timeo[0] = f->timeo[1] = 0;
 	f->write_slow_until = 0;
+	__atomic_store_n(&f->peer, 0, __ATOMIC_RELAXED);
 	f->pending_err = 0;
 	f->drained[0] = f->drained[1] = 0;
 	wake_all(f, EVS_IN, EVS_WAKE_CLOSED);
@@ -199,6 +200,27 @@ void evs_fd_event(uint64_t tag, uint32_t ev)
 		evs_fd_pass(f, EVS_IN);
 	if (out)
 		evs_fd_pass(f, EVS_OUT);
+}
+
+void evs_fd_pair(int a, int b)
+{
+	struct evs_fd *fa = slot(a, 1), *fb = slot(b, 1);
+	if (!fa || !fb || EVS_UNLIKELY(evs_vfork_child))
+		return;
+	uint64_t ta = (uint64_t)__atomic_load_n(&fa->gen, __ATOMIC_ACQUIRE) << 32 | (uint32_t)a;
+	uint64_t tb = (uint64_t)__atomic_load_n(&fb->gen, __ATOMIC_ACQUIRE) << 32 | (uint32_t)b;
+	__atomic_store_n(&fa->peer, tb, __ATOMIC_RELAXED);
+	__atomic_store_n(&fb->peer, ta, __ATOMIC_RELAXED);
+}
+
+void evs_fd_poke_peer_(struct evs_fd *f, int dir)
+{
+	uint64_t p = __atomic_load_n(&f->peer, __ATOMIC_RELAXED);
+	struct evs_fd *g = p ? slot((int)(uint32_t)p, 0) : NULL;
+	if (!g || !__atomic_load_n(&g->waiters[dir].head, __ATOMIC_ACQUIRE))
+		return;
+	evs_stat_add(EVS_ST_peer_wakes, 1);
+	evs_fd_event(p, dir == EVS_IN ? EPOLLIN : EPOLLOUT);
 }
 
 /* Wake the first waiter of dir that is still waiting. A record whose task

@@ -75,6 +75,8 @@ struct evs_fd {
 					* (rt/netring.h): only close wakes them */
 	int64_t timeo[2];        /* SO_RCVTIMEO, SO_SNDTIMEO in ns; 0 none */
 	int64_t write_slow_until; /* no_nowait_write files: backend writes until then (rt/filerw.c) */
+	uint64_t peer;           /* a pipe or socketpair made here: the other end's tag
+				  * (gen << 32 | fd), 0 none (atomic) */
 };
 
 void evs_fdtab_init(void);
@@ -136,6 +138,21 @@ long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, evs_prep_fn pr
 	       int nonblock, int64_t deadline);
 /* The deadline SO_RCVTIMEO / SO_SNDTIMEO give a call starting now. */
 int64_t evs_fd_deadline(struct evs_fd *f, int dir);
+/* a and b are the two ends of a pipe (a reads, b writes) or a socketpair
+ * just made in this process: each record learns the other's tag. */
+void evs_fd_pair(int a, int b);
+/* After a transfer on f that made its peer ready in dir (bytes written:
+ * the peer has data, EVS_IN; bytes read: the peer has room, EVS_OUT): a
+ * task parked on the peer wakes now, as the poller's event would have
+ * woken it later (that event still comes, and finds nobody or retries a
+ * try). A tag gone stale (the peer closed, its number reused) is
+ * ignored. */
+void evs_fd_poke_peer_(struct evs_fd *f, int dir);
+static inline void evs_fd_poke_peer(struct evs_fd *f, int dir)
+{
+	if (__atomic_load_n(&f->peer, __ATOMIC_RELAXED))
+		evs_fd_poke_peer_(f, dir);
+}
 /* Wake the next waiter of dir, if any (invariant 3). */
 void evs_fd_pass(struct evs_fd *f, int dir);
 

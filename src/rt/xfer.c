@@ -313,6 +313,8 @@ long evs_xfer_in(int fd, struct evs_xfer *x)
 	r = finish(fd, x, evs_fd_io(x->f, fd, EVS_IN, try_in, prep_in, x, x->nonblock,
 				    evs_fd_deadline(x->f, EVS_IN)));
 	free(x->bounce);  /* the ring is done with it (rt/netring.h) */
+	if (r > 0 && !(x->flags & MSG_PEEK))
+		evs_fd_poke_peer(x->f, EVS_OUT);  /* room for a writer of this process */
 	return r;
 }
 
@@ -324,6 +326,8 @@ long evs_xfer_out(int fd, struct evs_xfer *x)
 		r = finish(fd, x, evs_fd_io(x->f, fd, EVS_OUT, try_out, prep_out, x, x->nonblock,
 					    evs_fd_deadline(x->f, EVS_OUT)));
 		free(x->bounce);
+		if (r > 0)
+			evs_fd_poke_peer(x->f, EVS_IN);  /* data for a reader of this process */
 	}
 	/* A socket write that fails with EPIPE raises SIGPIPE, unless the
 	 * program said MSG_NOSIGNAL (pipes: the kernel has sent it). */
