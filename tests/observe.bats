@@ -52,8 +52,11 @@ dumps() { [ "$(grep -c 'end of task dump' err)" -ge "$1" ]; }
 	# sleep(1) under the shim: SIGUSR2 would kill it natively
 	EVSHIM_DUMP=USR2 LD_PRELOAD="$SHIM" timeout -s KILL 20 sleep 2 2> err &
 	pid=$!
-	# signalled once the shim's handler is in (before, USR2 kills it)
+	# signalled once the shim's handler is in (before, USR2 kills it) and
+	# its runtime runs: main, worker 1, the monitor and the dump thread
+	# (before, the dump says only that the runtime has not started)
 	wait_until "a SIGUSR2 handler in $pid" catches "$pid" 12
+	wait_until "the runtime's threads in $pid" more_threads_than "$pid" 3
 	kill -USR2 "$pid"
 	wait "$pid"
 	cat err

@@ -24,6 +24,7 @@
 #define EVS_FDTAB_H
 #include "../evs.h"
 #include "../list.h"
+#include "../lock.h"
 #include <stdint.h>
 
 enum evs_fd_kind {
@@ -138,6 +139,14 @@ long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, evs_prep_fn pr
 	       int nonblock, int64_t deadline);
 /* The deadline SO_RCVTIMEO / SO_SNDTIMEO give a call starting now. */
 int64_t evs_fd_deadline(struct evs_fd *f, int dir);
+/* Take w off q, one of f's waiter queues, unless a waker already did. */
+static inline void evs_fd_unqueue(struct evs_fd *f, struct evs_queue *q, struct evs_waiter *w)
+{
+	evs_spin_lock(&f->lock);
+	if (w->link.linked)
+		evs_queue_del(q, &w->link);
+	evs_spin_unlock(&f->lock);
+}
 /* a and b are the two ends of a pipe (a reads, b writes) or a socketpair
  * just made in this process: each record learns the other's tag. */
 void evs_fd_pair(int a, int b);

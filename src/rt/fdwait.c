@@ -41,25 +41,6 @@ static bool ensure_registered(struct evs_fd *f, int fd, struct evs_worker *w)
 	return true;
 }
 
-static void unlink_waiter(struct evs_fd *f, int dir, struct evs_waiter *w)
-{
-	evs_spin_lock(&f->lock);
-	if (w->link.linked)
-		evs_queue_del(&f->waiters[dir], &w->link);
-	evs_spin_unlock(&f->lock);
-}
-
-static long why_to_ret(int why)
-{
-	switch (why) {
-	case EVS_WAKE_TIMEOUT: return -ETIME;
-	case EVS_WAKE_CLOSED: return -EBADF;
-	case EVS_WAKE_CANCEL: return -ECANCELED;
-	case EVS_WAKE_SIGNAL: return -EINTR;
-	default: return 0;
-	}
-}
-
 /* The fallback when epoll cannot hold the fd: a real poll() on the
  * worker until ready (0), the deadline (-ETIME) or an error. Counted. */
 static long block_for_real(int fd, int dir, int64_t deadline)
@@ -93,8 +74,8 @@ static long fd_wait(struct evs_fd *f, int fd, int dir, uint32_t seq, int64_t dea
 	evs_queue_push(&f->waiters[dir], &me.link);
 	evs_spin_unlock(&f->lock);
 	int why = evs_park(me.token, deadline, dir == EVS_IN ? EVS_WAIT_fd_in : EVS_WAIT_fd_out, fd);
-	unlink_waiter(f, dir, &me);
-	return why_to_ret(why);
+	evs_fd_unqueue(f, &f->waiters[dir], &me);
+	return evs_wake_ret(why);
 }
 
 int64_t evs_fd_deadline(struct evs_fd *f, int dir)
@@ -271,13 +252,13 @@ long evs_fd_wait_many(struct evs_pollreq *r, int n, int64_t deadline)
 	if (stale)  /* an event came after the check: look again instead */
 		evs_wait_abandon(token);
 	else
-		ret = why_to_ret(evs_park(token, deadline, EVS_WAIT_poll, n));
+		ret = evs_wake_ret(evs_park(token, deadline, EVS_WAIT_poll, n));
 	for (i = 0; i < queued_upto; i++) {
 		if (!r[i].f)
 			continue;
 		for (int d = 0; d < 2; d++)
 			if (r[i].dirs & (1 << d))
-				unlink_waiter(r[i].f, d, &r[i].w[d]);
+				evs_fd_unqueue(r[i].f, &r[i].f->waiters[d], &r[i].w[d]);
 	}
 	if (ret == -EBADF)  /* one of the fds was closed: let the check say so */
 		ret = 0;

@@ -93,25 +93,6 @@ struct evs_uring *evs_net_ring(void)
 	return evs_uring_is_net(u) ? u : NULL;
 }
 
-static void unlink_rwaiter(struct evs_fd *f, int dir, struct evs_waiter *w)
-{
-	evs_spin_lock(&f->lock);
-	if (w->link.linked)
-		evs_queue_del(&f->rwaiters[dir], &w->link);
-	evs_spin_unlock(&f->lock);
-}
-
-static long why_to_ret(int why)
-{
-	switch (why) {
-	case EVS_WAKE_TIMEOUT: return -ETIME;
-	case EVS_WAKE_CLOSED: return -EBADF;
-	case EVS_WAKE_CANCEL: return -ECANCELED;
-	case EVS_WAKE_SIGNAL: return -EINTR;
-	default: return 0;
-	}
-}
-
 long evs_net_park(struct evs_fd *f, int fd, int dir, const struct evs_nop *op,
 		  int64_t deadline, struct evs_netres *out)
 {
@@ -140,13 +121,13 @@ long evs_net_park(struct evs_fd *f, int fd, int dir, const struct evs_nop *op,
 		e = evs_uring_queue_net(u, op, &ow);
 	}
 	if (e < 0) {
-		unlink_rwaiter(f, dir, &me);
+		evs_fd_unqueue(f, &f->rwaiters[dir], &me);
 		evs_wait_abandon(ow.token);
 		return EVS_USE_REAL;
 	}
 	evs_stat_add(EVS_ST_net_ring_ops, 1);
 	int why = evs_park(ow.token, deadline, kind, fd);
-	unlink_rwaiter(f, dir, &me);
+	evs_fd_unqueue(f, &f->rwaiters[dir], &me);
 	if (!ow.done) {
 		/* Ended another way: take the operation back from the kernel
 		 * before the call returns, whatever happens meanwhile. Only
@@ -165,7 +146,7 @@ long evs_net_park(struct evs_fd *f, int fd, int dir, const struct evs_nop *op,
 	if (ow.stale)
 		return -EBADF;  /* closed before it went in: it did nothing */
 	if (ow.res == -ECANCELED || ow.res == -EINTR || ow.res == -EAGAIN)
-		return why == EVS_WAKE_EVENT ? 0 : why_to_ret(why);  /* it did nothing */
+		return why == EVS_WAKE_EVENT ? 0 : evs_wake_ret(why);  /* it did nothing */
 	out->completed = true;
 	out->res = ow.res;
 	return 0;

@@ -389,12 +389,43 @@ static bool runnable(struct evs_worker *w)
 	return evs_runq_has_local(&w->rq) || !evs_runq_inbox_empty(&w->rq);
 }
 
+/* Before a worker sleeps: it says so, then looks once more for work that
+ * came meanwhile (a poke after the store wakes the sleep that follows):
+ * queued or fresh tasks, signals, a dump asking the world to stop, a
+ * task to steal, completions in its ring (u, when it waits there). false:
+ * work came, it stays awake. */
+static bool may_sleep(struct evs_worker *w, struct evs_uring *u)
+{
+	__atomic_store_n(&w->sleeping, 1, __ATOMIC_SEQ_CST);
+	if (!evs_runq_inbox_empty(&w->rq) || !evs_sig_inbox_empty(&w->sigin) || has_fresh(w) ||
+	    __atomic_load_n(&evs_dump_stop, __ATOMIC_SEQ_CST) || steal_into(w) ||
+	    (u && evs_uring_ready(u))) {
+		__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
+		return false;
+	}
+	return true;
+}
+
+/* How long the sleep may last: until the next timer (-1: none), within
+ * the worker's idle limit. */
+static int64_t sleep_timeout(struct evs_worker *w, int64_t next)
+{
+	int64_t timeout = -1;
+	if (next != INT64_MAX) {
+		timeout = next - evs_now_ns();
+		if (timeout < 0)
+			timeout = 0;
+	}
+	w->st[EVS_ST_worker_sleeps]++;
+	return evs_worker_idle_limit(w, timeout);
+}
+
 /* idle() for a worker that waits in its net ring: the spin looks at the
  * ring's memory (completions, the epoll set's poll), never at the kernel,
  * and the sleep is one io_uring_enter that also submits what is queued. */
 static void idle_ring(struct evs_worker *w, struct evs_uring *u)
 {
-	int64_t next = evs_timer_next(&w->timers), timeout = -1;
+	int64_t next = evs_timer_next(&w->timers);
 	evs_uring_flush(u);  /* what the spin waits for must be in */
 	if (next == INT64_MAX || next - evs_now_ns() > EVS_IDLE_SPIN_MAX_NS) {
 		for (int i = 0; i < evs_config.idle_spins; i++) {
@@ -412,20 +443,9 @@ static void idle_ring(struct evs_worker *w, struct evs_uring *u)
 				return;
 		}
 	}
-	__atomic_store_n(&w->sleeping, 1, __ATOMIC_SEQ_CST);
-	if (!evs_runq_inbox_empty(&w->rq) || !evs_sig_inbox_empty(&w->sigin) || has_fresh(w) ||
-	    steal_into(w) || evs_uring_ready(u)) {
-		__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
+	if (!may_sleep(w, u))
 		return;
-	}
-	if (next != INT64_MAX) {
-		timeout = next - evs_now_ns();
-		if (timeout < 0)
-			timeout = 0;
-	}
-	timeout = evs_worker_idle_limit(w, timeout);
-	w->st[EVS_ST_worker_sleeps]++;
-	evs_uring_wait(u, timeout);
+	evs_uring_wait(u, sleep_timeout(w, next));
 	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
 	ring_round(w, u);
 }
@@ -433,7 +453,7 @@ static void idle_ring(struct evs_worker *w, struct evs_uring *u)
 static void idle(struct evs_worker *w)
 {
 	struct epoll_event ev[EVS_POLL_BATCH];
-	int64_t next = evs_timer_next(&w->timers), timeout = -1;
+	int64_t next = evs_timer_next(&w->timers);
 	struct evs_uring *u = net_of(w);
 	if (u) {
 		idle_ring(w, u);
@@ -445,20 +465,9 @@ static void idle(struct evs_worker *w)
 			return;
 	}
 
-	__atomic_store_n(&w->sleeping, 1, __ATOMIC_SEQ_CST);
-	if (!evs_runq_inbox_empty(&w->rq) || !evs_sig_inbox_empty(&w->sigin) || has_fresh(w) ||
-	    __atomic_load_n(&evs_dump_stop, __ATOMIC_SEQ_CST) || steal_into(w)) {
-		__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
+	if (!may_sleep(w, NULL))
 		return;
-	}
-	if (next != INT64_MAX) {
-		timeout = next - evs_now_ns();
-		if (timeout < 0)
-			timeout = 0;
-	}
-	timeout = evs_worker_idle_limit(w, timeout);
-	w->st[EVS_ST_worker_sleeps]++;
-	int n = evs_poller_wait(w->epfd, timeout, ev, EVS_POLL_BATCH);
+	int n = evs_poller_wait(w->epfd, sleep_timeout(w, next), ev, EVS_POLL_BATCH);
 	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
 	if (n > 0)
 		dispatch(w, ev, n);

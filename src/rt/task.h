@@ -42,6 +42,7 @@
 #include "../obs/stats.h"
 #include "signal.h"
 #include <ck_stack.h>
+#include <errno.h>
 #include <pthread.h>
 
 #define EVS_TASK_MAGIC 0x6b73745f73766565ULL  /* not a canonical address */
@@ -49,6 +50,18 @@
 /* Wake reasons returned by evs_park. */
 enum { EVS_WAKE_EVENT = 0, EVS_WAKE_TIMEOUT = 1, EVS_WAKE_CLOSED = 2,
        EVS_WAKE_CANCEL = 3, EVS_WAKE_SIGNAL = 4 };
+/* What a wait on an fd returns for each reason: 0 (an event: try the call
+ * again), -ETIME, -EBADF (closed meanwhile), -ECANCELED, -EINTR. */
+static inline long evs_wake_ret(int why)
+{
+	switch (why) {
+	case EVS_WAKE_TIMEOUT: return -ETIME;
+	case EVS_WAKE_CLOSED: return -EBADF;
+	case EVS_WAKE_CANCEL: return -ECANCELED;
+	case EVS_WAKE_SIGNAL: return -EINTR;
+	default: return 0;
+	}
+}
 
 /* Wait flags (evs_wait_open). */
 #define EVS_WAIT_NOCANCEL 1u  /* pthread_cancel may not end this wait: memory

@@ -50,6 +50,13 @@ catches() {
 	[ -n "$mask" ] && (( (16#$mask >> ($2 - 1)) & 1 ))
 }
 
+# more_threads_than PID N: process PID has more than N kernel threads.
+more_threads_than() {
+	local n
+	n=$(awk '$1 == "Threads:" {print $2}' "/proc/$1/status" 2> /dev/null)
+	[ -n "$n" ] && [ "$n" -gt "$2" ]
+}
+
 # start_server READY CMD...: run the server CMD in the background (its
 # stdout thrown away) and wait until it is ready. READY is either the port
 # file it writes (the demo servers' -P FILE, which CMD must pass itself)
