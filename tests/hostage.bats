@@ -31,6 +31,13 @@ load helpers/load
 	same_output "$PROGS/stdio_pipes"
 }
 
+@test "fclose and pclose close inside glibc: the next popen's pipe, with the same number, is waited on anew (PostgreSQL initdb) (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/fclose_reuse"
+	[[ "$native" == *"fdopen: popen's pipe has the same number: yes"* ]]
+	[[ "$native" == *"popen: pclose exited 1 status 3"* ]]
+	[[ "$native" == *"popen: the next popen's pipe has the same number: yes"* ]]
+}
+
 @test "glibc stdio on pipes, _FORTIFY_SOURCE forms: __fgets_chk, __fread_chk, __printf_chk, __fprintf_chk" {
 	nm -D "$PROGS/stdio_pipes_fortify" | grep -q __fread_chk
 	EVSHIM_WORKERS=1 EVSHIM_MONITOR=0 same_output "$PROGS/stdio_pipes_fortify"

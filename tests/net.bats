@@ -20,6 +20,16 @@ load helpers/load
 	grep -Eq "^  fallbacks +0$" "$BATS_TEST_TMPDIR/err"
 }
 
+@test "a poll, epoll_wait or select that returns passes the event on to a reader or poll queued behind it (1 and 2 workers)" {
+	# CPython's multiprocessing Pool: its worker handler polls the result
+	# pipe its result handler reads; the reader never woke and the Pool
+	# hung at its end
+	on_workers 1 2 -- same_output "$PROGS/poll_then_read"
+	[[ "$native" == *"poll, then read: returned returned"* ]]
+	[[ "$native" == *"poll, poll, then read: returned returned returned"* ]]
+	[[ "$native" == *"select, then poll: returned returned"* ]]
+}
+
 @test "close() of an fd a task is blocked on wakes it with EBADF" {
 	# one worker: the reader is surely parked when main closes (the program)
 	EVSHIM_WORKERS=1 run_shim "$PROGS/close_wakes" > "$BATS_TEST_TMPDIR/out"

@@ -39,3 +39,14 @@ load helpers/load
 	echo "natively: $nfutex"
 	[ "$nfutex" -gt 1000 ]
 }
+
+@test "process-shared semaphores: a task's wait parks; posts by a thread, a child process; timed, EINTR (1 and 2 workers)" {
+	# CPython's multiprocessing locks: a Pool's end waited in glibc's
+	# futex call on the task's worker and starved the thread that would
+	# end the wait (a hang)
+	on_workers 1 2 -- same_output "$PROGS/sem_shared"
+	[[ "$native" == *"same: sem_wait 0"* ]]
+	[[ "$native" == *"cross: sem_wait 0, the other thread ticked during it: yes"* ]]
+	[[ "$native" == *"eintr: sem_wait -1 EINTR"* ]]
+	[[ "$native" == *"held: sem_wait 0"* ]]
+}

@@ -45,3 +45,28 @@ python_http() {  # mode
 	cat "$BATS_TEST_TMPDIR/stats"
 	[ "$(stat_of tasks_created "$BATS_TEST_TMPDIR/stats")" -ge 100 ]
 }
+
+# CPython's multiprocessing: Pool with each start method (process-shared
+# semaphores for its locks; a thread polling the result pipe another
+# thread reads), a spawn Queue. Each pool hung at its end under the shim.
+@test "python3 multiprocessing: Pool with fork, spawn and forkserver, a spawn Queue: same output" {
+	[ -x "$PY" ] || skip "no $PY"
+	cat > "$BATS_TEST_TMPDIR/mp.py" <<'PYEOF'
+import multiprocessing as mp
+def sq(x): return x * x
+if __name__ == '__main__':
+    for method in ('fork', 'spawn', 'forkserver'):
+        ctx = mp.get_context(method)
+        with ctx.Pool(3) as p:
+            r = p.map(sq, range(200))
+            r2 = [p.apply_async(sq, (i,)).get(timeout=30) for i in range(5)]
+        print(method, sum(r), r2, flush=True)
+    ctx = mp.get_context('spawn')
+    q = ctx.Queue()
+    pr = ctx.Process(target=q.put, args=('via queue',))
+    pr.start(); print(q.get(timeout=30)); pr.join(); print('exitcode', pr.exitcode)
+PYEOF
+	T=60 same_output "$PY" "$BATS_TEST_TMPDIR/mp.py"
+	[[ "$native" == *"forkserver 2646700 [0, 1, 4, 9, 16]"* ]]
+	[[ "$native" == *"exitcode 0"* ]]
+}

@@ -309,11 +309,32 @@ EVS_HOOK int fflush_unlocked(FILE *fp)
 }
 
 /* The stream is closed in any case: a wait that a signal interrupted
- * still leaves the flush to the real call. */
+ * still leaves the flush to the real call. glibc closes the fd itself,
+ * not through close(): its record is forgotten first, as close() does,
+ * or the next fd with that number would pass for one still watched. */
 EVS_HOOK int fclose(FILE *fp)
 {
 	(void)evs_stdio_out(fp, EOF);
+	evs_stdio_closing(fp);
 	return REAL(fclose)(fp);
+}
+
+/* popen's pipe is made inside glibc, past pipe(): a record left behind by
+ * a close the shim did not see is forgotten. pclose closes the same way as
+ * fclose (its wait for the child blocks the worker, as glibc's). */
+EVS_HOOK FILE *popen(const char *cmd, const char *mode)
+{
+	FILE *fp = REAL(popen)(cmd, mode);
+	if (fp)
+		evs_stdio_closing(fp);
+	return fp;
+}
+
+EVS_HOOK int pclose(FILE *fp)
+{
+	(void)evs_stdio_out(fp, EOF);
+	evs_stdio_closing(fp);
+	return REAL(pclose)(fp);
 }
 
 /* --- output in pieces ------------------------------------------------- */

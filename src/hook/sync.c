@@ -320,9 +320,17 @@ static int sem_wait_common(sem_t *s, int64_t deadline, int try_only)
 	}
 }
 
+/* A process-shared semaphore (sem_init with pshared, sem_open) is glibc's
+ * for a caller that is not a task, and for a trywait; a task's wait parks
+ * (sync/sem.c), and every post makes both kinds of wake-up. */
+static inline int glibc_wait(sem_t *s)
+{
+	return off() || (!evs_sem_is_ours(s) && !evs_current());
+}
+
 EVS_HOOK int sem_wait(sem_t *s)
 {
-	if (off() || !evs_sem_is_ours(s))
+	if (glibc_wait(s))
 		return REAL(sem_wait)(s);
 	return sem_wait_common(s, INT64_MAX, 0);
 }
@@ -336,14 +344,14 @@ EVS_HOOK int sem_trywait(sem_t *s)
 
 EVS_HOOK int sem_timedwait(sem_t *s, const struct timespec *ts)
 {
-	if (off() || !evs_sem_is_ours(s))
+	if (glibc_wait(s))
 		return REAL(sem_timedwait)(s, ts);
 	return sem_wait_common(s, evs_abs_deadline(CLOCK_REALTIME, ts), 0);
 }
 
 EVS_HOOK int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *ts)
 {
-	if (off() || !evs_sem_is_ours(s))
+	if (glibc_wait(s))
 		return REAL(sem_clockwait)(s, clk, ts);
 	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME) {
 		errno = EINVAL;
@@ -354,7 +362,7 @@ EVS_HOOK int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *ts)
 
 EVS_HOOK int sem_post(sem_t *s)
 {
-	if (off() || !evs_sem_is_ours(s))
+	if (off())
 		return REAL(sem_post)(s);
 	return (int)evs_ret(evs_sem_post(s));
 }

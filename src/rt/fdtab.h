@@ -14,7 +14,9 @@
  *   3. An event wakes the first waiter of its direction only (no herd).
  *      A woken waiter that returns to the program with waiters still queued
  *      behind it wakes the next one (evs_fd_pass), so a burst that arrived
- *      as one edge (many connections, many bytes) reaches every waiter.
+ *      as one edge (many connections, many bytes) reaches every waiter. A
+ *      poll, select or epoll_wait, which consumes nothing, passes on every
+ *      event it saw, whatever woke it.
  *   4. close() (and dup2 onto the fd) bumps `gen`, clears `reg` and wakes
  *      every waiter with EBADF before the real close lets the number be
  *      reused. Epoll tags carry the generation, so an event for the old file

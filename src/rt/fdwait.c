@@ -260,6 +260,19 @@ long evs_fd_wait_many(struct evs_pollreq *r, int n, int64_t deadline)
 			if (r[i].dirs & (1 << d))
 				evs_fd_unqueue(r[i].f, &r[i].f->waiters[d], &r[i].w[d]);
 	}
+	/* A poll consumes nothing: an event that woke this task (it was the
+	 * first waiter, invariant 3) is owed to the waiters behind it too, a
+	 * reader of the same pipe, another poll; natively every one of them
+	 * returns. Passed on for each fd that saw one since the snapshot. */
+	for (i = 0; i < queued_upto; i++) {
+		struct evs_fd *f = r[i].f;
+		if (!f)
+			continue;
+		for (int d = 0; d < 2; d++)
+			if ((r[i].dirs & (1 << d)) &&
+			    __atomic_load_n(&f->seq[d], __ATOMIC_ACQUIRE) != r[i].seq[d])
+				evs_fd_pass(f, d);
+	}
 	if (ret == -EBADF)  /* one of the fds was closed: let the check say so */
 		ret = 0;
 	return ret;

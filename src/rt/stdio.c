@@ -538,3 +538,10 @@ long evs_stdio_vprintf(FILE *fp, int chk_flag, const char *fmt, va_list ap)
 		free(buf);
 	return r;
 }
+
+void evs_stdio_closing(FILE *fp)
+{
+	int fd = fp ? fp->_fileno : -1;  /* -1: a memory or cookie stream */
+	if (fd >= 0)
+		evs_fd_closing(fd);
+}

@@ -51,4 +51,8 @@ long evs_stdio_puts(FILE *fp, const void *p, size_t n, bool unlocked);
  * chk_flag -1 for the plain forms, else the _chk forms' flag. ap is
  * consumed even when the answer is EVS_USE_REAL: pass a copy. */
 long evs_stdio_vprintf(FILE *fp, int chk_flag, const char *fmt, va_list ap);
+
+/* fp's fd is about to be closed inside glibc (fclose, pclose), or is new
+ * from inside glibc (popen): its record is forgotten (rt/fdtab.h). */
+void evs_stdio_closing(FILE *fp);
 #endif

@@ -8,7 +8,7 @@
  * A wake the runtime cannot see (another process on a shared futex, a
  * thread using the syscall instruction itself) does not reach the lot. So
  * a parked waiter also looks at the word every so often (from 1 ms,
- * doubling to EVS_FUTEX_POLL_MAX_NS): once it changed, the wait ends as a
+ * doubling to EVS_LOT_POLL_MAX_NS): once it changed, the wait ends as a
  * wake-up would (futex callers must expect wake-ups without a change of
  * the word anyway, so one more look is always allowed). Operations other
  * than WAIT, WAIT_BITSET, WAKE and WAKE_BITSET are the kernel's. */
@@ -21,12 +21,9 @@
 #include <errno.h>
 #include <linux/futex.h>
 
-#define EVS_FUTEX_POLL_MIN_NS (1 * 1000000LL)
-#define EVS_FUTEX_POLL_MAX_NS (20 * 1000000LL)
-
 static long park(uint32_t *word, uint32_t val, int64_t deadline, bool restartable)
 {
-	int64_t step = EVS_FUTEX_POLL_MIN_NS;
+	int64_t step = EVS_LOT_POLL_MIN_NS;
 	for (bool first = true;; first = false) {
 		int64_t now = evs_now_ns(), until = now + step;
 		if (until > deadline)
@@ -48,7 +45,7 @@ static long park(uint32_t *word, uint32_t val, int64_t deadline, bool restartabl
 		default:
 			return 0;  /* woken */
 		}
-		if (step < EVS_FUTEX_POLL_MAX_NS)
+		if (step < EVS_LOT_POLL_MAX_NS)
 			step *= 2;
 	}
 }

@@ -34,6 +34,13 @@ long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int why,
 /* Wake up to n waiters of addr (n < 0: all); returns how many woke. */
 int evs_lot_unpark(const void *addr, int n);
 
+/* A waiter on a word that another process (or code the runtime does not
+ * see) may change and wake through the kernel alone parks in slices: it
+ * looks at the word after EVS_LOT_POLL_MIN_NS, then after twice as long
+ * each time, up to EVS_LOT_POLL_MAX_NS (futex.c, sem.c). */
+#define EVS_LOT_POLL_MIN_NS (1 * 1000000LL)
+#define EVS_LOT_POLL_MAX_NS (20 * 1000000LL)
+
 /* Owner identity for mutexes and rwlocks: unique per task and per thread
  * the runtime does not own (kernel tids stay below 2^22; task ids are
  * tagged with bit 30). Never 0. */

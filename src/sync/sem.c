@@ -1,16 +1,28 @@
-/* Unnamed semaphores, process-private.
+/* Semaphores, in glibc's layout (64-bit):
  *
  *   value    @0   the count
  *   waiters  @4   callers between "about to park" and "left the lot"
- *   private  @8   glibc's: non-zero for process-shared and named
- *                 semaphores (sem_open), which stay glibc's
+ *   private  @8   glibc's futex flag: 0 for process-private semaphores,
+ *                 non-zero for process-shared and named ones (sem_open)
  * A waiter announces itself (waiters++), then parks only while value is 0;
  * a poster raises value, then unparks if anyone announced. Both first
- * steps are seq_cst, so one of them sees the other. */
+ * steps are seq_cst, so one of them sees the other.
+ *
+ * A process-shared semaphore is the same protocol as glibc's, so tasks,
+ * threads the runtime does not own and other processes (with or without
+ * the shim) can share it: a poster here also makes the kernel wake-up
+ * glibc's waiters expect, and a task waiting here parks in slices (lot.h),
+ * looking at the value after each, since a post made in another process
+ * wakes only the kernel's waiters. (CPython's multiprocessing locks are
+ * these; a task that waited in glibc's futex call kept its worker from
+ * the tasks that would end the wait.) */
 #include "../evs.h"
 #include "sync.h"
 #include "lot.h"
+#include "../rt/timer.h"
+#include "../libc/sys.h"
 #include <errno.h>
+#include <linux/futex.h>
 #include <limits.h>
 #include <string.h>
 
@@ -53,10 +65,22 @@ int evs_sem_wait(sem_t *s, int64_t deadline, int try_only)
 		return -EAGAIN;
 	if (deadline < 0)
 		return -EINVAL;
+	bool shared = x->private_ != 0;
+	int64_t step = EVS_LOT_POLL_MIN_NS;
 	__atomic_add_fetch(&x->waiters, 1, __ATOMIC_SEQ_CST);
 	int r = 0;
 	while (!take(x)) {
-		long p = evs_lot_park(&x->value, 0, deadline, EVS_WAIT_sem, true);
+		int64_t until = deadline;
+		if (shared) {  /* a post by another process: only a look tells */
+			int64_t look = evs_now_ns() + step;
+			if (look < until)
+				until = look;
+			if (step < EVS_LOT_POLL_MAX_NS)
+				step *= 2;
+		}
+		long p = evs_lot_park(&x->value, 0, until, EVS_WAIT_sem, true);
+		if (p == -ETIME && until < deadline)
+			continue;
 		if (p == -ETIME) {
 			r = take(x) ? 0 : -ETIMEDOUT;
 			break;
@@ -79,8 +103,12 @@ int evs_sem_post(sem_t *s)
 			return -EOVERFLOW;
 	} while (!__atomic_compare_exchange_n(&x->value, &v, v + 1, 1, __ATOMIC_SEQ_CST,
 					      __ATOMIC_RELAXED));
-	if (__atomic_load_n(&x->waiters, __ATOMIC_SEQ_CST))
-		evs_lot_unpark(&x->value, 1);
+	if (__atomic_load_n(&x->waiters, __ATOMIC_SEQ_CST) &&
+	    evs_lot_unpark(&x->value, 1) == 0 && x->private_ != 0)
+		/* glibc's waiters (other processes, threads the runtime does
+		 * not own): its futex_wake, with its private-flag convention */
+		evs_sys6(SYS_futex, &x->value, FUTEX_WAKE | (FUTEX_PRIVATE_FLAG ^ x->private_), 1,
+			 0, 0, 0);
 	return 0;
 }
 

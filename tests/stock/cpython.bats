@@ -109,5 +109,7 @@ cpython() {
 @test "cpython test_subprocess under the shim" { cpython shim test_subprocess; }
 @test "cpython test_urllib2_localnet natively" { cpython native test_urllib2_localnet; }
 @test "cpython test_urllib2_localnet under the shim" { cpython shim test_urllib2_localnet; }
+@test "cpython test_threadsignals natively" { cpython native test_threadsignals; }
+@test "cpython test_threadsignals under the shim" { cpython shim test_threadsignals; }
 @test "cpython test_logging natively" { cpython native test_logging; }
 @test "cpython test_logging under the shim" { cpython shim test_logging; }
