@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "common.h"
 
 static long limit;
 static long finished;
@@ -58,25 +59,9 @@ int main(int argc, char **argv)
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
-	int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) || listen(ls, 4096)) {
-		perror("bind/listen");
+	int ls = demo_listen(port, 0, portfile), one = 1;
+	if (ls < 0)
 		return 1;
-	}
-	socklen_t sl = sizeof(sa);
-	getsockname(ls, (struct sockaddr *)&sa, &sl);
-	printf("listening on %d\n", ntohs(sa.sin_port));
-	fflush(stdout);
-	if (portfile) {
-		FILE *f = fopen(portfile, "w");
-		if (f) {
-			fprintf(f, "%d\n", ntohs(sa.sin_port));
-			fclose(f);
-		}
-	}
 	pthread_attr_t at;
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);

@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "common.h"
 
 #define BUF 16384
 #define REQ_MAX 4096
@@ -114,27 +115,16 @@ static int status(struct conn *c, int code, const char *reason)
 /* One request, answered as http_server answers it: 0 keep, -1 close. */
 static int handle(struct conn *c, char *req)
 {
-	char method[8], path[512];
-	if (sscanf(req, "%7s %511s", method, path) != 2)
-		return status(c, 400, "Bad Request"), -1;
-	if (strcmp(method, "GET"))
-		return status(c, 405, "Method Not Allowed"), -1;
-	if (path[0] != '/' || strstr(path, "..") || strchr(path, '\\'))
-		return status(c, 403, "Forbidden");
-	char full[1024];
-	snprintf(full, sizeof(full), "%s%s", docroot, path);
-	int file = open(full, O_RDONLY);
-	if (file < 0)
-		return status(c, 404, "Not Found");
-	struct stat st;
-	if (fstat(file, &st) || !S_ISREG(st.st_mode)) {
-		close(file);
-		return status(c, 404, "Not Found");
+	int file;
+	off_t size;
+	const char *why;
+	int code = demo_http_open(docroot, req, &file, &size, &why);
+	if (code != 200) {
+		int r = status(c, code, why);
+		return code == 400 || code == 405 ? -1 : r;
 	}
 	char hdr[256];
-	int n = snprintf(hdr, sizeof(hdr),
-			 "HTTP/1.1 200 OK\r\nContent-Length: %lld\r\nContent-Type: application/octet-stream\r\n\r\n",
-			 (long long)st.st_size);
+	int n = demo_http_header(hdr, sizeof(hdr), size);
 	int rc = send_bytes(c, hdr, (size_t)n);
 	char buf[BUF];
 	ssize_t r;
@@ -193,25 +183,9 @@ int main(int argc, char **argv)
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
-	int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
-	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) || listen(ls, 4096)) {
-		perror("bind/listen");
+	int ls = demo_listen(port, SOCK_NONBLOCK, portfile), one = 1;
+	if (ls < 0)
 		return 1;
-	}
-	socklen_t sl = sizeof(sa);
-	getsockname(ls, (struct sockaddr *)&sa, &sl);
-	printf("listening on %d\n", ntohs(sa.sin_port));
-	fflush(stdout);
-	if (portfile) {
-		FILE *f = fopen(portfile, "w");
-		if (f) {
-			fprintf(f, "%d\n", ntohs(sa.sin_port));
-			fclose(f);
-		}
-	}
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event e = { .events = EPOLLIN, .data.ptr = NULL };  /* NULL: the listener */
 	epoll_ctl(ep, EPOLL_CTL_ADD, ls, &e);

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "common.h"
 
 static const char *docroot = ".";
 static int use_sendfile;
@@ -48,33 +49,21 @@ static int send_status(int fd, int code, const char *reason)
 /* One request; returns 0 to keep the connection, -1 to close it. */
 static int handle(int fd, char *req)
 {
-	char method[8], path[512];
-	if (sscanf(req, "%7s %511s", method, path) != 2)
-		return send_status(fd, 400, "Bad Request"), -1;
-	if (strcmp(method, "GET"))
-		return send_status(fd, 405, "Method Not Allowed"), -1;
-	/* sanity-check the file name: absolute, no parent references */
-	if (path[0] != '/' || strstr(path, "..") || strchr(path, '\\'))
-		return send_status(fd, 403, "Forbidden");
-	char full[1024];
-	snprintf(full, sizeof(full), "%s%s", docroot, path);
-	int file = open(full, O_RDONLY);
-	if (file < 0)
-		return send_status(fd, 404, "Not Found");
-	struct stat st;
-	if (fstat(file, &st) || !S_ISREG(st.st_mode)) {
-		close(file);
-		return send_status(fd, 404, "Not Found");
+	int file;
+	off_t size;
+	const char *why;
+	int code = demo_http_open(docroot, req, &file, &size, &why);
+	if (code != 200) {
+		int r = send_status(fd, code, why);
+		return code == 400 || code == 405 ? -1 : r;
 	}
 	char hdr[256];
-	int n = snprintf(hdr, sizeof(hdr),
-			 "HTTP/1.1 200 OK\r\nContent-Length: %lld\r\nContent-Type: application/octet-stream\r\n\r\n",
-			 (long long)st.st_size);
+	int n = demo_http_header(hdr, sizeof(hdr), size);
 	int rc = write_all(fd, hdr, (size_t)n);
 	if (use_sendfile) {
 		off_t off = 0;
-		while (rc == 0 && off < st.st_size) {
-			ssize_t s = sendfile(fd, file, &off, (size_t)(st.st_size - off));
+		while (rc == 0 && off < size) {
+			ssize_t s = sendfile(fd, file, &off, (size_t)(size - off));
 			if (s <= 0)
 				rc = -1;
 		}
@@ -135,25 +124,9 @@ int main(int argc, char **argv)
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
-	int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) || listen(ls, 4096)) {
-		perror("bind/listen");
+	int ls = demo_listen(port, 0, portfile), one = 1;
+	if (ls < 0)
 		return 1;
-	}
-	socklen_t sl = sizeof(sa);
-	getsockname(ls, (struct sockaddr *)&sa, &sl);
-	printf("listening on %d\n", ntohs(sa.sin_port));
-	fflush(stdout);
-	if (portfile) {
-		FILE *f = fopen(portfile, "w");
-		if (f) {
-			fprintf(f, "%d\n", ntohs(sa.sin_port));
-			fclose(f);
-		}
-	}
 	pthread_attr_t at;
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);

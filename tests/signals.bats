@@ -68,6 +68,11 @@ make_case() {
 	[ "$("$1/proj/prog")" = 91 ]
 }
 
+@test "a signal sent just before the post that wakes a waiter is handled before its sem_wait returns (CPython test_threadsignals; 1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/kill_then_post"
+	[[ "$native" == *"sem_wait returned before the handler ran: 0 of 300 rounds"* ]]
+}
+
 @test "strace -f under the shim (tracer and tracee): its waits see every ptrace stop, the traced program's output is the same (1 and 2 workers)" {
 	command -v strace >/dev/null || skip "no strace"
 	on_workers 1 2 -- same_output strace -f -o /dev/null "$PROGS/join_detach"

@@ -7,11 +7,22 @@
 #include "../libc/real.h"
 #include "../rt/sched.h"
 #include "../rt/report.h"
+#include "../rt/signal.h"
+#include "../rt/task.h"
 #include <errno.h>
 
-/* Internal result (>= 0 or -errno) to the libc -1/errno convention. */
+/* Internal result (>= 0 or -errno) to the libc -1/errno convention.
+ * On the way back to the program, the task's deliverable signals have
+ * their handlers run first, as the kernel runs them on the way back from
+ * a system call: a signal that reached a parked task just as another
+ * wake-up came (a semaphore posted right after a kill) is handled before
+ * the call returns, not at some later call (CPython's
+ * test_threadsignals saw its handler run after it had been replaced). */
 static inline long evs_ret(long r)
 {
+	struct evs_task *t = evs_current();
+	if (EVS_UNLIKELY(t && evs_sig_deliverable(&t->sig)))
+		evs_sig_run();
 	if (r < 0) {
 		errno = (int)-r;
 		return -1;
