@@ -12,18 +12,24 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The runtime's wait `call` as the hook's answer of `type`: the real call
+ * (counted) when it says EVS_USE_REAL; a cancellation point, so
+ * -ECANCELED acts on the cancellation and, if that returns, waits on. */
+#define WAIT_TASK(type, call, real) \
+	for (;;) { \
+		long r_ = (call); \
+		if (r_ == EVS_USE_REAL) { \
+			evs_fallback("wait4", NULL); \
+			return (real); \
+		} \
+		if (r_ != -ECANCELED) \
+			return (type)evs_ret(r_); \
+		evs_task_testcancel(); \
+	}
+
 static pid_t wait_task(pid_t pid, int *status, int options, struct rusage *ru)
 {
-	for (;;) {
-		long r = evs_wait4(pid, status, options, ru);
-		if (r == EVS_USE_REAL) {
-			evs_fallback("wait4", NULL);
-			return REAL(wait4)(pid, status, options, ru);
-		}
-		if (r != -ECANCELED)
-			return (pid_t)evs_ret(r);
-		evs_task_testcancel();  /* a cancellation point */
-	}
+	WAIT_TASK(pid_t, evs_wait4(pid, status, options, ru), REAL(wait4)(pid, status, options, ru));
 }
 
 EVS_HOOK pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
@@ -58,16 +64,7 @@ EVS_HOOK int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 {
 	if (evs_config.disable || !evs_current())
 		return REAL(waitid)(type, id, info, options);
-	for (;;) {
-		long r = evs_waitid(type, id, info, options);
-		if (r == EVS_USE_REAL) {
-			evs_fallback("wait4", NULL);
-			return REAL(waitid)(type, id, info, options);
-		}
-		if (r != -ECANCELED)
-			return (int)evs_ret(r);
-		evs_task_testcancel();
-	}
+	WAIT_TASK(int, evs_waitid(type, id, info, options), REAL(waitid)(type, id, info, options));
 }
 
 /* ptrace: a tracer's waits must see its tracees' stops (rt/child.h).

@@ -43,6 +43,19 @@ struct evs_uring {
 	bool (*still)(void *user);  /* net rings: does a queued operation stand? */
 };
 
+/* 0 when the ring r knows every opcode of need[0, n), else -ENOSYS. */
+static int probe_ops(struct io_uring *r, const int *need, size_t n)
+{
+	struct io_uring_probe *p = io_uring_get_probe_ring(r);
+	int ok = p ? 0 : -ENOSYS;
+	for (size_t i = 0; i < n && ok == 0; i++)
+		if (!io_uring_opcode_supported(p, need[i]))
+			ok = -ENOSYS;
+	if (p)
+		io_uring_free_probe(p);
+	return ok;
+}
+
 int evs_uring_probe(void)
 {
 	struct io_uring r;
@@ -50,14 +63,10 @@ int evs_uring_probe(void)
 	if (e < 0)
 		return e;
 	int ok = (r.features & IORING_FEAT_RW_CUR_POS) ? 0 : -ENOSYS;
-	struct io_uring_probe *p = io_uring_get_probe_ring(&r);
 	static const int need[] = { IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_OPENAT,
 				    IORING_OP_FSYNC, IORING_OP_STATX };
-	for (unsigned i = 0; i < sizeof(need) / sizeof(need[0]) && ok == 0; i++)
-		if (!p || !io_uring_opcode_supported(p, need[i]))
-			ok = -ENOSYS;
-	if (p)
-		io_uring_free_probe(p);
+	if (ok == 0)
+		ok = probe_ops(&r, need, sizeof(need) / sizeof(need[0]));
 	io_uring_queue_exit(&r);
 	return ok;
 }
@@ -73,15 +82,11 @@ int evs_uring_probe_net(void)
 	if (!(r.features & IORING_FEAT_FAST_POLL) || !(r.features & IORING_FEAT_EXT_ARG) ||
 	    !(r.features & IORING_FEAT_NODROP))
 		ok = -ENOSYS;
-	struct io_uring_probe *p = io_uring_get_probe_ring(&r);
 	static const int need[] = { IORING_OP_RECV, IORING_OP_SEND, IORING_OP_RECVMSG,
 				    IORING_OP_SENDMSG, IORING_OP_ACCEPT, IORING_OP_ASYNC_CANCEL,
 				    IORING_OP_POLL_ADD, IORING_OP_NOP };
-	for (unsigned i = 0; i < sizeof(need) / sizeof(need[0]) && ok == 0; i++)
-		if (!p || !io_uring_opcode_supported(p, need[i]))
-			ok = -ENOSYS;
-	if (p)
-		io_uring_free_probe(p);
+	if (ok == 0)
+		ok = probe_ops(&r, need, sizeof(need) / sizeof(need[0]));
 	/* IORING_RECVSEND_POLL_FIRST (5.19): an older kernel refuses the
 	 * flag with EINVAL. Asked on a socket pair with a byte waiting, so the
 	 * receive completes at once. */
