@@ -15,11 +15,11 @@
 /* The runtime's wait `call` as the hook's answer of `type`: the real call
  * (counted) when it says EVS_USE_REAL; a cancellation point, so
  * -ECANCELED acts on the cancellation and, if that returns, waits on. */
-#define WAIT_TASK(type, call, real) \
+#define WAIT_TASK(type, call, name, real) \
 	for (;;) { \
 		long r_ = (call); \
 		if (r_ == EVS_USE_REAL) { \
-			evs_fallback("wait4", NULL); \
+			evs_fallback(name, NULL); \
 			return (real); \
 		} \
 		if (r_ != -ECANCELED) \
@@ -29,7 +29,7 @@
 
 static pid_t wait_task(pid_t pid, int *status, int options, struct rusage *ru)
 {
-	WAIT_TASK(pid_t, evs_wait4(pid, status, options, ru), REAL(wait4)(pid, status, options, ru));
+	WAIT_TASK(pid_t, evs_wait4(pid, status, options, ru), "wait4", REAL(wait4)(pid, status, options, ru));
 }
 
 EVS_HOOK pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
@@ -64,7 +64,7 @@ EVS_HOOK int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 {
 	if (evs_config.disable || !evs_current())
 		return REAL(waitid)(type, id, info, options);
-	WAIT_TASK(int, evs_waitid(type, id, info, options), REAL(waitid)(type, id, info, options));
+	WAIT_TASK(int, evs_waitid(type, id, info, options), "waitid", REAL(waitid)(type, id, info, options));
 }
 
 /* ptrace: a tracer's waits must see its tracees' stops (rt/child.h).

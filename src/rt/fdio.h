@@ -8,6 +8,7 @@
 #define EVS_FDIO_H
 #include "../evs.h"
 #include "fdtab.h"
+#include <linux/magic.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
@@ -77,4 +78,21 @@ long evs_sendfile(int out, int in, off_t *offp, size_t count);
 long evs_poll(struct pollfd *fds, nfds_t n, int64_t deadline);
 long evs_select(int nfds, fd_set *r, fd_set *w, fd_set *e, int64_t deadline);
 long evs_epoll_wait(int epfd, struct epoll_event *ev, int max, int64_t deadline);
+/* A filesystem made up in memory (statfs f_type): the kernel's pseudo
+ * filesystems (/proc, /sys, cgroup, debugfs, tracefs, securityfs, bpf),
+ * tmpfs, ramfs and devpts. Nothing on one waits for a disk, so a call
+ * the no-wait forms refuse there (RWF_NOWAIT, RESOLVE_CACHED) is made on
+ * the worker instead of the backend (rt/filerw.c, rt/fileops.c). */
+static inline bool evs_fs_in_memory(unsigned long f_type)
+{
+	switch (f_type) {
+	case PROC_SUPER_MAGIC: case SYSFS_MAGIC: case CGROUP_SUPER_MAGIC:
+	case CGROUP2_SUPER_MAGIC: case DEBUGFS_MAGIC: case TRACEFS_MAGIC:
+	case SECURITYFS_MAGIC: case BPF_FS_MAGIC: case TMPFS_MAGIC: case RAMFS_MAGIC:
+	case DEVPTS_SUPER_MAGIC:
+		return true;
+	default:
+		return false;
+	}
+}
 #endif

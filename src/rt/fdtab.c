@@ -176,16 +176,16 @@ void evs_fd_closing(int fd)
 		evs_fd_reset(fd, EVS_FD_UNKNOWN, 0, 0);
 }
 
-void evs_fd_event(uint64_t tag, uint32_t ev)
+bool evs_fd_event(uint64_t tag, uint32_t ev)
 {
 	int fd = (int)(uint32_t)tag;
 	struct evs_fd *f = slot(fd, 0);
 	if (!f)
-		return;
+		return false;
 	evs_spin_lock(&f->lock);
 	if (f->gen != (uint32_t)(tag >> 32)) {  /* an older file: stale */
 		evs_spin_unlock(&f->lock);
-		return;
+		return false;
 	}
 	int in = !!(ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI));
 	int out = !!(ev & (EPOLLOUT | EPOLLHUP | EPOLLERR));
@@ -200,6 +200,7 @@ void evs_fd_event(uint64_t tag, uint32_t ev)
 		evs_fd_pass(f, EVS_IN);
 	if (out)
 		evs_fd_pass(f, EVS_OUT);
+	return true;
 }
 
 void evs_fd_pair(int a, int b)
@@ -219,8 +220,8 @@ void evs_fd_poke_peer_(struct evs_fd *f, int dir)
 	struct evs_fd *g = p ? slot((int)(uint32_t)p, 0) : NULL;
 	if (!g || !__atomic_load_n(&g->waiters[dir].head, __ATOMIC_ACQUIRE))
 		return;
-	evs_stat_add(EVS_ST_peer_wakes, 1);
-	evs_fd_event(p, dir == EVS_IN ? EPOLLIN : EPOLLOUT);
+	if (evs_fd_event(p, dir == EVS_IN ? EPOLLIN : EPOLLOUT))
+		evs_stat_add(EVS_ST_peer_wakes, 1);
 }
 
 /* Wake the first waiter of dir that is still waiting. A record whose task

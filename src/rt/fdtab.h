@@ -97,7 +97,7 @@ struct evs_fd *evs_fd_get(int fd);
 /* Forget what was known (close, dup2 target, new fd from a hook). */
 void evs_fd_reset(int fd, int kind, int nonblock, int stream);
 /* The poller saw `events` for tag (gen << 32 | fd). */
-void evs_fd_event(uint64_t tag, uint32_t events);
+bool evs_fd_event(uint64_t tag, uint32_t events);  /* false: a stale tag */
 /* close() is about to close fd: wake its waiters with EBADF. */
 void evs_fd_closing(int fd);
 /* True for the runtime's own fds (the pollers'): the program may not close

@@ -26,7 +26,6 @@
 #include "../libc/sys.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -74,18 +73,6 @@ static long open_cached(int dirfd, const char *path, int flags)
  * answer: the plain call gives the kernel's own. */
 enum local { LOCAL_NO, LOCAL_NOTDIR, LOCAL_MEMFS };
 
-static bool memfs(long magic)
-{
-	switch (magic) {
-	case PROC_SUPER_MAGIC: case SYSFS_MAGIC: case TMPFS_MAGIC: case RAMFS_MAGIC:
-	case CGROUP_SUPER_MAGIC: case CGROUP2_SUPER_MAGIC: case DEVPTS_SUPER_MAGIC:
-	case DEBUGFS_MAGIC: case TRACEFS_MAGIC: case SECURITYFS_MAGIC:
-		return true;
-	default:
-		return false;
-	}
-}
-
 static enum local lookup_local(int dirfd, const char *path)
 {
 	char dir[512];
@@ -116,7 +103,7 @@ static enum local lookup_local(int dirfd, const char *path)
 		if (evs_sys6(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_TYPE, &x, 0) == 0 &&
 		    !S_ISDIR(x.stx_mode))
 			r = LOCAL_NOTDIR;  /* a name after it, at least */
-		else if (evs_sys3(SYS_fstatfs, fd, &fs, 0) == 0 && memfs((long)fs.f_type))
+		else if (evs_sys3(SYS_fstatfs, fd, &fs, 0) == 0 && evs_fs_in_memory((unsigned long)fs.f_type))
 			r = LOCAL_MEMFS;
 		evs_sys3(SYS_close, fd, 0, 0);
 		return r;

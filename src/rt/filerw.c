@@ -38,7 +38,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
@@ -167,14 +166,8 @@ static bool pseudo_fs(struct evs_fd *f, int fd)
 {
 	if (!f->pseudo_fs) {
 		struct statfs sf;
-		bool yes = false;
-		if (evs_sys3(SYS_fstatfs, fd, &sf, 0) == 0)
-			switch ((unsigned long)sf.f_type) {
-			case PROC_SUPER_MAGIC: case SYSFS_MAGIC: case CGROUP_SUPER_MAGIC:
-			case CGROUP2_SUPER_MAGIC: case DEBUGFS_MAGIC: case TRACEFS_MAGIC:
-			case SECURITYFS_MAGIC: case BPF_FS_MAGIC:
-				yes = true;
-			}
+		bool yes = evs_sys3(SYS_fstatfs, fd, &sf, 0) == 0 &&
+			   evs_fs_in_memory((unsigned long)sf.f_type);
 		f->pseudo_fs = yes ? 1 : 2;
 	}
 	return f->pseudo_fs == 1;

@@ -403,6 +403,7 @@ static bool may_sleep(struct evs_worker *w, struct evs_uring *u)
 		__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
 		return false;
 	}
+	w->st[EVS_ST_worker_sleeps]++;
 	return true;
 }
 
@@ -416,7 +417,6 @@ static int64_t sleep_timeout(struct evs_worker *w, int64_t next)
 		if (timeout < 0)
 			timeout = 0;
 	}
-	w->st[EVS_ST_worker_sleeps]++;
 	return evs_worker_idle_limit(w, timeout);
 }
 
