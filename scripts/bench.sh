@@ -41,6 +41,7 @@ micro "mutex+condvar hand-off, 1 CPU (ns)" handoff_ns "$one" EVSHIM_WORKERS=1 "$
 micro "semaphore hand-off, $(nproc) CPUs/workers (ns)" handoff_ns "" "" "$B/sem_pingpong" 100000
 micro "spawn+join, 1 worker (ns)" spawn_join_ns "" EVSHIM_WORKERS=1 "$B/spawn_join" 20000
 micro "spawn+join, $(nproc) workers (ns)" spawn_join_ns "" "" "$B/spawn_join" 20000
+micro "  same, each thread writing 32 KiB of stack (ns)" spawn_join_ns "" "" "$B/spawn_join" 5000 32
 "$B/sleep_wake" 100 100 > "$out/sn"; shim "$B/sleep_wake" 100 100 > "$out/ss"
 printf "%-44s %12s %12s %10s\n" "sleep 1ms x100 x100 threads: oversleep (us)" "$(val oversleep_us < "$out/sn")" "$(val oversleep_us < "$out/ss")" ""
 printf "%-44s %12s %12s %10s\n" "  CPU time used (ms)" "$(val cpu_ms < "$out/sn")" "$(val cpu_ms < "$out/ss")" "$(ratio "$(val cpu_ms < "$out/sn")" "$(val cpu_ms < "$out/ss")")"

@@ -73,8 +73,10 @@ EVS_HOOK int connect(int fd, const struct sockaddr *sa, socklen_t len)
 /* --- the MSG_* calls -------------------------------------------------- */
 
 /* One msghdr transfer through the runtime; EVS_USE_REAL when it is not
- * the runtime's (the caller then makes its own real call). */
-static long msg_xfer(int fd, struct msghdr *m, int flags, int out)
+ * the runtime's (the caller then makes its own real call). plain:
+ * recvfrom/sendto, which carry nothing back but the name (without one,
+ * the runtime may use the cheaper recvfrom/sendto system calls). */
+static long msg_xfer(int fd, struct msghdr *m, int flags, int out, bool plain)
 {
 	struct evs_fd *f = evs_hook_fd(fd);
 	if (!f || f->kind != EVS_FD_SOCKET || m->msg_iovlen > IOV_MAX)
@@ -83,7 +85,8 @@ static long msg_xfer(int fd, struct msghdr *m, int flags, int out)
 	if (!v)
 		return EVS_USE_REAL;
 	struct evs_xfer x = { .f = f, .iov = v, .cnt = (int)m->msg_iovlen,
-			      .flags = flags & ~MSG_DONTWAIT, .msg = m,
+			      .flags = flags & ~MSG_DONTWAIT,
+			      .msg = plain && !m->msg_name ? NULL : m,
 			      .all = out || (flags & MSG_WAITALL),
 			      .nonblock = !!(flags & MSG_DONTWAIT) };
 	long r = out ? evs_xfer_out(fd, &x) : evs_xfer_in(fd, &x);
@@ -97,7 +100,7 @@ EVS_HOOK ssize_t recvfrom(int fd, void *buf, size_t n, int flags,
 	struct iovec one = { buf, n };
 	struct msghdr m = { .msg_name = sa, .msg_namelen = alen ? *alen : 0,
 			    .msg_iov = &one, .msg_iovlen = 1 };
-	long r = msg_xfer(fd, &m, flags, 0);
+	long r = msg_xfer(fd, &m, flags, 0, true);
 	if (r == EVS_USE_REAL) {
 		evs_fallback_fd(fd);
 		return REAL(recvfrom)(fd, buf, n, flags, sa, alen);
@@ -129,7 +132,7 @@ EVS_HOOK ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int 
 
 EVS_HOOK ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 {
-	long r = msg_xfer(fd, m, flags, 0);
+	long r = msg_xfer(fd, m, flags, 0, false);
 	if (r == EVS_USE_REAL) {
 		evs_fallback_fd(fd);
 		return REAL(recvmsg)(fd, m, flags);
@@ -143,7 +146,7 @@ EVS_HOOK ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 	struct iovec one = { (void *)buf, n };
 	struct msghdr m = { .msg_name = (void *)sa, .msg_namelen = slen,
 			    .msg_iov = &one, .msg_iovlen = 1 };
-	long r = msg_xfer(fd, &m, flags, 1);
+	long r = msg_xfer(fd, &m, flags, 1, true);
 	if (r == EVS_USE_REAL) {
 		evs_fallback_fd(fd);
 		return REAL(sendto)(fd, buf, n, flags, sa, slen);
@@ -159,7 +162,7 @@ EVS_HOOK ssize_t send(int fd, const void *buf, size_t n, int flags)
 EVS_HOOK ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 {
 	struct msghdr copy = *m;  /* the runtime may write msg_flags; the caller's is const */
-	long r = msg_xfer(fd, &copy, flags, 1);
+	long r = msg_xfer(fd, &copy, flags, 1, false);
 	if (r == EVS_USE_REAL) {
 		evs_fallback_fd(fd);
 		return REAL(sendmsg)(fd, m, flags);

@@ -136,9 +136,21 @@ int evs_uring_new_net(struct evs_uring **out, int epfd, int evfd, bool (*still)(
 	struct evs_uring *u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
-	struct io_uring_params pa = { .flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL,
+	/* COOP_TASKRUN (5.19): a completion does not interrupt the worker
+	 * (an inter-processor interrupt and a trip through the kernel each);
+	 * its work waits for the worker's next entry into the kernel, and
+	 * TASKRUN_FLAG says in the ring's memory that some is waiting
+	 * (evs_uring_ready, evs_uring_reap). Older kernels refuse the flags:
+	 * the ring is made without them. */
+	unsigned coop = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+	struct io_uring_params pa = { .flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | coop,
 				      .cq_entries = EVS_NET_CQ };
 	int e = io_uring_queue_init_params(EVS_NET_SQ, &u->ring, &pa);
+	if (e == -EINVAL) {
+		pa = (struct io_uring_params){ .flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL,
+					       .cq_entries = EVS_NET_CQ };
+		e = io_uring_queue_init_params(EVS_NET_SQ, &u->ring, &pa);
+	}
 	if (e < 0) {
 		free(u);
 		return e;
@@ -276,6 +288,9 @@ int evs_uring_reap(struct evs_uring *u, int drain, void (*done)(void *user, int 
 	 * programs' own rings (hook/uring_api.c). */
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0, total = 0;
+	if (u->net && (IO_URING_READ_ONCE(*u->ring.sq.kflags) & IORING_SQ_TASKRUN))
+		/* completions whose work waits for us (COOP_TASKRUN) */
+		evs_sys6(SYS_io_uring_enter, u->ring.ring_fd, 0, 0, IORING_ENTER_GETEVENTS, 0, 0);
 	for (;;) {
 		io_uring_for_each_cqe(&u->ring, head, cqe) {
 			uint64_t tag = cqe->user_data;
@@ -454,7 +469,8 @@ int evs_uring_cancel(struct evs_uring *u, void *user)
 
 bool evs_uring_ready(struct evs_uring *u)
 {
-	return io_uring_cq_ready(&u->ring) != 0 || u->epoll_ready;
+	return io_uring_cq_ready(&u->ring) != 0 || u->epoll_ready ||
+	       (IO_URING_READ_ONCE(*u->ring.sq.kflags) & IORING_SQ_TASKRUN);
 }
 
 bool evs_uring_take_epoll(struct evs_uring *u)

@@ -131,13 +131,15 @@ struct evs_task {
 	int cancel_state, cancel_type;
 
 	/* Stack: [map: guard | stack_lo .. stack_lo+stack_size | this struct].
-	 * user_stack: the program supplied the stack (pthread_attr_setstack). */
+	 * user_stack: the program supplied the stack (pthread_attr_setstack).
+	 * stack_warm: retired with its top EVS_STACK_WARM kept (stack.c). */
 	void *map;
 	size_t map_len;
 	void *stack_lo;
 	size_t stack_size;
 	size_t guard;
 	int user_stack;
+	int stack_warm;
 
 	ucontext_t uc;               /* EVSHIM_SWITCH=ucontext only */
 };

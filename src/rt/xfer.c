@@ -138,12 +138,21 @@ static long once(int fd, struct evs_xfer *x, int out, const struct evs_try *st)
 		if (x->bounced && !out && r > 0)  /* our TLS is resident again */
 			scatter(x, (size_t)r);
 	} else {
-		build_msg(x);
 		/* MSG_NOSIGNAL: a SIGPIPE is the program's business only when
 		 * it is told EPIPE (finish() sends it then), not at a retry of
 		 * ours. */
-		r = evs_sys3(out ? SYS_sendmsg : SYS_recvmsg, fd, &x->m,
-			     x->flags | MSG_DONTWAIT | (out ? MSG_NOSIGNAL : 0));
+		int fl = x->flags | MSG_DONTWAIT | (out ? MSG_NOSIGNAL : 0);
+		if (!x->msg && x->cnt == 1)
+			/* read, write, recv, send: one buffer, no name, nothing
+			 * to carry back. recvfrom/sendto without an address
+			 * skip the msghdr and iovec copies of recvmsg/sendmsg
+			 * (no difference measured on TCP loopback, where the
+			 * pair costs 8 us either way) and show in strace as
+			 * what the program called. */
+			return evs_sys6(out ? SYS_sendto : SYS_recvfrom, fd,
+					(long)x->iov[0].iov_base, (long)x->iov[0].iov_len, fl, 0, 0);
+		build_msg(x);
+		r = evs_sys3(out ? SYS_sendmsg : SYS_recvmsg, fd, &x->m, fl);
 	}
 	if (r >= 0 && x->msg && x->done == 0 && !out) {
 		x->msg->msg_namelen = x->m.msg_namelen;
