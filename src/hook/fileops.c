@@ -116,6 +116,22 @@ EVS_HOOK int lstat64(const char *path, struct stat64 *st)
 	return stat_task(AT_FDCWD, path, (struct stat *)st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT);
 }
 
+/* fstat: the plain call (glibc's is this same fstatat), which also tells
+ * the fd table what a file the runtime opened is (rt/fdtab.h). */
+EVS_HOOK int fstat(int fd, struct stat *st)
+{
+	if (!evs_current())
+		return REAL(fstat)(fd, st);
+	return stat_task(fd, "", st, AT_EMPTY_PATH);
+}
+
+EVS_HOOK int fstat64(int fd, struct stat64 *st)
+{
+	if (!evs_current())
+		return REAL(fstat64)(fd, st);
+	return stat_task(fd, "", (struct stat *)st, AT_EMPTY_PATH);
+}
+
 EVS_HOOK int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
 	if (!evs_current())

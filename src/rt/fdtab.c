@@ -153,6 +153,7 @@ void evs_fd_reset(int fd, int kind, int nonblock, int stream)
 	f->no_nowait_write = 0;
 	f->pseudo_fs = 0;
 	f->always_ready = 0;
+	f->opened = 0;
 	f->stream = (uint8_t)stream;
 	f->tcp = 0;
 	f->hup = 0;
@@ -165,6 +166,39 @@ void evs_fd_reset(int fd, int kind, int nonblock, int stream)
 	wake_all(f, EVS_OUT, EVS_WAKE_CLOSED);
 	wake_all_ring(f, EVS_IN);
 	wake_all_ring(f, EVS_OUT);
+	evs_spin_unlock(&f->lock);
+}
+
+void evs_fd_opened(int fd, int flags)
+{
+	evs_fd_reset(fd, EVS_FD_UNKNOWN, !!(flags & O_NONBLOCK), 0);
+	struct evs_fd *f = slot(fd, 0);
+	if (!f)
+		return;
+	evs_spin_lock(&f->lock);
+	if (f->kind == EVS_FD_UNKNOWN) {
+		f->direct = !!(flags & O_DIRECT);
+		f->opened = 1;
+	}
+	evs_spin_unlock(&f->lock);
+}
+
+void evs_fd_stat_seen(int fd, const struct stat *st)
+{
+	if (EVS_UNLIKELY(evs_vfork_child) || !S_ISREG(st->st_mode))
+		return;
+	struct evs_fd *f = slot(fd, 0);
+	if (!f || __atomic_load_n(&f->kind, __ATOMIC_RELAXED) != EVS_FD_UNKNOWN || !f->opened)
+		return;
+	evs_spin_lock(&f->lock);
+	if (f->kind == EVS_FD_UNKNOWN && f->opened) {  /* what classify() would find */
+		f->stream = 0;
+		f->tcp = 0;
+		f->no_nowait_write = 0;
+		f->pseudo_fs = 0;
+		f->always_ready = 0;
+		__atomic_store_n(&f->kind, EVS_FD_FILE, __ATOMIC_RELEASE);
+	}
 	evs_spin_unlock(&f->lock);
 }
 

@@ -29,6 +29,8 @@
 #include "../lock.h"
 #include <stdint.h>
 
+struct stat;
+
 enum evs_fd_kind {
 	EVS_FD_UNKNOWN = 0,  /* not looked at yet */
 	EVS_FD_SOCKET,       /* per-call MSG_DONTWAIT */
@@ -69,6 +71,7 @@ struct evs_fd {
 	uint8_t no_nowait_write; /* its filesystem refused an RWF_NOWAIT write */
 	uint8_t pseudo_fs;       /* 0 not asked, 1 /proc, /sys...: plain calls, 2 no */
 	uint8_t always_ready;    /* /dev/null, /dev/zero, /dev/urandom...: never worth a wait */
+	uint8_t opened;          /* opened by evs_open: nonblock and direct are known */
 	int pending_err;         /* atomic: an error kept for the next call (rt/xfer.c) */
 	uint64_t reg;            /* workers whose epoll set holds it */
 	uint32_t seq[2];         /* events seen, per direction (atomic) */
@@ -96,6 +99,12 @@ void evs_fdtab_forget_worker(int id);
 struct evs_fd *evs_fd_get(int fd);
 /* Forget what was known (close, dup2 target, new fd from a hook). */
 void evs_fd_reset(int fd, int kind, int nonblock, int stream);
+/* fd was just opened by the runtime with these open(2) flags: its kind is
+ * not known yet, its O_NONBLOCK and O_DIRECT are. */
+void evs_fd_opened(int fd, int flags);
+/* The program's fstat of fd said st: a file the runtime opened is now
+ * classified without system calls of its own. */
+void evs_fd_stat_seen(int fd, const struct stat *st);
 /* The poller saw `events` for tag (gen << 32 | fd). */
 bool evs_fd_event(uint64_t tag, uint32_t events);  /* false: a stale tag */
 /* close() is about to close fd: wake its waiters with EBADF. */

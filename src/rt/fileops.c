@@ -150,7 +150,7 @@ long evs_open(int dirfd, const char *path, int flags, mode_t mode)
 		r = backend_path(&op);
 	}
 	if (r >= 0)  /* a new file behind this number: look at it afresh */
-		evs_fd_reset((int)r, EVS_FD_UNKNOWN, 0, 0);
+		evs_fd_opened((int)r, flags);
 	return r;
 }
 
@@ -227,8 +227,12 @@ long evs_stat(int dirfd, const char *path, struct stat *st, int flags)
 	/* Flags it does not know (the kernel's EINVAL), a NULL path (EFAULT),
 	 * or an fstat in disguise (no lookup): the plain call, at once. */
 	if (!path || (flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH)) ||
-	    (!*path && (flags & AT_EMPTY_PATH)))
-		return evs_sys6(SYS_newfstatat, dirfd, path, st, flags, 0, 0);
+	    (!*path && (flags & AT_EMPTY_PATH))) {
+		long r = evs_sys6(SYS_newfstatat, dirfd, path, st, flags, 0, 0);
+		if (r == 0 && path && !*path)  /* an fstat: what the fd is, for free */
+			evs_fd_stat_seen(dirfd, st);
+		return r;
+	}
 	struct statx x;
 	long r = statx_path(dirfd, path, flags, STATX_BASIC_STATS, &x);
 	if (r < 0)
