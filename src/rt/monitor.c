@@ -35,7 +35,16 @@
  * or a reader next to a CPU-bound task wakes about 1-2 ms late, not 10.
  * The stall threshold is 10 ms (Go's sysmon uses the same for forced
  * preemption); make bench measures both the latency and the monitor's
- * own cost. */
+ * own cost.
+ *
+ * The tick is 1 ms only while something may need it: a running task with
+ * work behind it, tasks parked on its worker's epoll set, a signal owed.
+ * Otherwise (CPU-bound threads with nothing queued: xz -T2, a compute
+ * pool) it doubles up to EVS_STALL_NS, bounded by the next timer due on a
+ * busy worker, and a wake-up or new task queued anywhere meanwhile
+ * (evs_monitor_nudge) brings it back at once: each tick takes a CPU from
+ * a running thread, some 1,000 involuntary switches a second on a
+ * 2-CPU machine where both run. */
 #include "../evs.h"
 #include "monitor.h"
 #include "config.h"
@@ -54,6 +63,7 @@
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <linux/futex.h>
 
 #define EVS_MONITOR_TICK_NS (1 * 1000000LL)
 #define EVS_PENDING_NS (1 * 1000000LL)
@@ -101,6 +111,32 @@ out:
 static pthread_t monitor;
 static int running;
 
+/* Slow mode: the monitor sleeps on mon_gen; a nudge bumps it and wakes
+ * it (a futex word: no lost wake-up between the check and the sleep). */
+int evs_monitor_slow;
+static uint32_t mon_gen;
+
+void evs_monitor_nudge_slow(void)
+{
+	if (!__atomic_exchange_n(&evs_monitor_slow, 0, __ATOMIC_ACQ_REL))
+		return;
+	__atomic_add_fetch(&mon_gen, 1, __ATOMIC_RELEASE);
+	evs_sys6(SYS_futex, &mon_gen, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+}
+
+static void monitor_sleep(int64_t ns, bool slow)
+{
+	struct timespec ts = { ns / 1000000000, ns % 1000000000 };
+	if (!slow) {
+		evs_sys3(SYS_nanosleep, &ts, 0, 0);
+		return;
+	}
+	uint32_t gen = __atomic_load_n(&mon_gen, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&evs_monitor_slow, 1, __ATOMIC_SEQ_CST);
+	evs_sys6(SYS_futex, &mon_gen, FUTEX_WAIT_PRIVATE, gen, &ts, 0, 0);
+	__atomic_store_n(&evs_monitor_slow, 0, __ATOMIC_RELAXED);
+}
+
 static void stall_ended(struct evs_worker *w, int64_t now)
 {
 	__atomic_store_n(&w->stalled, 0, __ATOMIC_RELAXED);
@@ -121,12 +157,14 @@ static void *monitor_main(void *arg)
 {
 	(void)arg;
 	int64_t tick = EVS_MONITOR_TICK_NS;
+	bool slow = false;
 	for (;;) {
-		struct timespec ts = { 0, tick };
-		evs_sys3(SYS_nanosleep, &ts, 0, 0);
+		monitor_sleep(tick, slow);
 		int64_t now = evs_now_ns();
 		int n = __atomic_load_n(&evs_nworkers, __ATOMIC_ACQUIRE), stalled = 0, live = 0;
 		int running = 0;
+		bool attention = false;  /* a running task may need the 1 ms tick */
+		int64_t due_min = INT64_MAX;
 		for (int i = 0; i < n; i++) {
 			struct evs_worker *w = &evs_workers[i];
 			if (__atomic_load_n(&w->retired, __ATOMIC_ACQUIRE))
@@ -135,6 +173,16 @@ static void *monitor_main(void *arg)
 			uint64_t sw = __atomic_load_n(&w->st[EVS_ST_switches], __ATOMIC_RELAXED);
 			struct evs_task *cur = __atomic_load_n(&w->cur, __ATOMIC_RELAXED);
 			running += cur != NULL;
+			/* every worker's timers: an idle one may start a long
+			 * task before its own timer is due */
+			int64_t next = __atomic_load_n(&w->timers.next_due, __ATOMIC_RELAXED);
+			due_min = next < due_min ? next : due_min;
+			if (cur) {
+				if (__atomic_load_n(&w->pollwaits, __ATOMIC_RELAXED) || evs_sig_owed(w) ||
+				    evs_runq_has_local(&w->rq) || !evs_runq_inbox_empty(&w->rq) ||
+				    __atomic_load_n(&w->nfresh, __ATOMIC_RELAXED))
+					attention = true;
+			}
 			if (cur && evs_sig_owed(w)) {
 				/* a program signal its running task has not taken
 				 * yet (it was inside the runtime when it came):
@@ -197,8 +245,18 @@ static void *monitor_main(void *arg)
 		 * pause): look less often, up to EVS_MONITOR_IDLE_NS, so an
 		 * idle process costs few wake-ups; back to every tick as soon
 		 * as a task runs. */
-		tick = running ? EVS_MONITOR_TICK_NS
-			       : (tick * 2 < EVS_MONITOR_IDLE_NS ? tick * 2 : EVS_MONITOR_IDLE_NS);
+		slow = false;
+		if (running && attention) {
+			tick = EVS_MONITOR_TICK_NS;
+		} else if (running) {  /* busy, nothing behind: see the top */
+			tick = tick * 2 < EVS_STALL_NS ? tick * 2 : EVS_STALL_NS;
+			if (due_min != INT64_MAX && due_min - now < tick)
+				tick = due_min - now > EVS_MONITOR_TICK_NS ? due_min - now
+									   : EVS_MONITOR_TICK_NS;
+			slow = tick > EVS_MONITOR_TICK_NS;
+		} else {
+			tick = tick * 2 < EVS_MONITOR_IDLE_NS ? tick * 2 : EVS_MONITOR_IDLE_NS;
+		}
 	}
 	return NULL;
 }

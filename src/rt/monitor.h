@@ -13,4 +13,16 @@ void evs_monitor_init(void);          /* at load: signal handler, module map */
 void evs_monitor_start(void);         /* with the runtime: the watchdog thread */
 void evs_monitor_worker_start(void);  /* on each worker: unblock the signal */
 void evs_monitor_atfork_child(void);
+
+/* Work was queued for a worker (a wake-up, a new task). While every
+ * running task has nothing behind it, the monitor looks less often
+ * (monitor.c); this brings it back to every tick. One load when it
+ * already looks every tick. */
+extern int evs_monitor_slow;
+void evs_monitor_nudge_slow(void);
+static inline void evs_monitor_nudge(void)
+{
+	if (__builtin_expect(__atomic_load_n(&evs_monitor_slow, __ATOMIC_RELAXED), 0))
+		evs_monitor_nudge_slow();
+}
 #endif

@@ -88,9 +88,11 @@ void evs_sched_ready(struct evs_task *t)
 	struct evs_worker *tw = t->w;
 	if (tw == evs_self) {
 		evs_runq_push_local(&tw->rq, t);
+		evs_monitor_nudge();  /* after the push, which the monitor then sees */
 		return;
 	}
 	evs_runq_push_remote(&tw->rq, t);
+	evs_monitor_nudge();
 	evs_stat_add(EVS_ST_wakes_remote, 1);
 	if (__atomic_load_n(&tw->sleeping, __ATOMIC_SEQ_CST) &&
 	    __atomic_exchange_n(&tw->sleeping, 0, __ATOMIC_SEQ_CST)) {
@@ -227,6 +229,7 @@ void evs_sched_spawn(struct evs_task *t)
 	struct evs_worker *tw = t->w;
 	bool busy = tw == evs_self && (evs_runq_has_local(&tw->rq) || has_fresh(tw));
 	fresh_push(tw, t);
+	evs_monitor_nudge();
 	if (tw != evs_self) {  /* placed elsewhere: that worker must look */
 		if (__atomic_load_n(&tw->sleeping, __ATOMIC_SEQ_CST) &&
 		    __atomic_exchange_n(&tw->sleeping, 0, __ATOMIC_SEQ_CST)) {

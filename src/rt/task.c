@@ -3,6 +3,7 @@
 #include "../evs.h"
 #include "task.h"
 #include "sched.h"
+#include "monitor.h"
 #include "stack.h"
 #include "tls.h"
 #include "report.h"
@@ -80,8 +81,10 @@ int evs_park(uint64_t token, int64_t deadline, int why, intptr_t obj)
 			return EVS_WAKE_SIGNAL;
 	}
 	struct evs_timer tm = { .when = deadline, .t = t, .token = token };
-	if (deadline != INT64_MAX)
+	if (deadline != INT64_MAX) {
 		evs_timer_add(&w->timers, &tm);
+		evs_monitor_nudge();  /* a slow monitor must know it is due */
+	}
 	t->err = errno;
 	t->parked_on = why;
 	t->parked_obj = obj;
