@@ -63,3 +63,22 @@ load helpers/load
 	[[ "$native" == *'child: got "from a thread of the child"'*"child exited with 5"* ]]
 	[[ "$native" == *"system: 3"* ]]
 }
+
+# 200 threads alive at once, each with 512 KiB of stack touched (100 MiB
+# in all): once joined, what stays resident must be about the warm tops
+# the stack cache keeps (64 KiB each), not the 100 MiB. Both ways a task
+# can reach that depth: waiting down there, or computing down there after
+# waiting shallow (a pool thread), which a depth seen at switches misses.
+@test "a burst of threads that each used 512 KiB of stack gives it back when they end (parked deep, or computing after a shallow wait; 1 and 2 workers)" {
+	for mode in park compute; do
+		for w in 1 2; do
+			run_native "$PROGS/stack_trim" 200 512 $mode > "$BATS_TEST_TMPDIR/n"
+			EVSHIM_WORKERS=$w run_shim "$PROGS/stack_trim" 200 512 $mode > "$BATS_TEST_TMPDIR/s"
+			grep -qx 'sum 19900' "$BATS_TEST_TMPDIR/n"
+			grep -qx 'sum 19900' "$BATS_TEST_TMPDIR/s"
+			rss=$(awk '$1 == "rss_mib" {print $2}' "$BATS_TEST_TMPDIR/s")
+			echo "$mode, $w worker(s): $rss MiB resident after the join (native: $(awk '$1 == "rss_mib" {print $2}' "$BATS_TEST_TMPDIR/n"))"
+			[ "$rss" -lt 48 ]
+		done
+	done
+}

@@ -136,6 +136,7 @@ static void task_entry(void *arg)
 {
 	struct evs_task *t = arg;
 	t->started = 1;
+	t->first_run_ns = evs_now_ns();  /* for rt/stack.c */
 	errno = 0;
 	evs_task_exit(t->fn(t->arg));
 }

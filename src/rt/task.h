@@ -132,7 +132,9 @@ struct evs_task {
 
 	/* Stack: [map: guard | stack_lo .. stack_lo+stack_size | this struct].
 	 * user_stack: the program supplied the stack (pthread_attr_setstack).
-	 * stack_warm: retired with its top EVS_STACK_WARM kept (stack.c). */
+	 * stack_warm: retired with its top EVS_STACK_WARM kept (stack.c).
+	 * trim_skips: the retirements in a row that gave nothing back (kept
+	 * across reuse). */
 	void *map;
 	size_t map_len;
 	void *stack_lo;
@@ -140,6 +142,8 @@ struct evs_task {
 	size_t guard;
 	int user_stack;
 	int stack_warm;
+	int64_t first_run_ns;        /* when it first ran (0: never) */
+	int trim_skips;
 
 	ucontext_t uc;               /* EVSHIM_SWITCH=ucontext only */
 };
