@@ -138,6 +138,7 @@ static void copy_record(int oldfd, int newfd)
 	if (n) {
 		n->shim_nonblock = o->shim_nonblock;
 		n->tcp = o->tcp;
+		n->unix_stream = o->unix_stream;
 		n->direct = o->direct;
 		n->no_nowait_write = o->no_nowait_write;
 		n->pseudo_fs = o->pseudo_fs;

@@ -23,6 +23,8 @@ EVS_HOOK int socket(int domain, int type, int proto)
 		    (type & SOCK_TYPE_MASK) == SOCK_STREAM && (proto == 0 || proto == IPPROTO_TCP) &&
 		    (f = evs_fd_get(fd)))
 			f->tcp = 1;
+		if (domain == AF_UNIX && (type & SOCK_TYPE_MASK) == SOCK_STREAM && (f = evs_fd_get(fd)))
+			f->unix_stream = 1;
 	}
 	return fd;
 }
@@ -33,6 +35,11 @@ EVS_HOOK int socketpair(int domain, int type, int proto, int sv[2])
 	if (r == 0) {
 		new_socket(sv[0], type);
 		new_socket(sv[1], type);
+		struct evs_fd *f;
+		for (int i = 0; i < 2; i++)
+			if (domain == AF_UNIX && (type & SOCK_TYPE_MASK) == SOCK_STREAM &&
+			    (f = evs_fd_get(sv[i])))
+				f->unix_stream = 1;
 		evs_fd_pair(sv[0], sv[1]);
 	}
 	return r;

@@ -68,9 +68,9 @@ static void classify(struct evs_fd *f, int fd)
 {
 	struct stat st;
 	long r = evs_sys3(SYS_fstat, fd, &st, 0);
-	int kind = EVS_FD_OTHER, stream = 0, tcp = 0;
+	int kind = EVS_FD_OTHER, stream = 0, tcp = 0, unix_stream = 0;
 	if (r == 0 && S_ISSOCK(st.st_mode)) {
-		int type = 0, proto = 0;
+		int type = 0, proto = 0, domain = 0;
 		socklen_t len = sizeof(type);
 		kind = EVS_FD_SOCKET;
 		if (evs_sys6(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, &type, &len, 0) == 0)
@@ -78,6 +78,9 @@ static void classify(struct evs_fd *f, int fd)
 		len = sizeof(proto);
 		if (stream && evs_sys6(SYS_getsockopt, fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len, 0) == 0)
 			tcp = (proto == IPPROTO_TCP);
+		len = sizeof(domain);
+		if (stream && evs_sys6(SYS_getsockopt, fd, SOL_SOCKET, SO_DOMAIN, &domain, &len, 0) == 0)
+			unix_stream = (domain == AF_UNIX);
 	} else if (r == 0 && S_ISFIFO(st.st_mode)) {
 		kind = EVS_FD_PIPE;
 		stream = 1;
@@ -94,6 +97,7 @@ static void classify(struct evs_fd *f, int fd)
 		f->kind = (uint8_t)kind;
 		f->stream = (uint8_t)stream;
 		f->tcp = (uint8_t)tcp;
+		f->unix_stream = (uint8_t)unix_stream;
 		f->nonblock = fl >= 0 && (fl & O_NONBLOCK);
 		f->direct = fl >= 0 && (fl & O_DIRECT);
 		f->no_nowait_write = 0;
@@ -156,12 +160,14 @@ void evs_fd_reset(int fd, int kind, int nonblock, int stream)
 	f->opened = 0;
 	f->stream = (uint8_t)stream;
 	f->tcp = 0;
+	f->unix_stream = 0;
 	f->hup = 0;
 	f->timeo[0] = f->timeo[1] = 0;
 	f->write_slow_until = 0;
 	__atomic_store_n(&f->peer, 0, __ATOMIC_RELAXED);
 	f->pending_err = 0;
 	f->drained[0] = f->drained[1] = 0;
+	f->avail = 0;
 	wake_all(f, EVS_IN, EVS_WAKE_CLOSED);
 	wake_all(f, EVS_OUT, EVS_WAKE_CLOSED);
 	wake_all_ring(f, EVS_IN);
@@ -210,7 +216,8 @@ void evs_fd_closing(int fd)
 		evs_fd_reset(fd, EVS_FD_UNKNOWN, 0, 0);
 }
 
-bool evs_fd_event(uint64_t tag, uint32_t ev)
+/* An event for tag: the poller's (kernel) or a peer's poke (not). */
+static bool fd_event(uint64_t tag, uint32_t ev, bool kernel)
 {
 	int fd = (int)(uint32_t)tag;
 	struct evs_fd *f = slot(fd, 0);
@@ -225,6 +232,12 @@ bool evs_fd_event(uint64_t tag, uint32_t ev)
 	int out = !!(ev & (EPOLLOUT | EPOLLHUP | EPOLLERR));
 	if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI))  /* before the count (fdwait.c) */
 		__atomic_store_n(&f->hup, 1, __ATOMIC_RELAXED);
+	/* kseq before seq (invariant 5): a reader that sees the new seq
+	 * sees the new kseq. */
+	if (in && kernel)
+		__atomic_add_fetch(&f->kseq[EVS_IN], 1, __ATOMIC_RELEASE);
+	if (out && kernel)
+		__atomic_add_fetch(&f->kseq[EVS_OUT], 1, __ATOMIC_RELEASE);
 	if (in)
 		__atomic_add_fetch(&f->seq[EVS_IN], 1, __ATOMIC_RELEASE);
 	if (out)
@@ -235,6 +248,11 @@ bool evs_fd_event(uint64_t tag, uint32_t ev)
 	if (out)
 		evs_fd_pass(f, EVS_OUT);
 	return true;
+}
+
+bool evs_fd_event(uint64_t tag, uint32_t ev)
+{
+	return fd_event(tag, ev, true);
 }
 
 void evs_fd_pair(int a, int b)
@@ -248,13 +266,19 @@ void evs_fd_pair(int a, int b)
 	__atomic_store_n(&fb->peer, ta, __ATOMIC_RELAXED);
 }
 
-void evs_fd_poke_peer_(struct evs_fd *f, int dir)
+void evs_fd_poke_peer_(struct evs_fd *f, int dir, long n)
 {
 	uint64_t p = __atomic_load_n(&f->peer, __ATOMIC_RELAXED);
 	struct evs_fd *g = p ? slot((int)(uint32_t)p, 0) : NULL;
-	if (!g || !__atomic_load_n(&g->waiters[dir].head, __ATOMIC_ACQUIRE))
+	if (!g)
 		return;
-	if (evs_fd_event(p, dir == EVS_IN ? EPOLLIN : EPOLLOUT))
+	/* Before the wake, so the woken reader counts these bytes. Only a
+	 * guess (fdtab.h): a stale tag's record just tries once more. */
+	if (dir == EVS_IN && n > 0)
+		__atomic_add_fetch(&g->avail, n, __ATOMIC_RELEASE);
+	if (!__atomic_load_n(&g->waiters[dir].head, __ATOMIC_ACQUIRE))
+		return;
+	if (fd_event(p, dir == EVS_IN ? EPOLLIN : EPOLLOUT, false))
 		evs_stat_add(EVS_ST_peer_wakes, 1);
 }
 

@@ -21,6 +21,19 @@
  *      every waiter with EBADF before the real close lets the number be
  *      reused. Epoll tags carry the generation, so an event for the old file
  *      never wakes the new one's waiters.
+ *   5. Skipping the attempt bound to fail (docs/design.md, decision 19).
+ *      kseq counts the events the kernel reported (the poller's), not the
+ *      peer pokes, and is bumped before seq. drained[dir] = k | EVS_DRAINED
+ *      says: an attempt made after kseq read k found the fd empty (EAGAIN,
+ *      or a short read that proves it: fdwait.c, note_try). While kseq is
+ *      still k, anything that made the fd readable since has an edge on its
+ *      way (the kernel wakes the wait queue when an empty fd gets data, end
+ *      of file or an error; every registration hears it and its epoll_wait
+ *      reports it if it still holds; an fd not registered is registered,
+ *      readiness checked, by the park), so a blocking call may park first.
+ *      Only a call's first attempt is skipped: after any wait it tries.
+ *      Writes keep the older rule (seq, pokes included; a write that moved
+ *      all it asked clears it).
  * All fields below `lock` are protected by it. */
 #ifndef EVS_FDTAB_H
 #define EVS_FDTAB_H
@@ -65,6 +78,8 @@ struct evs_fd {
 	uint8_t shim_nonblock;   /* the shim set O_NONBLOCK (listening sockets) */
 	uint8_t stream;          /* SOCK_STREAM: sends may be partial */
 	uint8_t tcp;             /* a TCP socket: a short read leaves nothing unread */
+	uint8_t unix_stream;     /* AF_UNIX SOCK_STREAM: so does a short read that
+				  * brought no control message (fdwait.c) */
 	uint8_t hup;             /* an event said hang-up, error or urgent data:
 				  * sticky conditions a short read does not clear */
 	uint8_t direct;          /* regular file opened with O_DIRECT */
@@ -75,7 +90,12 @@ struct evs_fd {
 	int pending_err;         /* atomic: an error kept for the next call (rt/xfer.c) */
 	uint64_t reg;            /* workers whose epoll set holds it */
 	uint32_t seq[2];         /* events seen, per direction (atomic) */
+	uint32_t kseq[2];        /* of those, the kernel's (invariant 5, atomic) */
 	uint64_t drained[2];     /* invariant 5 (atomic; 0: not known) */
+	int64_t avail;           /* bytes this process's end of the pair wrote here
+				  * less the bytes read here since the fd was last
+				  * seen empty: a guess (never a proof) of whether a
+				  * read would find data (atomic) */
 	struct evs_queue waiters[2];
 	struct evs_queue rwaiters[2];  /* tasks with an operation in a ring
 					* (rt/netring.h): only close wakes them */
@@ -118,7 +138,12 @@ bool evs_fd_internal(int fd);
 /* What a try says besides its result, and what the loop tells it. */
 struct evs_try {
 	bool drained;            /* try: the attempt left nothing to read (a short
-				  * read of a TCP socket, not a peek) */
+				  * read of a TCP or AF_UNIX stream, not a peek) */
+	long got;                /* try: bytes a read returned */
+	bool peek;               /* try: ... and left in place (MSG_PEEK) */
+	bool partial;            /* try: its -EAGAIN is "wait for the rest" of a
+				  * read that moved bytes (MSG_WAITALL), not the
+				  * kernel's */
 	bool more;               /* try: it moved all that was asked (a full
 				  * read or write): the next call tries first */
 	bool ringed;             /* loop: the call was made by the worker's ring
@@ -161,17 +186,25 @@ static inline void evs_fd_unqueue(struct evs_fd *f, struct evs_queue *q, struct 
 /* a and b are the two ends of a pipe (a reads, b writes) or a socketpair
  * just made in this process: each record learns the other's tag. */
 void evs_fd_pair(int a, int b);
-/* After a transfer on f that made its peer ready in dir (bytes written:
- * the peer has data, EVS_IN; bytes read: the peer has room, EVS_OUT): a
- * task parked on the peer wakes now, as the poller's event would have
- * woken it later (that event still comes, and finds nobody or retries a
- * try). A tag gone stale (the peer closed, its number reused) is
- * ignored. */
-void evs_fd_poke_peer_(struct evs_fd *f, int dir);
-static inline void evs_fd_poke_peer(struct evs_fd *f, int dir)
+/* After a transfer of n bytes on f that made its peer ready in dir (bytes
+ * written: the peer has data, EVS_IN; bytes read: the peer has room,
+ * EVS_OUT): a task parked on the peer wakes now, as the poller's event
+ * would have woken it later (that event still comes, and finds nobody or
+ * retries a try). Data written also counts in the peer's `avail`. A poke
+ * is not a kernel event (kseq does not move). A tag gone stale (the peer
+ * closed, its number reused) is ignored. */
+void evs_fd_poke_peer_(struct evs_fd *f, int dir, long n);
+static inline void evs_fd_poke_peer(struct evs_fd *f, int dir, long n)
 {
 	if (__atomic_load_n(&f->peer, __ATOMIC_RELAXED))
-		evs_fd_poke_peer_(f, dir);
+		evs_fd_poke_peer_(f, dir, n);
+}
+/* poll or select told the program that f is ready in dir: its next call
+ * tries first, whatever it last saw. */
+static inline void evs_fd_seen_ready(struct evs_fd *f, int dir)
+{
+	if (__atomic_load_n(&f->drained[dir], __ATOMIC_RELAXED))
+		__atomic_store_n(&f->drained[dir], 0, __ATOMIC_RELAXED);
 }
 /* Wake the next waiter of dir, if any (invariant 3). */
 void evs_fd_pass(struct evs_fd *f, int dir);

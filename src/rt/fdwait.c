@@ -84,22 +84,62 @@ int64_t evs_fd_deadline(struct evs_fd *f, int dir)
 	return t ? evs_now_ns() + t : INT64_MAX;
 }
 
-/* Invariant 5: the fd was found empty by an attempt made after seq. */
-static void note_drained(struct evs_fd *f, int dir, uint32_t seq)
+/* Invariant 5: the fd was found empty (or, writing, full) by an attempt
+ * made after the direction's evidence counter read k (evid()). */
+static void note_drained(struct evs_fd *f, int dir, uint32_t k)
 {
-	__atomic_store_n(&f->drained[dir], (uint64_t)seq | EVS_DRAINED, __ATOMIC_RELAXED);
+	__atomic_store_n(&f->drained[dir], (uint64_t)k | EVS_DRAINED, __ATOMIC_RELAXED);
+	if (dir == EVS_IN)
+		__atomic_store_n(&f->avail, 0, __ATOMIC_RELAXED);
 }
 
-/* What an attempt (made by try, or by the ring) says of the fd. */
-static void note_try(struct evs_fd *f, int dir, uint32_t seq, long r, const struct evs_try *st)
+static void forget_drained(struct evs_fd *f, int dir)
+{
+	if (__atomic_load_n(&f->drained[dir], __ATOMIC_RELAXED))
+		__atomic_store_n(&f->drained[dir], 0, __ATOMIC_RELAXED);
+}
+
+/* The counter invariant 5's evidence is kept against: reads, the kernel's
+ * events only (a peer's poke is the kernel's event early, and the
+ * kernel's still comes if the data is still there when the poller looks);
+ * writes, every event. Read after seq, which is bumped after kseq. */
+static uint32_t evid(struct evs_fd *f, int dir)
+{
+	return __atomic_load_n(dir == EVS_IN ? &f->kseq[dir] : &f->seq[dir], __ATOMIC_ACQUIRE);
+}
+
+/* What an attempt (made by try, or by the ring) says of the fd; k: the
+ * evidence counter read before it. */
+static void note_try(struct evs_fd *f, int dir, uint32_t k, long r, const struct evs_try *st)
 {
 	/* A short read proves the fd empty only if no reported end of file
 	 * or error keeps it readable (fdtab.h, 5): such an event counted in
-	 * seq set `hup` before it. */
-	if (r == -EAGAIN || (st->drained && !__atomic_load_n(&f->hup, __ATOMIC_RELAXED)))
-		note_drained(f, dir, seq);
-	else if (st->more && __atomic_load_n(&f->drained[dir], __ATOMIC_RELAXED))
-		__atomic_store_n(&f->drained[dir], 0, __ATOMIC_RELAXED);
+	 * kseq set `hup` before it. */
+	if ((r == -EAGAIN && !st->partial) ||
+	    (st->drained && !__atomic_load_n(&f->hup, __ATOMIC_RELAXED))) {
+		note_drained(f, dir, k);
+		return;
+	}
+	if (dir == EVS_OUT) {
+		if (st->more)
+			forget_drained(f, dir);
+		return;
+	}
+	/* A read that took what the pair's other end wrote keeps the
+	 * evidence: the next read parks first (the ping-pong). One that got
+	 * bytes nobody told us about (another process, a raw write, a full
+	 * read of a socket) lets the next read try: more may be there, their
+	 * edge on its way. Either is safe (invariant 5); this only guesses
+	 * which costs less. */
+	if (st->got > 0) {
+		int64_t left = st->peek ? __atomic_load_n(&f->avail, __ATOMIC_RELAXED) - st->got
+					: __atomic_sub_fetch(&f->avail, st->got, __ATOMIC_RELAXED);
+		if (left < 0) {
+			forget_drained(f, dir);
+			if (!st->peek)
+				__atomic_store_n(&f->avail, 0, __ATOMIC_RELAXED);
+		}
+	}
 }
 
 /* The blocking call would block: the operation goes into the worker's
@@ -108,7 +148,7 @@ static void note_try(struct evs_fd *f, int dir, uint32_t seq, long r, const stru
  * ran (*r: 0 to try again, or -ETIME, -EBADF, -ECANCELED, -EINTR), -1
  * when the ring cannot take it (the readiness path instead). */
 static int ring_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, evs_prep_fn prep,
-		   void *arg, uint32_t seq, int64_t deadline, long *r)
+		   void *arg, uint32_t k, int64_t deadline, long *r)
 {
 	struct evs_nop op;
 	if (!prep(fd, arg, &op))
@@ -124,7 +164,7 @@ static int ring_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, evs_prep_f
 	}
 	struct evs_try st = { .ringed = true, .res = nr.res };
 	*r = try(fd, arg, &st);
-	note_try(f, dir, seq, *r, &st);
+	note_try(f, dir, k, *r, &st);
 	/* It ran, so the call has its answer; a signal that also came runs
 	 * its handler now, a cancellation waits for the next cancellation
 	 * point (the call itself was not cut short). */
@@ -139,26 +179,36 @@ long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, evs_prep_fn pr
 	int woken = 0;
 	long r;
 	bool ring = prep && !nonblock && evs_net_ring();
+	bool first = true;
 	for (;;) {
 		uint32_t seq = __atomic_load_n(&f->seq[dir], __ATOMIC_ACQUIRE);
-		bool skipped = !nonblock &&
-			__atomic_load_n(&f->drained[dir], __ATOMIC_RELAXED) == ((uint64_t)seq | EVS_DRAINED);
+		uint32_t k = evid(f, dir);
+		/* Invariant 5: empty when last looked at, no event since (and,
+		 * reading, nothing the other end of the pair wrote unread):
+		 * wait first. Only before the call's first attempt; after a
+		 * wait (an event, a poke, a signal) it tries. */
+		bool skipped = first && !nonblock &&
+			__atomic_load_n(&f->drained[dir], __ATOMIC_RELAXED) == ((uint64_t)k | EVS_DRAINED) &&
+			(dir == EVS_OUT || __atomic_load_n(&f->avail, __ATOMIC_ACQUIRE) <= 0);
+		first = false;
 		if (skipped) {
-			/* Empty when last looked at, no event since: wait first. */
 			evs_stat_add(EVS_ST_tries_skipped, 1);
 		} else {
 			struct evs_try st = { 0 };
 			r = try(fd, arg, &st);
-			note_try(f, dir, seq, r, &st);
+			note_try(f, dir, k, r, &st);
 			if (r != -EAGAIN || nonblock)
 				break;
 		}
 		if (ring) {
-			int ran = ring_io(f, fd, dir, try, prep, arg, seq, deadline, &r);
+			int ran = ring_io(f, fd, dir, try, prep, arg, k, deadline, &r);
 			if (ran > 0) {
 				if (r != -EAGAIN)
 					break;
-				continue;  /* a partial transfer goes on */
+				/* A partial transfer goes on; the ring's attempt
+				 * was the last look, as a try would have been. */
+				first = true;
+				continue;
 			}
 			if (ran == 0) {
 				/* It did not run: no bytes moved, nothing to try

@@ -89,6 +89,7 @@ long evs_accept(struct evs_fd *f, int fd, struct sockaddr *addr, socklen_t *len,
 			n->timeo[0] = f->timeo[0];
 			n->timeo[1] = f->timeo[1];
 			n->tcp = f->tcp;
+			n->unix_stream = f->unix_stream;
 		}
 	}
 	return r == -ETIME ? -EAGAIN : r;

@@ -87,6 +87,11 @@ long evs_poll(struct pollfd *fds, nfds_t n, int64_t deadline)
 	}
 	struct pollargs a = { fds, n };
 	long got = wait_loop(r, (int)n, deadline, poll_check, &a);
+	/* The program will read what poll found: its read tries first
+	 * (fdtab.h, invariant 5: a skip there would wait for our poller). */
+	for (nfds_t i = 0; got > 0 && i < n; i++)
+		if (r[i].f && (fds[i].revents & (POLLIN | POLLRDNORM | POLLHUP | POLLERR)))
+			evs_fd_seen_ready(r[i].f, EVS_IN);
 	if (r != sb)
 		free(r);
 	return got;

@@ -238,16 +238,33 @@ static long try_in(int fd, void *arg, struct evs_try *st)
 		return after_progress(x, r);
 	/* A short read of a TCP socket took all there was (fdtab.h,
 	 * invariant 5); not a peek (the bytes are still there), not end of
-	 * file, not urgent data (the read stops at its mark). A full one may
-	 * have left more. */
-	st->drained = r > 0 && (size_t)r < want && x->f->tcp && !(x->flags & (MSG_PEEK | MSG_OOB));
+	 * file, not urgent data (the read stops at its mark). An AF_UNIX
+	 * stream's also stops where a message carrying descriptors or other
+	 * credentials begins: those come with a control message (or
+	 * MSG_CTRUNC without room for it), which the ring's plain recv does
+	 * not report, so only the readiness path's own recvmsg counts. Not
+	 * pipes: a packet-mode writer (O_DIRECT on its end, which another
+	 * process or the kernel may set unseen) makes each read stop at a
+	 * packet; only EAGAIN proves a pipe empty. A full read may have
+	 * left more. */
+	bool proof = x->f->tcp ||
+		(x->f->unix_stream && !st->ringed && !(x->m.msg_flags & MSG_CTRUNC) &&
+		 !(x->m.msg_control && x->m.msg_controllen));
+	st->drained = r > 0 && (size_t)r < want && proof && !(x->flags & (MSG_PEEK | MSG_OOB));
 	st->more = r > 0 && (size_t)r == want;
+	st->got = r;
+	st->peek = x->flags & MSG_PEEK;
 	if (r == 0 || !x->all)
 		return (long)x->done + r;
 	advance(x, (size_t)r);
 	if (!x->cnt)
 		return (long)x->done;
-	return x->nonblock ? (long)x->done : -EAGAIN;  /* wait for the rest */
+	if (x->nonblock)
+		return (long)x->done;
+	/* Wait for the rest: this EAGAIN is ours, not the kernel's, and
+	 * proves the fd empty only as a short read does. */
+	st->partial = true;
+	return -EAGAIN;
 }
 
 static long try_out(int fd, void *arg, struct evs_try *st)
@@ -323,7 +340,7 @@ long evs_xfer_in(int fd, struct evs_xfer *x)
 				    evs_fd_deadline(x->f, EVS_IN)));
 	free(x->bounce);  /* the ring is done with it (rt/netring.h) */
 	if (r > 0 && !(x->flags & MSG_PEEK))
-		evs_fd_poke_peer(x->f, EVS_OUT);  /* room for a writer of this process */
+		evs_fd_poke_peer(x->f, EVS_OUT, r);  /* room for a writer of this process */
 	return r;
 }
 
@@ -336,7 +353,7 @@ long evs_xfer_out(int fd, struct evs_xfer *x)
 					    evs_fd_deadline(x->f, EVS_OUT)));
 		free(x->bounce);
 		if (r > 0)
-			evs_fd_poke_peer(x->f, EVS_IN);  /* data for a reader of this process */
+			evs_fd_poke_peer(x->f, EVS_IN, r);  /* data for a reader of this process */
 	}
 	/* A socket write that fails with EPIPE raises SIGPIPE, unless the
 	 * program said MSG_NOSIGNAL (pipes: the kernel has sent it). */
