@@ -142,13 +142,15 @@ static long once(int fd, struct evs_xfer *x, int out, const struct evs_try *st)
 		 * it is told EPIPE (finish() sends it then), not at a retry of
 		 * ours. */
 		int fl = x->flags | MSG_DONTWAIT | (out ? MSG_NOSIGNAL : 0);
-		if (!x->msg && x->cnt == 1)
+		if (!x->msg && x->cnt == 1 && (out || !x->f->unix_stream))
 			/* read, write, recv, send: one buffer, no name, nothing
 			 * to carry back. recvfrom/sendto without an address
 			 * skip the msghdr and iovec copies of recvmsg/sendmsg
 			 * (no difference measured on TCP loopback, where the
 			 * pair costs 8 us either way) and show in strace as
-			 * what the program called. */
+			 * what the program called. Not an AF_UNIX stream's
+			 * read: whether it stopped early at a message carrying
+			 * descriptors shows only in recvmsg's flags (try_in). */
 			return evs_sys6(out ? SYS_sendto : SYS_recvfrom, fd,
 					(long)x->iov[0].iov_base, (long)x->iov[0].iov_len, fl, 0, 0);
 		build_msg(x);
