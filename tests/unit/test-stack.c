@@ -2,6 +2,7 @@
  * cache, memory given back on retire. */
 #include "rt/stack.h"
 #include "rt/task.h"
+#include "rt/timer.h"
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,11 +31,23 @@ int main(void)
 	ok &= t->stack_size == (1 << 20);
 	ok &= (char *)t >= (char *)t->stack_lo + t->stack_size;
 	memset(t->stack_lo, 1, t->stack_size);
+	/* a task that ran for a while: all but the warm top given back */
+	t->first_run_ns = evs_now_ns() - 1000000;
+	t->stack_warm = 0;
 	long before = resident_kib(t->stack_lo, t->stack_size);
 	evs_stack_retire(t);
 	long after = resident_kib(t->stack_lo, t->stack_size);
 	printf("resident before retire %ld KiB, after %ld KiB\n", before, after);
 	ok &= before >= 1000 && after <= 64;
+	/* one that ended within microseconds of its start: no system call,
+	 * its pages stay (it could not have faulted in many) */
+	memset(t->stack_lo, 1, t->stack_size);
+	t->first_run_ns = evs_now_ns();
+	t->stack_warm = 0;
+	evs_stack_retire(t);
+	long brief = resident_kib(t->stack_lo, t->stack_size);
+	printf("a brief task's stack keeps %ld KiB\n", brief);
+	ok &= brief >= 1000;
 
 	pid_t pid = fork();
 	if (pid == 0) {  /* write just below the stack: the guard page */
