@@ -26,13 +26,22 @@ static struct mod {
 } mods[EVS_MAX_MODS];
 static int nmods;
 
-/* Bare system-call wrappers a task may be interrupted in (top frame). */
+/* libc functions a task may be interrupted in (top frame only): bare
+ * system-call wrappers, and the memory and string functions, which take
+ * no lock and keep no state (a CPU-bound program spends much of its time
+ * in them: xz's main thread copying input was refused in memcpy every
+ * time, and the compressor waiting behind it waited for the copy). */
 static const char *const wrappers[] = {
 	"syscall", "read", "write", "pread64", "pwrite64", "readv", "writev",
 	"recvfrom", "sendto", "recvmsg", "sendmsg", "accept", "accept4",
 	"connect", "nanosleep", "clock_nanosleep", "poll", "ppoll", "select",
 	"pselect", "epoll_wait", "epoll_pwait", "pause", "sigsuspend",
 	"wait4", "waitpid", "msgrcv", "msgsnd", "semop", "flock",
+	"memcpy", "memmove", "mempcpy", "memset", "memcmp", "bcmp", "memchr",
+	"memrchr", "rawmemchr", "strlen", "strnlen", "strcmp", "strncmp",
+	"strchr", "strrchr", "strchrnul", "strcpy", "stpcpy", "strncpy",
+	"strcat", "strstr", "wmemset", "wmemcpy", "wmemcmp", "wcslen",
+	"__memcpy_chk", "__memmove_chk", "__mempcpy_chk", "__memset_chk",
 };
 #define NWRAP (sizeof(wrappers) / sizeof(wrappers[0]))
 static uintptr_t wrapper_at[NWRAP];
