@@ -1,9 +1,11 @@
-/* Blocking the shim cannot see, four ways (argv[1]):
+/* Blocking the shim cannot see, five ways (argv[1]):
  *   rawsyscall  a thread blocks in a read made with the syscall instruction
  *               itself (not through libc) on a pipe while
  *               another sleeps 5 ms twenty times, then writes the pipe
  *   spin        two threads spin on the CPU while a third ticks every
  *               5 ms twenty times, then tells them to stop
+ *   memspin     the same, the spinners copying memory with memcpy (the
+ *               time is spent inside libc)
  *   joinspin    main joins a sleeping thread while another spins
  *   stdio       a thread holds a FILE's lock (flockfile) while writing
  *               to a pipe nobody reads yet, another writes to the same
@@ -70,6 +72,20 @@ static void *spinner(void *x)
 	unsigned long n = 0;
 	while (!stop)
 		n++;
+	return (void *)(long)(n > 0);
+}
+
+/* A spinner that spends nearly all its time inside libc's memcpy. */
+static void *memspinner(void *x)
+{
+	(void)x;
+	static char src[2][256 << 10], dst[2][256 << 10];
+	static volatile size_t len = sizeof(src[0]);
+	long me = x ? 1 : 0, n = 0;
+	while (!stop) {
+		memcpy(dst[me], src[me], len);
+		n++;
+	}
 	return (void *)(long)(n > 0);
 }
 
@@ -146,6 +162,14 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "spin")) {
 		pthread_create(&a, NULL, spinner, NULL);
 		pthread_create(&b, NULL, spinner, NULL);
+		pthread_create(&c, NULL, ticker, NULL);
+		pthread_join(c, NULL);
+		pthread_join(a, &r1);
+		pthread_join(b, &r2);
+		printf("ticker ticked %d times; spinners ran: %d %d\n", ticks, r1 != NULL, r2 != NULL);
+	} else if (!strcmp(mode, "memspin")) {
+		pthread_create(&a, NULL, memspinner, NULL);
+		pthread_create(&b, NULL, memspinner, (void *)1);
 		pthread_create(&c, NULL, ticker, NULL);
 		pthread_join(c, NULL);
 		pthread_join(a, &r1);
