@@ -63,3 +63,8 @@ load helpers/load
 	[[ "$native" == *'child: got "from a thread of the child"'*"child exited with 5"* ]]
 	[[ "$native" == *"system: 3"* ]]
 }
+
+@test "an allocator of the program's own that sets a pthread key from its first malloc in a thread (jemalloc, rustc): every destructor runs (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/keys_alloc_reenter"
+	[[ "$native" == *"both keys read back in 40; state destructors 40, user destructors 40"* ]]
+}
