@@ -104,3 +104,8 @@ make_case() {
 	T=60 on_workers 1 2 -- same_output "$PROGS/exec_busy"
 	[[ "$native" == *"generation 40: 3002 args, 0 signals blocked"* ]]
 }
+
+@test "a SIGSEGV handler with SA_RESETHAND that returns, in a thread: it runs once, then the process ends by SIGSEGV (1 and 2 workers)" {
+	T=20 on_workers 1 2 -- same_output "$PROGS/fault_resethand"
+	[[ "$native" == *"handler ran"*"exit=139" ]]
+}
