@@ -99,3 +99,13 @@ make_case() {
 	[[ "$native" == *"kill(getpid(), SIGUSR1)"*"handler ran 1 time(s) by then"* ]]
 	[[ "$native" == *"pthread_sigmask(SIG_UNBLOCK, SIGUSR1)          returned 0, handler ran 1 time(s)"* ]]
 }
+
+@test "exec while the runtime signals the exec'ing worker: the new program is not ended by that signal, starts with nothing extra blocked (40 generations, 1 and 2 workers)" {
+	T=60 on_workers 1 2 -- same_output "$PROGS/exec_busy"
+	[[ "$native" == *"generation 40: 3002 args, 0 signals blocked"* ]]
+}
+
+@test "a SIGSEGV handler with SA_RESETHAND that returns, in a thread: it runs once, then the process ends by SIGSEGV (1 and 2 workers)" {
+	T=20 on_workers 1 2 -- same_output "$PROGS/fault_resethand"
+	[[ "$native" == *"handler ran"*"exit=139" ]]
+}

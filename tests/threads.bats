@@ -82,3 +82,13 @@ load helpers/load
 		done
 	done
 }
+
+@test "an allocator of the program's own that sets a pthread key from its first malloc in a thread (jemalloc, rustc): every destructor runs (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/keys_alloc_reenter"
+	[[ "$native" == *"both keys read back in 40; state destructors 40, user destructors 40"* ]]
+}
+
+@test "a program's allocator that takes a lock, and threads with __thread data: their TLS areas are made with the lock taken elsewhere (1 and 2 workers)" {
+	T=60 on_workers 1 2 -- same_output "$PROGS/alloc_lock_tls"
+	[[ "$native" == *"20 rounds, 20 threads saw their own TLS"* ]]
+}

@@ -5,6 +5,7 @@
 #include "../rt/child.h"
 #include "../rt/config.h"
 #include "../rt/fdtab.h"
+#include "../rt/monitor.h"
 #include "../rt/signal.h"
 #include <spawn.h>
 #include <stdarg.h>
@@ -94,7 +95,9 @@ static void exec_prepare(void)
 		return;
 	sigset_t m;
 	evs_bits_sigset(evs_current()->sig.mask, &m);
+	evs_monitor_exec_mask(&m);
 	REAL(pthread_sigmask)(SIG_SETMASK, &m, NULL);
+	evs_monitor_exec_drain();
 	evs_fdtab_exec_flags(false);
 }
 
@@ -103,6 +106,7 @@ static void exec_failed(void)
 	if (evs_config.disable || !evs_current())
 		return;
 	evs_fdtab_exec_flags(true);
+	evs_monitor_exec_failed();
 	evs_current()->w->kgen_seen = (uint64_t)-1;  /* the worker's mask again */
 	evs_sig_worker_poll(evs_current()->w);
 }

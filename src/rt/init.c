@@ -73,8 +73,11 @@ __attribute__((constructor(101))) static void evs_init(void)
 	evs_fdtab_init();
 	evs_report_init();
 	evs_tls_init();
-	evs_sched_init();
+	/* The runtime's signal has its handler before the signal mask is
+	 * first set (evs_sched_init): an exec from a program under the shim
+	 * hands it over blocked and maybe pending (rt/monitor.c). */
 	evs_monitor_init();
+	evs_sched_init();
 	evs_fileio_init();
 	evs_net_init();
 	prctl(PR_GET_NAME, evs_main_task.name);

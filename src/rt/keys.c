@@ -3,7 +3,12 @@
  * Key numbers come from the real pthread_key_create, so they are unique
  * process-wide and a thread the runtime does not own (which uses the real
  * pthread_getspecific) sees the same key. Tasks keep their values in
- * t->keys: 32 lazily allocated blocks of 32 slots. Each slot records the
+ * t->keys: 32 blocks of 32 slots, the first inside the task record (as
+ * glibc keeps keys 0-31 inside its thread descriptor), the others
+ * allocated when first used. Setting one of the first 32 never calls
+ * malloc: an allocator of the program's own (jemalloc, in rustc) sets its
+ * per-thread key from inside its first malloc of a thread, and a set that
+ * allocated would call it back half-way. Each slot records the
  * key's generation when it was set; pthread_key_delete bumps the
  * generation, so stale values read as NULL without visiting every task. */
 #include "../evs.h"
@@ -61,8 +66,20 @@ int evs_key_set(struct evs_task *t, pthread_key_t k, uintptr_t v)
 	if (k >= EVS_KEYS_MAX || !((seq = __atomic_load_n(&keytab[k].seq, __ATOMIC_ACQUIRE)) & 1))
 		return EINVAL;
 	struct evs_keyval **bp = &t->keys[k / EVS_KEY_BLOCK];
-	if (!*bp && !(*bp = calloc(EVS_KEY_BLOCK, sizeof(**bp))))
-		return ENOMEM;
+	if (!*bp && k < EVS_KEY_BLOCK)
+		*bp = t->key0;
+	if (!*bp) {
+		/* calloc may be the program's, and set a key of this task
+		 * itself (in this very block): keep whichever block is in
+		 * place when it returns, so no value set meanwhile is lost. */
+		struct evs_keyval *b = calloc(EVS_KEY_BLOCK, sizeof(*b));
+		if (!b)
+			return ENOMEM;
+		if (*bp)
+			free(b);
+		else
+			*bp = b;
+	}
 	(*bp)[k % EVS_KEY_BLOCK].val = (void *)v;
 	(*bp)[k % EVS_KEY_BLOCK].seq = seq;
 	return 0;
@@ -95,7 +112,9 @@ void evs_keys_run_destructors(struct evs_task *t)
 			break;
 	}
 	for (int b = 0; b < EVS_KEY_BLOCKS; b++) {
-		free(t->keys[b]);
+		struct evs_keyval *blk = t->keys[b];
 		t->keys[b] = NULL;
+		if (blk != t->key0)
+			free(blk);
 	}
 }

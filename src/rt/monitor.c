@@ -283,6 +283,34 @@ void evs_monitor_worker_start(void)
 	REAL(pthread_sigmask)(SIG_UNBLOCK, &s, NULL);
 }
 
+/* exec keeps a thread's pending signals and resets its handlers: the
+ * runtime's signal, sent to the exec'ing worker by the monitor (or as an
+ * IPI) while exec runs, would reach the new program at its first
+ * instruction with the default action, which ends it (rustup's cargo
+ * proxy execs the real cargo: 3 runs in 30 ended by SIGRTMAX-1). So it is
+ * blocked across exec and what came before is taken away; the runtime of
+ * the new program (evs_monitor_init) unblocks it once its handler is in
+ * place. */
+void evs_monitor_exec_mask(sigset_t *m)
+{
+	sigaddset(m, EVS_SIG_PREEMPT);
+}
+
+void evs_monitor_exec_drain(void)
+{
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, EVS_SIG_PREEMPT);
+	struct timespec zero = { 0, 0 };
+	while (evs_sys6(SYS_rt_sigtimedwait, &s, 0, &zero, _NSIG / 8, 0, 0) == EVS_SIG_PREEMPT)
+		;
+}
+
+void evs_monitor_exec_failed(void)
+{
+	evs_monitor_worker_start();
+}
+
 void evs_monitor_start(void)
 {
 	if (!evs_config.monitor || __atomic_exchange_n(&running, 1, __ATOMIC_ACQ_REL))

@@ -13,6 +13,11 @@ void evs_monitor_init(void);          /* at load: signal handler, module map */
 void evs_monitor_start(void);         /* with the runtime: the watchdog thread */
 void evs_monitor_worker_start(void);  /* on each worker: unblock the signal */
 void evs_monitor_atfork_child(void);
+/* exec: the runtime's signal blocked in the mask the new program starts
+ * with (m) and none of it left pending; undone if exec fails. */
+void evs_monitor_exec_mask(sigset_t *m);
+void evs_monitor_exec_drain(void);
+void evs_monitor_exec_failed(void);
 
 /* Work was queued for a worker (a wake-up, a new task). While every
  * running task has nothing behind it, the monitor looks less often

@@ -529,7 +529,10 @@ void evs_sched_loop(struct evs_worker *w)
 			ring_round(w, u);
 		else if (++rounds % EVS_ROUNDS_PER_POLL == 0)
 			poll_now(w);
-		struct evs_task *t = pick(w);
+		struct evs_task *t = w->handover;
+		w->handover = NULL;
+		if (!t)
+			t = pick(w);
 		if (!t && !(t = steal(w))) {
 			if (w->spare && evs_worker_try_retire(w))
 				return;
@@ -539,9 +542,12 @@ void evs_sched_loop(struct evs_worker *w)
 		if (w->spare)
 			w->last_run = evs_now_ns();
 		w->hops = 0;
-		w->cur = t;
 		w->st[EVS_ST_switches]++;
+		/* Before t is current: making its TLS area may call the
+		 * program's malloc, whose locks must not take t for the
+		 * caller (t is not running; this is the scheduler). */
 		evs_tls_switch(w, t);
+		w->cur = t;
 		evs_ctx_switch(&w->sched, &t->ctx);
 		/* Back from whichever task switched to the scheduler. */
 		if (w->dead)
@@ -563,6 +569,13 @@ void evs_sched_switch_out(struct evs_task *t)
 	}
 	if (n == t)       /* woken before it got away: keep running */
 		return;
+	/* A task with no TLS area yet (address mode turned on after it was
+	 * made) gets one from the scheduler loop, not from here: the
+	 * program's malloc may lock, and t is half-way through parking. */
+	if (n && evs_tls_needs_area(n)) {
+		w->handover = n;
+		n = NULL;
+	}
 	w->st[EVS_ST_switches]++;
 	if (n) {
 		w->cur = n;

@@ -16,6 +16,7 @@ struct evs_worker {
 	struct evs_ctx sched;        /* the scheduler loop's context */
 	struct evs_runq rq;          /* local FIFO owner-only; inbox any thread */
 	struct evs_task *dead;       /* exited, still on its stack */
+	struct evs_task *handover;   /* picked by a parking task, to run next from the loop */
 	struct evs_timers timers;
 	unsigned hops;               /* direct task-to-task switches */
 	unsigned fresh_turn;         /* alternates the run queue and new tasks */

@@ -449,6 +449,18 @@ static void call_direct(int sig, siginfo_t *info, void *uc)
 	struct disp d = disp[sig];
 	if (d.handler == (void *)SIG_IGN || d.handler == (void *)SIG_DFL)
 		return;  /* changed since: the kernel's default is set again */
+	if (d.flags & SA_RESETHAND) {
+		/* One shot, as in deliver(): a fault handler that returns
+		 * lets the instruction fault again with the default action
+		 * (the process ends), not with this handler again. Without
+		 * the lock: this may be a fault inside the runtime. */
+		__atomic_store_n(&disp[sig].handler, (void *)SIG_DFL, __ATOMIC_RELAXED);
+		disp[sig].flags &= ~SA_SIGINFO;
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		REAL(sigaction)(sig, &dfl, NULL);
+	}
 	if (d.flags & SA_SIGINFO)
 		((void (*)(int, siginfo_t *, void *))d.handler)(sig, info, uc);
 	else

@@ -119,7 +119,8 @@ struct evs_task {
 
 	/* Owned by the task itself. */
 	__pthread_unwind_buf_t *cleanup;  /* pthread_cleanup_push chain */
-	struct evs_keyval *keys[EVS_KEY_BLOCKS];
+	struct evs_keyval *keys[EVS_KEY_BLOCKS];  /* keys[0] is key0, the rest malloc'd */
+	struct evs_keyval key0[EVS_KEY_BLOCK];     /* keys 0-31: setting one never allocates */
 	void *tls;                   /* its copy of the static TLS blocks (tls.h) */
 	void *tp;                    /* address mode: its own thread pointer (tls.h) */
 	int tcb_ready;               /* its thread descriptor was made from its worker's */

@@ -164,13 +164,22 @@ void evs_tls_worker_start(struct evs_worker *w)
 	w->tp = __builtin_thread_pointer();
 }
 
+static bool give_area(struct evs_task *t);
+
 int evs_tls_task_init(struct evs_task *t)
 {
 	if (evs_tls_armed) {
-		/* the area is made at the task's first switch in address mode
-		 * (give_area): a program that never needs one pays nothing */
+		/* In address mode the area is made here, by the creator, as
+		 * pthread_create does: glibc's allocator of static TLS calls
+		 * the program's malloc, which may take locks (jemalloc's) and
+		 * so must run in a task that is running, not in a scheduler
+		 * about to switch to this one. Otherwise (armed only) it is
+		 * made at the task's first switch once address mode is on
+		 * (give_area): a program that never needs one pays nothing. */
 		t->tp = NULL;
 		t->tcb_ready = 0;
+		if (t != &evs_main_task && __atomic_load_n(&evs_tls_by_address, __ATOMIC_ACQUIRE))
+			give_area(t);  /* no memory: made later, or the worker's */
 		return 0;
 	}
 	if (!evs_tls_total)
@@ -318,6 +327,11 @@ static bool give_area(struct evs_task *t)
 	if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
 		evs_log(EVS_LOG_WARN, "no memory for a task's TLS area: it shares its worker's");
 	return false;
+}
+
+bool evs_tls_has_area(const struct evs_task *t)
+{
+	return t->tp != NULL;
 }
 
 void evs_tls_swap(struct evs_worker *w, struct evs_task *next)

@@ -68,6 +68,11 @@ void evs_tls_dynamic(struct evs_worker *w, struct evs_task *t, size_t modid);
 /* The mode in force, in words, for the start-up log line. */
 const char *evs_tls_mode(void);
 
+/* Address mode, and t has no TLS area of its own yet: making one calls
+ * glibc's allocator of static TLS, which calls the program's malloc. */
+bool evs_tls_has_area(const struct evs_task *t);
+#define evs_tls_needs_area(t) (evs_tls_by_address && !evs_tls_has_area(t))
+
 /* Make next's TLS current on w, the worker running this code (copy mode:
  * its copy resident; address mode: its thread pointer loaded). */
 #define evs_tls_switch(w, next)                                          \

@@ -90,6 +90,7 @@ static void reset(struct evs_worker *w, int id, bool spare)
 	w->spare = spare;
 	w->cur = NULL;
 	w->dead = NULL;
+	w->handover = NULL;
 	w->tls_owner = NULL;
 	w->hops = 0;
 	evs_runq_init(&w->rq);
