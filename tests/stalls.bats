@@ -91,3 +91,19 @@ monitor_acted() {
 	EVSHIM_MONITOR=0 EVSHIM_WORKERS=1 run timeout 3 env LD_PRELOAD="$SHIM" "$PROGS/stalls" spin
 	[ "$status" -eq 124 ]
 }
+
+# redis with io-threads: the main thread makes its I/O thread, then waits
+# in epoll, and the two hand work over by spinning on a counter. A new
+# task starts on an idle worker when its creator parks in anything but a
+# join of it; left on the creator's worker, every hand-off would wait for
+# the monitor to preempt a spinner.
+@test "a helper made before its creator waits in poll starts on the idle worker; spinning hand-offs need no preemption (2 workers; 1 worker: preempted)" {
+	rm -f "$BATS_TEST_TMPDIR/st"
+	EVSHIM_WORKERS=2 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" same_output "$PROGS/spin_handoff" 200
+	[[ "$native" == *"handoffs 200"* ]]
+	echo "given away $(stat_of given_away), stolen $(stat_of steals), preempts $(stat_of preempts)"
+	[ $(( $(stat_of given_away) + $(stat_of steals) )) -ge 1 ]
+	rm -f "$BATS_TEST_TMPDIR/st"
+	EVSHIM_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" same_output "$PROGS/spin_handoff" 50
+	[ "$(stat_of given_away)" -eq 0 ]
+}

@@ -271,13 +271,44 @@ static struct evs_task *steal(struct evs_worker *me)
 	return t;
 }
 
+/* A new task about to start here goes to an idle worker instead when
+ * that one is home to no task, or to at least two fewer (the main thread
+ * is not counted), unless the task that is
+ * switching out waits to join it (spawn and join stay on the spot). Once
+ * started a task never moves, so this is the last chance to spread: a
+ * program whose main thread makes a helper and then waits in epoll (redis
+ * with io-threads) had both pinned to one worker, spinning at each other
+ * while the other worker slept. True when t was given away. */
+static bool give_away(struct evs_worker *w, struct evs_task *t)
+{
+	struct evs_task *prev = w->cur;
+	if (t->given || (prev && prev->parked_on == EVS_WAIT_join && prev->parked_obj == (intptr_t)t))
+		return false;
+	struct evs_worker *o = idle_worker(w);
+	if (!o || (ntasks(o) && ntasks(o) + 1 >= ntasks(w)) || !evs_worker_claim(o))
+		return false;
+	__atomic_sub_fetch(&w->ntasks, 1, __ATOMIC_SEQ_CST);
+	t->w = o;
+	t->given = 1;  /* once: two idle workers would pass it back and forth */
+	fresh_push(o, t);
+	w->st[EVS_ST_given_away]++;
+	if (__atomic_load_n(&o->sleeping, __ATOMIC_SEQ_CST) &&
+	    __atomic_exchange_n(&o->sleeping, 0, __ATOMIC_SEQ_CST)) {
+		evs_poller_poke(o->evfd);
+		evs_stat_add(EVS_ST_worker_pokes, 1);
+	}
+	return true;
+}
+
 /* The next task to run on w, owner only: its run queue, and its new tasks
  * every other turn (so a busy worker still starts new tasks). */
 static struct evs_task *pick(struct evs_worker *w)
 {
-	if (EVS_UNLIKELY(has_fresh(w)) && (!evs_runq_has_local(&w->rq) || (w->fresh_turn++ & 1))) {
+	while (EVS_UNLIKELY(has_fresh(w)) && (!evs_runq_has_local(&w->rq) || (w->fresh_turn++ & 1))) {
 		struct evs_task *t = fresh_pop(w);
-		if (t)
+		if (!t)
+			break;
+		if (!give_away(w, t))
 			return t;
 	}
 	return evs_runq_pop(&w->rq);

@@ -127,6 +127,7 @@ struct evs_task {
 	struct evs_tls_dtor *tls_dtors;  /* C++ thread_local destructors */
 	int exiting;
 	int started;                 /* has run: pinned to its worker from now on */
+	int given;                   /* handed to an idle worker once (sched.c) */
 	int cancel_pending;          /* atomic: pthread_cancel was called */
 	struct evs_tasksig sig;      /* its mask, pending signals (signal.h) */
 	int cancel_state, cancel_type;
