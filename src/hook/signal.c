@@ -248,8 +248,20 @@ static int sent(int r)
 	return r;
 }
 
+/* Is pid this process, for a task's call? Then a caught signal is routed
+ * by the runtime (evs_sig_kill_self). */
+static bool to_self(pid_t pid)
+{
+	return pid > 0 && !evs_config.disable && evs_current() && pid == getpid();
+}
+
 EVS_HOOK int kill(pid_t pid, int sig)
 {
+	if (to_self(pid)) {
+		long r = evs_sig_kill_self(sig, NULL);
+		if (r != EVS_USE_REAL)
+			return (int)evs_ret(r);
+	}
 	return sent(REAL(kill)(pid, sig));
 }
 
@@ -260,6 +272,17 @@ EVS_HOOK int killpg(pid_t pgrp, int sig)
 
 EVS_HOOK int sigqueue(pid_t pid, int sig, const union sigval v)
 {
+	if (to_self(pid)) {
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		si.si_code = SI_QUEUE;
+		si.si_pid = getpid();
+		si.si_uid = getuid();
+		si.si_value = v;
+		long r = evs_sig_kill_self(sig, &si);
+		if (r != EVS_USE_REAL)
+			return (int)evs_ret(r);
+	}
 	return sent(REAL(sigqueue)(pid, sig, v));
 }
 

@@ -713,6 +713,34 @@ int evs_sig_send(struct evs_task *t, int sig, const siginfo_t *info)
 	return 0;
 }
 
+int evs_sig_kill_self(int sig, const siginfo_t *info)
+{
+	if (sig <= 0 || sig > EVS_SIGMAX || sig == SIGKILL || sig == SIGSTOP)
+		return EVS_USE_REAL;
+	siginfo_t si;
+	if (info) {
+		si = *info;
+	} else {
+		memset(&si, 0, sizeof(si));
+		si.si_code = SI_USER;
+		si.si_pid = getpid();
+		si.si_uid = getuid();
+	}
+	si.si_signo = sig;
+	evs_spin_lock(&lock);
+	void *h = disp[sig].handler;
+	if (h == (void *)SIG_DFL || h == (void *)SIG_IGN) {
+		evs_spin_unlock(&lock);
+		return EVS_USE_REAL;  /* the kernel's default action, or nothing */
+	}
+	route_process(&si, evs_current());
+	evs_spin_unlock(&lock);
+	struct evs_task *t = evs_current();
+	if (t && evs_sig_deliverable(&t->sig))
+		evs_sig_run();
+	return 0;
+}
+
 void evs_sig_sent(void)
 {
 	struct evs_task *t = evs_current();

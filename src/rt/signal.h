@@ -133,6 +133,14 @@ int evs_sig_send(struct evs_task *t, int sig, const siginfo_t *info);
  * kill(2) says, a signal it does not block has been handled before the
  * call returns. */
 void evs_sig_sent(void);
+/* kill or sigqueue of this process with a signal it catches: routed to a
+ * task here, before the call returns, instead of by the kernel to some
+ * worker's thread, which takes it only at that thread's next entry into
+ * the kernel (a task that worker resumed meanwhile ran on without its
+ * handler: tests/progs/kill_then_post.c). info NULL: kill's. EVS_USE_REAL
+ * for what the kernel must do itself (a default action, an ignored
+ * signal, SIGKILL, SIGSTOP). */
+int evs_sig_kill_self(int sig, const siginfo_t *info);
 
 /* sigwait, sigwaitinfo, sigtimedwait: the signal number, -EAGAIN at the
  * deadline, -EINTR (a handler for another signal ran), -ECANCELED. */
