@@ -110,13 +110,6 @@ static void flush(struct out *o)
 	o->n = 0;
 }
 
-static bool is_sync(int why)
-{
-	return why == EVS_WAIT_mutex || why == EVS_WAIT_rwlock || why == EVS_WAIT_cond ||
-	       why == EVS_WAIT_sem || why == EVS_WAIT_barrier || why == EVS_WAIT_once ||
-	       why == EVS_WAIT_join;
-}
-
 /* What the parked task waits on, in words. */
 static void describe_wait(struct out *o, struct evs_task *t, int why, intptr_t obj, int64_t now)
 {
@@ -343,7 +336,7 @@ void evs_dump_check_deadlock(int64_t now)
 	evs_spin_lock(&evs_sig_lock);
 	for (struct evs_link *l = evs_sig_tasks.head; l; l = l->next) {
 		struct evs_task *t = evs_container_of(l, struct evs_task, sig.all);
-		if (!is_sync(t->parked_on) || t->parked_until != INT64_MAX) {
+		if (!evs_wait_is_sync(t->parked_on) || t->parked_until != INT64_MAX) {
 			evs_spin_unlock(&evs_sig_lock);
 			return;
 		}

@@ -150,6 +150,16 @@ struct evs_task {
 	ucontext_t uc;               /* EVSHIM_SWITCH=ucontext only */
 };
 
+/* A wait that only another thread of this process ends: a lock, a
+ * condition variable, a semaphore, a barrier, a once, a join (the task
+ * dump's deadlock proof, where a new task starts: sched.c). */
+static inline bool evs_wait_is_sync(int why)
+{
+	return why == EVS_WAIT_mutex || why == EVS_WAIT_rwlock || why == EVS_WAIT_cond ||
+	       why == EVS_WAIT_sem || why == EVS_WAIT_barrier || why == EVS_WAIT_once ||
+	       why == EVS_WAIT_join;
+}
+
 static inline struct evs_task *evs_task_from_pthread(pthread_t p)
 {
 	struct evs_task *t = (struct evs_task *)p;
