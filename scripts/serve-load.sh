@@ -14,7 +14,7 @@ set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 mode=$1 out=$2 conns=$3 rounds=$4 kind=$5; shift 5
 pf="$out/$mode.port" pidf="$out/$mode.pid" sys="$out/$mode.sys"
-rm -f "$pf" "$pidf" "$sys"
+rm -f "$pf" "$pidf" "$sys" "$out/$mode.err"
 pre=()
 S=$root/build/libevshim.so
 case $mode in
@@ -51,11 +51,11 @@ strace) strace -c -f -p "$spid_srv" -o "$out/$mode.strace" 2>/dev/null &
 esac
 [ $counter = perf ] && sleep 0.1
 if [ "$kind" = echo ]; then
-	"$root/build/demo/loadgen" -p "$port" -c "$conns" -r "$rounds" -s 256 -t 120 > "$out/$mode.load"
+	"$root/build/demo/loadgen" -p "$port" -c "$conns" -r "$rounds" -s 256 -t 120 > "$out/$mode.load" 2> "$out/$mode.err"
 else
 	f=${kind#http:}
 	"$root/build/demo/loadgen" -p "$port" -c "$conns" -r "$rounds" -m http \
-		-u "/$(basename "$f")" -F "$f" -t 120 > "$out/$mode.load"
+		-u "/$(basename "$f")" -F "$f" -t 120 > "$out/$mode.load" 2> "$out/$mode.err"
 fi
 lrc=$?
 wait $spid
@@ -66,4 +66,9 @@ perf) echo "syscalls $(awk -F, '$3 == "raw_syscalls:sys_enter" {print $1}' "$out
 strace) echo "syscalls $(awk '$NF == "total" {print $(NF-2)}' "$out/$mode.strace")" > "$sys" ;;
 *) echo "syscalls -" > "$sys" ;;
 esac
+# A failed run says why: the client's complaints and both exit statuses.
+if [ $lrc -ne 0 ] || [ $src -ne 0 ]; then
+	{ echo "serve-load.sh: $mode: loadgen exit $lrc, server exit $src (124: killed by timeout)"
+	  sed 's/^/  loadgen: /' "$out/$mode.err" | head -n 5; } >&2
+fi
 [ $lrc -eq 0 ] && [ $src -eq 0 ]
