@@ -34,7 +34,7 @@ extra() {
 IGNORE=(-i test_idna -i '*VSOCK*')
 
 setup() {
-	need "$PY" /usr/lib/python3.11/test/regrtest.py
+	need "$PY" /usr/lib/python3.11/test/test_socketserver.py
 }
 teardown() { kill_groups; }
 
