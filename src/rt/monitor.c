@@ -77,6 +77,9 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 	struct evs_worker *w = evs_self;
 	if (!w)
 		goto out;
+	/* Taken: the next request sends another (evs_monitor_ipi). Cleared
+	 * before the requests are read, so none posted after is missed. */
+	__atomic_store_n(&w->ipi_at, 0, __ATOMIC_SEQ_CST);
 	/* The same signal carries the runtime's own requests: a program
 	 * signal owed to the running task, a new K (rt/signal.h)... */
 	evs_sig_on_ipi(w, ucv);
@@ -149,7 +152,24 @@ static void preempt(struct evs_worker *w, int64_t now)
 {
 	w->mon_signalled = now;
 	evs_stat_add_slow(EVS_ST_preempt_signals, 1);
-	__atomic_store_n(&w->preempt_req, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&w->preempt_req, 1, __ATOMIC_SEQ_CST);
+	evs_monitor_ipi(w);
+}
+
+/* A mark older than this is forgotten: a signal that never reached its
+ * handler (taken away at an exec that then failed, or lost with a vfork
+ * child's exec) must not silence the worker for good. */
+#define EVS_IPI_STALE_NS EVS_STALL_NS
+
+void evs_monitor_ipi(struct evs_worker *w)
+{
+	int64_t now = evs_now_ns();
+	int64_t at = __atomic_load_n(&w->ipi_at, __ATOMIC_SEQ_CST);
+	do {
+		if (at && now - at < EVS_IPI_STALE_NS)
+			return;  /* one on its way: its handler reads our post */
+	} while (!__atomic_compare_exchange_n(&w->ipi_at, &at, now, false, __ATOMIC_SEQ_CST,
+					      __ATOMIC_SEQ_CST));
 	REAL(pthread_kill)(w->thread, EVS_SIG_PREEMPT);
 }
 
@@ -188,8 +208,8 @@ static void *monitor_main(void *arg)
 				 * yet (it was inside the runtime when it came):
 				 * interrupt it again, once a tick */
 				evs_safepoint_unwind_setup();
-				__atomic_store_n(&w->sig_ipi, 1, __ATOMIC_RELEASE);
-				REAL(pthread_kill)(w->thread, EVS_SIG_PREEMPT);
+				__atomic_store_n(&w->sig_ipi, 1, __ATOMIC_SEQ_CST);
+				evs_monitor_ipi(w);
 			}
 			if (!cur || sw != w->mon_seen) {
 				if (w->stalled)
@@ -304,6 +324,9 @@ void evs_monitor_exec_drain(void)
 	struct timespec zero = { 0, 0 };
 	while (evs_sys6(SYS_rt_sigtimedwait, &s, 0, &zero, _NSIG / 8, 0, 0) == EVS_SIG_PREEMPT)
 		;
+	struct evs_worker *w = evs_self;
+	if (w)  /* what was taken away is owed again: the next request sends */
+		__atomic_store_n(&w->ipi_at, 0, __ATOMIC_SEQ_CST);
 }
 
 void evs_monitor_exec_failed(void)

@@ -13,6 +13,14 @@ void evs_monitor_init(void);          /* at load: signal handler, module map */
 void evs_monitor_start(void);         /* with the runtime: the watchdog thread */
 void evs_monitor_worker_start(void);  /* on each worker: unblock the signal */
 void evs_monitor_atfork_child(void);
+/* Send w the runtime's signal, after posting what it is for (sig_ipi,
+ * preempt_req): unless one is already on its way, whose handler will see
+ * the post. The signal is a real-time one, which the kernel queues per
+ * sending, and its handler runs SA_NODEFER; sent once per change,
+ * thousands reached one busy worker together and their handlers nested
+ * until the stack ran out (mosquitto). */
+struct evs_worker;
+void evs_monitor_ipi(struct evs_worker *w);
 /* exec: the runtime's signal blocked in the mask the new program starts
  * with (m) and none of it left pending; undone if exec fails. */
 void evs_monitor_exec_mask(sigset_t *m);

@@ -144,11 +144,11 @@ static void kick_worker(struct evs_worker *w)
 {
 	if (w == evs_self)
 		return;
-	w->sig_ipi = 1;
+	__atomic_store_n(&w->sig_ipi, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&w->sleeping, __ATOMIC_SEQ_CST))
 		evs_poller_poke(w->evfd);
 	else if (__atomic_load_n(&evs_pollers_live, __ATOMIC_ACQUIRE))
-		REAL(pthread_kill)(w->thread, EVS_SIG_PREEMPT);
+		evs_monitor_ipi(w);
 }
 
 /* K changed: this thread applies it now, the other workers soon (each

@@ -10,6 +10,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,6 +152,61 @@ void evs_tls_dynamic(struct evs_worker *w, struct evs_task *t, size_t modid)
 	}
 	if (w->tls_owner != t)
 		evs_tls_swap(w, t);
+}
+
+/* glibc makes setuid and its kin process-wide by sending SIGSETXID to
+ * every thread in its list and waiting until each one's handler has made
+ * the call too and cleared the mark in its own struct pthread, found
+ * through the thread pointer. In address mode a worker's kernel thread
+ * may be on a task's area when the signal comes, and the handler would
+ * clear the copy's mark, not the worker's: glibc signals that worker
+ * again, forever (squid dropping privileges hung so, as does any setuid
+ * from a task, whose own worker is in the list). So glibc's handler runs
+ * through this one, on the worker's own thread pointer. Installed with
+ * the raw call (glibc's sigaction refuses its internal signals), again
+ * after every kernel thread the runtime starts: glibc installs its
+ * handler at the first pthread_create, also in a forked child. */
+#define EVS_SIGSETXID 33
+static void load_tp(char *from, char *to);
+struct ksigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	unsigned long mask;
+};
+static void (*glibc_setxid)(int, siginfo_t *, void *);
+
+static void on_setxid(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	char *cur = __builtin_thread_pointer();
+	struct evs_worker *w = evs_self;  /* the shim's block follows the worker */
+	char *own = w ? w->tp : NULL;
+	if (own && own != cur) {
+		load_tp(cur, own);
+		glibc_setxid(sig, si, uc);
+		load_tp(own, cur);
+	} else if (glibc_setxid) {
+		glibc_setxid(sig, si, uc);
+	}
+	errno = saved;
+}
+
+void evs_tls_setxid_hook(void)
+{
+	if (!evs_tls_armed)
+		return;
+	struct ksigaction old;
+	if (evs_sys6(SYS_rt_sigaction, EVS_SIGSETXID, 0, &old, 8, 0, 0) < 0)
+		return;
+	if (old.handler == (void *)on_setxid || !(old.flags & SA_SIGINFO) ||
+	    old.handler == (void *)SIG_DFL || old.handler == (void *)SIG_IGN)
+		return;  /* ours already, or glibc has none yet */
+	__atomic_store_n(&glibc_setxid, (void (*)(int, siginfo_t *, void *))old.handler,
+			 __ATOMIC_RELEASE);
+	struct ksigaction sa = old;
+	sa.handler = (void *)on_setxid;
+	evs_sys6(SYS_rt_sigaction, EVS_SIGSETXID, &sa, 0, 8, 0, 0);
 }
 
 void evs_tls_init(void)

@@ -43,6 +43,10 @@ extern int evs_tls_armed;      /* address mode possible (glibc's allocator found
 
 void evs_tls_init(void);       /* at load, on the main thread */
 void evs_tls_worker_start(struct evs_worker *w);   /* on the worker's thread */
+/* After each kernel thread the runtime starts: glibc's SIGSETXID handler
+ * (setuid and kin with threads) made to run on the worker's own thread
+ * pointer (tls.c). */
+void evs_tls_setxid_hook(void);
 /* A task's save area, filled with the initial images. 0 or -ENOMEM. */
 int evs_tls_task_init(struct evs_task *t);
 void evs_tls_task_free(struct evs_worker *w, struct evs_task *t);

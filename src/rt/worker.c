@@ -75,6 +75,8 @@ int evs_kthread_spawn(pthread_t *out, void *(*fn)(void *), void *arg, bool no_si
 	if (no_signals)
 		REAL(pthread_sigmask)(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&a);
+	if (!r)
+		evs_tls_setxid_hook();
 	if (r) {
 		evs_kthread_count(-1);
 		free(k);
@@ -104,6 +106,7 @@ static void reset(struct evs_worker *w, int id, bool spare)
 	w->no_uring = w->no_aio = 0;
 	w->stalled = 0;
 	w->sigfd_armed = 0;
+	w->ipi_at = 0;
 	w->kgen_seen = (uint64_t)-1;  /* applies K when it starts */
 	w->sigin.head = w->sigin.tail = 0;
 	w->last_run = evs_now_ns();
