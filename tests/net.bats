@@ -122,3 +122,13 @@ make_docroot() {
 	# first whatever the timing (the first three pipe cases alone)
 	[ "$(stat_of tries_skipped)" -ge 3 ]
 }
+
+# sshd's pre-authentication child confines itself so: a forked child
+# with one thread leaves the runtime before the filter is set, and its
+# calls are then its own (the runtime's first park would have been fatal).
+@test "a forked child that sets a seccomp filter (prctl and syscall) then blocks in a read: it reads and exits as natively (1 and 2 workers)" {
+	for how in prctl syscall; do
+		T=30 on_workers 1 2 -- same_output "$PROGS/seccomp_child" "$how"
+		[[ "$native" == *"child: under the filter read 5 bytes: hello"*"the child exited with 0"* ]]
+	done
+}

@@ -34,6 +34,12 @@ static inline long evs_ret(long r)
  * (*done set) as pthread_kill would (hook/signal.c). */
 long evs_hook_tgkill_task(pid_t tgid, pid_t tid, int sig, bool *done);
 
+/* Around setting a seccomp mode (prctl, syscall(SYS_seccomp); hook/proc.c):
+ * a single-task process leaves the runtime first, and comes back if the
+ * call failed. */
+void evs_hook_before_seccomp(void);
+void evs_hook_after_seccomp(int failed);
+
 /* A call the runtime cannot make park: counted under the hook's name,
  * then the real one. */
 #define EVS_FALLBACK() evs_fallback(__func__, NULL)

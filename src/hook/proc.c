@@ -7,7 +7,10 @@
 #include "../rt/fdtab.h"
 #include "../rt/monitor.h"
 #include "../rt/signal.h"
+#include "../obs/log.h"
+#include <linux/seccomp.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <stdarg.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -240,4 +243,45 @@ EVS_HOOK int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_a
 			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	return spawn(REAL(posix_spawnp), pid, file, fa, attr, argv, envp);
+}
+
+/* --- seccomp: a process confining itself ------------------------------- */
+
+/* Before a seccomp mode is set: the process leaves the runtime if it can
+ * (rt/sched.h, evs_sched_leave); otherwise the runtime's threads keep
+ * running under whatever the filter allows, said once. */
+void evs_hook_before_seccomp(void)
+{
+	if (evs_config.disable)
+		return;
+	if (evs_sched_leave() == 0)
+		return;
+	static int said;
+	if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+		evs_log(EVS_LOG_WARN, "a seccomp filter is being set while the runtime's threads run "
+			"(the process has more than one task, or has parked before): the calls "
+			"the runtime makes must be allowed by it");
+}
+
+void evs_hook_after_seccomp(int failed)
+{
+	if (failed)
+		evs_sched_rejoin();
+}
+
+EVS_HOOK int prctl(int option, ...)
+{
+	va_list ap;
+	va_start(ap, option);
+	unsigned long a = va_arg(ap, unsigned long), b = va_arg(ap, unsigned long);
+	unsigned long c = va_arg(ap, unsigned long), d = va_arg(ap, unsigned long);
+	va_end(ap);
+	if (option != PR_SET_SECCOMP)
+		return REAL(prctl)(option, a, b, c, d);
+	evs_hook_before_seccomp();
+	int r = REAL(prctl)(option, a, b, c, d);
+	int saved = errno;
+	evs_hook_after_seccomp(r != 0);
+	errno = saved;
+	return r;
 }

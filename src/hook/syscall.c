@@ -11,6 +11,7 @@
 #include "../rt/signal.h"
 #include "../sync/futex.h"
 #include <fcntl.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -126,6 +127,14 @@ EVS_HOOK long syscall(long n, ...)
 	long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long);
 	long d = va_arg(ap, long), e = va_arg(ap, long), f = va_arg(ap, long);
 	va_end(ap);
+	if (n == SYS_seccomp && (a == SECCOMP_SET_MODE_STRICT || a == SECCOMP_SET_MODE_FILTER)) {
+		evs_hook_before_seccomp();
+		long r = REAL(syscall)(n, a, b, c, d, e, f);
+		int saved = errno;
+		evs_hook_after_seccomp(r != 0);
+		errno = saved;
+		return r;
+	}
 	if (!evs_config.disable && evs_current()) {
 		bool done;
 		long r = task_call(n, a, b, c, d, e, f, &done);

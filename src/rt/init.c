@@ -4,6 +4,7 @@
 #include "../evs.h"
 #include "config.h"
 #include "sched.h"
+#include "../libc/sys.h"
 #include "fdtab.h"
 #include "tls.h"
 #include "monitor.h"
@@ -80,14 +81,16 @@ __attribute__((constructor(101))) static void evs_init(void)
 	evs_sched_init();
 	evs_fileio_init();
 	evs_net_init();
-	prctl(PR_GET_NAME, evs_main_task.name);
+	/* the raw call: prctl is interposed (hook/proc.c) */
+	evs_sys6(SYS_prctl, PR_GET_NAME, evs_main_task.name, 0, 0, 0, 0);
 	log_start();
 	pthread_atfork(NULL, NULL, atfork_child);
 }
 
 __attribute__((destructor)) static void evs_fini(void)
 {
-	if (evs_config.stats && !evs_config.disable)
+	/* a confined process (seccomp) may not open the report's file */
+	if (evs_config.stats && !evs_config.disable && !evs_sched_left)
 		evs_report_write();
 }
 

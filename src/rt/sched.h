@@ -99,6 +99,15 @@ static inline void evs_sched_start(void)
 		evs_sched_start_slow();
 }
 void evs_sched_atfork_child(void);
+/* The process is about to confine itself (seccomp): from now on it runs
+ * without the runtime, every hook passing through, as long as it has one
+ * task and the runtime has not started in it (no worker, monitor or
+ * poller of its own: a forked child before its first park). 0 when it
+ * left, -EBUSY when it cannot; evs_sched_rejoin undoes a leave whose
+ * confinement failed. */
+extern int evs_sched_left;
+int evs_sched_leave(void);
+void evs_sched_rejoin(void);
 void evs_sched_ready(struct evs_task *t);   /* queue t on its worker */
 int evs_sched_housekeeping(struct evs_worker *w);
 /* A new task (placed by evs_sched_place) into its worker's fresh queue. */

@@ -322,6 +322,42 @@ void evs_sched_start_slow(void)
 	evs_dump_start();
 }
 
+/* --- leaving: a process that confines itself -------------------------- */
+
+/* A seccomp filter allows a few system calls and ends the process (or
+ * fails the call) on any other: sshd's pre-authentication child allows
+ * read, write, poll and a handful more, and the runtime's first park
+ * (epoll_create1, a worker's clone, the monitor) would be fatal there.
+ * Natively such a process is one thread making its own calls, so that is
+ * what it becomes: the task keeps running on the kernel thread it is on,
+ * and with evs_self cleared every hook sees a thread the runtime does not
+ * own and makes the real call. Only possible while nothing of the
+ * runtime's runs beside it. */
+int evs_sched_left;
+static struct evs_worker *left_from;
+
+int evs_sched_leave(void)
+{
+	struct evs_worker *w = evs_self;
+	if (!w || evs_vfork_child)
+		return 0;
+	if (__atomic_load_n(&started, __ATOMIC_ACQUIRE) != 0 ||
+	    __atomic_load_n(&evs_live_tasks, __ATOMIC_ACQUIRE) != 1)
+		return -EBUSY;
+	left_from = w;
+	evs_sched_left = 1;
+	evs_self = NULL;
+	return 0;
+}
+
+void evs_sched_rejoin(void)
+{
+	if (!evs_sched_left || evs_vfork_child)
+		return;
+	evs_self = left_from;
+	evs_sched_left = 0;
+}
+
 /* fork(): the child has one kernel thread, the caller. It becomes worker 0
  * of a fresh runtime with the calling task as its only task; every other
  * task stayed in the parent. The pollers (shared epoll instances with the
