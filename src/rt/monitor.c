@@ -151,9 +151,9 @@ static void stall_ended(struct evs_worker *w, int64_t now)
 static void preempt(struct evs_worker *w, int64_t now)
 {
 	w->mon_signalled = now;
-	evs_stat_add_slow(EVS_ST_preempt_signals, 1);
 	__atomic_store_n(&w->preempt_req, 1, __ATOMIC_SEQ_CST);
-	evs_monitor_ipi(w);
+	if (evs_monitor_ipi(w))
+		evs_stat_add_slow(EVS_ST_preempt_signals, 1);
 }
 
 /* A mark older than this is forgotten: a signal that never reached its
@@ -161,16 +161,17 @@ static void preempt(struct evs_worker *w, int64_t now)
  * child's exec) must not silence the worker for good. */
 #define EVS_IPI_STALE_NS EVS_STALL_NS
 
-void evs_monitor_ipi(struct evs_worker *w)
+bool evs_monitor_ipi(struct evs_worker *w)
 {
 	int64_t now = evs_now_ns();
 	int64_t at = __atomic_load_n(&w->ipi_at, __ATOMIC_SEQ_CST);
 	do {
 		if (at && now - at < EVS_IPI_STALE_NS)
-			return;  /* one on its way: its handler reads our post */
+			return false;  /* one on its way: its handler reads our post */
 	} while (!__atomic_compare_exchange_n(&w->ipi_at, &at, now, false, __ATOMIC_SEQ_CST,
 					      __ATOMIC_SEQ_CST));
 	REAL(pthread_kill)(w->thread, EVS_SIG_PREEMPT);
+	return true;
 }
 
 static void *monitor_main(void *arg)

@@ -19,8 +19,9 @@ void evs_monitor_atfork_child(void);
  * sending, and its handler runs SA_NODEFER; sent once per change,
  * thousands reached one busy worker together and their handlers nested
  * until the stack ran out (mosquitto). */
+#include <stdbool.h>
 struct evs_worker;
-void evs_monitor_ipi(struct evs_worker *w);
+bool evs_monitor_ipi(struct evs_worker *w);   /* false: one was on its way */
 /* exec: the runtime's signal blocked in the mask the new program starts
  * with (m) and none of it left pending; undone if exec fails. */
 void evs_monitor_exec_mask(sigset_t *m);
