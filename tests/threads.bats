@@ -92,3 +92,12 @@ load helpers/load
 	T=60 on_workers 1 2 -- same_output "$PROGS/alloc_lock_tls"
 	[[ "$native" == *"20 rounds, 20 threads saw their own TLS"* ]]
 }
+
+# Names: a new thread starts with its creator's, prctl and
+# pthread_setname_np name the calling thread only, however many threads
+# share its worker.
+@test "thread names: inherited at creation, per thread through prctl(PR_SET_NAME/PR_GET_NAME) and pthread_setname_np, cut or refused past 15 characters (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/thread_names"
+	[[ "$native" == *"new thread A: prctl says \"names-main\""* ]]
+	[[ "$native" == *"main reads the others: \"by-prctl\", \"by-setname\""* ]]
+}

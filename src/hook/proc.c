@@ -10,6 +10,7 @@
 #include "../obs/log.h"
 #include <linux/seccomp.h>
 #include <spawn.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <stdarg.h>
 #include <sys/resource.h>
@@ -269,6 +270,24 @@ void evs_hook_after_seccomp(int failed)
 		evs_sched_rejoin();
 }
 
+/* A task's name is its own (the kernel's is its worker's), as
+ * pthread_setname_np keeps it (hook/thread.c): prctl cuts it to 15
+ * characters as the kernel does; main's is also the process's name. */
+static int task_name(struct evs_task *t, int option, char *name)
+{
+	if (option == PR_GET_NAME) {
+		memcpy(name, t->name, sizeof(t->name));
+		return 0;
+	}
+	char cut[sizeof(t->name)];
+	strncpy(cut, name, sizeof(cut) - 1);
+	cut[sizeof(cut) - 1] = 0;
+	memcpy(t->name, cut, sizeof(cut));
+	if (t == &evs_main_task)
+		REAL(pthread_setname_np)(t->w->thread, cut);
+	return 0;
+}
+
 EVS_HOOK int prctl(int option, ...)
 {
 	va_list ap;
@@ -276,6 +295,9 @@ EVS_HOOK int prctl(int option, ...)
 	unsigned long a = va_arg(ap, unsigned long), b = va_arg(ap, unsigned long);
 	unsigned long c = va_arg(ap, unsigned long), d = va_arg(ap, unsigned long);
 	va_end(ap);
+	struct evs_task *t;
+	if ((option == PR_SET_NAME || option == PR_GET_NAME) && (t = evs_current()) && a)
+		return task_name(t, option, (char *)a);
 	if (option != PR_SET_SECCOMP)
 		return REAL(prctl)(option, a, b, c, d);
 	evs_hook_before_seccomp();

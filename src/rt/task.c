@@ -192,7 +192,10 @@ int evs_task_create(pthread_t *out, const pthread_attr_t *attr,
 	t->refs = (detach == PTHREAD_CREATE_DETACHED) ? 1 : 2;
 	t->detached = (detach == PTHREAD_CREATE_DETACHED);
 	t->w = evs_sched_place();  /* counts t in its ntasks */
-	evs_sig_task_new(t, evs_current());  /* its mask is its creator's */
+	struct evs_task *creator = evs_current();
+	evs_sig_task_new(t, creator);  /* its mask is its creator's */
+	if (creator)  /* and its name (the kernel copies it at clone) */
+		memcpy(t->name, creator->name, sizeof(t->name));
 	evs_ctx_make(&t->ctx, t->stack_lo, t->stack_size, task_entry, t, &t->uc);
 	uint64_t live = __atomic_add_fetch(&evs_live_tasks, 1, __ATOMIC_RELAXED);
 	evs_stat_peak(&evs_tasks_peak, live);
