@@ -93,7 +93,7 @@ dumps() { [ "$(grep -c 'end of task dump' err)" -ge "$1" ]; }
 	EVSHIM_STACK_SIZE=16k run_shim "$PROGS/stack_hog" 4 > out 2> err || rc=$?
 	cat err
 	[ "$rc" -eq 139 ]
-	grep -Eq '^evshim\[[0-9]+\]: task 1 \(tid [0-9]+\) on worker [0-9]+ overflowed its stack: 16 KiB' err
+	grep -Eq '^evshim\[[0-9]+\]: task 1 "stack_hog" \(tid [0-9]+\) on worker [0-9]+ overflowed its stack: 16 KiB' err
 	grep -q 'EVSHIM_STACK_SIZE (now 16 KiB)' err
 	grep -Eq '^    #[0-9]+ +0x[0-9a-f]+ deep\+0x[0-9a-f]+ \(stack_hog\)$' err
 	# the shell sees the kernel's SIGSEGV
@@ -113,7 +113,7 @@ dumps() { [ "$(grep -c 'end of task dump' err)" -ge "$1" ]; }
 	rc=0; env LD_PRELOAD="$SHIM" ./ab 2> err || rc=$?
 	cat err
 	[ "$rc" -eq 134 ]
-	grep -Eq '^evshim\[[0-9]+\]: task 1 \(tid [0-9]+\) on worker [0-9]+: SIGABRT raised by the process itself' err
+	grep -Eq '^evshim\[[0-9]+\]: task 1 "ab" \(tid [0-9]+\) on worker [0-9]+: SIGABRT raised by the process itself' err
 	grep -q ' abort+0x' err && grep -q ' run+0x' err
 	rc=0; EVSHIM_LOG=error env LD_PRELOAD="$SHIM" ./ab 2> quiet || rc=$?
 	[ "$rc" -eq 134 ] && [ ! -s quiet ]

@@ -107,3 +107,20 @@ monitor_acted() {
 	EVSHIM_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" same_output "$PROGS/spin_handoff" 50
 	[ "$(stat_of given_away)" -eq 0 ]
 }
+
+# GNU OpenMP waits on its barriers with the syscall instruction itself:
+# after the monitor has handed off one such wait, its site traps and the
+# next waits are handed off at once (rt/sitetrap.c). With every signal
+# blocked by every thread (SIGILL too), then a call of another kind
+# through the same stub (the site gets its instruction back), then the
+# program's own ud2 reaching its SIGILL handler.
+@test "raw futex waits of 4 threads at a barrier, 300 rounds, on 1 and 2 workers: same results, the site learned and trapping" {
+	for w in 1 2; do
+		rm -f "$BATS_TEST_TMPDIR/st"
+		EVSHIM_WORKERS=$w EVSHIM_STATS="$BATS_TEST_TMPDIR/st" T=60 same_output "$PROGS/raw_futex_sites"
+		[ "$(stat_of sites_learned)" -ge 1 ]
+		[ "$(stat_of site_calls)" -ge 1 ]
+	done
+	[[ "$native" == *"4 threads met 300 times; sum 269100"* ]]
+	[[ "$native" == *"getppid: the parent's pid"*"SIGILL handler ran 1 time(s), si_code ILL_ILLOPN"* ]]
+}

@@ -44,6 +44,8 @@
 	X(preempts, "tasks preempted at a safe point") \
 	X(preempt_refused, "signals that found no safe point or nothing to run") \
 	X(handoffs, "unseen blocking system calls handed to a helper thread") \
+	X(sites_learned, "syscall instructions outside libc rewritten to trap after one blocked (rt/sitetrap.c)") \
+	X(site_calls, "calls made at those sites, handed off at once") \
 	X(workers_added, "spare workers started because all were stalled") \
 	X(workers_retired, "spare workers that left once the stall was over")
 

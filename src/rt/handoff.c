@@ -15,6 +15,7 @@
  * task goes back to its call (the monitor's preemption, monitor.c). */
 #include "../evs.h"
 #include "handoff.h"
+#include "sitetrap.h"
 #include "offload.h"
 #include "sched.h"
 #include "tls.h"
@@ -43,15 +44,29 @@ static long run(void *p)
 	return evs_sys6(c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
 }
 
-bool evs_handoff_syscall(ucontext_t *uc)
+bool evs_handoff_call_ok(const long call[7])
 {
-	long call[7];
-	if (!evs_uc_restart_syscall(uc, call) || !handed_off(call[0]))
+	if (!handed_off(call[0]))
 		return false;
 	for (int i = 1; i < 7; i++)
 		if (evs_tls_overlaps((const void *)call[i], 1))
 			return false;
+	return true;
+}
+
+long evs_handoff_run(long call[7])
+{
 	evs_stat_add(EVS_ST_handoffs, 1);
-	evs_uc_finish_syscall(uc, evs_offload_call(run, call, true));
+	return evs_offload_call(run, call, true);
+}
+
+bool evs_handoff_syscall(ucontext_t *uc)
+{
+	long call[7];
+	if (!evs_uc_restart_syscall(uc, call) || !evs_handoff_call_ok(call))
+		return false;
+	/* its next calls there come to the runtime at once (rt/sitetrap.c) */
+	evs_sitetrap_learn(uc);
+	evs_uc_finish_syscall(uc, evs_handoff_run(call));
 	return true;
 }

@@ -8,4 +8,9 @@
 #include <ucontext.h>
 
 bool evs_handoff_syscall(ucontext_t *uc);
+/* A call (number and six arguments) the monitor would hand off: a
+ * blocking one that acts on no thread state, no argument in swapped TLS. */
+bool evs_handoff_call_ok(const long call[7]);
+/* Make it on a pool thread now, the task parked meanwhile; its result. */
+long evs_handoff_run(long call[7]);
 #endif

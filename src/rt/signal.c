@@ -5,6 +5,7 @@
 #include "sched.h"
 #include "task.h"
 #include "monitor.h"
+#include "sitetrap.h"
 #include "safepoint.h"
 #include "config.h"
 #include "crash.h"
@@ -133,6 +134,8 @@ static bool k_recompute(void)
 	if (!any)
 		k = 0;
 	k &= ~never_blocked();
+	if (__atomic_load_n(&evs_sitetrap_active, __ATOMIC_ACQUIRE))
+		k &= ~evs_sigbit(SIGILL);  /* a rewritten site's trap (rt/sitetrap.c) */
 	if (k == kmask)
 		return false;
 	__atomic_store_n(&kmask, k, __ATOMIC_RELEASE);
@@ -607,11 +610,24 @@ int evs_sig_action(int sig, const struct sigaction *act, struct sigaction *old)
 				(act->sa_flags & (SA_RESTART | SA_ONSTACK | SA_NOCLDSTOP | SA_NOCLDWAIT));
 			sigfillset(&real.sa_mask);
 		}
-		if (!runtime_owns(sig))  /* the runtime's: kept */
+		if (sig == SIGILL && evs_sitetrap_chain(&real))
+			;  /* behind the runtime's trap handler (rt/sitetrap.c) */
+		else if (!runtime_owns(sig))  /* the runtime's: kept */
 			r = REAL(sigaction)(sig, &real, NULL) == 0 ? 0 : -errno;
 	}
 	evs_spin_unlock(&lock);
 	return (int)r;
+}
+
+void evs_sig_trap_sigill(const struct sigaction *ours, struct sigaction *behind)
+{
+	evs_spin_lock(&lock);
+	REAL(sigaction)(SIGILL, ours, behind);
+	__atomic_store_n(&evs_sitetrap_active, 1, __ATOMIC_RELEASE);
+	bool changed = k_recompute();
+	evs_spin_unlock(&lock);
+	if (changed)
+		k_publish();
 }
 
 void evs_sig_set_mask(struct evs_task *t, evs_sigbits m)

@@ -107,6 +107,11 @@ extern uint64_t evs_sig_kgen;
 /* The worker's chores: route what its handler noted, apply K. Owner only,
  * outside the runtime's locks. Cheap to call: it looks before it acts. */
 void evs_sig_worker_poll(struct evs_worker *w);
+/* The runtime's SIGILL handler in front of the program's action (returned
+ * in behind), and SIGILL never blocked on the workers from now on
+ * (rt/sitetrap.c). */
+extern int evs_sitetrap_active;
+void evs_sig_trap_sigill(const struct sigaction *ours, struct sigaction *behind);
 static inline bool evs_sig_inbox_empty(const struct evs_siginbox *in)
 {
 	return __atomic_load_n(&in->head, __ATOMIC_RELAXED) == in->tail;
