@@ -161,10 +161,12 @@ static void on_sigill(int sig, siginfo_t *si, void *ucv)
 	greg_t *g = uc->uc_mcontext.gregs;
 	struct site *s = si->si_code == ILL_ILLOPN ? find((uintptr_t)g[REG_RIP]) : NULL;
 	const uint8_t *p = (const uint8_t *)g[REG_RIP];
-	if (!s || s->state != SITE_TRAPS || p[0] != 0x0f || p[1] != 0x0b) {
+	if (!s) {
 		pass_on(sig, si, ucv);
 		return;
 	}
+	if (p[1] != 0x0b)
+		return;  /* given back since it trapped: the syscall runs again */
 	int saved = errno;
 	/* the mask the worker had at the instruction (the handler's blocks
 	 * everything): the call may park, and other tasks run here */
@@ -173,12 +175,19 @@ static void on_sigill(int sig, siginfo_t *si, void *ucv)
 	long r;
 	if (!evs_current() || evs_vfork_child) {
 		r = evs_sys6(call[0], call[1], call[2], call[3], call[4], call[5], call[6]);
-	} else if (!evs_handoff_call_ok(call)) {
+	} else if (s->state != SITE_TRAPS || !evs_handoff_call_ok(call)) {
 		/* not a call to hand off: the instruction back, made there */
-		if (__atomic_exchange_n(&s->state, SITE_LEFT, __ATOMIC_ACQ_REL) == SITE_TRAPS)
-			poke((uintptr_t)g[REG_RIP], 0x05);
-		errno = saved;
-		return;
+		if (__atomic_exchange_n(&s->state, SITE_LEFT, __ATOMIC_ACQ_REL) == SITE_TRAPS &&
+		    poke((uintptr_t)g[REG_RIP], 0x05)) {
+			errno = saved;
+			return;
+		}
+		if (p[1] != 0x0b) {  /* another thread gave it back */
+			errno = saved;
+			return;
+		}
+		/* it cannot be given back (mprotect refused): made here */
+		r = evs_sys6(call[0], call[1], call[2], call[3], call[4], call[5], call[6]);
 	} else {
 		int cmd = (int)(call[2] & FUTEX_CMD_MASK);
 		if (call[0] == SYS_futex && (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) &&
