@@ -40,6 +40,10 @@ long evs_hook_tgkill_task(pid_t tgid, pid_t tid, int sig, bool *done);
 void evs_hook_before_seccomp(void);
 void evs_hook_after_seccomp(int failed);
 
+/* close_range(first, last, flags) around the runtime's own fds
+ * (hook/fdio.c): 0 or -errno. */
+long evs_hook_close_range(unsigned first, unsigned last, int flags);
+
 /* A call the runtime cannot make park: counted under the hook's name,
  * then the real one. */
 #define EVS_FALLBACK() evs_fallback(__func__, NULL)
