@@ -9,6 +9,7 @@
 #include "../rt/report.h"
 #include "../rt/signal.h"
 #include "../rt/task.h"
+#include "../rt/monitor.h"
 #include <errno.h>
 
 /* Internal result (>= 0 or -errno) to the libc -1/errno convention.
@@ -21,6 +22,11 @@
 static inline long evs_ret(long r)
 {
 	struct evs_task *t = evs_current();
+	/* A preemption the monitor could not make while the task was inside
+	 * the call is made here, where the call hands back to the program
+	 * (as safe a point as any park inside it). */
+	if (EVS_UNLIKELY(t && __atomic_load_n(&t->w->yield_owed, __ATOMIC_RELAXED)))
+		evs_monitor_owed_yield(t);
 	if (EVS_UNLIKELY(t && evs_sig_deliverable(&t->sig)))
 		evs_sig_run();
 	if (r < 0) {
