@@ -92,6 +92,15 @@ make_docroot() {
 	EVSHIM_WORKERS=1 run_shim "$PROGS/close_all" | grep -qx "after closing everything: still here"
 }
 
+@test "closefrom(3) and close_range after threads ran close around the runtime's fds: the program keeps working, the exit report still comes (varnishd)" {
+	for how in closefrom close_range syscall cloexec; do
+		on_workers 1 2 -- same_output "$PROGS/close_range" "$how"
+		[[ "$native" == *"after: still here"* ]]
+	done
+	[[ "$native" == *"the pair's first fd: open, close-on-exec"* ]]
+	EVSHIM_STATS=1 run_shim "$PROGS/close_range" closefrom 2>&1 >/dev/null | grep -q "^evshim stats: close_range "
+}
+
 @test "a child that makes no blocking call has only its own fds, not the runtime's (CPython test_subprocess test_pass_fds_redirected)" {
 	same_output "$PROGS/child_fds"
 	[[ "$native" == *"child's fds: 0 1 2 5"* ]]

@@ -163,6 +163,24 @@ assert any(x["program"] == "bash" for x in reps), reps
 PY
 }
 
+@test "a forked child's report counts only the child: not its parent's fallbacks, stalls, tasks or kernel threads (varnishd)" {
+	cd "$BATS_TEST_TMPDIR"
+	same_output "$PROGS/fork_report"
+	EVSHIM_STATS="$BATS_TEST_TMPDIR/s.json" EVSHIM_STATS_FORMAT=json run_shim "$PROGS/fork_report"
+	cat s.json
+	[ "$(wc -l < s.json)" -eq 2 ]   # the child's line comes first: the parent waits for it
+	python3 - s.json <<'PY'
+import json, sys
+child, parent = [json.loads(l) for l in open(sys.argv[1])]
+assert parent["fallbacks"] == {"pthread_getcpuclockid": 4}, parent
+assert parent["counters"]["fallbacks"] == 4, parent
+assert child["fallbacks"] == {}, child
+assert child["counters"]["fallbacks"] == 0, child
+assert child["counters"]["tasks_created"] == 1, child
+assert child["tasks_peak"] == 2, child
+PY
+}
+
 @test "logs: silent by default, the start-up choices at info, each fallback at debug, all prefixed evshim[pid]:" {
 	cd "$BATS_TEST_TMPDIR"
 	run_shim "$PROGS/count_ops" 2 2 > out 2> err

@@ -49,6 +49,13 @@ monitor_acted() {
 	[ "$(stat_of preempt_refused)" -le "$(stat_of preempts)" ]
 }
 
+@test "a thread busy with calls that never wait (sends that succeed, polls already ready) beside a 2 ms sleeper: it yields on its way out of a call (icecast; 1 and 2 workers)" {
+	for how in send poll; do
+		on_workers 1 2 -- same_output "$PROGS/busy_calls" "$how"
+		[[ "$native" == *"the sleeper woke at least 75 times beside it: yes"* ]]
+	done
+}
+
 @test "main joins a sleeping thread while a spinner runs (1 and 2 workers)" {
 	on_workers 1 2 -- stall_case joinspin
 	[[ "$native" == *"joined the sleeper while a spinner ran: 42"* ]]

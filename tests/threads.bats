@@ -101,3 +101,11 @@ load helpers/load
 	[[ "$native" == *"new thread A: prctl says \"names-main\""* ]]
 	[[ "$native" == *"main reads the others: \"by-prctl\", \"by-setname\""* ]]
 }
+
+@test "a Go-like program (Go's build-id note; pthreads that wait on each other with raw futex calls): the shim steps aside, same kernel threads as natively (1 and 2 workers, monitor off too)" {
+	on_workers 1 2 -- same_output "$PROGS/go_like"
+	[[ "$native" == *"4 threads started; kernel threads: 5"* ]]
+	# without the monitor's spare workers, main's raw wait hung its worker
+	EVSHIM_MONITOR=0 EVSHIM_WORKERS=1 same_output "$PROGS/go_like"
+	EVSHIM_LOG=info run_shim "$PROGS/go_like" 2>&1 >/dev/null | grep -q "a Go program: .* the shim steps aside"
+}

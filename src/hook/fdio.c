@@ -5,9 +5,13 @@
 #include "../rt/filelock.h"
 #include "../rt/safepoint.h"
 #include "../io/poller.h"
+#include "../libc/sys.h"
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 
 static ssize_t rw1(int fd, void *buf, size_t n, int out)
 {
@@ -122,6 +126,53 @@ EVS_HOOK int close(int fd)
 	}
 	evs_fd_closing(fd);
 	return REAL(close)(fd);
+}
+
+/* close_range, closefrom and syscall(SYS_close_range): the range is
+ * closed around the runtime's own fds, which stay open as close() leaves
+ * them (daemons call closefrom(3) at start-up or in a child; the workers'
+ * epoll sets, eventfds and rings, and the report's fd, are in that range).
+ * Marking close-on-exec (CLOSE_RANGE_CLOEXEC) closes nothing and the
+ * runtime's fds have it already: the kernel's call as it is. Returns 0 or
+ * -errno. */
+long evs_hook_close_range(unsigned first, unsigned last, int flags)
+{
+	if (first > last || (flags & CLOSE_RANGE_CLOEXEC))
+		return evs_sys3(SYS_close_range, first, last, flags);
+	int in[512];
+	int n = evs_poller_internal_in(first, last, in, (int)(sizeof(in) / sizeof(in[0])));
+	evs_fd_closing_range(first, last);
+	uint64_t lo = first;
+	for (int i = 0; i <= n && lo <= last; i++) {
+		uint64_t hi = i < n ? (uint64_t)in[i] - 1 : last;
+		if (lo <= hi) {
+			long r = evs_sys3(SYS_close_range, lo, hi, flags);
+			if (r < 0)
+				return r;
+		}
+		if (i < n)
+			lo = (uint64_t)in[i] + 1;
+	}
+	return 0;
+}
+
+EVS_HOOK int close_range(unsigned int first, unsigned int last, int flags)
+{
+	return (int)evs_ret(evs_hook_close_range(first, last, flags));
+}
+
+/* glibc's closefrom calls close_range inside libc, past this library. */
+EVS_HOOK void closefrom(int lowfd)
+{
+	unsigned first = lowfd < 0 ? 0 : (unsigned)lowfd;
+	if (evs_hook_close_range(first, ~0U, 0) != -ENOSYS)
+		return;
+	/* a kernel without close_range (before 5.9): one at a time */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		rl.rlim_cur = 1024;
+	for (rlim_t fd = first; fd < rl.rlim_cur && fd < (1U << 20); fd++)
+		close((int)fd);
 }
 
 /* newfd now refers to oldfd's open file description: same kind, same

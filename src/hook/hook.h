@@ -9,6 +9,7 @@
 #include "../rt/report.h"
 #include "../rt/signal.h"
 #include "../rt/task.h"
+#include "../rt/monitor.h"
 #include <errno.h>
 
 /* Internal result (>= 0 or -errno) to the libc -1/errno convention.
@@ -21,6 +22,11 @@
 static inline long evs_ret(long r)
 {
 	struct evs_task *t = evs_current();
+	/* A preemption the monitor could not make while the task was inside
+	 * the call is made here, where the call hands back to the program
+	 * (as safe a point as any park inside it). */
+	if (EVS_UNLIKELY(t && __atomic_load_n(&t->w->yield_owed, __ATOMIC_RELAXED)))
+		evs_monitor_owed_yield(t);
 	if (EVS_UNLIKELY(t && evs_sig_deliverable(&t->sig)))
 		evs_sig_run();
 	if (r < 0) {
@@ -39,6 +45,10 @@ long evs_hook_tgkill_task(pid_t tgid, pid_t tid, int sig, bool *done);
  * call failed. */
 void evs_hook_before_seccomp(void);
 void evs_hook_after_seccomp(int failed);
+
+/* close_range(first, last, flags) around the runtime's own fds
+ * (hook/fdio.c): 0 or -errno. */
+long evs_hook_close_range(unsigned first, unsigned last, int flags);
 
 /* A call the runtime cannot make park: counted under the hook's name,
  * then the real one. */

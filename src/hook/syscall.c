@@ -135,6 +135,8 @@ EVS_HOOK long syscall(long n, ...)
 		errno = saved;
 		return r;
 	}
+	if (n == SYS_close_range && !evs_config.disable)  /* from any thread, as close() */
+		return evs_ret(evs_hook_close_range((unsigned)a, (unsigned)b, (int)c));
 	if (!evs_config.disable && evs_current()) {
 		bool done;
 		long r = task_call(n, a, b, c, d, e, f, &done);

@@ -60,6 +60,23 @@ bool evs_poller_is_internal(int fd)
 	return false;
 }
 
+int evs_poller_internal_in(unsigned first, unsigned last, int *out, int max)
+{
+	int n = 0;
+	if (last < (unsigned)__atomic_load_n(&lowest, __ATOMIC_RELAXED))
+		return 0;
+	for (int i = 0; i < EVS_MAX_INTERNAL_FDS && n < max; i++) {
+		int v = __atomic_load_n(&internal[i], __ATOMIC_ACQUIRE) - 1;
+		if (v < 0 || (unsigned)v < first || (unsigned)v > last)
+			continue;
+		int k = n++;  /* insertion sort: they are few */
+		for (; k > 0 && out[k - 1] > v; k--)
+			out[k] = out[k - 1];
+		out[k] = v;
+	}
+	return n;
+}
+
 /* Internal fds live just below the fd limit, so a program that numbers its
  * own fds from 3 up (or dup2s onto low numbers) never meets them. A new fd
  * holds a low number for the few microseconds until it is moved: if the

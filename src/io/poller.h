@@ -45,4 +45,6 @@ int evs_poller_hide_fd(int fd);
 void evs_poller_close_fd(int fd);
 void evs_poller_forget_fd(int fd);
 bool evs_poller_is_internal(int fd);
+/* The runtime's fds in [first, last], ascending, at most max of them. */
+int evs_poller_internal_in(unsigned first, unsigned last, int *out, int max);
 #endif

@@ -73,6 +73,13 @@ uint64_t evs_fallback_by_call(const char *call)
 	return __atomic_add_fetch(&other_calls, 1, __ATOMIC_RELAXED);
 }
 
+void evs_stats_atfork_child(void)
+{
+	memset(shared_st, 0, sizeof(shared_st));
+	memset(by_call, 0, sizeof(by_call));
+	other_calls = 0;
+}
+
 /* --- the report --------------------------------------------------------- */
 
 /* A JSON string: the program name may hold anything. */

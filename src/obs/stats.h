@@ -98,6 +98,9 @@ void evs_stat_peak(uint64_t *peak, uint64_t v);
  * the call's count after this one. */
 #define EVS_FALLBACK_CALLS 64
 uint64_t evs_fallback_by_call(const char *call);
+/* fork(): the child's report counts from zero, as its workers' counters
+ * do (the shared counters and the fallbacks by call were the parent's). */
+void evs_stats_atfork_child(void);
 
 /* What the exit report says, gathered by the runtime. */
 struct evs_report {

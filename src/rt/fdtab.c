@@ -216,6 +216,28 @@ void evs_fd_closing(int fd)
 		evs_fd_reset(fd, EVS_FD_UNKNOWN, 0, 0);
 }
 
+void evs_fd_closing_range(unsigned first, unsigned last)
+{
+	if (EVS_UNLIKELY(evs_vfork_child) || first >= (unsigned)nfd_limit)
+		return;
+	if (last >= (unsigned)nfd_limit)
+		last = (unsigned)nfd_limit - 1;
+	/* Only the chunks made so far: close_range(3, ~0U) must not walk a
+	 * million empty numbers. */
+	for (unsigned c = first / EVS_FD_CHUNK; c <= last / EVS_FD_CHUNK; c++) {
+		if (!__atomic_load_n(&chunks[c], __ATOMIC_ACQUIRE))
+			continue;
+		unsigned lo = c * EVS_FD_CHUNK, hi = lo + EVS_FD_CHUNK - 1;
+		if (lo < first)
+			lo = first;
+		if (hi > last)
+			hi = last;
+		for (unsigned fd = lo; fd <= hi; fd++)
+			if (!evs_poller_is_internal((int)fd))
+				evs_fd_closing((int)fd);
+	}
+}
+
 /* An event for tag: the poller's (kernel) or a peer's poke (not). */
 static bool fd_event(uint64_t tag, uint32_t ev, bool kernel)
 {

@@ -129,6 +129,8 @@ void evs_fd_stat_seen(int fd, const struct stat *st);
 bool evs_fd_event(uint64_t tag, uint32_t events);  /* false: a stale tag */
 /* close() is about to close fd: wake its waiters with EBADF. */
 void evs_fd_closing(int fd);
+/* The same for every fd in [first, last] the table has a record for. */
+void evs_fd_closing_range(unsigned first, unsigned last);
 /* True for the runtime's own fds (the pollers'): the program may not close
  * them. */
 bool evs_fd_internal(int fd);

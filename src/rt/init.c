@@ -14,7 +14,9 @@
 #include "../obs/log.h"
 #include "report.h"
 #include "../../include/evshim.h"
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +61,51 @@ static void log_start(void)
 		     evs_config.dump_sig ? sigabbrev_np(evs_config.dump_sig) ?: "?" : "");
 }
 
+/* Go's runtime makes its threads with pthread_create when the program is
+ * built with cgo (then dynamically linked, so LD_PRELOAD reaches it), but
+ * blocks and wakes them with its own system calls (futex, epoll_pwait,
+ * nanosleep), which the shim never sees, and keeps kernel state per
+ * thread (each M's sigaltstack, the thread id its preemption signal is
+ * sent to). As tasks, its threads blocked their workers (a new M never
+ * ran: a hang) or, with the monitor's spare workers and preemption, ran
+ * on each other's signal stacks (Go's fatal "unknown caller pc").
+ * Goroutines are user-level threads already: in a Go program the shim
+ * steps aside, as with EVSHIM_DISABLE=1. The main executable of a Go
+ * program carries Go's build-id note (owner "Go", type 4). */
+static int find_go_note(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	bool *is_go = arg;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_NOTE)
+			continue;
+		const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr);
+		const char *end = p + ph->p_memsz;
+		while (p + sizeof(ElfW(Nhdr)) <= end) {
+			const ElfW(Nhdr) *n = (const void *)p;
+			const char *name = p + sizeof(*n);
+			size_t namesz = (n->n_namesz + 3) & ~(size_t)3;
+			size_t descsz = (n->n_descsz + 3) & ~(size_t)3;
+			if (name + namesz > end)
+				break;
+			if (n->n_type == 4 && n->n_namesz >= 3 && !memcmp(name, "Go", 3)) {
+				*is_go = true;
+				return 1;
+			}
+			p = name + namesz + descsz;
+		}
+	}
+	return 1;  /* the first object is the main executable: stop there */
+}
+
+static bool main_is_go(void)
+{
+	bool is_go = false;
+	dl_iterate_phdr(find_go_note, &is_go);
+	return is_go;
+}
+
 static void atfork_child(void)
 {
 	evs_sched_atfork_child();
@@ -68,6 +115,12 @@ __attribute__((constructor(101))) static void evs_init(void)
 {
 	evs_real_init();
 	evs_config_load();
+	if (!evs_config.disable && main_is_go()) {
+		evs_config.disable = 1;
+		evs_log(EVS_LOG_INFO, "a Go program: its runtime schedules its own threads with "
+			"system calls the shim does not see; the shim steps aside (as "
+			"EVSHIM_DISABLE=1)");
+	}
 	if (evs_config.disable)
 		return;
 	raise_nofile();

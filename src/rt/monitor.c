@@ -89,12 +89,13 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 	    !__atomic_load_n(&evs_pollers_live, __ATOMIC_ACQUIRE))
 		goto out;
 	int at = evs_safepoint_classify(ucv, t == &evs_main_task);
-	if (at == EVS_AT_SHIM) {
-		w->st[EVS_ST_preempt_refused]++;
-		goto out;
-	}
 	if (at != EVS_AT_PROGRAM) {
+		/* The shim or libc on the stack: not here. A task busy with
+		 * calls that never wait (sends that all succeed, polls that
+		 * find something ready) is nearly always inside them when the
+		 * signal comes; it yields on its way out of the next one. */
 		w->st[EVS_ST_preempt_refused]++;
+		__atomic_store_n(&w->yield_owed, 1, __ATOMIC_RELAXED);
 		goto out;
 	}
 	/* Blocked in a system call it made itself: made elsewhere, the
@@ -107,6 +108,18 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 	}
 out:
 	errno = saved;
+}
+
+void evs_monitor_owed_yield(struct evs_task *t)
+{
+	struct evs_worker *w = t->w;
+	if (!__atomic_exchange_n(&w->yield_owed, 0, __ATOMIC_RELAXED) || evs_vfork_child ||
+	    evs_self != w || w->cur != t)
+		return;
+	if (evs_sched_housekeeping(w)) {
+		w->st[EVS_ST_preempts]++;
+		evs_task_yield();
+	}
 }
 
 /* --- the watchdog ------------------------------------------------------ */

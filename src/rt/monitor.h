@@ -32,6 +32,11 @@ void evs_monitor_exec_failed(void);
  * running task has nothing behind it, the monitor looks less often
  * (monitor.c); this brings it back to every tick. One load when it
  * already looks every tick. */
+/* A preemption refused on t's worker (the shim or libc on the stack):
+ * from a hook's return, t yields if another task is ready there. */
+struct evs_task;
+void evs_monitor_owed_yield(struct evs_task *t);
+
 extern int evs_monitor_slow;
 void evs_monitor_nudge_slow(void);
 static inline void evs_monitor_nudge(void)

@@ -44,6 +44,13 @@ void evs_kthread_count(int delta)
 		evs_stat_peak(&evs_kthreads_peak, n);
 }
 
+void evs_report_atfork_child(uint64_t live_tasks)
+{
+	evs_stats_atfork_child();
+	evs_tasks_peak = live_tasks;
+	evs_kthreads_live = evs_kthreads_peak = 0;  /* only the caller came */
+}
+
 bool evs_foreign_threads(void)
 {
 	char buf[4096];

@@ -18,6 +18,9 @@ bool evs_foreign_threads(void);
  * total and by `call` (a string literal, the hook's name); `why` says
  * why for the debug log (an fd kind...), or NULL. */
 void evs_fallback(const char *call, const char *why);
+/* fork(): the child's report starts from zero, its tasks (live_tasks)
+ * and kernel threads (one) as they are. */
+void evs_report_atfork_child(uint64_t live_tasks);
 /* Write the exit report to stderr (the start-up duplicate) or the
  * EVSHIM_STATS file. */
 void evs_report_write(void);

@@ -39,6 +39,9 @@ struct evs_worker {
 	int retired;                 /* atomic: a spare worker that has left */
 	int sig_ipi;                 /* atomic: a signal or a new K waits for it */
 	int preempt_req;             /* atomic: the monitor asks it to preempt */
+	int yield_owed;              /* atomic: a preemption found the shim or
+	                              * libc on the task's stack; the task
+	                              * yields when its hook returns (evs_ret) */
 	int64_t ipi_at;              /* atomic: when the runtime's signal was sent
 	                              * to it and not yet taken (0: none);
 	                              * evs_monitor_ipi */

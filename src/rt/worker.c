@@ -390,6 +390,7 @@ void evs_sched_atfork_child(void)
 	else
 		cur->w = &evs_workers[0];
 	evs_live_tasks = cur ? 1 : 0;
+	evs_report_atfork_child(evs_live_tasks);
 	evs_sig_atfork_child(cur);
 	evs_dump_atfork_child();
 }
