@@ -131,3 +131,13 @@ monitor_acted() {
 	[[ "$native" == *"4 threads met 300 times; sum 269100"* ]]
 	[[ "$native" == *"getppid: the parent's pid"*"SIGILL handler ran 1 time(s), si_code ILL_ILLOPN"* ]]
 }
+
+# Erlang's JIT runs each Erlang process on its own small stack inside the
+# process's heap and gives every handler SA_ONSTACK: the monitor's signal
+# must not write its frame there, nor yield there (erl +S 2 died of
+# SIGSEGV in 1 run of 6).
+@test "code on a stack of its own with SA_ONSTACK handlers (Erlang's JIT): no signal frame written below its stack pointer, its handler on the alternate stack (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/altstack_jit"
+	[[ "$native" == *"handler ran 1 time(s), on the alternate stack: yes"* ]]
+	[[ "$native" == *"bytes changed below the spinner's stack pointer: none"* ]]
+}

@@ -12,7 +12,9 @@
  *     EVSHIM_MAX_WORKERS), so placement and migration have somewhere to go.
  *
  * The signal handler runs on the stalled worker, on the interrupted task's
- * stack, and decides from the interrupted stack itself (libunwind, against
+ * stack (it starts on the worker's alternate stack and moves there, see
+ * on_preempt; a task caught on a stack not its own is left alone), and
+ * decides from the interrupted stack itself (libunwind, against
  * a module map built at start-up, so the lookups are async-signal-safe):
  *   - every frame is the program's own code (any module but libc, the
  *     loader, libgcc and the shim), or the top frame is a bare system-call
@@ -64,19 +66,19 @@
 #include <string.h>
 #include <time.h>
 #include <linux/futex.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <ucontext.h>
 
 #define EVS_MONITOR_TICK_NS (1 * 1000000LL)
 #define EVS_PENDING_NS (1 * 1000000LL)
 #define EVS_STALL_NS (10 * 1000000LL)
 #define EVS_MONITOR_IDLE_NS (16 * 1000000LL)
-static void on_preempt(int sig, siginfo_t *si, void *ucv)
+/* The handler's work once it runs on the interrupted task's own stack. */
+static void preempt_body(void *ucv)
 {
-	(void)sig;
-	(void)si;
 	int saved = errno;
 	struct evs_worker *w = evs_self;
-	if (!w)
-		goto out;
 	/* Taken: the next request sends another (evs_monitor_ipi). Cleared
 	 * before the requests are read, so none posted after is missed. */
 	__atomic_store_n(&w->ipi_at, 0, __ATOMIC_SEQ_CST);
@@ -106,6 +108,99 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 		w->st[EVS_ST_preempts]++;
 		evs_task_yield();  /* back here when it is this task's turn */
 	}
+out:
+	errno = saved;
+}
+
+/* The main task's stack: below where the kernel put the arguments, as far
+ * as RLIMIT_STACK lets it grow (evs_monitor_init). */
+static uintptr_t main_stack_lo, main_stack_hi;
+
+/* Is sp on t's own stack (its mapping, or the one the program gave
+ * pthread_attr_setstack; main's: the process stack)? */
+static bool own_stack(const struct evs_task *t, uintptr_t sp)
+{
+	if (t == &evs_main_task)
+		return sp >= main_stack_lo && sp < main_stack_hi;
+	uintptr_t lo = (uintptr_t)t->stack_lo;
+	return sp >= lo && sp < lo + t->stack_size;
+}
+
+void evs_sigframe_continue(void *frame, void (*fn)(void *uc)) __attribute__((noreturn));
+
+/* The kernel's signal frame starts with the handler's return slot just
+ * below the ucontext and ends with the FPU state uc_mcontext.fpregs
+ * points to (its software-reserved bytes say how long it is). */
+static size_t frame_len(ucontext_t *uc)
+{
+	char *start = (char *)uc - sizeof(void *);
+	const char *fp = (const char *)uc->uc_mcontext.fpregs;
+	size_t fplen = 512;  /* fxsave */
+	uint32_t magic, ext;
+	memcpy(&magic, fp + 464, sizeof(magic));
+	memcpy(&ext, fp + 468, sizeof(ext));
+	if (magic == 0x46505853U /* FP_XSTATE_MAGIC1 */ && ext >= 512 && ext <= (1u << 20))
+		fplen = ext;
+	if (fp < start)
+		return 0;
+	return (size_t)(fp + fplen - start);
+}
+
+/* The handler runs on the worker's alternate stack (SA_ONSTACK): a
+ * program may run code with %rsp pointing into memory that is no thread
+ * stack and have every handler of its own run on an alternate stack so
+ * that no signal frame is written below it (Erlang's JIT runs on each
+ * Erlang process's stack, a few hundred bytes in its heap). Interrupted
+ * on its own stack, the task gets the frame copied there, below the red
+ * zone, and the handler goes on there (it may yield, and the alternate
+ * stack is the worker's); on any other stack a preemption is refused
+ * (the task yields on its way out of its next hooked call), and a signal
+ * owed is delivered here, on the alternate stack, where the program's
+ * handlers with SA_ONSTACK would run natively. */
+static void on_preempt(int sig, siginfo_t *si, void *ucv)
+{
+	(void)sig;
+	(void)si;
+	int saved = errno;
+	ucontext_t *uc = ucv;
+	struct evs_worker *w = evs_self;
+	if (!w)
+		goto out;
+	struct evs_task *t = w->cur;
+	if (!t) {  /* the scheduler: nothing to move */
+		preempt_body(ucv);
+		goto out;
+	}
+	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+	if (!own_stack(t, sp)) {
+		__atomic_store_n(&w->ipi_at, 0, __ATOMIC_SEQ_CST);
+		evs_sig_on_ipi(w, uc);
+		if (__atomic_exchange_n(&w->preempt_req, 0, __ATOMIC_ACQ_REL)) {
+			w->st[EVS_ST_preempt_refused]++;
+			__atomic_store_n(&w->yield_owed, 1, __ATOMIC_RELAXED);
+		}
+		goto out;
+	}
+	if (own_stack(t, (uintptr_t)ucv)) {  /* no alternate stack: here */
+		preempt_body(ucv);
+		goto out;
+	}
+	size_t len = frame_len(uc);
+	if (!len) {
+		preempt_body(ucv);
+		goto out;
+	}
+	char *from = (char *)uc - sizeof(void *);
+	/* The copy ends below the red zone and keeps its offset modulo 64,
+	 * so the FPU state stays aligned as xrstor wants it. */
+	intptr_t d = (intptr_t)(sp - 128) - (intptr_t)(from + len);
+	d &= ~(intptr_t)63;
+	char *to = from + d;
+	memmove(to, from, len);
+	ucontext_t *nuc = (ucontext_t *)(to + sizeof(void *));
+	nuc->uc_mcontext.fpregs = (fpregset_t)((char *)uc->uc_mcontext.fpregs + d);
+	errno = saved;
+	evs_sigframe_continue(to, preempt_body);
 out:
 	errno = saved;
 }
@@ -303,9 +398,16 @@ void evs_monitor_init(void)
 	sa.sa_sigaction = on_preempt;
 	/* SA_NODEFER: the handler may switch tasks and not come back for a
 	 * while; the signal must stay deliverable to the worker meanwhile. */
-	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER | SA_ONSTACK;
 	sigemptyset(&sa.sa_mask);
 	REAL(sigaction)(EVS_SIG_PREEMPT, &sa, NULL);
+	extern void *__libc_stack_end;
+	struct rlimit rl;
+	uintptr_t room = 8u << 20;
+	if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > room)
+		room = rl.rlim_cur;
+	main_stack_hi = (uintptr_t)__libc_stack_end + 4096;
+	main_stack_lo = main_stack_hi > room + 65536 ? main_stack_hi - room - 65536 : 0;
 	evs_monitor_worker_start();
 }
 

@@ -51,4 +51,27 @@ evs_ctx_trampoline:
 	.cfi_endproc
 	.size	evs_ctx_trampoline, .-evs_ctx_trampoline
 
+/* evs_sigframe_continue(frame, fn): finish a signal handler on another
+ * stack. frame is a copy of the kernel's signal frame (its return slot,
+ * then the ucontext, siginfo and FPU state); fn(&ucontext) runs on the
+ * stack just below it, then rt_sigreturn restores the interrupted context
+ * from the copy, as a return from the handler would (rt/monitor.c). */
+	.globl	evs_sigframe_continue
+	.hidden	evs_sigframe_continue
+	.type	evs_sigframe_continue, @function
+evs_sigframe_continue:
+	.cfi_startproc
+	.cfi_undefined rip
+	movq	%rdi, %rbx
+	movq	%rdi, %rsp
+	andq	$-16, %rsp
+	leaq	8(%rbx), %rdi
+	callq	*%rsi
+	leaq	8(%rbx), %rsp
+	movl	$15, %eax		/* SYS_rt_sigreturn */
+	syscall
+	ud2
+	.cfi_endproc
+	.size	evs_sigframe_continue, .-evs_sigframe_continue
+
 	.section .note.GNU-stack,"",@progbits
