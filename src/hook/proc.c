@@ -302,8 +302,6 @@ EVS_HOOK int prctl(int option, ...)
 		return REAL(prctl)(option, a, b, c, d);
 	evs_hook_before_seccomp();
 	int r = REAL(prctl)(option, a, b, c, d);
-	int saved = errno;
-	evs_hook_after_seccomp(r != 0);
-	errno = saved;
+	evs_hook_after_seccomp(r != 0);  /* errno untouched */
 	return r;
 }

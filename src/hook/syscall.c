@@ -130,9 +130,7 @@ EVS_HOOK long syscall(long n, ...)
 	if (n == SYS_seccomp && (a == SECCOMP_SET_MODE_STRICT || a == SECCOMP_SET_MODE_FILTER)) {
 		evs_hook_before_seccomp();
 		long r = REAL(syscall)(n, a, b, c, d, e, f);
-		int saved = errno;
-		evs_hook_after_seccomp(r != 0);
-		errno = saved;
+		evs_hook_after_seccomp(r != 0);  /* errno untouched */
 		return r;
 	}
 	if (n == SYS_close_range && !evs_config.disable)  /* from any thread, as close() */

@@ -38,7 +38,7 @@ static bool handed_off(long nr)
 	}
 }
 
-static long run(void *p)
+long evs_handoff_raw(void *p)
 {
 	long *c = p;
 	return evs_sys6(c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
@@ -57,7 +57,7 @@ bool evs_handoff_call_ok(const long call[7])
 long evs_handoff_run(long call[7])
 {
 	evs_stat_add(EVS_ST_handoffs, 1);
-	return evs_offload_call(run, call, true);
+	return evs_offload_call(evs_handoff_raw, call, true);
 }
 
 bool evs_handoff_syscall(ucontext_t *uc)

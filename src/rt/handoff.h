@@ -11,6 +11,8 @@ bool evs_handoff_syscall(ucontext_t *uc);
 /* A call (number and six arguments) the monitor would hand off: a
  * blocking one that acts on no thread state, no argument in swapped TLS. */
 bool evs_handoff_call_ok(const long call[7]);
+/* The call (number and six arguments) made on this thread. */
+long evs_handoff_raw(void *call);
 /* Make it on a pool thread now, the task parked meanwhile; its result. */
 long evs_handoff_run(long call[7]);
 #endif

@@ -155,6 +155,22 @@ static void pass_on(int sig, siginfo_t *si, void *ucv)
 		chain.sa_handler(sig);
 }
 
+/* A call at a trapping site, as the monitor would make it: a futex wait
+ * whose word has moved answers as the kernel does, a wake is made here,
+ * anything else goes to the pool while the task parks. */
+static long site_call(long call[7])
+{
+	evs_stat_add(EVS_ST_site_calls, 1);
+	if (call[0] != SYS_futex)
+		return evs_handoff_run(call);
+	int cmd = (int)(call[2] & FUTEX_CMD_MASK);
+	if (cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET)
+		return evs_handoff_raw(call);
+	if (__atomic_load_n((uint32_t *)call[1], __ATOMIC_ACQUIRE) != (uint32_t)call[3])
+		return -EAGAIN;
+	return evs_handoff_run(call);
+}
+
 static void on_sigill(int sig, siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
@@ -174,30 +190,18 @@ static void on_sigill(int sig, siginfo_t *si, void *ucv)
 	long call[7] = { g[REG_RAX], g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9] };
 	long r;
 	if (!evs_current() || evs_vfork_child) {
-		r = evs_sys6(call[0], call[1], call[2], call[3], call[4], call[5], call[6]);
-	} else if (s->state != SITE_TRAPS || !evs_handoff_call_ok(call)) {
-		/* not a call to hand off: the instruction back, made there */
-		if (__atomic_exchange_n(&s->state, SITE_LEFT, __ATOMIC_ACQ_REL) == SITE_TRAPS &&
-		    poke((uintptr_t)g[REG_RIP], 0x05)) {
-			errno = saved;
-			return;
-		}
-		if (p[1] != 0x0b) {  /* another thread gave it back */
-			errno = saved;
-			return;
-		}
-		/* it cannot be given back (mprotect refused): made here */
-		r = evs_sys6(call[0], call[1], call[2], call[3], call[4], call[5], call[6]);
+		r = evs_handoff_raw(call);
+	} else if (s->state == SITE_TRAPS && evs_handoff_call_ok(call)) {
+		r = site_call(call);
 	} else {
-		int cmd = (int)(call[2] & FUTEX_CMD_MASK);
-		if (call[0] == SYS_futex && (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) &&
-		    __atomic_load_n((uint32_t *)call[1], __ATOMIC_ACQUIRE) != (uint32_t)call[3])
-			r = -EAGAIN;  /* as the kernel answers: the word moved */
-		else if (call[0] == SYS_futex && cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET)
-			r = evs_sys6(call[0], call[1], call[2], call[3], call[4], call[5], call[6]);
-		else
-			r = evs_handoff_run(call);
-		evs_stat_add(EVS_ST_site_calls, 1);
+		/* not a call to hand off: the instruction back, made there */
+		if (__atomic_exchange_n(&s->state, SITE_LEFT, __ATOMIC_ACQ_REL) == SITE_TRAPS)
+			poke((uintptr_t)g[REG_RIP], 0x05);
+		if (p[1] != 0x0b) {  /* given back (here or by another thread) */
+			errno = saved;
+			return;
+		}
+		r = evs_handoff_raw(call);  /* mprotect refused: made here */
 	}
 	g[REG_RAX] = r;
 	g[REG_RIP] += 2;
