@@ -46,11 +46,13 @@ help:
 deps:
 	@scripts/deps.sh
 
-$(BUILD)/%.o: %.c
+# Every object waits for deps (order-only): under make -j a compile must
+# not start before deps.sh has installed the headers it needs.
+$(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(SHIM_CFLAGS) -c $< -o $@
 
-$(BUILD)/%.o: %.S
+$(BUILD)/%.o: %.S | deps
 	@mkdir -p $(dir $@)
 	$(CC) -c $< -o $@
 
@@ -72,19 +74,19 @@ $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libevs.a
 	@mkdir -p $(dir $@)
 	$(CC) $(PROG_CFLAGS) -Isrc -o $@ $< $(BUILD)/libevs.a $(SHIM_LIBS)
 
-$(BUILD)/progs/%: tests/progs/%.c
+$(BUILD)/progs/%: tests/progs/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(PROG_CFLAGS) -o $@ $< -lpthread -ldl -luring
 
-$(BUILD)/progs/lib%.so: tests/progs/lib%.c
+$(BUILD)/progs/lib%.so: tests/progs/lib%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(PROG_CFLAGS) -fPIC -shared -o $@ $<
 
-$(BUILD)/progs/%: tests/progs/%.cpp
+$(BUILD)/progs/%: tests/progs/%.cpp | deps
 	@mkdir -p $(dir $@)
 	$(CXX) -std=gnu++20 $(CFLAGS) $(WARN) -MMD -MP $(PROG_SAN) -o $@ $< -lpthread
 
-$(BUILD)/demo/%: demo/%.c
+$(BUILD)/demo/%: demo/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(PROG_CFLAGS) -o $@ $< -lpthread
 
@@ -95,7 +97,7 @@ $(BUILD)/bench/bench-%: tests/bench/bench-%.c $(BUILD)/libevs.a
 	@mkdir -p $(dir $@)
 	$(CC) $(PROG_CFLAGS) -Isrc -o $@ $< $(BUILD)/libevs.a $(SHIM_LIBS)
 
-$(BUILD)/bench/%: tests/bench/%.c
+$(BUILD)/bench/%: tests/bench/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(PROG_CFLAGS) -o $@ $< -lpthread
 
