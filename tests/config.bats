@@ -15,7 +15,7 @@ load helpers/load
 		  EVSHIM_SWITCH=fast EVSHIM_DISABLE=yes EVSHIM_WORKERS=0 EVSHIM_STACK_SIZE=1k \
 		  EVSHIM_SPIN=-1 EVSHIM_POOL_MAX=0 EVSHIM_IO=kaio EVSHIM_MONITOR=2 \
 		  EVSHIM_MAX_WORKERS=100 EVSHIM_STATS_FORMAT=xml EVSHIM_DUMP=SIGKILL \
-		  EVSHIM_DUMP=SIGSEGV EVSHIM_DUMP=USR9 EVSHIM_NET=fast; do
+		  EVSHIM_DUMP=SIGSEGV EVSHIM_DUMP=USR9 EVSHIM_NET=fast EVSHIM_PIPES=fast; do
 		env "$kv" LD_PRELOAD="$SHIM" "$PROGS/threads_many" > /dev/null 2> "$BATS_TEST_TMPDIR/err"
 		echo "$kv: $(cat "$BATS_TEST_TMPDIR/err")"
 		grep -q "^evshim\[[0-9]*\]: ${kv} rejected: expects .*; using the default, " "$BATS_TEST_TMPDIR/err"

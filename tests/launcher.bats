@@ -76,7 +76,7 @@ one_line_err() {  # stderr is exactly one line, containing each argument
 		"--ucontext|EVSHIM_SWITCH=ucontext"
 		"--tls=copy|EVSHIM_TLS=copy" "--tls address|EVSHIM_TLS=address"
 		"--io=pool|EVSHIM_IO=pool" "--io aio|EVSHIM_IO=aio"
-		"--net=epoll|EVSHIM_NET=epoll" "--net uring|EVSHIM_NET=uring"
+		"--net=epoll|EVSHIM_NET=epoll" "--net uring|EVSHIM_NET=uring" "--pipes=kernel|EVSHIM_PIPES=kernel"
 		"--pool-max=7|EVSHIM_POOL_MAX=7" "--pool-max 5|EVSHIM_POOL_MAX=5"
 		"--monitor|EVSHIM_MONITOR=1" "--monitor=0|EVSHIM_MONITOR=0" "--no-monitor|EVSHIM_MONITOR=0"
 		"--spin=0|EVSHIM_SPIN=0" "--spin 20|EVSHIM_SPIN=20"

@@ -116,6 +116,24 @@ make_docroot() {
 	[ "$(stat_of peer_wakes)" -ge 4000 ]
 }
 
+@test "a pipe write handed straight to a parked reader keeps the kernel's order: raw writes, a child's, system()'s, a dup's, bigger than the buffer, packets, a cancelled reader, two readers, 1 B-100 KB (1 and 2 workers, EVSHIM_PIPES both ways)" {
+	# src/rt/pipe.h: each case prints what a parked reader got, in order;
+	# a byte handed over before one the kernel already held prints
+	# differently, a byte handed to a reader that is gone hangs
+	on_workers 1 2 -- same_output "$PROGS/pipe_handoff"
+	EVSHIM_PIPES=kernel on_workers 1 2 -- same_output "$PROGS/pipe_handoff"
+	[[ "$native" == *'a raw write, then a write                            "!x"'* ]]
+	[[ "$native" == *'system()'"'"'s shell writes, then the program            "st"'* ]]
+	[[ "$native" == *"300 messages, 0 wrong"* ]]
+	EVSHIM_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/pipe_handoff" > /dev/null
+	cat "$BATS_TEST_TMPDIR/st"
+	# most of the 600 small messages of the last case find their reader parked
+	[ "$(stat_of pipe_handoffs)" -ge 100 ]
+	rm "$BATS_TEST_TMPDIR/st"
+	EVSHIM_PIPES=kernel EVSHIM_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/pipe_handoff" > /dev/null
+	[ "$(stat_of pipe_handoffs)" -eq 0 ]
+}
+
 @test "a read skipped because the fd was last seen empty never loses a wake-up: raw writes, forked and exec'd writers, dups, packet pipes, descriptors, peeks, SO_RCVTIMEO (both EVSHIM_NET, 1 and 2 workers)" {
 	# docs/design.md, decision 19; a lost wake-up hangs the program and
 	# its alarm ends it, so the transcripts differ

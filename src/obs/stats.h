@@ -33,6 +33,7 @@
 	X(fallbacks, "calls passed to the real blocking function") \
 	X(stdio_parks, "times a stdio call parked until its FILE's fd was ready") \
 	X(peer_wakes, "tasks woken by a transfer on the other end of a pipe or socketpair of this process") \
+	X(pipe_handoffs, "pipe writes handed straight to a parked reader of this process (no system call)") \
 	X(tries_skipped, "socket/pipe calls that parked at once: the fd was empty, no event since") \
 	X(net_ring_ops, "socket operations done by io_uring (EVSHIM_NET=uring)") \
 	X(net_ring_cancels, "of those, taken back (timeout, close, signal, cancellation)") \

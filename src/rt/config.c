@@ -55,6 +55,7 @@ static const char *const tls_words[] = { "address", "copy", NULL };
 static const char *const io_words[] = { "", "uring", "aio", "pool", NULL };  /* EVS_IO_* */
 static const char *const format_words[] = { "text", "json", NULL };
 static const char *const net_words[] = { "", "uring", "epoll", NULL };  /* EVS_NET_* */
+static const char *const pipes_words[] = { "direct", "kernel", NULL };
 static const struct var vars[] = {
 	{ .name = "EVSHIM_LOG", .kind = CHOICE, .ival = &evs_log_level, .words = log_words,
 	  .accepts = "off|error|warn|info|debug or 0..4", .numbers_too = true },
@@ -92,6 +93,8 @@ static const struct var vars[] = {
 	  .default_text = "unset (no dump)" },
 	{ .name = "EVSHIM_TLS", .kind = CHOICE, .ival = &evs_config.tls_copy,
 	  .words = tls_words, .accepts = "address or copy" },
+	{ .name = "EVSHIM_PIPES", .kind = CHOICE, .ival = &evs_config.pipes_kernel,
+	  .words = pipes_words, .accepts = "direct or kernel" },
 };
 #define NVARS (sizeof(vars) / sizeof(vars[0]))
 

@@ -22,6 +22,8 @@ struct evs_config {
 	int stats_json;       /* EVSHIM_STATS_FORMAT=json */
 	int dump_sig;         /* EVSHIM_DUMP: the signal that asks for a task dump, 0 none */
 	int tls_copy;         /* EVSHIM_TLS=copy: tasks share their worker's TLS address (rt/tls.h) */
+	int pipes_kernel;     /* EVSHIM_PIPES=kernel: no hand-off between a pipe's writer and
+			       * its parked reader (rt/pipe.h) */
 };
 
 #define EVS_MAX_WORKERS 64

@@ -277,6 +277,14 @@ bool evs_fd_event(uint64_t tag, uint32_t ev)
 	return fd_event(tag, ev, true);
 }
 
+struct evs_fd *evs_fd_by_tag(uint64_t tag)
+{
+	struct evs_fd *f = slot((int)(uint32_t)tag, 0);
+	if (!f || __atomic_load_n(&f->gen, __ATOMIC_ACQUIRE) != (uint32_t)(tag >> 32))
+		return NULL;
+	return f;
+}
+
 void evs_fd_pair(int a, int b)
 {
 	struct evs_fd *fa = slot(a, 1), *fb = slot(b, 1);
@@ -393,6 +401,7 @@ static void reset_entry(struct evs_fd *f, int fd, void *arg)
 	f->reg = 0;
 	f->waiters[0] = f->waiters[1] = (struct evs_queue){ 0 };
 	f->rwaiters[0] = f->rwaiters[1] = (struct evs_queue){ 0 };
+	f->handin = NULL;  /* its reader stayed in the parent (rt/pipe.h) */
 }
 
 void evs_fdtab_atfork_child(void)

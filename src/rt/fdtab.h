@@ -103,6 +103,9 @@ struct evs_fd {
 	int64_t write_slow_until; /* no_nowait_write files: backend writes until then (rt/filerw.c) */
 	uint64_t peer;           /* a pipe or socketpair made here: the other end's tag
 				  * (gen << 32 | fd), 0 none (atomic) */
+	struct evs_handin *handin; /* a pipe's read end: its parked reader's offer
+				    * (rt/pipe.h; atomic: the reader's to take back,
+				    * or a writer's that claims it) */
 };
 
 void evs_fdtab_init(void);
@@ -185,6 +188,8 @@ static inline void evs_fd_unqueue(struct evs_fd *f, struct evs_queue *q, struct 
 		evs_queue_del(q, &w->link);
 	evs_spin_unlock(&f->lock);
 }
+/* The record tag (gen << 32 | fd) names, if it still does; else NULL. */
+struct evs_fd *evs_fd_by_tag(uint64_t tag);
 /* a and b are the two ends of a pipe (a reads, b writes) or a socketpair
  * just made in this process: each record learns the other's tag. */
 void evs_fd_pair(int a, int b);

@@ -7,6 +7,7 @@
 #include "task.h"
 #include "timer.h"
 #include "netring.h"
+#include "pipe.h"
 #include "../io/poller.h"
 #include "../libc/sys.h"
 #include <errno.h>
@@ -53,10 +54,15 @@ static long block_for_real(int fd, int dir, int64_t deadline)
 	return r < 0 ? r : 0;
 }
 
+/* fd_wait: a writer of this process handed its bytes to the read's offer
+ * (rt/pipe.h): the read is done, t->handin->res is its result. */
+#define HANDED 1
+
 /* Park until fd is ready in dir, the deadline passes (-ETIME), it is
  * closed (-EBADF), the task is cancelled (-ECANCELED) or a signal comes
  * for it (-EINTR, its handler not run yet); seq is the snapshot taken
- * before the failed try. 0: worth trying again. */
+ * before the failed try. 0: worth trying again. HANDED: a pipe's writer
+ * delivered (a signal that also came has had its handler run). */
 static long fd_wait(struct evs_fd *f, int fd, int dir, uint32_t seq, int64_t deadline)
 {
 	struct evs_task *t = evs_current();
@@ -72,9 +78,28 @@ static long fd_wait(struct evs_fd *f, int fd, int dir, uint32_t seq, int64_t dea
 	}
 	me.token = evs_wait_open(0);
 	evs_queue_push(&f->waiters[dir], &me.link);
+	uint32_t gen = f->gen;
 	evs_spin_unlock(&f->lock);
+	struct evs_handin *h = dir == EVS_IN ? t->handin : NULL;
+	if (h && h->f == f) {
+		h->t = t;
+		h->token = me.token;
+		h->gen = gen;
+		evs_pipe_offer(f, h);
+	} else {
+		h = NULL;
+	}
 	int why = evs_park(me.token, deadline, dir == EVS_IN ? EVS_WAIT_fd_in : EVS_WAIT_fd_out, fd);
+	bool handed = h && evs_pipe_withdraw(f, h);
 	evs_fd_unqueue(f, &f->waiters[dir], &me);
+	if (handed) {
+		/* The read has its bytes; a signal that also came runs its
+		 * handler now, a cancellation waits for the next cancellation
+		 * point (as after the ring's completion, ring_io). */
+		if (why == EVS_WAKE_SIGNAL)
+			evs_sig_run();
+		return HANDED;
+	}
 	return evs_wake_ret(why);
 }
 
@@ -219,6 +244,12 @@ long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, evs_prep_fn pr
 			ring = false;  /* this call cannot use the ring: readiness */
 		}
 		r = fd_wait(f, fd, dir, seq, deadline);
+		if (r == HANDED) {
+			/* Nothing went through the kernel's pipe: what was
+			 * known of it (empty) still holds. */
+			r = evs_current()->handin->res;
+			break;
+		}
 		if (skipped && (r == -ETIME || r == -EINTR || r == -ECANCELED)) {
 			/* The wait ended before its event was seen: the attempt
 			 * it stood in for comes first, as natively the call

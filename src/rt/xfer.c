@@ -13,7 +13,9 @@
  * that asked for non-blocking (O_NONBLOCK, MSG_DONTWAIT) gets EAGAIN. */
 #include "../evs.h"
 #include "fdio.h"
+#include "pipe.h"
 #include "sched.h"
+#include "task.h"
 #include "tls.h"
 #include "../io/nop.h"
 #include "../libc/sys.h"
@@ -330,6 +332,20 @@ static long kept_error(struct evs_fd *f)
 	return -(long)__atomic_exchange_n(&f->pending_err, 0, __ATOMIC_ACQ_REL);
 }
 
+/* A plain blocking read of a pipe made here may offer its buffers to the
+ * pipe's writers while it waits (rt/pipe.h): not one whose buffers may
+ * hold another task's bytes while it is parked (swapped TLS). */
+static bool offers(struct evs_xfer *x)
+{
+	if (x->f->kind != EVS_FD_PIPE || x->nonblock || x->msg || x->flags ||
+	    !evs_pipe_offers(x->f))
+		return false;
+	for (int i = 0; i < x->cnt; i++)
+		if (evs_tls_overlaps(x->iov[i].iov_base, x->iov[i].iov_len))
+			return false;
+	return iov_len(x->iov, x->cnt) > 0;
+}
+
 long evs_xfer_in(int fd, struct evs_xfer *x)
 {
 	long r = kept_error(x->f);
@@ -338,8 +354,16 @@ long evs_xfer_in(int fd, struct evs_xfer *x)
 	x->nonblock |= x->f->nonblock || (x->flags & MSG_DONTWAIT);
 	if (x->flags & MSG_PEEK)
 		x->all = 0;
+	struct evs_task *t = evs_current();
+	struct evs_handin h, *prev = t->handin;  /* a signal handler's read nests */
+	if (offers(x)) {
+		h = (struct evs_handin){ .f = x->f, .iov = x->iov, .cnt = x->cnt,
+					 .len = iov_len(x->iov, x->cnt) };
+		t->handin = &h;
+	}
 	r = finish(fd, x, evs_fd_io(x->f, fd, EVS_IN, try_in, prep_in, x, x->nonblock,
 				    evs_fd_deadline(x->f, EVS_IN)));
+	t->handin = prev;
 	free(x->bounce);  /* the ring is done with it (rt/netring.h) */
 	if (r > 0 && !(x->flags & MSG_PEEK))
 		evs_fd_poke_peer(x->f, EVS_OUT, r);  /* room for a writer of this process */
@@ -349,6 +373,11 @@ long evs_xfer_in(int fd, struct evs_xfer *x)
 long evs_xfer_out(int fd, struct evs_xfer *x)
 {
 	long r = kept_error(x->f);
+	if (!r && x->f->kind == EVS_FD_PIPE && !x->msg) {
+		long given = evs_pipe_give(x->f, fd, x->iov, x->cnt);
+		if (given > 0)
+			return given;  /* a reader of this process has them (rt/pipe.h) */
+	}
 	if (!r) {
 		x->nonblock |= x->f->nonblock || (x->flags & MSG_DONTWAIT);
 		r = finish(fd, x, evs_fd_io(x->f, fd, EVS_OUT, try_out, prep_out, x, x->nonblock,
