@@ -141,3 +141,11 @@ monitor_acted() {
 	[[ "$native" == *"handler ran 1 time(s), on the alternate stack: yes"* ]]
 	[[ "$native" == *"bytes changed below the spinner's stack pointer: none"* ]]
 }
+
+@test "each thread's sigaltstack is its own, and the runtime's signal never lands on one (2 KiB stacks of threads preempted on one worker; CPython's faulthandler stack): same answers as natively (1 and 2 workers)" {
+	# given to the kernel, a 2 KiB stack cannot take the runtime's
+	# signal frame: SIGSEGV at the first preemption
+	on_workers 1 2 -- same_output "$PROGS/altstack_small"
+	[[ "$native" == *"small-a  after set              set, 2048 bytes"* ]]
+	[[ "$native" == *"main     SA_ONSTACK handler     ran"* ]]
+}

@@ -42,4 +42,6 @@ static inline void evs_ctx_switch(struct evs_ctx *from, struct evs_ctx *to)
 	else
 		evs_ctx_switch_asm(from, to);
 }
+/* fn(arg) on the stack whose top is `top` (arch/x86_64/switch.S). */
+void evs_call_on_stack(void *top, void (*fn)(void *), void *arg);
 #endif

@@ -55,6 +55,53 @@ EVS_HOOK int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 	return -evs_sig_procmask(how, set, old);
 }
 
+/* sigaltstack of a task: its own, recorded and reported as the kernel
+ * would, never given to the kernel. The kernel's alternate stack of each
+ * worker stays the runtime's (64 KiB, rt/crash.c): the runtime's own
+ * signal runs there (rt/monitor.c), as do handlers of the program that
+ * the kernel delivers with SA_ONSTACK. A program's stack there would be
+ * shared by every task of the worker, kept after the task that set it
+ * ended and freed it, and could be smaller than the runtime's signal
+ * needs (CPython's faulthandler sets 16 KiB). */
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31)  /* the kernel's (Linux 4.7) */
+#endif
+
+static long task_altstack(struct evs_task *t, const stack_t *ss, stack_t *old)
+{
+	stack_t *a = &t->sig.alt;
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	bool on = a->ss_size && sp - (uintptr_t)a->ss_sp < a->ss_size;
+	stack_t was = *a;
+	was.ss_flags = on ? SS_ONSTACK : a->ss_size ? (a->ss_flags & SS_AUTODISARM) : SS_DISABLE;
+	if (ss) {
+		int mode = ss->ss_flags & ~(int)SS_AUTODISARM;
+		if (on)
+			return -EPERM;
+		if (mode != 0 && mode != SS_ONSTACK && mode != SS_DISABLE)
+			return -EINVAL;
+		if (mode == SS_DISABLE) {
+			*a = (stack_t){ 0 };
+		} else {
+			if (ss->ss_size < 2048)  /* the kernel's MINSIGSTKSZ (glibc's may be sysconf's larger one) */
+				return -ENOMEM;
+			*a = *ss;
+			a->ss_flags = ss->ss_flags & SS_AUTODISARM;
+		}
+	}
+	if (old)
+		*old = was;
+	return 0;
+}
+
+EVS_HOOK int sigaltstack(const stack_t *ss, stack_t *old)
+{
+	struct evs_task *t;
+	if (!ours() || !(t = evs_current()))
+		return REAL(sigaltstack)(ss, old);
+	return (int)evs_ret(task_altstack(t, ss, old));
+}
+
 EVS_HOOK int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	if (!ours())

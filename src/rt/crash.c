@@ -151,22 +151,22 @@ void evs_crash_init(void)
 void evs_crash_thread_start(void)
 {
 	stack_t cur;
-	if (sigaltstack(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE))
+	if (evs_sys3(SYS_sigaltstack, 0, (long)&cur, 0) == 0 && !(cur.ss_flags & SS_DISABLE))
 		return;  /* the program's, or ours already */
 	void *p = mmap(NULL, EVS_ALTSTACK, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	if (p == MAP_FAILED)
 		return;
 	stack_t ss = { .ss_sp = p, .ss_size = EVS_ALTSTACK, .ss_flags = 0 };
-	if (sigaltstack(&ss, NULL) != 0)
+	if (evs_sys3(SYS_sigaltstack, (long)&ss, 0, 0) != 0)
 		munmap(p, EVS_ALTSTACK);
 }
 
 void evs_crash_thread_end(void)
 {
 	stack_t cur, off = { .ss_flags = SS_DISABLE };
-	if (sigaltstack(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE) &&
-	    cur.ss_size == EVS_ALTSTACK && sigaltstack(&off, NULL) == 0)
+	if (evs_sys3(SYS_sigaltstack, 0, (long)&cur, 0) == 0 && !(cur.ss_flags & SS_DISABLE) &&
+	    cur.ss_size == EVS_ALTSTACK && evs_sys3(SYS_sigaltstack, (long)&off, 0, 0) == 0)
 		munmap(cur.ss_sp, EVS_ALTSTACK);
 }
 

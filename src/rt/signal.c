@@ -373,6 +373,46 @@ static void default_action(int sig)
 /* Deliver one record to the current task (its context). uc: the kernel's
  * context when this is the signal that interrupted it, else NULL. Returns
  * EVS_SIG_RAN[|EVS_SIG_NORESTART] or 0. */
+struct handler_call {
+	struct disp *d;
+	int sig;
+	siginfo_t *info;
+	ucontext_t *uc;
+};
+
+static void call_handler(void *p)
+{
+	struct handler_call *c = p;
+	if (c->d->flags & SA_SIGINFO)
+		((void (*)(int, siginfo_t *, void *))c->d->handler)(c->sig, c->info, c->uc);
+	else
+		((void (*)(int))c->d->handler)(c->sig);
+}
+
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31)
+#endif
+
+/* The program's handler, on the task's own alternate stack when it asked
+ * for one (SA_ONSTACK) and is not on it already, as the kernel would run
+ * it; SS_AUTODISARM disarms that stack while the handler runs. The
+ * kernel's alternate stack is the worker's (hook/signal.c). */
+static void run_handler(struct evs_task *t, struct handler_call *c)
+{
+	stack_t *a = &t->sig.alt;
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	if (!(c->d->flags & SA_ONSTACK) || !a->ss_size || sp - (uintptr_t)a->ss_sp < a->ss_size) {
+		call_handler(c);
+		return;
+	}
+	stack_t was = *a;
+	if (was.ss_flags & SS_AUTODISARM)
+		*a = (stack_t){ 0 };
+	evs_call_on_stack((char *)was.ss_sp + was.ss_size, call_handler, c);
+	if (was.ss_flags & SS_AUTODISARM)
+		*a = was;
+}
+
 static int deliver(struct evs_task *t, struct sigrec *r, ucontext_t *uc)
 {
 	siginfo_t info = r->info;
@@ -407,10 +447,8 @@ static int deliver(struct evs_task *t, struct sigrec *r, ucontext_t *uc)
 		uc = &made;
 	}
 	evs_bits_sigset(old, &uc->uc_sigmask);  /* what the handler sees as "before" */
-	if (d.flags & SA_SIGINFO)
-		((void (*)(int, siginfo_t *, void *))d.handler)(sig, &info, uc);
-	else
-		((void (*)(int))d.handler)(sig);
+	struct handler_call c = { &d, sig, &info, uc };
+	run_handler(t, &c);
 	s->mask = old;
 	return EVS_SIG_RAN | ((d.flags & SA_RESTART) ? 0 : EVS_SIG_NORESTART);
 }

@@ -74,4 +74,29 @@ evs_sigframe_continue:
 	.cfi_endproc
 	.size	evs_sigframe_continue, .-evs_sigframe_continue
 
+/* evs_call_on_stack(top, fn, arg): fn(arg) with the stack pointer at top
+ * (rounded down to 16), then back on the caller's stack; %rbp holds the
+ * way back, so unwinders walk through (a program's signal handler run on
+ * its task's alternate stack, rt/signal.c). */
+	.globl	evs_call_on_stack
+	.hidden	evs_call_on_stack
+	.type	evs_call_on_stack, @function
+evs_call_on_stack:
+	.cfi_startproc
+	pushq	%rbp
+	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset rbp, 0
+	movq	%rsp, %rbp
+	.cfi_def_cfa_register rbp
+	andq	$-16, %rdi
+	movq	%rdi, %rsp
+	movq	%rdx, %rdi
+	callq	*%rsi
+	movq	%rbp, %rsp
+	popq	%rbp
+	.cfi_def_cfa rsp, 8
+	ret
+	.cfi_endproc
+	.size	evs_call_on_stack, .-evs_call_on_stack
+
 	.section .note.GNU-stack,"",@progbits
