@@ -62,8 +62,6 @@
 #include "../obs/log.h"
 #include "../libc/sys.h"
 #include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -271,37 +269,6 @@ static void preempt(struct evs_worker *w, int64_t now)
  * child's exec) must not silence the worker for good. */
 #define EVS_IPI_STALE_NS EVS_STALL_NS
 
-/* The runtime's signal is still pending on w's thread (the kernel's
- * thread-directed pending set, /proc/self/task/TID/status): it has not
- * been lost, only not delivered yet, as when its thread waits for a CPU
- * on a loaded machine. Asked only of a mark gone stale. */
-static bool still_pending(struct evs_worker *w)
-{
-	int tid = __atomic_load_n(&w->ktid, __ATOMIC_RELAXED);
-	char path[64] = "/proc/self/task/", digits[16], buf[2048];
-	if (tid <= 0)
-		return false;
-	int nd = 0, len = (int)strlen(path);
-	for (; tid; tid /= 10)  /* no snprintf: this may run in a signal handler */
-		digits[nd++] = (char)('0' + tid % 10);
-	while (nd)
-		path[len++] = digits[--nd];
-	memcpy(path + len, "/status", 8);
-	int fd = (int)evs_sys6(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
-	if (fd < 0)
-		return false;
-	long n = evs_sys_read(fd, buf, sizeof(buf) - 1);
-	evs_sys_close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
-	const char *p = strstr(buf, "\nSigPnd:");
-	if (!p)
-		return false;
-	unsigned long long pend = strtoull(p + 8, NULL, 16);
-	return pend & (1ULL << (EVS_SIG_PREEMPT - 1));
-}
-
 bool evs_monitor_ipi(struct evs_worker *w)
 {
 	int64_t now = evs_now_ns();
@@ -309,17 +276,6 @@ bool evs_monitor_ipi(struct evs_worker *w)
 	do {
 		if (at && now - at < EVS_IPI_STALE_NS)
 			return false;  /* one on its way: its handler reads our post */
-		/* A stale mark whose signal is still pending: sending another
-		 * would queue it (a real-time signal), and the handler runs
-		 * with SA_NODEFER, so the kernel would stack every queued one
-		 * on the alternate stack before the first handler ran a single
-		 * instruction (CPython's faulthandler stack, 16 KiB, held five:
-		 * SIGSEGV). The mark is renewed instead. */
-		if (at && still_pending(w)) {
-			__atomic_compare_exchange_n(&w->ipi_at, &at, now, false, __ATOMIC_SEQ_CST,
-						    __ATOMIC_SEQ_CST);
-			return false;
-		}
 	} while (!__atomic_compare_exchange_n(&w->ipi_at, &at, now, false, __ATOMIC_SEQ_CST,
 					      __ATOMIC_SEQ_CST));
 	REAL(pthread_kill)(w->thread, EVS_SIG_PREEMPT);

@@ -64,7 +64,6 @@ struct evs_worker {
 	uint8_t no_uring, no_aio;    /* making one failed: do not ask again */
 	int evfd;                    /* eventfd in epfd: the cross-worker poke */
 	pthread_t thread;
-	int ktid;                    /* its kernel thread id (the monitor's look at its pending signals) */
 	void *sched_stack;           /* worker 0's scheduler stack */
 	ucontext_t sched_uc;
 } __attribute__((aligned(64)));

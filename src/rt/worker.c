@@ -23,7 +23,6 @@
 #include "../io/uring.h"
 #include "netring.h"
 #include "../libc/real.h"
-#include "../libc/sys.h"
 #include "../obs/log.h"
 #include <errno.h>
 #include <signal.h>
@@ -135,7 +134,6 @@ static void *worker_main(void *arg)
 {
 	struct evs_worker *w = arg;
 	evs_self = w;
-	w->ktid = (int)evs_sys3(SYS_gettid, 0, 0, 0);
 	evs_tls_worker_start(w);
 	evs_monitor_worker_start();
 	evs_sig_worker_start(w);
@@ -241,7 +239,6 @@ static void adopt_main_thread(struct evs_task *cur)
 	w0->thread = REAL(pthread_self)();
 	w0->cur = cur;
 	evs_self = w0;
-	w0->ktid = (int)evs_sys3(SYS_gettid, 0, 0, 0);
 	evs_tls_worker_start(w0);
 }
 
