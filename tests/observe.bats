@@ -181,6 +181,25 @@ assert child["tasks_peak"] == 2, child
 PY
 }
 
+@test "a process that leaves with _exit or _Exit still writes its report; a vfork child writes none (h2o, nghttpx)" {
+	cd "$BATS_TEST_TMPDIR"
+	for mode in main Exit child vfork; do
+		same_output "$PROGS/exit_underscore" "$mode"
+		rm -f s.json
+		EVSHIM_STATS="$BATS_TEST_TMPDIR/s.json" EVSHIM_STATS_FORMAT=json run_shim "$PROGS/exit_underscore" "$mode" > /dev/null || true
+		echo "$mode:"; cat s.json
+		python3 - s.json "$mode" <<'PY'
+import json, sys
+reps = [json.loads(l) for l in open(sys.argv[1])]
+mode = sys.argv[2]
+created = [r["counters"]["tasks_created"] for r in reps]
+# the child's report comes first: its parent waits for it
+want = {"main": [3], "Exit": [3], "child": [2, 0], "vfork": [1]}[mode]
+assert created == want, (mode, created)
+PY
+	done
+}
+
 @test "logs: silent by default, the start-up choices at info, each fallback at debug, all prefixed evshim[pid]:" {
 	cd "$BATS_TEST_TMPDIR"
 	run_shim "$PROGS/count_ops" 2 2 > out 2> err

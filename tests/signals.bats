@@ -125,3 +125,12 @@ make_case() {
 	T=60 on_workers 1 2 -- same_output "$PROGS/ipi_flood"
 	[[ "$native" == *"200000 mask changes, 0 failed; SIGUSR1 handled 1 time(s)"* ]]
 }
+
+# A worker that cannot take the runtime's signal for long (its thread in
+# vfork's wait; stunnel's, unscheduled on a loaded machine) was sent it
+# again every 10 ms, and took all the queued ones at once, nested, until
+# its alternate stack ran out.
+@test "a worker that cannot take the runtime's signal for 1 s (its vfork child sleeps) gets at most two, not a nested flood (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/vfork_wait_ipi"
+	[[ "$native" == *"the vfork child slept 1 s and exited 3; the busy thread ended"* ]]
+}

@@ -6,6 +6,7 @@
 #include "../rt/config.h"
 #include "../rt/fdtab.h"
 #include "../rt/monitor.h"
+#include "../rt/report.h"
 #include "../rt/signal.h"
 #include "../obs/log.h"
 #include <linux/seccomp.h>
@@ -16,6 +17,23 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* _exit and _Exit run no destructor, so the exit report is written here
+ * (h2o and nghttpx's worker process leave this way). glibc's exit calls
+ * its own _exit inside libc, after the destructors, not this one. */
+EVS_HOOK void _exit(int status)
+{
+	evs_report_exit();
+	REAL(_exit)(status);
+	__builtin_unreachable();
+}
+
+EVS_HOOK void _Exit(int status)
+{
+	evs_report_exit();
+	REAL(_Exit)(status);
+	__builtin_unreachable();
+}
 
 /* The runtime's wait `call` as the hook's answer of `type`: the real call
  * (counted) when it says EVS_USE_REAL; a cancellation point, so

@@ -9,6 +9,7 @@
 #include "../rt/offload.h"
 #include "../rt/tls.h"
 #include <netdb.h>
+#include <stdbool.h>
 
 struct lookup {
 	long (*call)(void *);
@@ -80,10 +81,19 @@ static long do_getnameinfo(void *arg)
 	return REAL(getnameinfo)(g->sa, g->salen, g->host, g->hostlen, g->serv, g->servlen, g->flags);
 }
 
+/* Numbers only (what is asked for is numeric): glibc formats the address
+ * and the port itself (inet_ntop, a scope id by its interface index, from
+ * the kernel), with no resolver and no file, so the call never waits and
+ * runs here, not on the pool (stunnel asks three times a connection). */
+static bool numeric_only(const char *host, const char *serv, int flags)
+{
+	return (!host || (flags & NI_NUMERICHOST)) && (!serv || (flags & NI_NUMERICSERV));
+}
+
 EVS_HOOK int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
 			 socklen_t hostlen, char *serv, socklen_t servlen, int flags)
 {
-	if (!evs_current())
+	if (!evs_current() || numeric_only(host, serv, flags))
 		return REAL(getnameinfo)(sa, salen, host, hostlen, serv, servlen, flags);
 	struct gni g = { sa, salen, host, hostlen, serv, servlen, flags };
 	const void *p[] = { sa, host, serv };

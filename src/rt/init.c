@@ -142,9 +142,7 @@ __attribute__((constructor(101))) static void evs_init(void)
 
 __attribute__((destructor)) static void evs_fini(void)
 {
-	/* a confined process (seccomp) may not open the report's file */
-	if (evs_config.stats && !evs_config.disable && !evs_sched_left)
-		evs_report_write();
+	evs_report_exit();
 }
 
 EVS_HOOK const char *evshim_version(void)

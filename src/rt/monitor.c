@@ -166,6 +166,7 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 	struct evs_worker *w = evs_self;
 	if (!w)
 		goto out;
+	__atomic_add_fetch(&w->ipi_taken, 1, __ATOMIC_SEQ_CST);
 	struct evs_task *t = w->cur;
 	if (!t) {  /* the scheduler: nothing to move */
 		preempt_body(ucv);
@@ -268,6 +269,12 @@ static void preempt(struct evs_worker *w, int64_t now)
  * handler (taken away at an exec that then failed, or lost with a vfork
  * child's exec) must not silence the worker for good. */
 #define EVS_IPI_STALE_NS EVS_STALL_NS
+/* But a real-time signal is queued once per sending, and a thread that
+ * cannot take them (waiting in vfork for its child, or not scheduled on
+ * a loaded machine) takes them all at once when it runs again, nested
+ * (SA_NODEFER), one frame of a few KiB each on its alternate stack: with
+ * this many queued, no more is sent until its handler has begun one. */
+#define EVS_IPI_QUEUED_MAX 2
 
 bool evs_monitor_ipi(struct evs_worker *w)
 {
@@ -276,8 +283,13 @@ bool evs_monitor_ipi(struct evs_worker *w)
 	do {
 		if (at && now - at < EVS_IPI_STALE_NS)
 			return false;  /* one on its way: its handler reads our post */
+		if (at && (int32_t)(__atomic_load_n(&w->ipi_sent, __ATOMIC_SEQ_CST) -
+				    __atomic_load_n(&w->ipi_taken, __ATOMIC_SEQ_CST)) >=
+				  EVS_IPI_QUEUED_MAX)
+			return false;  /* queued, not lost: the thread has not run */
 	} while (!__atomic_compare_exchange_n(&w->ipi_at, &at, now, false, __ATOMIC_SEQ_CST,
 					      __ATOMIC_SEQ_CST));
+	__atomic_add_fetch(&w->ipi_sent, 1, __ATOMIC_SEQ_CST);
 	REAL(pthread_kill)(w->thread, EVS_SIG_PREEMPT);
 	return true;
 }
@@ -441,8 +453,11 @@ void evs_monitor_exec_drain(void)
 	while (evs_sys6(SYS_rt_sigtimedwait, &s, 0, &zero, _NSIG / 8, 0, 0) == EVS_SIG_PREEMPT)
 		;
 	struct evs_worker *w = evs_self;
-	if (w)  /* what was taken away is owed again: the next request sends */
+	if (w) {  /* what was taken away is owed again: the next request sends */
+		__atomic_store_n(&w->ipi_taken, __atomic_load_n(&w->ipi_sent, __ATOMIC_SEQ_CST),
+				 __ATOMIC_SEQ_CST);
 		__atomic_store_n(&w->ipi_at, 0, __ATOMIC_SEQ_CST);
+	}
 }
 
 void evs_monitor_exec_failed(void)

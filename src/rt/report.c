@@ -143,3 +143,17 @@ void evs_report_write(void)
 	if (opened)
 		evs_sys_close(fd);
 }
+
+/* Never in a vfork child: its memory, counters included, is its parent's,
+ * whose report comes at its own exit. Never after the runtime left (a
+ * process confined by seccomp may not open the report's file). Two
+ * threads leaving at once write it once. */
+void evs_report_exit(void)
+{
+	static int written;
+	if (!evs_config.stats || evs_config.disable || evs_sched_left || evs_vfork_child)
+		return;
+	if (__atomic_exchange_n(&written, 1, __ATOMIC_RELAXED))
+		return;
+	evs_report_write();
+}

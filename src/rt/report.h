@@ -24,4 +24,8 @@ void evs_report_atfork_child(uint64_t live_tasks);
 /* Write the exit report to stderr (the start-up duplicate) or the
  * EVSHIM_STATS file. */
 void evs_report_write(void);
+/* The exit report, if EVSHIM_STATS asks for it, once per process: from
+ * the runtime's destructor (exit) or from _exit and _Exit (hook/proc.c),
+ * which run no destructor. */
+void evs_report_exit(void);
 #endif

@@ -45,6 +45,9 @@ struct evs_worker {
 	int64_t ipi_at;              /* atomic: when the runtime's signal was sent
 	                              * to it and not yet taken (0: none);
 	                              * evs_monitor_ipi */
+	uint32_t ipi_sent, ipi_taken; /* atomic: the runtime's signals sent to
+	                              * it and those its handler began: the
+	                              * difference is queued in the kernel */
 	int gone;                    /* atomic: its thread has ended (slot free) */
 	int pollwaits;               /* atomic: its tasks parked on what only its
 	                              * epoll set reports (fds, poll, sigwait's

@@ -107,6 +107,7 @@ static void reset(struct evs_worker *w, int id, bool spare)
 	w->stalled = 0;
 	w->sigfd_armed = 0;
 	w->ipi_at = 0;
+	w->ipi_sent = w->ipi_taken = 0;
 	w->kgen_seen = (uint64_t)-1;  /* applies K when it starts */
 	w->sigin.head = w->sigin.tail = 0;
 	w->last_run = evs_now_ns();
