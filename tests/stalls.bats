@@ -115,6 +115,27 @@ monitor_acted() {
 	[ "$(stat_of given_away)" -eq 0 ]
 }
 
+# pbzip2 -d: four threads made before main computes wait on a condition;
+# main's worker is stalled, so the other steals them all and they park
+# there. When main lets them go and joins, its worker idles: the tasks the
+# monitor preempts there move to it (sched.c), where each task has a
+# thread pointer of its own (moved_wakers has __thread data). Before, all
+# four computed on one worker. The control: without TLS of the program's
+# own (steal_pinned), tasks that have run never move. (Not with
+# EVSHIM_SWITCH=ucontext: the monitor's preemption is refused there.)
+@test "computing threads stolen onto one worker move to an idle one when each has its own thread pointer; never without (pbzip2 -d; 2 workers)" {
+	rm -f "$BATS_TEST_TMPDIR/st"
+	EVSHIM_WORKERS=2 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" same_output "$PROGS/moved_wakers"
+	[[ "$native" == *"more than one kernel thread: yes"* ]]
+	[[ "$native" == *"kept its __thread data and errno address: yes"* ]]
+	echo "moved $(stat_of moved), stolen $(stat_of steals), given away $(stat_of given_away)"
+	rm -f "$BATS_TEST_TMPDIR/st"
+	EVSHIM_WORKERS=2 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" LD_PRELOAD="$SHIM" \
+		timeout "$T" "$PROGS/steal_pinned" >/dev/null 2>&1
+	echo "steal_pinned: moved $(stat_of moved)"
+	[ "$(stat_of moved)" -eq 0 ]
+}
+
 # GNU OpenMP waits on its barriers with the syscall instruction itself:
 # after the monitor has handed off one such wait, its site traps and the
 # next waits are handed off at once (rt/sitetrap.c). With every signal

@@ -16,6 +16,7 @@
 #ifndef EVS_SWITCH_H
 #define EVS_SWITCH_H
 #include <stddef.h>
+#include <stdint.h>
 #include <ucontext.h>
 
 struct evs_ctx {
@@ -34,6 +35,8 @@ void evs_ctx_switch_asm(struct evs_ctx *from, struct evs_ctx *to);
 /* A suspended context's registers as a ucontext (for stack walks: the
  * task dump). Only for a context nobody is running. */
 void evs_ctx_regs(const struct evs_ctx *ctx, ucontext_t *uc);
+/* A suspended context's stack pointer (either switch mode). */
+uintptr_t evs_ctx_sp(const struct evs_ctx *ctx);
 
 static inline void evs_ctx_switch(struct evs_ctx *from, struct evs_ctx *to)
 {

@@ -17,6 +17,7 @@
 	X(wakes_remote, "wake-ups sent to another worker") \
 	X(steals, "new tasks an idle worker took from another") \
 	X(given_away, "new tasks a worker handed to an idle one before starting them") \
+	X(moved, "tasks woken from a hand-off (lock, condition...) handed to an idle worker") \
 	X(worker_sleeps, "times a worker slept in epoll_wait") \
 	X(worker_pokes, "eventfd pokes to wake a sleeping worker") \
 	X(timer_fires, "timers that fired") \

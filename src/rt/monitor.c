@@ -28,8 +28,10 @@
  *     lock may be held): the task must keep the worker, but tasks that
  *     have never run move to a worker that is not stalled;
  *   - the shim on the stack: nothing (its structures may be mid-update).
- * Tasks that have run never move (their TLS addresses are the worker's),
- * so this preemption is what keeps them live on a stalled worker.
+ * Tasks that have run do not move (their TLS addresses may be the
+ * worker's), so this preemption is what keeps them live on a stalled
+ * worker; in TLS address mode a task it preempted may then be handed to
+ * an idle worker (sched.c, frame_here).
  *
  * Sooner than that, a worker that has not switched for EVS_PENDING_NS while
  * it has work waiting (a timer due, a wake-up in its inbox, an event in
@@ -74,11 +76,37 @@
 #define EVS_PENDING_NS (1 * 1000000LL)
 #define EVS_STALL_NS (10 * 1000000LL)
 #define EVS_MONITOR_IDLE_NS (16 * 1000000LL)
+static bool own_stack(const struct evs_task *t, uintptr_t sp);
+
+/* A preempted task resumed on another worker (sched.c): its handler's
+ * sigreturn will set this kernel thread's alternate stack and signal mask
+ * from the frame, which hold the old worker's. They become this thread's
+ * (its mask now is its normal one: a task runs here only outside any
+ * handler of this thread's, or inside one that does not change it). */
+static void frame_here(ucontext_t *uc)
+{
+	stack_t ss;
+	if (evs_sys3(SYS_sigaltstack, 0, &ss, 0) == 0) {
+		ss.ss_flags &= ~SS_ONSTACK;
+		uc->uc_stack = ss;
+	}
+	sigset_t m;
+	memset(&m, 0, sizeof(m));
+	if (evs_sys6(SYS_rt_sigprocmask, SIG_BLOCK, 0, &m, _NSIG / 8, 0, 0) == 0)
+		uc->uc_sigmask = m;
+}
+
 /* The handler's work once it runs on the interrupted task's own stack. */
 static void preempt_body(void *ucv)
 {
 	int saved = errno;
 	struct evs_worker *w = evs_self;
+	/* The runtime's kernel frames a task is inside: it may move to
+	 * another worker only when this is the one, at the yield below
+	 * (sched.c), which then makes the frame that thread's. */
+	struct evs_task *in = w->cur;
+	if (in)
+		in->sigframes++;
 	/* Taken: the next request sends another (evs_monitor_ipi). Cleared
 	 * before the requests are read, so none posted after is missed. */
 	__atomic_store_n(&w->ipi_at, 0, __ATOMIC_SEQ_CST);
@@ -106,9 +134,18 @@ static void preempt_body(void *ucv)
 		goto out;
 	if (evs_sched_housekeeping(w)) {
 		w->st[EVS_ST_preempts]++;
+		/* With this frame on its own stack, t may move meanwhile
+		 * (sched.c): then the frame is made this thread's. */
+		bool own = own_stack(t, (uintptr_t)ucv);
+		t->preempt_uc = own ? ucv : NULL;
 		evs_task_yield();  /* back here when it is this task's turn */
+		t->preempt_uc = NULL;
+		if (own && evs_self != w)
+			frame_here(ucv);
 	}
 out:
+	if (in)
+		in->sigframes--;
 	errno = saved;
 }
 
@@ -175,7 +212,9 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
 	if (!own_stack(t, sp)) {
 		__atomic_store_n(&w->ipi_at, 0, __ATOMIC_SEQ_CST);
+		t->sigframes++;
 		evs_sig_on_ipi(w, uc);
+		t->sigframes--;
 		if (__atomic_exchange_n(&w->preempt_req, 0, __ATOMIC_ACQ_REL)) {
 			w->st[EVS_ST_preempt_refused]++;
 			__atomic_store_n(&w->yield_owed, 1, __ATOMIC_RELAXED);

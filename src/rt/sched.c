@@ -8,10 +8,13 @@
  *   task    a user context (task.h). main() runs as task 0 on the main
  *           thread's stack, so a main that blocks parks like any task.
  *
- * Placement: a new task goes to the next worker round-robin and stays
- * there for life (task.h explains why). A task is therefore only ever run
- * by one kernel thread, and a worker's run queue has exactly one consumer:
- * the worker itself.
+ * Placement: a new task starts on its creator's worker or an idle one,
+ * and may be stolen until it has run (below). Once it has run it stays
+ * (task.h explains why), except that its worker may hand it to an idle
+ * worker while it is queued after a preemption, in TLS address mode
+ * ("tasks that have run", below). A task is only ever run by its home
+ * worker's kernel thread, and a worker's run queue has exactly one
+ * consumer: the worker itself.
  *
  * Run queues (per worker, rt/runq.h): a local FIFO only the owner touches
  * and an inbox any thread may push to; the owner drains the inbox into the
@@ -302,6 +305,107 @@ static bool give_away(struct evs_worker *w, struct evs_task *t)
 	return true;
 }
 
+/* --- tasks that have run: moved only when preempted, by their worker --
+ *
+ * A task that has run keeps its worker, with one exception: where each
+ * task has a thread pointer of its own (TLS address mode, tls.h), its
+ * identity (its __thread data, errno's address, the owner glibc's
+ * recursive locks record: the pointer, or the kernel thread id in its
+ * descriptor, which evs_tls_move sets to the new worker's) goes with it.
+ * Such a task that the monitor preempted (monitor.c) was interrupted with
+ * only the program's own code on its stack (the safe-point rule: no libc,
+ * loader or runtime frame, so no lock of theirs held, no fd registration
+ * or ring operation half made), and its handler's frame is on its own
+ * stack; the handler rewrites that frame for the new kernel thread before
+ * sigreturn (its alternate stack and mask). So when this worker has more
+ * ready tasks than it can run and another worker is idle, it hands that
+ * one up to half of them (Go's work stealing takes half too; here the
+ * owner gives, so its run queue stays owner-only and the task is
+ * certainly switched out: it is queued and not w->cur).
+ * Not moved: the main task (its area is the main thread's), a task with
+ * no area of its own, a task parked in any other way (a wait in a lock or
+ * condition may be made inside libc or the loader, holding their locks:
+ * a library's constructor run by dlopen holds the loader's), and every
+ * task in copy mode or without TLS of the program's own, where all tasks
+ * of a worker share its thread pointer and an address of errno that the
+ * compiler keeps across a call (__errno_location is declared const)
+ * would point at the old worker's. */
+
+/* At most this many queued tasks are looked at for a move, and after a
+ * look that found none to move, this many picks go by before the next. */
+#define EVS_SHARE_SCAN 16
+#define EVS_SHARE_BACKOFF 64
+
+static bool on_own_stack(const struct evs_task *t)
+{
+	uintptr_t sp = evs_ctx_sp(&t->ctx), lo = (uintptr_t)t->stack_lo;
+	return sp >= lo && sp < lo + t->stack_size;
+}
+
+static bool movable(struct evs_worker *w, struct evs_task *t)
+{
+	return t != w->cur && t != &evs_main_task && t->started && t->tp && t->tp != w->tp &&
+	       t->tcb_ready && t->parked_on == EVS_WAIT_yield && t->preempt_uc &&
+	       t->sigframes == 1 && on_own_stack(t);
+}
+
+/* A worker with nothing to run and nothing coming: no task, no ready,
+ * new or woken one. */
+static struct evs_worker *idle_for_share(struct evs_worker *not)
+{
+	struct evs_worker *o = idle_worker(not);
+	return o && evs_runq_inbox_empty(&o->rq) ? o : NULL;
+}
+
+/* Move t (queued on w, movable, already out of w's queue) to o, which has
+ * counted it (claimed). */
+static void move_task(struct evs_worker *w, struct evs_worker *o, struct evs_task *t)
+{
+	evs_tls_move(w, o, t);
+	__atomic_sub_fetch(&w->ntasks, 1, __ATOMIC_SEQ_CST);
+	w->st[EVS_ST_moved]++;
+	t->w = o;
+	evs_sched_ready(t);  /* o's inbox (it publishes t->w), a poke if it sleeps */
+}
+
+/* t was just taken from w's run queue and more wait behind it: if another
+ * worker idles, hand it up to half of them, t first. Returns the task w
+ * runs now (t, or the next one that stayed). */
+static struct evs_task *share(struct evs_worker *w, struct evs_task *t)
+{
+	if (w->share_skip) {
+		w->share_skip--;
+		return t;
+	}
+	struct evs_worker *o = idle_for_share(w);
+	/* a spare whose thread has not started yet has no thread pointer */
+	if (!o || !__atomic_load_n(&o->tp, __ATOMIC_ACQUIRE))
+		return t;
+	int n = 1;
+	for (struct evs_link *l = w->rq.local.head; l && n < EVS_SHARE_SCAN; l = l->next)
+		n++;
+	int quota = n / 2, moved = 0, looked = 1;
+	struct evs_task *run = t;
+	if (movable(w, t) && evs_worker_claim(o)) {
+		move_task(w, o, t);
+		run = NULL;
+		moved++;
+	}
+	for (struct evs_link *l = w->rq.local.head, *next; l && moved < quota && looked < n; l = next) {
+		next = l->next;
+		looked++;
+		struct evs_task *x = evs_queue_entry(l, struct evs_task, rq);
+		if (!movable(w, x) || !evs_worker_claim(o))
+			continue;
+		evs_queue_del(&w->rq.local, l);
+		move_task(w, o, x);
+		moved++;
+	}
+	if (!moved)
+		w->share_skip = EVS_SHARE_BACKOFF;
+	return run ? run : evs_runq_pop(&w->rq);
+}
+
 /* The next task to run on w, owner only: its run queue, and its new tasks
  * every other turn (so a busy worker still starts new tasks). */
 static struct evs_task *pick(struct evs_worker *w)
@@ -313,7 +417,10 @@ static struct evs_task *pick(struct evs_worker *w)
 		if (!give_away(w, t))
 			return t;
 	}
-	return evs_runq_pop(&w->rq);
+	struct evs_task *t = evs_runq_pop(&w->rq);
+	if (EVS_UNLIKELY(evs_tls_by_address) && t && evs_runq_has_local(&w->rq) && evs_tls_movable())
+		t = share(w, t);
+	return t;
 }
 
 /* --- the scheduler loop ----------------------------------------------- */

@@ -20,6 +20,7 @@ struct evs_worker {
 	struct evs_timers timers;
 	unsigned hops;               /* direct task-to-task switches */
 	unsigned fresh_turn;         /* alternates the run queue and new tasks */
+	unsigned share_skip;         /* picks before the next look for tasks to move */
 	void *tp;                    /* this thread's thread pointer (tls.h) */
 	struct evs_task *tls_owner;  /* whose TLS copy is resident */
 	int64_t last_run;            /* when the loop last ran a task (spares) */

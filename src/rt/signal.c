@@ -578,8 +578,11 @@ static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 	 * while the program's handler runs, the worker takes signals again. */
 	REAL(pthread_sigmask)(SIG_SETMASK, &k, NULL);
 	w->kgen_seen = __atomic_load_n(&evs_sig_kgen, __ATOMIC_ACQUIRE);
-	if (evs_sig_deliverable(&t->sig))
+	if (evs_sig_deliverable(&t->sig)) {
+		t->sigframes++;  /* a handler that waits stays on this worker */
 		evs_sig_run_pending(t, sig, uc);
+		t->sigframes--;
+	}
 	/* sigreturn restores this mask: K as it is now, not as it was. */
 	k_sigset(&uc->uc_sigmask);
 	errno = saved;

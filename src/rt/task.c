@@ -99,6 +99,8 @@ int evs_park(uint64_t token, int64_t deadline, int why, intptr_t obj)
 	if (polled)
 		__atomic_store_n(&w->pollwaits, w->pollwaits - 1, __ATOMIC_RELAXED);
 	t->parked_on = -1;
+	/* Only a yield without a deadline may come back on another worker
+	 * (sched.c): a timer is still in w's heap, and w is still t->w. */
 	evs_timer_del(&w->timers, &tm);
 	errno = t->err;
 	return t->wake_reason;

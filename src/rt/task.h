@@ -1,11 +1,15 @@
 /* Tasks: what pthread_create makes under the shim.
  *
  * A task is a user-level context (arch/switch.h) with its own stack and a
- * home worker (rt/sched.h). Once it has run it stays on that worker for
- * life: it is only ever resumed by that worker's kernel thread, which is
- * what keeps errno and every TLS address the program cached valid
- * (rt/tls.h), and what makes the wake-up protocol below simple. A task
- * that has never run may still be moved (sched.c).
+ * home worker (rt/sched.h). Once it has run it stays on that worker: it
+ * is only ever resumed by that worker's kernel thread, which is what keeps
+ * errno and every TLS address the program cached valid (rt/tls.h), and
+ * what makes the wake-up protocol below simple. A task that has never run
+ * may still be moved (sched.c); one that has run only by its own worker,
+ * while it sits in that worker's run queue after the monitor preempted it,
+ * and only where it has a thread pointer of its own (sched.c, "tasks that
+ * have run"): it is in no wait then, and a later waker reads t->w after
+ * the task has run on its new worker.
  *
  * Waiting and waking (the whole protocol, used by every blocking verb):
  *   1. the task opens a wait: evs_wait_open(flags) sets
@@ -104,6 +108,12 @@ struct evs_task {
 	int parked_on;               /* enum evs_wait; -1 when running */
 	intptr_t parked_obj;         /* fd, lock address, pid...: see evs_park */
 	int64_t parked_since, parked_until;
+	int sigframes;               /* runtime signal handlers it is inside
+				      * (each a kernel frame whose sigreturn
+				      * acts on its worker's thread) */
+	void *preempt_uc;            /* yielded by the monitor's preemption:
+				      * that handler's frame, on its own
+				      * stack; the one case it may move */
 
 	/* Join/detach/exit: protected by lock. */
 	int lock;
@@ -127,7 +137,8 @@ struct evs_task {
 	int tcb_ready;               /* its thread descriptor was made from its worker's */
 	struct evs_tls_dtor *tls_dtors;  /* C++ thread_local destructors */
 	int exiting;
-	int started;                 /* has run: pinned to its worker from now on */
+	int started;                 /* has run: pinned to its worker, except
+				      * when preempted (sched.c) */
 	int given;                   /* handed to an idle worker once (sched.c) */
 	int cancel_pending;          /* atomic: pthread_cancel was called */
 	struct evs_tasksig sig;      /* its mask, pending signals (signal.h) */

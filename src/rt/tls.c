@@ -45,6 +45,8 @@ static size_t tcb_size;
 static ptrdiff_t rseq_off;
 static size_t list_off;        /* struct pthread's link in glibc's thread list */
 static int have_list;
+static size_t tid_off;         /* struct pthread's tid */
+static int have_tid;
 static int have_rseq;
 static uintptr_t static_lo;    /* bytes of static TLS below the thread pointer */
 
@@ -125,6 +127,11 @@ static void address_mode_init(void)
 	if (ld && ld[2] + 2 * sizeof(void *) <= tcb_size) {
 		list_off = ld[2];
 		have_list = 1;
+	}
+	const uint32_t *td = dlsym(RTLD_DEFAULT, "_thread_db_pthread_tid");
+	if (td && td[0] == 32 && td[2] + sizeof(int) <= tcb_size) {
+		tid_off = td[2];
+		have_tid = 1;
 	}
 	const ptrdiff_t *ro = dlsym(RTLD_DEFAULT, "__rseq_offset");
 	const unsigned *rs = dlsym(RTLD_DEFAULT, "__rseq_size");
@@ -320,6 +327,21 @@ void evs_tls_task_free(struct evs_worker *w, struct evs_task *t)
 		w->tls_owner = NULL;  /* its copy is dead: nothing to save */
 	free(t->tls);
 	t->tls = NULL;
+}
+
+bool evs_tls_movable(void)
+{
+	return evs_tls_by_address && have_tid;
+}
+
+void evs_tls_move(struct evs_worker *w, struct evs_worker *to, struct evs_task *t)
+{
+	if (w->tls_owner == t) {
+		if (t->tp && t->tp != w->tp)
+			load_tp(t->tp, w->tp);
+		w->tls_owner = NULL;
+	}
+	memcpy((char *)t->tp + tid_off, (char *)to->tp + tid_off, sizeof(int));
 }
 
 void evs_tls_worker_stop(struct evs_worker *w)

@@ -27,8 +27,12 @@
  *
  * Without glibc's allocator (not found by dlsym) or without TLS of the
  * program's own, the copy mode is used (it costs nothing without TLS).
- * Tasks never migrate once they have run, so addresses a program computed
- * into its TLS stay valid in both modes. */
+ * In copy mode (and without TLS of the program's own) tasks never move
+ * once they have run, so addresses a program computed into TLS stay
+ * valid. In address mode a preempted task may move to another worker
+ * (sched.c): its own area goes with it, the worker's blocks are copied in
+ * at its next switch, and its old worker first unloads its pointer
+ * (evs_tls_move). */
 #ifndef EVS_TLS_H
 #define EVS_TLS_H
 #include <stdbool.h>
@@ -76,6 +80,21 @@ const char *evs_tls_mode(void);
  * glibc's allocator of static TLS, which calls the program's malloc. */
 bool evs_tls_has_area(const struct evs_task *t);
 #define evs_tls_needs_area(t) (evs_tls_by_address && !evs_tls_has_area(t))
+
+/* Tasks that have run may move (sched.c): address mode, and the field of
+ * glibc's thread descriptor that holds the kernel thread id is known. */
+bool evs_tls_movable(void);
+/* Address mode: t (with an area of its own, not running) moves from w to
+ * `to`. If w's kernel thread still has t's thread pointer loaded (the
+ * scheduler runs on whichever area was last loaded), it goes back to its
+ * own, so that two kernel threads never use one area; and t's thread
+ * descriptor takes the kernel thread id of `to`, as every task running
+ * there has it: glibc's recursive locks (the loader's: dl_iterate_phdr,
+ * dlopen) record their owner by that id, and a moved task still carrying
+ * its old worker's would enter such a lock held by a task running there,
+ * at the same time (pbzip2 hung so, in the loader lock, inside the
+ * monitor's stack walks). Owner (w) only. */
+void evs_tls_move(struct evs_worker *w, struct evs_worker *to, struct evs_task *t);
 
 /* Make next's TLS current on w, the worker running this code (copy mode:
  * its copy resident; address mode: its thread pointer loaded). */

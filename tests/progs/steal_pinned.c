@@ -13,7 +13,12 @@
  * (process CPU time / wall > 1.5): natively "yes" on an idle machine with
  * 2 CPUs or more, "no" under the shim (wall 1.5 s against 0.74 s). A
  * timing check, so not in a bats test: it says "no" natively too when
- * another load holds a CPU. */
+ * another load holds a CPU.
+ * Still "no" under the shim: this program has no __thread data of its
+ * own, so its tasks share their worker's thread pointer and never move
+ * once they have run. pbzip2 (C++: libstdc++'s TLS) runs in TLS address
+ * mode, where preempted tasks move to an idle worker (sched.c);
+ * moved_wakers.c is this program with __thread data, and its test. */
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>

@@ -49,6 +49,13 @@ void evs_ctx_make(struct evs_ctx *ctx, void *stack_lo, size_t size,
 /* The registers of a suspended context, as a ucontext a stack walker can
  * start from: the state just after switch.S's `ret` (the caller of
  * evs_ctx_switch resuming). Only for a context that is not running. */
+uintptr_t evs_ctx_sp(const struct evs_ctx *ctx)
+{
+	if (evs_switch_ucontext)
+		return (uintptr_t)ctx->uc->uc_mcontext.gregs[REG_RSP];
+	return (uintptr_t)ctx->sp;
+}
+
 void evs_ctx_regs(const struct evs_ctx *ctx, ucontext_t *uc)
 {
 	if (evs_switch_ucontext) {
