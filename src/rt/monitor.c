@@ -64,6 +64,8 @@
 #include "../obs/log.h"
 #include "../libc/sys.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -203,7 +205,6 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 	struct evs_worker *w = evs_self;
 	if (!w)
 		goto out;
-	__atomic_add_fetch(&w->ipi_taken, 1, __ATOMIC_SEQ_CST);
 	struct evs_task *t = w->cur;
 	if (!t) {  /* the scheduler: nothing to move */
 		preempt_body(ucv);
@@ -308,12 +309,36 @@ static void preempt(struct evs_worker *w, int64_t now)
  * handler (taken away at an exec that then failed, or lost with a vfork
  * child's exec) must not silence the worker for good. */
 #define EVS_IPI_STALE_NS EVS_STALL_NS
-/* But a real-time signal is queued once per sending, and a thread that
- * cannot take them (waiting in vfork for its child, or not scheduled on
- * a loaded machine) takes them all at once when it runs again, nested
- * (SA_NODEFER), one frame of a few KiB each on its alternate stack: with
- * this many queued, no more is sent until its handler has begun one. */
-#define EVS_IPI_QUEUED_MAX 2
+/* The runtime's signal is still pending on w's thread (the kernel's
+ * thread-directed pending set, /proc/self/task/TID/status): it has not
+ * been lost, only not delivered yet, as when its thread waits for a CPU
+ * on a loaded machine. Asked only of a mark gone stale. */
+static bool still_pending(struct evs_worker *w)
+{
+	int tid = __atomic_load_n(&w->ktid, __ATOMIC_RELAXED);
+	char path[64] = "/proc/self/task/", digits[16], buf[2048];
+	if (tid <= 0)
+		return false;
+	int nd = 0, len = (int)strlen(path);
+	for (; tid; tid /= 10)  /* no snprintf: this may run in a signal handler */
+		digits[nd++] = (char)('0' + tid % 10);
+	while (nd)
+		path[len++] = digits[--nd];
+	memcpy(path + len, "/status", 8);
+	int fd = (int)evs_sys6(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
+	if (fd < 0)
+		return false;
+	long n = evs_sys_read(fd, buf, sizeof(buf) - 1);
+	evs_sys_close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	const char *p = strstr(buf, "\nSigPnd:");
+	if (!p)
+		return false;
+	unsigned long long pend = strtoull(p + 8, NULL, 16);
+	return pend & (1ULL << (EVS_SIG_PREEMPT - 1));
+}
 
 bool evs_monitor_ipi(struct evs_worker *w)
 {
@@ -322,13 +347,26 @@ bool evs_monitor_ipi(struct evs_worker *w)
 	do {
 		if (at && now - at < EVS_IPI_STALE_NS)
 			return false;  /* one on its way: its handler reads our post */
-		if (at && (int32_t)(__atomic_load_n(&w->ipi_sent, __ATOMIC_SEQ_CST) -
-				    __atomic_load_n(&w->ipi_taken, __ATOMIC_SEQ_CST)) >=
-				  EVS_IPI_QUEUED_MAX)
-			return false;  /* queued, not lost: the thread has not run */
+		/* But a stale mark whose signal is still pending was not lost:
+		 * its thread has not run (waiting in vfork for its child, or
+		 * for a CPU on a loaded machine). Another would queue behind
+		 * it (a real-time signal), and the handler runs with
+		 * SA_NODEFER, so the kernel would stack every queued one on
+		 * the alternate stack before the first handler ran a single
+		 * instruction (stunnel and CPython died of SIGSEGV so). The
+		 * mark is renewed instead. Counting the signals sent and the
+		 * handlers begun, without the look, missed the handlers that
+		 * run where the worker is not known (evs_self cleared around
+		 * a stack walk or a vfork): the worker was never signalled
+		 * again and a busy task starved the rest (CPython's
+		 * test_hang_global_shutdown_lock hung). */
+		if (at && still_pending(w)) {
+			__atomic_compare_exchange_n(&w->ipi_at, &at, now, false, __ATOMIC_SEQ_CST,
+						    __ATOMIC_SEQ_CST);
+			return false;
+		}
 	} while (!__atomic_compare_exchange_n(&w->ipi_at, &at, now, false, __ATOMIC_SEQ_CST,
 					      __ATOMIC_SEQ_CST));
-	__atomic_add_fetch(&w->ipi_sent, 1, __ATOMIC_SEQ_CST);
 	REAL(pthread_kill)(w->thread, EVS_SIG_PREEMPT);
 	return true;
 }
@@ -492,11 +530,8 @@ void evs_monitor_exec_drain(void)
 	while (evs_sys6(SYS_rt_sigtimedwait, &s, 0, &zero, _NSIG / 8, 0, 0) == EVS_SIG_PREEMPT)
 		;
 	struct evs_worker *w = evs_self;
-	if (w) {  /* what was taken away is owed again: the next request sends */
-		__atomic_store_n(&w->ipi_taken, __atomic_load_n(&w->ipi_sent, __ATOMIC_SEQ_CST),
-				 __ATOMIC_SEQ_CST);
+	if (w)  /* what was taken away is owed again: the next request sends */
 		__atomic_store_n(&w->ipi_at, 0, __ATOMIC_SEQ_CST);
-	}
 }
 
 void evs_monitor_exec_failed(void)

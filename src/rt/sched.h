@@ -46,9 +46,6 @@ struct evs_worker {
 	int64_t ipi_at;              /* atomic: when the runtime's signal was sent
 	                              * to it and not yet taken (0: none);
 	                              * evs_monitor_ipi */
-	uint32_t ipi_sent, ipi_taken; /* atomic: the runtime's signals sent to
-	                              * it and those its handler began: the
-	                              * difference is queued in the kernel */
 	int gone;                    /* atomic: its thread has ended (slot free) */
 	int pollwaits;               /* atomic: its tasks parked on what only its
 	                              * epoll set reports (fds, poll, sigwait's
@@ -68,6 +65,7 @@ struct evs_worker {
 	uint8_t no_uring, no_aio;    /* making one failed: do not ask again */
 	int evfd;                    /* eventfd in epfd: the cross-worker poke */
 	pthread_t thread;
+	int ktid;                    /* its kernel thread id (the monitor's look at its pending signals) */
 	void *sched_stack;           /* worker 0's scheduler stack */
 	ucontext_t sched_uc;
 } __attribute__((aligned(64)));

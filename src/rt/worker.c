@@ -23,6 +23,7 @@
 #include "../io/uring.h"
 #include "netring.h"
 #include "../libc/real.h"
+#include "../libc/sys.h"
 #include "../obs/log.h"
 #include <errno.h>
 #include <signal.h>
@@ -107,7 +108,6 @@ static void reset(struct evs_worker *w, int id, bool spare)
 	w->stalled = 0;
 	w->sigfd_armed = 0;
 	w->ipi_at = 0;
-	w->ipi_sent = w->ipi_taken = 0;
 	w->kgen_seen = (uint64_t)-1;  /* applies K when it starts */
 	w->sigin.head = w->sigin.tail = 0;
 	w->last_run = evs_now_ns();
@@ -135,6 +135,7 @@ static void *worker_main(void *arg)
 {
 	struct evs_worker *w = arg;
 	evs_self = w;
+	w->ktid = (int)evs_sys3(SYS_gettid, 0, 0, 0);
 	evs_tls_worker_start(w);
 	evs_monitor_worker_start();
 	evs_sig_worker_start(w);
@@ -240,6 +241,7 @@ static void adopt_main_thread(struct evs_task *cur)
 	w0->thread = REAL(pthread_self)();
 	w0->cur = cur;
 	evs_self = w0;
+	w0->ktid = (int)evs_sys3(SYS_gettid, 0, 0, 0);
 	evs_tls_worker_start(w0);
 }
 
