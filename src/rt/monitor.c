@@ -357,7 +357,8 @@ bool evs_monitor_ipi(struct evs_worker *w)
 		 * mark is renewed instead. Counting the signals sent and the
 		 * handlers begun, without the look, missed the handlers that
 		 * run where the worker is not known (evs_self cleared around
-		 * a stack walk or a vfork): the worker was never signalled
+		 * a vfork's system call or a stack walk; the kernel delivers on
+		 * the way out of vfork): the worker was never signalled
 		 * again and a busy task starved the rest (CPython's
 		 * test_hang_global_shutdown_lock hung). */
 		if (at && still_pending(w)) {
