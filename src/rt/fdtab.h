@@ -178,6 +178,11 @@ typedef long (*evs_try_fn)(int fd, void *arg, struct evs_try *st);
 typedef bool (*evs_prep_fn)(int fd, void *arg, struct evs_nop *op);
 long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, evs_prep_fn prep, void *arg,
 	       int nonblock, int64_t deadline);
+/* The same for a pipe read that offers its buffers to the pipe's writers
+ * while it waits (h, rt/pipe.h; NULL: none). */
+struct evs_handin;
+long evs_fd_io_offering(struct evs_fd *f, int fd, int dir, evs_try_fn try, evs_prep_fn prep,
+			void *arg, int nonblock, int64_t deadline, struct evs_handin *h);
 /* The deadline SO_RCVTIMEO / SO_SNDTIMEO give a call starting now. */
 int64_t evs_fd_deadline(struct evs_fd *f, int dir);
 /* Take w off q, one of f's waiter queues, unless a waker already did. */

@@ -55,7 +55,7 @@ static long block_for_real(int fd, int dir, int64_t deadline)
 }
 
 /* fd_wait: a writer of this process handed its bytes to the read's offer
- * (rt/pipe.h): the read is done, t->handin->res is its result. */
+ * (rt/pipe.h): the read is done, h->res is its result. */
 #define HANDED 1
 
 /* Park until fd is ready in dir, the deadline passes (-ETIME), it is
@@ -63,7 +63,8 @@ static long block_for_real(int fd, int dir, int64_t deadline)
  * for it (-EINTR, its handler not run yet); seq is the snapshot taken
  * before the failed try. 0: worth trying again. HANDED: a pipe's writer
  * delivered (a signal that also came has had its handler run). */
-static long fd_wait(struct evs_fd *f, int fd, int dir, uint32_t seq, int64_t deadline)
+static long fd_wait(struct evs_fd *f, int fd, int dir, uint32_t seq, int64_t deadline,
+		    struct evs_handin *h)
 {
 	struct evs_task *t = evs_current();
 	if (!ensure_registered(f, fd, t->w))
@@ -80,14 +81,11 @@ static long fd_wait(struct evs_fd *f, int fd, int dir, uint32_t seq, int64_t dea
 	evs_queue_push(&f->waiters[dir], &me.link);
 	uint32_t gen = f->gen;
 	evs_spin_unlock(&f->lock);
-	struct evs_handin *h = dir == EVS_IN ? t->handin : NULL;
-	if (h && h->f == f) {
+	if (h) {
 		h->t = t;
 		h->token = me.token;
 		h->gen = gen;
 		evs_pipe_offer(f, h);
-	} else {
-		h = NULL;
 	}
 	int why = evs_park(me.token, deadline, dir == EVS_IN ? EVS_WAIT_fd_in : EVS_WAIT_fd_out, fd);
 	bool handed = h && evs_pipe_withdraw(f, h);
@@ -201,6 +199,12 @@ static int ring_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, evs_prep_f
 long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, evs_prep_fn prep, void *arg,
 	       int nonblock, int64_t deadline)
 {
+	return evs_fd_io_offering(f, fd, dir, try, prep, arg, nonblock, deadline, NULL);
+}
+
+long evs_fd_io_offering(struct evs_fd *f, int fd, int dir, evs_try_fn try, evs_prep_fn prep,
+			void *arg, int nonblock, int64_t deadline, struct evs_handin *h)
+{
 	int woken = 0;
 	long r;
 	bool ring = prep && !nonblock && evs_net_ring();
@@ -243,11 +247,11 @@ long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, evs_prep_fn pr
 			}
 			ring = false;  /* this call cannot use the ring: readiness */
 		}
-		r = fd_wait(f, fd, dir, seq, deadline);
+		r = fd_wait(f, fd, dir, seq, deadline, h);
 		if (r == HANDED) {
 			/* Nothing went through the kernel's pipe: what was
 			 * known of it (empty) still holds. */
-			r = evs_current()->handin->res;
+			r = h->res;
 			break;
 		}
 		if (skipped && (r == -ETIME || r == -EINTR || r == -ECANCELED)) {

@@ -84,7 +84,6 @@ struct evs_keyval {
 
 struct evs_worker;
 struct evs_tls_dtor;
-struct evs_handin;
 
 struct evs_task {
 	/* Offset 0: tells our pthread_t from glibc's, whose first word is a
@@ -143,7 +142,6 @@ struct evs_task {
 	int cancel_pending;          /* atomic: pthread_cancel was called */
 	struct evs_tasksig sig;      /* its mask, pending signals (signal.h) */
 	int cancel_state, cancel_type;
-	struct evs_handin *handin;   /* a pipe read's offer, for its wait (rt/pipe.h) */
 
 	/* Stack: [map: guard | stack_lo .. stack_lo+stack_size | this struct].
 	 * user_stack: the program supplied the stack (pthread_attr_setstack).

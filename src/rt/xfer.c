@@ -354,16 +354,14 @@ long evs_xfer_in(int fd, struct evs_xfer *x)
 	x->nonblock |= x->f->nonblock || (x->flags & MSG_DONTWAIT);
 	if (x->flags & MSG_PEEK)
 		x->all = 0;
-	struct evs_task *t = evs_current();
-	struct evs_handin h, *prev = t->handin;  /* a signal handler's read nests */
+	struct evs_handin h, *offer = NULL;
 	if (offers(x)) {
 		h = (struct evs_handin){ .f = x->f, .iov = x->iov, .cnt = x->cnt,
 					 .len = iov_len(x->iov, x->cnt) };
-		t->handin = &h;
+		offer = &h;
 	}
-	r = finish(fd, x, evs_fd_io(x->f, fd, EVS_IN, try_in, prep_in, x, x->nonblock,
-				    evs_fd_deadline(x->f, EVS_IN)));
-	t->handin = prev;
+	r = finish(fd, x, evs_fd_io_offering(x->f, fd, EVS_IN, try_in, prep_in, x, x->nonblock,
+					     evs_fd_deadline(x->f, EVS_IN), offer));
 	free(x->bounce);  /* the ring is done with it (rt/netring.h) */
 	if (r > 0 && !(x->flags & MSG_PEEK))
 		evs_fd_poke_peer(x->f, EVS_OUT, r);  /* room for a writer of this process */
