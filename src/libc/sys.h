@@ -16,4 +16,9 @@ static inline long evs_sys_read(int fd, void *b, size_t n) { return evs_sys3(SYS
 static inline long evs_sys_write(int fd, const void *b, size_t n) { return evs_sys3(SYS_write, fd, b, n); }
 static inline long evs_sys_close(int fd) { return evs_sys3(SYS_close, fd, 0, 0); }
 static inline long evs_sys_fcntl(int fd, int cmd, long arg) { return evs_sys3(SYS_fcntl, fd, cmd, arg); }
+
+/* The value after "\nKEY:" in a /proc status file read into buf (its
+ * whitespace left for strtol and kin), or NULL when the file cannot be
+ * read or has no such line. Raw calls only: safe in a signal handler. */
+const char *evs_proc_status_field(const char *path, const char *key, char *buf, size_t size);
 #endif

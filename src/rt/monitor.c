@@ -325,19 +325,8 @@ static bool still_pending(struct evs_worker *w)
 	while (nd)
 		path[len++] = digits[--nd];
 	memcpy(path + len, "/status", 8);
-	int fd = (int)evs_sys6(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
-	if (fd < 0)
-		return false;
-	long n = evs_sys_read(fd, buf, sizeof(buf) - 1);
-	evs_sys_close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
-	const char *p = strstr(buf, "\nSigPnd:");
-	if (!p)
-		return false;
-	unsigned long long pend = strtoull(p + 8, NULL, 16);
-	return pend & (1ULL << (EVS_SIG_PREEMPT - 1));
+	const char *v = evs_proc_status_field(path, "SigPnd", buf, sizeof(buf));
+	return v && (strtoull(v, NULL, 16) & (1ULL << (EVS_SIG_PREEMPT - 1)));
 }
 
 bool evs_monitor_ipi(struct evs_worker *w)

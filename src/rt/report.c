@@ -51,21 +51,30 @@ void evs_report_atfork_child(uint64_t live_tasks)
 	evs_kthreads_live = evs_kthreads_peak = 0;  /* only the caller came */
 }
 
+const char *evs_proc_status_field(const char *path, const char *key, char *buf, size_t size)
+{
+	long fd = evs_sys6(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
+	if (fd < 0)
+		return NULL;
+	long n = evs_sys_read((int)fd, buf, size - 1);
+	evs_sys_close((int)fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	size_t k = strlen(key);
+	for (const char *p = buf; (p = strstr(p, key)); p += k)
+		if ((p == buf || p[-1] == '\n') && p[k] == ':')
+			return p + k + 1;
+	return NULL;
+}
+
 bool evs_foreign_threads(void)
 {
 	char buf[4096];
-	long fd = evs_sys6(SYS_openat, AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC, 0, 0, 0);
-	if (fd < 0)
+	const char *v = evs_proc_status_field("/proc/self/status", "Threads", buf, sizeof(buf));
+	if (!v)
 		return true;  /* cannot tell: assume there are */
-	long n = evs_sys_read((int)fd, buf, sizeof(buf) - 1);
-	evs_sys_close((int)fd);
-	if (n <= 0)
-		return true;
-	buf[n] = 0;
-	const char *p = strstr(buf, "\nThreads:");
-	if (!p)
-		return true;
-	long threads = strtol(p + 10, NULL, 10);
+	long threads = strtol(v, NULL, 10);
 	return threads > 1 + (long)__atomic_load_n(&evs_kthreads_live, __ATOMIC_RELAXED);
 }
 
