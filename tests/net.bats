@@ -118,6 +118,18 @@ make_docroot() {
 	[ $(( $(stat_of peer_wakes) + $(stat_of pipe_handoffs) )) -ge 4000 ]
 }
 
+@test "a thread started while its creator waits in a pipe read made here starts on the creator's worker: the ping-pong's hops are hand-offs on one worker, not wake-ups of another (2 workers)" {
+	# src/rt/sched.c, give_away: as for a join or a semaphore, the new
+	# task is most likely the one the read waits for; given to the idle
+	# worker instead, each of the 4,000 hops wakes the other worker
+	EVSHIM_WORKERS=2 same_output "$PROGS/pair_pingpong" pipes
+	[[ "$native" == "pipes: 2000 round trips, 0 wrong"* ]]
+	EVSHIM_WORKERS=2 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/pair_pingpong" pipes > /dev/null
+	cat "$BATS_TEST_TMPDIR/st"
+	[ "$(stat_of pipe_handoffs)" -ge 3900 ]
+	[ "$(stat_of wakes_remote)" -lt 100 ]
+}
+
 @test "a pipe write handed straight to a parked reader keeps the kernel's order: raw writes, a child's, system()'s, a dup's, bigger than the buffer, packets, a cancelled reader, two readers, 1 B-100 KB (1 and 2 workers, EVSHIM_PIPES both ways)" {
 	# src/rt/pipe.h: each case prints what a parked reader got, in order;
 	# a byte handed over before one the kernel already held prints

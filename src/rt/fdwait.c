@@ -86,8 +86,10 @@ static long fd_wait(struct evs_fd *f, int fd, int dir, uint32_t seq, int64_t dea
 		h->token = me.token;
 		h->gen = gen;
 		evs_pipe_offer(f, h);
+		t->pipe_offer = 1;
 	}
 	int why = evs_park(me.token, deadline, dir == EVS_IN ? EVS_WAIT_fd_in : EVS_WAIT_fd_out, fd);
+	t->pipe_offer = 0;
 	bool handed = h && evs_pipe_withdraw(f, h);
 	evs_fd_unqueue(f, &f->waiters[dir], &me);
 	if (handed) {

@@ -277,9 +277,11 @@ static struct evs_task *steal(struct evs_worker *me)
 /* A new task about to start here goes to an idle worker instead when
  * that one is home to no task, or to at least two fewer (the main thread
  * is not counted), unless the task switching out waits on another thread
- * of this process (a join, a lock, a semaphore, a condition variable:
- * most likely on the new task, which then runs at once on the spot, as
- * spawn-and-join and hand-offs through semaphores want). Once started a
+ * of this process (a join, a lock, a semaphore, a condition variable, or
+ * a read of a pipe made here that a writer may hand bytes to: most
+ * likely on the new task, which then runs at once on the spot, as
+ * spawn-and-join and hand-offs through semaphores and pipes want: each
+ * hop between two workers is a wake-up of the other's thread). Once started a
  * task never moves, so this is the last chance to spread: a program whose
  * main thread makes a helper and then waits in epoll (redis with
  * io-threads) had both pinned to one worker, spinning at each other while
@@ -287,7 +289,7 @@ static struct evs_task *steal(struct evs_worker *me)
 static bool give_away(struct evs_worker *w, struct evs_task *t)
 {
 	struct evs_task *prev = w->cur;
-	if (t->given || (prev && evs_wait_is_sync(prev->parked_on)))
+	if (t->given || (prev && (evs_wait_is_sync(prev->parked_on) || prev->pipe_offer)))
 		return false;
 	struct evs_worker *o = idle_worker(w);
 	if (!o || (ntasks(o) && ntasks(o) + 1 >= ntasks(w)) || !evs_worker_claim(o))

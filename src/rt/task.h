@@ -139,6 +139,8 @@ struct evs_task {
 	int started;                 /* has run: pinned to its worker, except
 				      * when preempted (sched.c) */
 	int given;                   /* handed to an idle worker once (sched.c) */
+	int pipe_offer;              /* parked in a pipe read a writer of this
+				      * process may hand bytes to (rt/pipe.h) */
 	int cancel_pending;          /* atomic: pthread_cancel was called */
 	struct evs_tasksig sig;      /* its mask, pending signals (signal.h) */
 	int cancel_state, cancel_type;

@@ -2,7 +2,8 @@
  * process (the shim wakes the other end's task directly on each
  * transfer): 2,000 one-byte round trips each, every byte checked; then
  * 4 MiB through one pipe with a writer far ahead of a slow reader (the
- * writer waits for room). Printed: the counts and checksums. */
+ * writer waits for room). Printed: the counts and checksums. With the
+ * argument "pipes", the pipe round trips only. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,12 +60,14 @@ static void *slow_reader(void *x)
 	return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	pipe(a);
 	pipe(b);
 	trips("pipes");
 	close(a[0]); close(a[1]); close(b[0]); close(b[1]);
+	if (argc > 1 && !strcmp(argv[1], "pipes"))
+		return 0;
 	int s[2];
 	socketpair(AF_UNIX, SOCK_STREAM, 0, s);
 	a[0] = s[0]; a[1] = s[1];
