@@ -48,6 +48,17 @@ printf "%-44s %12s %12s %10s\n" "  CPU time used (ms)" "$(val cpu_ms < "$out/sn"
 n3=$("$B/pipe_pingpong" 100000 | val roundtrip_ns)
 s3=$(shim "$B/pipe_pingpong" 100000 | val roundtrip_ns)
 printf "%-44s %12s %12s %10s\n" "pipe ping-pong round trip (ns)" "$n3" "$s3" "$(ratio "$n3" "$s3")"
+# A process's start and exit (exec, the loader, the shim's constructor,
+# exit): 200 runs of /bin/true, both through env(1).
+starts() {
+	local t0 t1
+	t0=$(date +%s%N)
+	for _ in $(seq 200); do "$@" /bin/true; done
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / 200000))
+}
+n4=$(starts env) s4=$(starts env LD_PRELOAD="$S")
+printf "%-44s %12s %12s %10s\n" "exec of /bin/true, start to exit (us)" "$n4" "$s4" "$(ratio "$n4" "$s4")"
 echo
 fi
 

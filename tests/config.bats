@@ -48,3 +48,19 @@ load helpers/load
 	EVSHIM_STATS=1 run_shim "$PROGS/threads_many" 2> "$BATS_TEST_TMPDIR/err" > /dev/null
 	grep -Eq "^  tasks_created +5000$" "$BATS_TEST_TMPDIR/err"
 }
+
+@test "a command that never parks nor makes a thread starts light: no io_uring ring, no thread, at most 120 page faults more than natively (/bin/true, ls)" {
+	# rt/worker.c: the runtime starts at the first park or pthread_create;
+	# rt/fileio.c: the file backend is chosen then; rt/signal.c: the signal
+	# records are touched when used (building their free list at start-up
+	# faulted in 160 pages of every process)
+	command -v strace > /dev/null || skip "strace not installed"
+	for prog in /bin/true "ls /"; do
+		strace -f -o "$BATS_TEST_TMPDIR/tr" env LD_PRELOAD="$SHIM" $prog > /dev/null
+		! grep -E 'io_uring_setup|clone' "$BATS_TEST_TMPDIR/tr"
+		native=$(python3 "$BATS_TEST_DIRNAME/helpers/minflt.py" env $prog)
+		shimmed=$(python3 "$BATS_TEST_DIRNAME/helpers/minflt.py" env LD_PRELOAD="$SHIM" $prog)
+		echo "$prog: $native page faults natively, $shimmed under the shim"
+		[ "$shimmed" -le $((native + 120)) ]
+	done
+}

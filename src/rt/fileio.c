@@ -16,8 +16,9 @@
 
 static int backend = EVS_IO_POOL;
 static char why[160];
+static int chosen;  /* atomic: 0 not yet, 1 being chosen, 2 chosen */
 
-void evs_fileio_init(void)
+static void choose(void)
 {
 	int want = evs_config.io, eu = 0;
 	backend = EVS_IO_POOL;
@@ -55,6 +56,31 @@ void evs_fileio_init(void)
 		snprintf(why, sizeof(why), "EVSHIM_IO=pool");
 }
 
+/* The backend is chosen the first time it is needed (the runtime's start,
+ * the start-up line at EVSHIM_LOG=info), not in every process's start-up: the
+ * io_uring probe is a ring made and torn down, some 0.3 ms of a shell
+ * command's life under the shim (docs/design.md, start-up). */
+void evs_fileio_choose(void)
+{
+	int expect = 0;
+	if (__atomic_load_n(&chosen, __ATOMIC_ACQUIRE) == 2)
+		return;
+	if (!__atomic_compare_exchange_n(&chosen, &expect, 1, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(&chosen, __ATOMIC_ACQUIRE) != 2)
+			evs_cpu_relax();
+		return;
+	}
+	choose();
+	__atomic_store_n(&chosen, 2, __ATOMIC_RELEASE);
+}
+
+void evs_fileio_atfork_child(void)
+{
+	if (__atomic_load_n(&chosen, __ATOMIC_RELAXED) == 1)
+		chosen = 0;  /* another thread was choosing: the child's is gone */
+}
+
 const char *evs_fileio_why(void)
 {
 	return why;
@@ -62,6 +88,10 @@ const char *evs_fileio_why(void)
 
 const char *evs_fileio_name(void)
 {
+	/* not probed here: the report asks on the way out, maybe from a
+	 * signal handler's _exit, and the probe allocates */
+	if (__atomic_load_n(&chosen, __ATOMIC_ACQUIRE) != 2)
+		return "none (the runtime never started)";
 	return backend == EVS_IO_URING ? "uring" : backend == EVS_IO_AIO ? "aio" : "pool";
 }
 
@@ -153,6 +183,7 @@ long evs_fileio_run(const struct evs_fop *op, int direct)
 	 * (tests/files.bats): those go to the pool, whose readv and writev
 	 * move it exactly. */
 	bool at_pos = op->off < 0 && (op->kind == EVS_FOP_READ || op->kind == EVS_FOP_WRITE);
+	evs_fileio_choose();  /* done when the runtime started: one load */
 	if (backend == EVS_IO_URING && !(at_pos && (direct || op->kind == EVS_FOP_WRITE)))
 		r = submit_park(op, 0);
 	else if (backend == EVS_IO_AIO && direct && op->off >= 0 &&

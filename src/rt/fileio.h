@@ -7,8 +7,9 @@
  *          writes at an offset, the blocking pool for the rest;
  *   pool:  the blocking pool (offload.h) for everything.
  * A backend that cannot take an operation (no ring, ring full, aio-max-nr
- * reached) hands it to the pool: the pool is always there. Chosen at
- * start-up: uring where it works, else aio where io_setup works, else pool.
+ * reached) hands it to the pool: the pool is always there. Chosen when the
+ * runtime starts (the first park or pthread_create): uring where it works,
+ * else aio where io_setup works, else pool.
  * The hooks (hook/file.c, hook/fileops.c) try the no-wait fast paths
  * first and come here only when the call would block. */
 #ifndef EVS_FILEIO_H
@@ -19,7 +20,11 @@
 
 enum { EVS_IO_AUTO = 0, EVS_IO_URING, EVS_IO_AIO, EVS_IO_POOL };
 
-void evs_fileio_init(void);
+/* Choose the backend (EVSHIM_IO, the probes), once: at the runtime's
+ * start (rt/worker.c), or earlier for the start-up line. Until then the
+ * name says none was chosen. */
+void evs_fileio_choose(void);
+void evs_fileio_atfork_child(void);
 const char *evs_fileio_name(void);
 /* Why that backend: for the start-up log line. */
 const char *evs_fileio_why(void);

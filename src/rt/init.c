@@ -43,6 +43,7 @@ static void log_start(void)
 {
 	if (evs_log_level < EVS_LOG_INFO)
 		return;
+	evs_fileio_choose();  /* the line says which backend, and why */
 	char stack[48];
 	if (evs_config.stack_size)
 		snprintf(stack, sizeof(stack), "%zu KiB (EVSHIM_STACK_SIZE)",
@@ -132,7 +133,6 @@ __attribute__((constructor(101))) static void evs_init(void)
 	 * hands it over blocked and maybe pending (rt/monitor.c). */
 	evs_monitor_init();
 	evs_sched_init();
-	evs_fileio_init();
 	evs_net_init();
 	/* the raw call: prctl is interposed (hook/proc.c) */
 	evs_sys6(SYS_prctl, PR_GET_NAME, evs_main_task.name, 0, 0, 0, 0);

@@ -63,11 +63,17 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
 	(void)arg;
-	Dl_info self;
 	int kind = kind_of_name(info->dlpi_name);
-	if (dladdr((void *)evs_safepoint_init, &self) && self.dli_fbase &&
-	    (uintptr_t)self.dli_fbase == info->dlpi_addr)
-		kind = MOD_SHIM;
+	/* The shim's own object: the one whose code holds this function
+	 * (no dladdr: it searches the object's whole symbol table, and it
+	 * ran once per loaded object in every process's start-up) */
+	uintptr_t self = (uintptr_t)evs_safepoint_init;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && self >= info->dlpi_addr + ph->p_vaddr &&
+		    self < info->dlpi_addr + ph->p_vaddr + ph->p_memsz)
+			kind = MOD_SHIM;
+	}
 	for (int i = 0; i < info->dlpi_phnum && nmods < EVS_MAX_MODS; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
@@ -237,9 +243,9 @@ void evs_safepoint_init(void)
 	dl_iterate_phdr(collect, NULL);
 	for (size_t i = 0; i < NWRAP; i++) {
 		void *p = dlsym(RTLD_NEXT, wrappers[i]);
-		Dl_info di;
+		const struct mod *m = p ? module_of((uintptr_t)p) : NULL;
 		/* only libc's own: a wrapper the program defines is its code */
-		if (p && dladdr(p, &di) && kind_of_name(di.dli_fname) == MOD_LIBC)
+		if (m && m->kind == MOD_LIBC)
 			wrapper_at[i] = (uintptr_t)p;
 	}
 }

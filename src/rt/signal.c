@@ -49,7 +49,12 @@ struct evs_queue evs_sig_tasks;         /* every live task, through t->sig.all *
 static int main_vtid, next_vtid;
 
 #define EVS_SIG_RECORDS 4096
+/* Handed out in order the first time (records_used), then through the
+ * free list: 640 KiB that a process which never queues a signal never
+ * touches (building the list at start-up faulted in all of it, some
+ * 160 pages, in every process and again in every forked child). */
 static struct sigrec records[EVS_SIG_RECORDS];
+static int records_used;
 static struct evs_queue free_records;
 struct evs_queue evs_sig_procq;         /* sent to the process, no task takes it yet */
 evs_sigbits evs_sig_procpend;
@@ -180,7 +185,9 @@ static void k_sigset(sigset_t *ss)
 struct sigrec *evs_sig_rec_get(void)
 {
 	struct evs_link *l = evs_queue_pop(&free_records);
-	return l ? evs_queue_entry(l, struct sigrec, link) : NULL;
+	if (l)
+		return evs_queue_entry(l, struct sigrec, link);
+	return records_used < EVS_SIG_RECORDS ? &records[records_used++] : NULL;
 }
 
 void evs_sig_rec_put(struct sigrec *r)
@@ -888,8 +895,6 @@ static int read_pid_max(void)
 
 void evs_sig_init(void)
 {
-	for (int i = 0; i < EVS_SIG_RECORDS; i++)
-		evs_queue_push(&free_records, &records[i].link);
 	for (int s = 1; s <= EVS_SIGMAX; s++) {
 		struct sigaction cur;
 		disp[s].handler = (void *)SIG_DFL;
@@ -933,8 +938,7 @@ void evs_sig_atfork_child(struct evs_task *cur)
 	procq = (struct evs_queue){ 0 };
 	procpend = 0;
 	free_records = (struct evs_queue){ 0 };
-	for (int i = 0; i < EVS_SIG_RECORDS; i++)
-		evs_queue_push(&free_records, &records[i].link);
+	records_used = 0;
 	memset(cls, 0, sizeof(cls));
 	if (!cur)
 		return;

@@ -289,6 +289,7 @@ void evs_sched_start_slow(void)
 			evs_cpu_relax();
 		return;
 	}
+	evs_fileio_choose();
 	for (int i = 0; i < evs_nworkers; i++) {
 		struct evs_worker *w = &evs_workers[i];
 		int r = evs_poller_init(&w->epfd, &w->evfd);
@@ -383,6 +384,7 @@ void evs_sched_atfork_child(void)
 	evs_workers[0].sched_stack = NULL;
 	evs_nworkers = evs_config.workers;
 	started = 0;
+	evs_fileio_atfork_child();
 	evs_fdtab_atfork_child();
 	evs_offload_atfork_child();
 	evs_monitor_atfork_child();
