@@ -7,8 +7,11 @@
  * signal happened to land in the program's own code (icecast: listeners
  * not served for seconds). argv[1]: the call: send (MSG_DONTWAIT, to a
  * socket pair whose other end a third thread drains) or poll (on an fd
- * always ready). Prints whether the sleeper got at least half its wakes while the
- * busy thread ran for 300 ms. */
+ * always ready). Prints whether the sleeper woke at least 25 times while
+ * the busy thread ran for 500 ms: about 250 natively on an idle machine;
+ * starved, it woke a few times at most. The bound leaves room (20 ms a
+ * wake on average) for a machine loaded with other work, where an
+ * earlier bound of half the native count failed natively too. */
 #include "common.h"
 #include <poll.h>
 #include <pthread.h>
@@ -30,7 +33,7 @@ static void *busy(void *arg)
 {
 	char c[64] = { 0 };
 	struct pollfd p = { .fd = sv[0], .events = POLLOUT };
-	int64_t end = now_ms() + 300;
+	int64_t end = now_ms() + 500;
 	long calls = 0;
 	while (now_ms() < end) {
 		if (!strcmp(how, "poll"))
@@ -69,9 +72,8 @@ int main(int argc, char **argv)
 	pthread_join(b, &calls);
 	shutdown(sv[0], SHUT_WR);
 	pthread_join(d, NULL);
-	/* 300 ms / 2 ms: about 150 wakes natively */
-	printf("%s: the busy thread made calls: %s; the sleeper woke at least 75 times beside it: %s\n",
-	       how, (long)calls > 0 ? "yes" : "no", wakes >= 75 ? "yes" : "no");
+	printf("%s: the busy thread made calls: %s; the sleeper woke at least 25 times beside it: %s\n",
+	       how, (long)calls > 0 ? "yes" : "no", wakes >= 25 ? "yes" : "no");
 	if (getenv("BUSY_CALLS_VERBOSE"))
 		fprintf(stderr, "%s: %d wakes, %ld calls\n", how, wakes, (long)calls);
 	return 0;
