@@ -134,3 +134,20 @@ make_case() {
 	on_workers 1 2 -- same_output "$PROGS/vfork_wait_ipi"
 	[[ "$native" == *"the vfork child slept 1 s and exited 3; the busy thread ended"* ]]
 }
+
+@test "a write's SIGPIPE is the writing thread's and its handler has run when the write returns: write, writev, stdio (fflush, fwrite, fprintf, fputc), a thread, a thread that blocks it; sort's handler ends the process by it (1 and 2 workers)" {
+	# The signal came while the write was inside the runtime, or in
+	# glibc's stdio under the shim's hook: it was only noted, and routed
+	# to the process later (GNU sort printed "write failed: Broken pipe"
+	# and exited 2; natively SIGPIPE ends it silently)
+	on_workers 1 2 -- same_output "$PROGS/sigpipe_write"
+	[[ "$native" == *"fputs, then fflush                   returned -1 (Broken pipe); handler ran 1 time(s) by then"* ]]
+	[[ "$native" == *"a thread blocking SIGPIPE: write returned -1 (Broken pipe); pending for it: yes"* ]]
+	[[ "$native" == *"the main thread's handler ran 0 time(s) meanwhile"*"exit=141" ]]
+	for workers in 1 2; do
+		out=$(seq 1 200000 | EVSHIM_WORKERS=$workers run_shim sort -rn 2> "$BATS_TEST_TMPDIR/err" | head -n 1; echo "${PIPESTATUS[1]}")
+		cat "$BATS_TEST_TMPDIR/err"
+		[ "$out" = "$(printf '200000\n141')" ]
+		[ ! -s "$BATS_TEST_TMPDIR/err" ]
+	done
+}

@@ -27,6 +27,11 @@ static inline long evs_ret(long r)
 	 * (as safe a point as any park inside it). */
 	if (EVS_UNLIKELY(t && __atomic_load_n(&t->w->yield_owed, __ATOMIC_RELAXED)))
 		evs_monitor_owed_yield(t);
+	if (EVS_UNLIKELY(t && !evs_sig_inbox_empty(&t->w->sigin)))
+		/* noted while the call was inside the runtime (a write's
+		 * SIGPIPE): routed now, so its handler runs before the call
+		 * returns, as natively */
+		evs_sig_worker_poll(t->w);
 	if (EVS_UNLIKELY(t && evs_sig_deliverable(&t->sig)))
 		evs_sig_run();
 	if (r < 0) {
@@ -35,6 +40,24 @@ static inline long evs_ret(long r)
 	}
 	return r;
 }
+
+/* After a real call made on the task's behalf from inside a hook (glibc's
+ * stdio, whose writes no preload can reach): a signal the call raised
+ * (a write's SIGPIPE) came while the hook's frame was on the stack, so
+ * the runtime only noted it; its handler runs here, before the hook
+ * returns, as natively before the call returns. errno is the call's. */
+static inline void evs_hook_after(void)
+{
+	struct evs_task *t = evs_current();
+	if (EVS_LIKELY(!t || (evs_sig_inbox_empty(&t->w->sigin) && !evs_sig_deliverable(&t->sig))))
+		return;
+	int e = errno;
+	if (!evs_sig_inbox_empty(&t->w->sigin))
+		evs_sig_worker_poll(t->w);
+	evs_sig_run();
+	errno = e;
+}
+#define EVS_AFTER(call) ({ __typeof__(call) after_r_ = (call); evs_hook_after(); after_r_; })
 
 /* tgkill(tgid, tid, sig) when tid is a task's gettid: sent to the task
  * (*done set) as pthread_kill would (hook/signal.c). */

@@ -34,42 +34,42 @@ static bool in_ok(FILE *fp)
 
 EVS_HOOK int fgetc(FILE *fp)
 {
-	return in_ok(fp) ? REAL(fgetc)(fp) : EOF;
+	return in_ok(fp) ? EVS_AFTER(REAL(fgetc)(fp)) : EOF;
 }
 
 EVS_HOOK int getc(FILE *fp)
 {
-	return in_ok(fp) ? REAL(getc)(fp) : EOF;
+	return in_ok(fp) ? EVS_AFTER(REAL(getc)(fp)) : EOF;
 }
 
 EVS_HOOK int getchar(void)
 {
-	return in_ok(stdin) ? REAL(getchar)() : EOF;
+	return in_ok(stdin) ? EVS_AFTER(REAL(getchar)()) : EOF;
 }
 
 EVS_HOOK int fgetc_unlocked(FILE *fp)
 {
-	return in_ok(fp) ? REAL(fgetc_unlocked)(fp) : EOF;
+	return in_ok(fp) ? EVS_AFTER(REAL(fgetc_unlocked)(fp)) : EOF;
 }
 
 EVS_HOOK int getc_unlocked(FILE *fp)
 {
-	return in_ok(fp) ? REAL(getc_unlocked)(fp) : EOF;
+	return in_ok(fp) ? EVS_AFTER(REAL(getc_unlocked)(fp)) : EOF;
 }
 
 EVS_HOOK int getchar_unlocked(void)
 {
-	return in_ok(stdin) ? REAL(getchar_unlocked)() : EOF;
+	return in_ok(stdin) ? EVS_AFTER(REAL(getchar_unlocked)()) : EOF;
 }
 
 EVS_HOOK int __uflow(FILE *fp)
 {
-	return in_ok(fp) ? REAL(__uflow)(fp) : EOF;
+	return in_ok(fp) ? EVS_AFTER(REAL(__uflow)(fp)) : EOF;
 }
 
 EVS_HOOK int __underflow(FILE *fp)
 {
-	return in_ok(fp) ? REAL(__underflow)(fp) : EOF;
+	return in_ok(fp) ? EVS_AFTER(REAL(__underflow)(fp)) : EOF;
 }
 
 /* Under _GNU_SOURCE and C99 the header renames fscanf, scanf, vfscanf
@@ -83,12 +83,12 @@ EVS_HOOK int plain_scanf(const char *fmt, ...) __asm__("scanf");
 
 int plain_vfscanf(FILE *fp, const char *fmt, va_list ap)
 {
-	return in_ok(fp) ? REAL(vfscanf)(fp, fmt, ap) : EOF;
+	return in_ok(fp) ? EVS_AFTER(REAL(vfscanf)(fp, fmt, ap)) : EOF;
 }
 
 int plain_vscanf(const char *fmt, va_list ap)
 {
-	return in_ok(stdin) ? REAL(vfscanf)(stdin, fmt, ap) : EOF;
+	return in_ok(stdin) ? EVS_AFTER(REAL(vfscanf)(stdin, fmt, ap)) : EOF;
 }
 
 int plain_fscanf(FILE *fp, const char *fmt, ...)
@@ -97,7 +97,7 @@ int plain_fscanf(FILE *fp, const char *fmt, ...)
 		return EOF;
 	va_list ap;
 	va_start(ap, fmt);
-	int r = REAL(vfscanf)(fp, fmt, ap);
+	int r = EVS_AFTER(REAL(vfscanf)(fp, fmt, ap));
 	va_end(ap);
 	return r;
 }
@@ -108,19 +108,19 @@ int plain_scanf(const char *fmt, ...)
 		return EOF;
 	va_list ap;
 	va_start(ap, fmt);
-	int r = REAL(vfscanf)(stdin, fmt, ap);
+	int r = EVS_AFTER(REAL(vfscanf)(stdin, fmt, ap));
 	va_end(ap);
 	return r;
 }
 
 EVS_HOOK int __isoc99_vfscanf(FILE *fp, const char *fmt, va_list ap)
 {
-	return in_ok(fp) ? REAL(__isoc99_vfscanf)(fp, fmt, ap) : EOF;
+	return in_ok(fp) ? EVS_AFTER(REAL(__isoc99_vfscanf)(fp, fmt, ap)) : EOF;
 }
 
 EVS_HOOK int __isoc99_vscanf(const char *fmt, va_list ap)
 {
-	return in_ok(stdin) ? REAL(__isoc99_vfscanf)(stdin, fmt, ap) : EOF;
+	return in_ok(stdin) ? EVS_AFTER(REAL(__isoc99_vfscanf)(stdin, fmt, ap)) : EOF;
 }
 
 EVS_HOOK int __isoc99_fscanf(FILE *fp, const char *fmt, ...)
@@ -129,7 +129,7 @@ EVS_HOOK int __isoc99_fscanf(FILE *fp, const char *fmt, ...)
 		return EOF;
 	va_list ap;
 	va_start(ap, fmt);
-	int r = REAL(__isoc99_vfscanf)(fp, fmt, ap);
+	int r = EVS_AFTER(REAL(__isoc99_vfscanf)(fp, fmt, ap));
 	va_end(ap);
 	return r;
 }
@@ -140,7 +140,7 @@ EVS_HOOK int __isoc99_scanf(const char *fmt, ...)
 		return EOF;
 	va_list ap;
 	va_start(ap, fmt);
-	int r = REAL(__isoc99_vfscanf)(stdin, fmt, ap);
+	int r = EVS_AFTER(REAL(__isoc99_vfscanf)(stdin, fmt, ap));
 	va_end(ap);
 	return r;
 }
@@ -149,6 +149,7 @@ EVS_HOOK int __isoc99_scanf(const char *fmt, ...)
 
 static char *gets_ret(char *s, long r)
 {
+	evs_hook_after();
 	if (r < 0) {
 		errno = (int)-r;
 		return NULL;
@@ -159,25 +160,25 @@ static char *gets_ret(char *s, long r)
 EVS_HOOK char *fgets(char *s, int n, FILE *fp)
 {
 	long r = evs_stdio_gets(fp, s, n, false);
-	return r == EVS_USE_REAL ? REAL(fgets)(s, n, fp) : gets_ret(s, r);
+	return r == EVS_USE_REAL ? EVS_AFTER(REAL(fgets)(s, n, fp)) : gets_ret(s, r);
 }
 
 EVS_HOOK char *fgets_unlocked(char *s, int n, FILE *fp)
 {
 	long r = evs_stdio_gets(fp, s, n, true);
-	return r == EVS_USE_REAL ? REAL(fgets_unlocked)(s, n, fp) : gets_ret(s, r);
+	return r == EVS_USE_REAL ? EVS_AFTER(REAL(fgets_unlocked)(s, n, fp)) : gets_ret(s, r);
 }
 
 EVS_HOOK char *__fgets_chk(char *s, size_t size, int n, FILE *fp)
 {
 	long r = (size_t)n > size ? EVS_USE_REAL : evs_stdio_gets(fp, s, n, false);
-	return r == EVS_USE_REAL ? REAL(__fgets_chk)(s, size, n, fp) : gets_ret(s, r);
+	return r == EVS_USE_REAL ? EVS_AFTER(REAL(__fgets_chk)(s, size, n, fp)) : gets_ret(s, r);
 }
 
 EVS_HOOK char *__fgets_unlocked_chk(char *s, size_t size, int n, FILE *fp)
 {
 	long r = (size_t)n > size ? EVS_USE_REAL : evs_stdio_gets(fp, s, n, true);
-	return r == EVS_USE_REAL ? REAL(__fgets_unlocked_chk)(s, size, n, fp) : gets_ret(s, r);
+	return r == EVS_USE_REAL ? EVS_AFTER(REAL(__fgets_unlocked_chk)(s, size, n, fp)) : gets_ret(s, r);
 }
 
 /* fread's items from the runtime's bytes, or EVS_USE_REAL. */
@@ -190,6 +191,7 @@ static long read_items(FILE *fp, void *p, size_t size, size_t nmemb, size_t cap,
 	long r = evs_stdio_read(fp, p, n, unlocked, &err);
 	if (r == EVS_USE_REAL)
 		return r;
+	evs_hook_after();
 	if (err)
 		errno = err;
 	return (size_t)r == n ? (long)nmemb : (long)((size_t)r / size);
@@ -198,30 +200,31 @@ static long read_items(FILE *fp, void *p, size_t size, size_t nmemb, size_t cap,
 EVS_HOOK size_t fread(void *p, size_t size, size_t nmemb, FILE *fp)
 {
 	long r = read_items(fp, p, size, nmemb, SIZE_MAX, false);
-	return r == EVS_USE_REAL ? REAL(fread)(p, size, nmemb, fp) : (size_t)r;
+	return r == EVS_USE_REAL ? EVS_AFTER(REAL(fread)(p, size, nmemb, fp)) : (size_t)r;
 }
 
 EVS_HOOK size_t fread_unlocked(void *p, size_t size, size_t nmemb, FILE *fp)
 {
 	long r = read_items(fp, p, size, nmemb, SIZE_MAX, true);
-	return r == EVS_USE_REAL ? REAL(fread_unlocked)(p, size, nmemb, fp) : (size_t)r;
+	return r == EVS_USE_REAL ? EVS_AFTER(REAL(fread_unlocked)(p, size, nmemb, fp)) : (size_t)r;
 }
 
 EVS_HOOK size_t __fread_chk(void *p, size_t cap, size_t size, size_t nmemb, FILE *fp)
 {
 	long r = read_items(fp, p, size, nmemb, cap, false);
-	return r == EVS_USE_REAL ? REAL(__fread_chk)(p, cap, size, nmemb, fp) : (size_t)r;
+	return r == EVS_USE_REAL ? EVS_AFTER(REAL(__fread_chk)(p, cap, size, nmemb, fp)) : (size_t)r;
 }
 
 EVS_HOOK size_t __fread_unlocked_chk(void *p, size_t cap, size_t size, size_t nmemb, FILE *fp)
 {
 	long r = read_items(fp, p, size, nmemb, cap, true);
-	return r == EVS_USE_REAL ? REAL(__fread_unlocked_chk)(p, cap, size, nmemb, fp)
+	return r == EVS_USE_REAL ? EVS_AFTER(REAL(__fread_unlocked_chk)(p, cap, size, nmemb, fp))
 				 : (size_t)r;
 }
 
 static ssize_t delim_ret(ssize_t r, int err)
 {
+	evs_hook_after();
 	if (err)
 		errno = err;
 	return r;
@@ -231,21 +234,21 @@ EVS_HOOK ssize_t getdelim(char **line, size_t *cap, int delim, FILE *fp)
 {
 	int err;
 	ssize_t r = evs_stdio_getdelim(line, cap, delim, fp, &err);
-	return r == EVS_USE_REAL ? REAL(getdelim)(line, cap, delim, fp) : delim_ret(r, err);
+	return r == EVS_USE_REAL ? EVS_AFTER(REAL(getdelim)(line, cap, delim, fp)) : delim_ret(r, err);
 }
 
 EVS_HOOK ssize_t __getdelim(char **line, size_t *cap, int delim, FILE *fp)
 {
 	int err;
 	ssize_t r = evs_stdio_getdelim(line, cap, delim, fp, &err);
-	return r == EVS_USE_REAL ? REAL(__getdelim)(line, cap, delim, fp) : delim_ret(r, err);
+	return r == EVS_USE_REAL ? EVS_AFTER(REAL(__getdelim)(line, cap, delim, fp)) : delim_ret(r, err);
 }
 
 EVS_HOOK ssize_t getline(char **line, size_t *cap, FILE *fp)
 {
 	int err;
 	ssize_t r = evs_stdio_getdelim(line, cap, '\n', fp, &err);
-	return r == EVS_USE_REAL ? REAL(getline)(line, cap, fp) : delim_ret(r, err);
+	return r == EVS_USE_REAL ? EVS_AFTER(REAL(getline)(line, cap, fp)) : delim_ret(r, err);
 }
 
 /* --- output: one character, or a flush -------------------------------- */
@@ -264,48 +267,48 @@ static bool out_ok(FILE *fp, int c)
 
 EVS_HOOK int fputc(int c, FILE *fp)
 {
-	return out_ok(fp, (unsigned char)c) ? REAL(fputc)(c, fp) : EOF;
+	return out_ok(fp, (unsigned char)c) ? EVS_AFTER(REAL(fputc)(c, fp)) : EOF;
 }
 
 EVS_HOOK int putc(int c, FILE *fp)
 {
-	return out_ok(fp, (unsigned char)c) ? REAL(putc)(c, fp) : EOF;
+	return out_ok(fp, (unsigned char)c) ? EVS_AFTER(REAL(putc)(c, fp)) : EOF;
 }
 
 EVS_HOOK int putchar(int c)
 {
-	return out_ok(stdout, (unsigned char)c) ? REAL(putchar)(c) : EOF;
+	return out_ok(stdout, (unsigned char)c) ? EVS_AFTER(REAL(putchar)(c)) : EOF;
 }
 
 EVS_HOOK int fputc_unlocked(int c, FILE *fp)
 {
-	return out_ok(fp, (unsigned char)c) ? REAL(fputc_unlocked)(c, fp) : EOF;
+	return out_ok(fp, (unsigned char)c) ? EVS_AFTER(REAL(fputc_unlocked)(c, fp)) : EOF;
 }
 
 EVS_HOOK int putc_unlocked(int c, FILE *fp)
 {
-	return out_ok(fp, (unsigned char)c) ? REAL(putc_unlocked)(c, fp) : EOF;
+	return out_ok(fp, (unsigned char)c) ? EVS_AFTER(REAL(putc_unlocked)(c, fp)) : EOF;
 }
 
 EVS_HOOK int putchar_unlocked(int c)
 {
-	return out_ok(stdout, (unsigned char)c) ? REAL(putchar_unlocked)(c) : EOF;
+	return out_ok(stdout, (unsigned char)c) ? EVS_AFTER(REAL(putchar_unlocked)(c)) : EOF;
 }
 
 EVS_HOOK int __overflow(FILE *fp, int c)
 {
-	return out_ok(fp, c == EOF ? EOF : (unsigned char)c) ? REAL(__overflow)(fp, c) : EOF;
+	return out_ok(fp, c == EOF ? EOF : (unsigned char)c) ? EVS_AFTER(REAL(__overflow)(fp, c)) : EOF;
 }
 
 /* fflush(NULL) flushes every stream: passed through as it is. */
 EVS_HOOK int fflush(FILE *fp)
 {
-	return out_ok(fp, EOF) ? REAL(fflush)(fp) : EOF;
+	return out_ok(fp, EOF) ? EVS_AFTER(REAL(fflush)(fp)) : EOF;
 }
 
 EVS_HOOK int fflush_unlocked(FILE *fp)
 {
-	return out_ok(fp, EOF) ? REAL(fflush_unlocked)(fp) : EOF;
+	return out_ok(fp, EOF) ? EVS_AFTER(REAL(fflush_unlocked)(fp)) : EOF;
 }
 
 /* The stream is closed in any case: a wait that a signal interrupted
@@ -316,7 +319,7 @@ EVS_HOOK int fclose(FILE *fp)
 {
 	(void)evs_stdio_out(fp, EOF);
 	evs_stdio_closing(fp);
-	return REAL(fclose)(fp);
+	return EVS_AFTER(REAL(fclose)(fp));
 }
 
 /* popen's pipe is made inside glibc, past pipe(): a record left behind by
@@ -346,7 +349,8 @@ static size_t write_items(const void *p, size_t size, size_t nmemb, FILE *fp, bo
 	long r = __builtin_mul_overflow(size, nmemb, &n) ? EVS_USE_REAL
 							 : evs_stdio_write(fp, p, n, unlocked, &err);
 	if (r == EVS_USE_REAL)
-		return (unlocked ? REAL(fwrite_unlocked) : REAL(fwrite))(p, size, nmemb, fp);
+		return EVS_AFTER((unlocked ? REAL(fwrite_unlocked) : REAL(fwrite))(p, size, nmemb, fp));
+	evs_hook_after();
 	if (err)
 		errno = err;
 	return (size_t)r == n ? nmemb : (size_t)r / size;
@@ -366,7 +370,7 @@ EVS_HOOK int fputs(const char *s, FILE *fp)
 {
 	long r = evs_stdio_puts(fp, s, strlen(s), false);
 	if (r == EVS_USE_REAL)
-		return REAL(fputs)(s, fp);
+		return EVS_AFTER(REAL(fputs)(s, fp));
 	return evs_ret(r) < 0 ? EOF : 1;
 }
 
@@ -374,7 +378,7 @@ EVS_HOOK int fputs_unlocked(const char *s, FILE *fp)
 {
 	long r = evs_stdio_puts(fp, s, strlen(s), true);
 	if (r == EVS_USE_REAL)
-		return REAL(fputs_unlocked)(s, fp);
+		return EVS_AFTER(REAL(fputs_unlocked)(s, fp));
 	return evs_ret(r) < 0 ? EOF : 1;
 }
 
@@ -397,7 +401,7 @@ EVS_HOOK int puts(const char *s)
 			r = evs_stdio_puts(stdout, "\n", 1, false);
 	}
 	if (r == EVS_USE_REAL)
-		return REAL(puts)(s);
+		return EVS_AFTER(REAL(puts)(s));
 	if (evs_ret(r) < 0)
 		return EOF;
 	return len < INT_MAX ? (int)len + 1 : INT_MAX;
@@ -414,7 +418,7 @@ static int print(FILE *fp, int flag, const char *fmt, va_list ap)
 	va_end(copy);
 	if (r != EVS_USE_REAL)
 		return (int)evs_ret(r);
-	return flag < 0 ? REAL(vfprintf)(fp, fmt, ap) : REAL(__vfprintf_chk)(fp, flag, fmt, ap);
+	return flag < 0 ? EVS_AFTER(REAL(vfprintf)(fp, fmt, ap)) : EVS_AFTER(REAL(__vfprintf_chk)(fp, flag, fmt, ap));
 }
 
 EVS_HOOK int vfprintf(FILE *fp, const char *fmt, va_list ap)

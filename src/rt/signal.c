@@ -347,9 +347,17 @@ void evs_sig_worker_poll(struct evs_worker *w)
 		evs_spin_lock(&lock);
 		while (in->tail != __atomic_load_n(&in->head, __ATOMIC_ACQUIRE)) {
 			siginfo_t info = in->e[in->tail % EVS_SIG_INBOX].info;
+			uint64_t task = in->e[in->tail % EVS_SIG_INBOX].task;
 			__atomic_signal_fence(__ATOMIC_SEQ_CST);
 			__atomic_store_n(&in->tail, in->tail + 1, __ATOMIC_RELEASE);
-			route_process(&info, w->cur);
+			/* The thread's own signal (a write's SIGPIPE) goes to the
+			 * task that made the call, while it is still the one
+			 * running (the call's way out, evs_ret); once it has
+			 * switched away, to the process as before. */
+			if (task && w->cur && w->cur->id + 1 == task)
+				give(w->cur, &info, false);
+			else
+				route_process(&info, w->cur);
 		}
 		evs_spin_unlock(&lock);
 	}
@@ -565,11 +573,13 @@ static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 		unsigned h = in->head;
 		if (h - in->tail < EVS_SIG_INBOX) {
 			in->e[h % EVS_SIG_INBOX].sig = sig;
+			in->e[h % EVS_SIG_INBOX].task = t && for_running_task(sig, info) ? t->id + 1 : 0;
 			in->e[h % EVS_SIG_INBOX].info = *info;
 			__atomic_signal_fence(__ATOMIC_SEQ_CST);
 			__atomic_store_n(&in->head, h + 1, __ATOMIC_RELEASE);
 		}
-		evs_poller_poke(w->evfd);  /* a worker about to sleep wakes up */
+		if (w->evfd >= 0)  /* -1 before the runtime has started */
+			evs_poller_poke(w->evfd);  /* a worker about to sleep wakes up */
 		errno = saved;
 		return;
 	}

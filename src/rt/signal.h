@@ -74,7 +74,9 @@ struct evs_tasksig {
 #define EVS_SIG_INBOX 64
 struct evs_siginbox {
 	unsigned head, tail;     /* head: written by the handler; tail: by the reader */
-	struct { int sig; siginfo_t info; } e[EVS_SIG_INBOX];
+	/* task: the id + 1 of the task it belongs to (a fault, the kernel's
+	 * SIGPIPE or SIGXFSZ, a tgkill of the thread), 0 for the process */
+	struct { int sig; uint64_t task; siginfo_t info; } e[EVS_SIG_INBOX];
 };
 
 void evs_sig_init(void);                       /* at load, on the main thread */
