@@ -24,14 +24,23 @@ uint64_t evs_kthreads_live, evs_kthreads_peak;
 
 /* The report's fd: a duplicate of stderr taken at start-up (hidden at a
  * high number, like the runtime's other fds), so a program that closes
- * fd 2 before it exits (coreutils do) still gets its report. */
+ * fd 2 before it exits (coreutils do) still gets its report. With an
+ * EVSHIM_STATS file, that file opened at start-up: a forked child that
+ * gives up root (apache's and nginx's workers) cannot open the file root
+ * made, and writes its report through the fd it inherited instead. */
 static int report_fd = -1;
+
+static int open_stats(void)
+{
+	return (int)evs_sys6(SYS_openat, AT_FDCWD, evs_config.stats_path,
+			     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644, 0, 0);
+}
 
 void evs_report_init(void)
 {
-	if (!evs_config.stats || evs_config.stats_path[0])
+	if (!evs_config.stats)
 		return;
-	long fd = evs_sys_fcntl(2, F_DUPFD_CLOEXEC, 3);
+	long fd = evs_config.stats_path[0] ? open_stats() : evs_sys_fcntl(2, F_DUPFD_CLOEXEC, 3);
 	if (fd >= 0)
 		report_fd = evs_poller_hide_fd((int)fd);
 }
@@ -139,13 +148,16 @@ void evs_report_write(void)
 	int fd = report_fd >= 0 ? report_fd : 2;
 	bool opened = false;
 	if (evs_config.stats_path[0]) {
-		long f = evs_sys6(SYS_openat, AT_FDCWD, evs_config.stats_path,
-				  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644, 0, 0);
-		if (f < 0)
+		/* opened again (the file may have been moved or removed since),
+		 * else the one opened at start-up */
+		long f = open_stats();
+		if (f >= 0)
+			fd = (int)f, opened = true;
+		else if (report_fd < 0) {
 			evs_log_line("cannot open the EVSHIM_STATS file %s (%s); the report goes "
 				     "to stderr", evs_config.stats_path, strerror((int)-f));
-		else
-			fd = (int)f, opened = true;
+			fd = 2;
+		}
 	}
 	/* One write: reports of processes appending to one file never mix. */
 	(void)evs_sys_write(fd, buf, len);
