@@ -135,7 +135,7 @@ make_case() {
 	[[ "$native" == *"the vfork child slept 1 s and exited 3; the busy thread ended"* ]]
 }
 
-@test "a write's SIGPIPE is the writing thread's and its handler has run when the write returns: write, writev, stdio (fflush, fwrite, fprintf, fputc), a thread, a thread that blocks it; sort's handler ends the process by it (1 and 2 workers)" {
+@test "a write's SIGPIPE (and SIGXFSZ) is the writing thread's and its handler has run when the write returns: write, writev, stdio (fflush, fwrite, fprintf, fputc), a thread, a thread that blocks it; sort's handler ends the process by it (1 and 2 workers)" {
 	# The signal came while the write was inside the runtime, or in
 	# glibc's stdio under the shim's hook: it was only noted, and routed
 	# to the process later (GNU sort printed "write failed: Broken pipe"
@@ -144,6 +144,10 @@ make_case() {
 	[[ "$native" == *"fputs, then fflush                   returned -1 (Broken pipe); handler ran 1 time(s) by then"* ]]
 	[[ "$native" == *"a thread blocking SIGPIPE: write returned -1 (Broken pipe); pending for it: yes"* ]]
 	[[ "$native" == *"the main thread's handler ran 0 time(s) meanwhile"*"exit=141" ]]
+	# and SIGXFSZ, from a file write past RLIMIT_FSIZE
+	on_workers 1 2 -- same_output "$PROGS/sigxfsz_write" "$BATS_TEST_TMPDIR/big" default
+	[[ "$native" == *"thread: a write past it"*"-1 (File too large), handler saw 25"* ]]
+	[[ "$native" == *"main: a fflush past it"*"handler saw 25"*"exit=153" ]]
 	for workers in 1 2; do
 		out=$(seq 1 200000 | EVSHIM_WORKERS=$workers run_shim sort -rn 2> "$BATS_TEST_TMPDIR/err" | head -n 1; echo "${PIPESTATUS[1]}")
 		cat "$BATS_TEST_TMPDIR/err"

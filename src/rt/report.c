@@ -25,9 +25,12 @@ uint64_t evs_kthreads_live, evs_kthreads_peak;
 /* The report's fd: a duplicate of stderr taken at start-up (hidden at a
  * high number, like the runtime's other fds), so a program that closes
  * fd 2 before it exits (coreutils do) still gets its report. With an
- * EVSHIM_STATS file, that file opened at start-up: a forked child that
- * gives up root (apache's and nginx's workers) cannot open the file root
- * made, and writes its report through the fd it inherited instead. */
+ * EVSHIM_STATS file, that file, opened before the process first forks
+ * (evs_report_prefork): a forked child that gives up root (apache's and
+ * nginx's workers) cannot open the file root made, and writes its report
+ * through the fd it inherited instead. Not at start-up: a program that
+ * lists its fds (CPython's test_pass_fds_redirected, in an exec'd child)
+ * must find none of the runtime's before the runtime starts. */
 static int report_fd = -1;
 
 static int open_stats(void)
@@ -38,11 +41,23 @@ static int open_stats(void)
 
 void evs_report_init(void)
 {
-	if (!evs_config.stats)
+	if (!evs_config.stats || evs_config.stats_path[0])
 		return;
-	long fd = evs_config.stats_path[0] ? open_stats() : evs_sys_fcntl(2, F_DUPFD_CLOEXEC, 3);
+	long fd = evs_sys_fcntl(2, F_DUPFD_CLOEXEC, 3);
 	if (fd >= 0)
 		report_fd = evs_poller_hide_fd((int)fd);
+}
+
+void evs_report_prefork(void)
+{
+	static int opening;
+	if (!evs_config.stats || !evs_config.stats_path[0] || evs_config.disable ||
+	    __atomic_load_n(&report_fd, __ATOMIC_ACQUIRE) >= 0 ||
+	    __atomic_exchange_n(&opening, 1, __ATOMIC_ACQ_REL))
+		return;
+	int fd = open_stats();
+	if (fd >= 0)
+		__atomic_store_n(&report_fd, evs_poller_hide_fd(fd), __ATOMIC_RELEASE);
 }
 
 void evs_kthread_count(int delta)

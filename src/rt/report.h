@@ -9,6 +9,9 @@ extern uint64_t evs_tasks_peak;     /* most tasks alive at once (atomic max) */
 uint64_t evs_stat_total(enum evs_stat s);
 /* At start-up: the report's duplicate of stderr (EVSHIM_STATS=1). */
 void evs_report_init(void);
+/* Before a fork (pthread_atfork): the EVSHIM_STATS file opened and held,
+ * for a child that gives up the right to open it (report.c). */
+void evs_report_prefork(void);
 /* A runtime kernel thread started (+1) or ended (-1): the peak count. */
 void evs_kthread_count(int delta);
 /* Does the process have threads that are neither main nor the runtime's
