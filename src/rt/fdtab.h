@@ -75,7 +75,6 @@ struct evs_fd {
 	uint32_t gen;
 	uint8_t kind;
 	uint8_t nonblock;        /* the program's view of O_NONBLOCK */
-	uint8_t hack;
 	uint8_t shim_nonblock;   /* the shim set O_NONBLOCK (listening sockets) */
 	uint8_t stream;          /* SOCK_STREAM: sends may be partial */
 	uint8_t tcp;             /* a TCP socket: a short read leaves nothing unread */

@@ -140,9 +140,9 @@ static long try_sendfile(int out, void *arg, struct evs_try *st)
 				piece = EVS_SF_PIECE;
 			file_side(s->fi, s->in, s->offp, piece, &s->ahead);
 		}
-		if (!getenv("HACKNB")) evs_sys_fcntl(out, F_SETFL, s->fl | O_NONBLOCK);
+		evs_sys_fcntl(out, F_SETFL, s->fl | O_NONBLOCK);
 		long r = evs_sys6(SYS_sendfile, out, s->in, s->offp, piece, 0, 0);
-		if (!getenv("HACKNB")) evs_sys_fcntl(out, F_SETFL, s->fl);
+		evs_sys_fcntl(out, F_SETFL, s->fl);
 		if (r > 0) {
 			s->done += (size_t)r;
 			if (s->done == s->count)
@@ -174,8 +174,7 @@ long evs_sendfile(int out, int in, off_t *offp, size_t count)
 	if (f->kind != EVS_FD_SOCKET || f->nonblock || f->shim_nonblock)
 		return EVS_USE_REAL;
 	struct sf s = { .in = in, .offp = offp, .count = count, .fi = fi,
-			.fl = getenv("HACKNB") ? 2 : evs_sys_fcntl(out, F_GETFL, 0) };
-	if (getenv("HACKNB") && !f->hack) { f->hack = 1; evs_sys_fcntl(out, F_SETFL, 2 | O_NONBLOCK); }
+			.fl = evs_sys_fcntl(out, F_GETFL, 0) };
 	if (s.fl < 0 || (s.fl & O_NONBLOCK))
 		return EVS_USE_REAL;
 	long r = evs_fd_io(f, out, EVS_OUT, try_sendfile, NULL, &s, 0, evs_fd_deadline(f, EVS_OUT));
