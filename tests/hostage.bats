@@ -43,3 +43,14 @@ load helpers/load
 	EVSHIM_WORKERS=1 EVSHIM_MONITOR=0 same_output "$PROGS/stdio_pipes_fortify"
 	[ "$(echo "$native" | grep -c 'ticked meanwhile: yes')" -eq 16 ]
 }
+
+@test "splice and tee between pipes and sockets park on the side in the way: an empty input, a full output, a socket either way; SPLICE_F_NONBLOCK, SO_RCVTIMEO and a handler without SA_RESTART as natively" {
+	# rt/splice.c: made as they were, each call held its worker, and the
+	# ticker that feeds or drains it never ran (a hang, ended by its alarm)
+	EVSHIM_WORKERS=1 EVSHIM_MONITOR=0 same_output "$PROGS/splice_wait"
+	[ "$(echo "$native" | grep -c 'ticker ran meanwhile: yes')" -eq 5 ]
+	[[ "$native" == *"the peer got 8 bytes: abcdefgh"* ]]
+	[[ "$native" == *"splice from a socket with SO_RCVTIMEO        -1 (Resource temporarily unavailable)"* ]]
+	[[ "$native" == *"splice cut short by a handler                -1 (Interrupted system call)"* ]]
+	EVSHIM_NET=uring on_workers 1 2 -- same_output "$PROGS/splice_wait"
+}

@@ -94,6 +94,29 @@ EVS_HOOK ssize_t sendfile(int out, int in, off_t *offp, size_t count)
 	return REAL(sendfile)(out, in, offp, count);
 }
 
+/* splice and tee: between pipes and sockets the task parks on the side in
+ * the way (rt/splice.c); a regular file's side is the disk's (as
+ * copy_file_range, on the worker). */
+EVS_HOOK ssize_t splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len,
+			unsigned flags)
+{
+	long r = evs_current() ? evs_splice(in, off_in, out, off_out, len, flags, false)
+			       : EVS_USE_REAL;
+	if (r != EVS_USE_REAL)
+		return evs_ret(r);
+	evs_fallback_fd(in);
+	return REAL(splice)(in, off_in, out, off_out, len, flags);
+}
+
+EVS_HOOK ssize_t tee(int in, int out, size_t len, unsigned flags)
+{
+	long r = evs_current() ? evs_splice(in, NULL, out, NULL, len, flags, true) : EVS_USE_REAL;
+	if (r != EVS_USE_REAL)
+		return evs_ret(r);
+	evs_fallback_fd(in);
+	return REAL(tee)(in, out, len, flags);
+}
+
 EVS_HOOK_ALIAS(pread64, pread);
 EVS_HOOK_ALIAS(pwrite64, pwrite);
 EVS_HOOK_ALIAS(preadv64, preadv);

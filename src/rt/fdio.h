@@ -73,6 +73,11 @@ long evs_fsync(int fd, int data_only);
  * ahead through the backend) or to a regular file (on the pool). */
 long evs_sendfile(int out, int in, off_t *offp, size_t count);
 
+/* splice and tee between pipes and sockets (rt/splice.c): the task parks
+ * on the side in the way. EVS_USE_REAL for other kinds of fds. */
+long evs_splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, unsigned flags,
+		bool tee);
+
 /* poll, select, epoll_wait: ask the kernel, park on every fd, ask again.
  * Deadlines are absolute monotonic ns (INT64_MAX: none). */
 long evs_poll(struct pollfd *fds, nfds_t n, int64_t deadline);
