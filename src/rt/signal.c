@@ -533,7 +533,7 @@ static bool at_safe_point(struct evs_task *t, ucontext_t *uc)
 	uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 	enum evs_at at = evs_safepoint_at_ip(ip);
 	if (at == EVS_AT_LIBC)
-		at = evs_safepoint_classify(uc, t == &evs_main_task);
+		at = evs_monitor_classify(t, uc);
 	return at != EVS_AT_SHIM;
 }
 
