@@ -155,3 +155,25 @@ make_case() {
 		[ ! -s "$BATS_TEST_TMPDIR/err" ]
 	done
 }
+
+# A conservative collector stops the world with a signal and scans each
+# thread's stack from the stack pointer its handler's context holds; the
+# runtime gave a handler it ran itself a zeroed context (SBCL's GC died:
+# "garbage_collect: no SP known for thread").
+@test "a stop-the-world by signals: each handler's context has the thread's stack pointer and a pc, parked or computing, own or given stack; a handler's change of the pc is where the thread goes on (1 and 2 workers)" {
+	T=30 on_workers 1 2 -- same_output "$PROGS/sig_context"
+	[[ "$native" == *"thread 0 (parked in sem_wait, its own stack): context on its stack with a pc in 3 of 3 rounds"* ]]
+	[[ "$native" == *"thread 5 (computing, given stack): context on its stack with a pc in 3 of 3 rounds"* ]]
+	[[ "$native" == *"handler ran 1, went on there 1"* ]]
+}
+
+# SBCL's trap handler (int3 at the end of a pseudo-atomic section) checks
+# that the signals its sa_mask names are blocked, and its deferral blocks
+# signals through the context's uc_sigmask: a fault's handler ran with
+# the task's mask unchanged, and a mask set in the context was dropped
+# (SBCL died: "blockables unblocked").
+@test "a handler's mask: sa_mask and the signal blocked while it runs (a pthread_kill to a parked thread, a thread's own int3), the context's uc_sigmask the mask after it (1 and 2 workers)" {
+	T=20 on_workers 1 2 -- same_output "$PROGS/sig_handler_mask"
+	[[ "$native" == *"SIGUSR1 by pthread_kill to a thread in sem_wait: handler ran 1; inside it blocked: sa_mask's SIGUSR2 yes, the signal yes, SIGHUP no; after it SIGALRM blocked yes"* ]]
+	[[ "$native" == *"SIGTRAP of its own int3: handler ran 1; inside it blocked: sa_mask's SIGUSR2 yes, the signal yes, SIGHUP no; after it SIGALRM blocked yes"* ]]
+}

@@ -170,3 +170,13 @@ monitor_acted() {
 	[[ "$native" == *"small-a  after set              set, 2048 bytes"* ]]
 	[[ "$native" == *"main     SA_ONSTACK handler     ran"* ]]
 }
+
+# Code in no loaded module (a JIT's output, SBCL's compiled Lisp in its
+# heap) has no unwind information: the stack walk stopped there and every
+# preemption was refused, so a task computing in it kept the tasks behind
+# it on its worker waiting until it stopped by itself (SBCL: a 50 ms
+# sleep behind a spinning Lisp thread never ended on one worker).
+@test "a thread computing in generated code (a leaf, and a frame of its own) is preempted: main, behind it on its worker, wakes from its sleep and stops it (1 and 2 workers)" {
+	T=60 on_workers 1 2 -- same_output "$PROGS/jit_spin"
+	[[ "$native" == *"a leaf loop in generated code: stopped by main's flag"*"a framed loop in generated code: stopped by main's flag"* ]]
+}

@@ -109,3 +109,12 @@ load helpers/load
 	EVSHIM_MONITOR=0 EVSHIM_WORKERS=1 same_output "$PROGS/go_like"
 	EVSHIM_LOG=info run_shim "$PROGS/go_like" 2>&1 >/dev/null | grep -q "a Go program: .* the shim steps aside"
 }
+
+# A join returned while the ending task was still on its stack (it woke
+# the joiner, then left): a program that frees the stack it gave after
+# the join (SBCL) had the task's last steps, or the runtime's signal
+# frame, land in unmapped memory (SIGSEGV in evs_poller_poke).
+@test "threads on stacks the program maps, each unmapped right after its join, while two processes keep the CPUs busy: no crash (1 and 2 workers)" {
+	T=60 on_workers 1 2 -- same_output "$PROGS/join_frees_stack"
+	[[ "$native" == *"4000 threads on stacks of their own, each unmapped after its join: 2000 odd"* ]]
+}

@@ -120,7 +120,7 @@ static void preempt_body(void *ucv)
 	if (!__atomic_exchange_n(&w->preempt_req, 0, __ATOMIC_ACQ_REL) || !t ||
 	    !__atomic_load_n(&evs_pollers_live, __ATOMIC_ACQUIRE))
 		goto out;
-	int at = evs_safepoint_classify(ucv, t == &evs_main_task);
+	int at = evs_monitor_classify(t, ucv);
 	if (at != EVS_AT_PROGRAM) {
 		/* The shim or libc on the stack: not here. A task busy with
 		 * calls that never wait (sends that all succeed, polls that
@@ -163,6 +163,25 @@ static bool own_stack(const struct evs_task *t, uintptr_t sp)
 		return sp >= main_stack_lo && sp < main_stack_hi;
 	uintptr_t lo = (uintptr_t)t->stack_lo;
 	return sp >= lo && sp < lo + t->stack_size;
+}
+
+void evs_monitor_stack_of(const struct evs_task *t, uintptr_t *lo, uintptr_t *hi)
+{
+	if (t == &evs_main_task) {
+		extern void *__libc_stack_end;  /* what lies above it is not frames */
+		*lo = main_stack_lo;
+		*hi = (uintptr_t)__libc_stack_end;
+	} else {
+		*lo = (uintptr_t)t->stack_lo;
+		*hi = *lo + t->stack_size;
+	}
+}
+
+enum evs_at evs_monitor_classify(const struct evs_task *t, ucontext_t *uc)
+{
+	uintptr_t lo, hi;
+	evs_monitor_stack_of(t, &lo, &hi);
+	return evs_safepoint_classify(uc, t == &evs_main_task, lo, hi);
 }
 
 void evs_sigframe_continue(void *frame, void (*fn)(void *uc)) __attribute__((noreturn));

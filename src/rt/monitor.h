@@ -36,6 +36,14 @@ void evs_monitor_exec_failed(void);
  * from a hook's return, t yields if another task is ready there. */
 struct evs_task;
 void evs_monitor_owed_yield(struct evs_task *t);
+/* t's stack, [lo, hi) (main's: up to where the kernel put the
+ * arguments), and where a signal's context uc shows t interrupted
+ * (rt/safepoint.h). */
+#include <stdint.h>
+#include <ucontext.h>
+#include "safepoint.h"
+void evs_monitor_stack_of(const struct evs_task *t, uintptr_t *lo, uintptr_t *hi);
+enum evs_at evs_monitor_classify(const struct evs_task *t, ucontext_t *uc);
 
 extern int evs_monitor_slow;
 void evs_monitor_nudge_slow(void);

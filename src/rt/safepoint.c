@@ -123,12 +123,113 @@ void evs_safepoint_unwind_setup(void)
 	__atomic_store_n(&unw_ready, 1, __ATOMIC_RELEASE);
 }
 
-static enum evs_at walk(ucontext_t *uc, bool main_task)
+/* --- generated code ------------------------------------------------------
+ * Code in no loaded module (a JIT's output, SBCL's compiled Lisp in its
+ * heap) has no unwind information, so libunwind stops there. Such code is
+ * the program's own, but what lies below it must still be known: libc
+ * holding a lock under a callback would make a switch unsafe. It is
+ * crossed by its frame-pointer chain (saved rbp at [rbp], the return
+ * address above it: SBCL's Lisp frames and code built with frame pointers
+ * keep it), each link checked to stay on the task's stack and go up, to
+ * the first return address into a known module, where libunwind takes
+ * over; generated code called by libc is unsafe. The interrupted frame
+ * may be a leaf without a frame of its own: its return address is at the
+ * stack pointer when it pushed nothing, else rbp is still its caller's
+ * and the chain skips that caller, so every word of the stack between
+ * the interrupted stack pointer and the first link is looked at, and one
+ * that is a return address into libc or the shim (a call instruction
+ * just before it) makes the answer unsafe. Only there: further up, dead
+ * slots of C frames hold stale return addresses into the shim (SBCL's
+ * thread start called its hooks), and each frame of the chain names its
+ * own caller. */
+
+#define EVS_FP_HOPS 1024          /* frames of generated code crossed at most */
+#define EVS_FP_WORDS (64 * 1024)  /* stack words looked at while crossing */
+
+/* Is there a call instruction ending just before ra (in module m, whose
+ * bytes are mapped)? The forms compilers emit: call rel32, and call
+ * through a register or memory operand (FF /2) of 2, 3, 4, 6 or 7 bytes. */
+static bool after_call(const struct mod *m, uintptr_t ra)
+{
+	if (ra < m->lo + 7 || ra > m->hi)
+		return false;
+	const unsigned char *p = (const unsigned char *)ra;
+	if (p[-5] == 0xe8)
+		return true;
+	static const int back[] = { 2, 3, 4, 6, 7 };
+	for (size_t i = 0; i < sizeof(back) / sizeof(back[0]); i++)
+		if (p[-back[i]] == 0xff && ((p[-back[i] + 1] >> 3) & 7) == 2)
+			return true;
+	return false;
+}
+
+/* The cursor set on a known module's frame at ra, with the stack pointer
+ * sp and frame pointer bp there. */
+static bool resume_at(unw_cursor_t *c, ucontext_t *uc, uintptr_t ra, uintptr_t sp, uintptr_t bp)
+{
+	ucontext_t at = *uc;
+	at.uc_mcontext.gregs[REG_RIP] = (greg_t)ra;
+	at.uc_mcontext.gregs[REG_RSP] = (greg_t)sp;
+	at.uc_mcontext.gregs[REG_RBP] = (greg_t)bp;
+	return unw_init_local2(c, (unw_context_t *)&at, 0) == 0;
+}
+
+/* Generated code called from module m at ra: libc calling it back (its
+ * locks may be held: no telling) is unsafe; the program's code, or the
+ * shim's task entry, is walked on from there. */
+static enum evs_at called_from(unw_cursor_t *c, ucontext_t *uc, const struct mod *m, uintptr_t ra,
+			       uintptr_t sp, uintptr_t bp)
+{
+	if (m->kind == MOD_LIBC)
+		return EVS_AT_LIBC;
+	return resume_at(c, uc, ra, sp, bp) ? EVS_AT_PROGRAM : EVS_AT_SHIM;
+}
+
+/* From the frame of generated code at (sp, bp) to its caller in a known
+ * module: the cursor is set there and EVS_AT_PROGRAM returned (the walk
+ * classifies that frame and goes on); otherwise the answer. top: the
+ * interrupted frame, which may be a leaf that pushed nothing (its return
+ * address at sp, rbp still its caller's). */
+static enum evs_at cross_generated(unw_cursor_t *c, ucontext_t *uc, uintptr_t sp, uintptr_t bp,
+				   uintptr_t lo, uintptr_t hi, bool top, size_t *words)
+{
+	if (sp < lo || sp >= hi)
+		return EVS_AT_LIBC;  /* not on the task's stack: cannot tell */
+	if (top && sp % 8 == 0 && sp + 8 <= hi) {
+		uintptr_t ra = *(const uintptr_t *)sp;
+		const struct mod *m = module_of(ra);
+		if (m && after_call(m, ra))
+			return called_from(c, uc, m, ra, sp + 8, bp);
+	}
+	for (int hop = 0; hop < EVS_FP_HOPS; hop++) {
+		if (bp < sp || bp % 8 || bp + 16 > hi)
+			return EVS_AT_LIBC;  /* no chain to follow: cannot tell */
+		for (uintptr_t a = sp; top && hop == 0 && a < bp + 8; a += 8) {
+			if (++*words > EVS_FP_WORDS)
+				return EVS_AT_LIBC;
+			uintptr_t v = *(const uintptr_t *)a;
+			const struct mod *m = module_of(v);
+			if (m && m->kind != MOD_PROGRAM && after_call(m, v))
+				return m->kind == MOD_SHIM ? EVS_AT_SHIM : EVS_AT_LIBC;  /* maybe skipped */
+		}
+		uintptr_t ra = *(const uintptr_t *)(bp + 8);
+		uintptr_t next = *(const uintptr_t *)bp;
+		const struct mod *m = module_of(ra);
+		if (m)
+			return called_from(c, uc, m, ra, bp + 16, next);
+		sp = bp + 16;
+		bp = next;
+	}
+	return EVS_AT_LIBC;
+}
+
+static enum evs_at walk(ucontext_t *uc, bool main_task, uintptr_t stack_lo, uintptr_t stack_hi)
 {
 	unw_cursor_t c;
 	if (unw_init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) != 0)
 		return EVS_AT_SHIM;  /* cannot tell: treat as unsafe */
 	int program_seen = 0, libc_seen = 0;
+	size_t words = 0;
 	for (int i = 0; i < EVS_UNWIND_DEPTH; i++) {
 		unw_word_t ip;
 		unw_get_reg(&c, UNW_REG_IP, &ip);
@@ -160,7 +261,17 @@ static enum evs_at walk(ucontext_t *uc, bool main_task)
 				libc_seen = 1;
 			}
 		} else if (kind == MOD_UNKNOWN) {
-			libc_seen = 1;
+			unw_word_t sp, bp;
+			if (!stack_hi || unw_get_reg(&c, UNW_REG_SP, &sp) || unw_get_reg(&c, UNW_X86_64_RBP, &bp)) {
+				libc_seen = 1;
+			} else {
+				/* generated code: crossed by its frame pointers */
+				enum evs_at at = cross_generated(&c, uc, sp, bp, stack_lo, stack_hi, i == 0, &words);
+				if (at != EVS_AT_PROGRAM)
+					return at;
+				program_seen = 1;
+				continue;
+			}
 		} else {
 			program_seen = 1;
 		}
@@ -174,14 +285,14 @@ static enum evs_at walk(ucontext_t *uc, bool main_task)
  * walks, this thread looks like one the runtime does not own, so those
  * calls go straight to libc instead of into the runtime (whose locks the
  * interrupted code may hold). */
-enum evs_at evs_safepoint_classify(ucontext_t *uc, bool main_task)
+enum evs_at evs_safepoint_classify(ucontext_t *uc, bool main_task, uintptr_t stack_lo, uintptr_t stack_hi)
 {
 	if (!__atomic_load_n(&unw_ready, __ATOMIC_ACQUIRE))
 		return EVS_AT_SHIM;
 	struct evs_worker *self = evs_self;
 	evs_self = NULL;
 	evs_unwinding++;
-	enum evs_at at = walk(uc, main_task);
+	enum evs_at at = walk(uc, main_task, stack_lo, stack_hi);
 	evs_unwinding--;
 	evs_self = self;
 	return at;

@@ -11,7 +11,7 @@
 
 enum evs_at {
 	EVS_AT_SHIM,      /* the shim is on the stack (its state may be mid-update), or we cannot tell */
-	EVS_AT_LIBC,      /* libc, the loader or unknown code above the program's own */
+	EVS_AT_LIBC,      /* libc, the loader, or code not crossed, above the program's own */
 	EVS_AT_PROGRAM,   /* nothing but the program's own code (or a bare system-call wrapper it called) */
 };
 
@@ -28,8 +28,11 @@ extern __thread int evs_unwinding __attribute__((tls_model("initial-exec")));
  * program's fd numbers. Until it is done evs_safepoint_classify answers
  * from the interrupted instruction alone. */
 void evs_safepoint_unwind_setup(void);
-/* The whole stack (main_task: libc's start code below main is fine). */
-enum evs_at evs_safepoint_classify(ucontext_t *uc, bool main_task);
+/* The whole stack (main_task: libc's start code below main is fine).
+ * [stack_lo, stack_hi): the task's stack, readable; code in no module
+ * (generated) is crossed by its frame pointers within it, and with
+ * stack_hi 0 it counts as libc (cannot tell). */
+enum evs_at evs_safepoint_classify(ucontext_t *uc, bool main_task, uintptr_t stack_lo, uintptr_t stack_hi);
 /* The interrupted instruction alone: EVS_AT_PROGRAM when it is in the
  * program's own code (the shim calls the program only at clean points, so
  * no shim state can be half-updated then), EVS_AT_SHIM when in the shim,

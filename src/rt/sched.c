@@ -637,6 +637,7 @@ static void reap(struct evs_worker *w)
 {
 	struct evs_task *t = w->dead;
 	w->dead = NULL;
+	evs_task_finished(t);  /* a joiner may free a stack it gave: t is off it */
 	if (t != &evs_main_task) {
 		evs_tls_task_free(w, t);
 		evs_stack_retire(t);
@@ -659,6 +660,10 @@ void evs_sched_loop(struct evs_worker *w)
 	unsigned rounds = 0;
 	evs_net_ring();  /* EVSHIM_NET=uring: the worker waits in its ring from now on */
 	for (;;) {
+		/* A task that ended by switching to a scheduler context that
+		 * starts here (made fresh, never switched away from) */
+		if (EVS_UNLIKELY(w->dead != NULL))
+			reap(w);
 		if (EVS_UNLIKELY(__atomic_load_n(&evs_dump_stop, __ATOMIC_RELAXED)))
 			evs_dump_hold(w);
 		signal_chores(w);

@@ -22,5 +22,9 @@ void evs_sig_rec_put(struct sigrec *r);
 evs_sigbits evs_sig_bits_of(struct evs_queue *q);
 struct sigrec *evs_sig_dequeue(struct evs_queue *q, evs_sigbits want);
 void evs_sig_set_mask(struct evs_task *t, evs_sigbits m);
+/* Run t's deliverable handlers; uc (the kernel's frame) goes to the
+ * handler of signal sig_uc, or with EVS_SIG_UC_FIRST to the first one
+ * run; the others get the task's registers where it runs them. */
+#define EVS_SIG_UC_FIRST (-1)
 int evs_sig_run_pending(struct evs_task *t, int sig_uc, ucontext_t *uc);
 #endif

@@ -428,6 +428,24 @@ static void run_handler(struct evs_task *t, struct handler_call *c)
 		*a = was;
 }
 
+/* A handler has returned: the task's mask is the one its context holds,
+ * as sigreturn would set it (old, unless the handler changed it there:
+ * SBCL blocks the signals it defers so, until it handles them). cls: the
+ * task's mask class before the handler, which a sigprocmask inside it
+ * changed (the mask the handler ran with is not a class of its own). */
+static void mask_after_handler(struct evs_task *t, evs_sigbits old, int cls, const ucontext_t *uc)
+{
+	struct evs_tasksig *s = sig_of(t);
+	evs_sigbits want = evs_sigset_bits(&uc->uc_sigmask) & ~never_blocked();
+	if (s->cls == cls) {
+		s->mask = old;
+		if (want != old)
+			evs_sig_set_mask(t, want);
+	} else {
+		evs_sig_set_mask(t, want);
+	}
+}
+
 static int deliver(struct evs_task *t, struct sigrec *r, ucontext_t *uc)
 {
 	siginfo_t info = r->info;
@@ -458,13 +476,19 @@ static int deliver(struct evs_task *t, struct sigrec *r, ucontext_t *uc)
 	s->mask &= ~never_blocked();
 	ucontext_t made;
 	if (!uc) {
-		memset(&made, 0, sizeof(made));
+		/* Not the kernel's frame of this signal: the task's registers
+		 * here, on its own stack. A conservative collector scans the
+		 * stack from this pointer up (SBCL's stop-for-GC handler saves
+		 * it: "no SP known for thread" when it was 0). A change the
+		 * handler makes to it is not acted on (differences.md). */
+		getcontext(&made);
 		uc = &made;
 	}
 	evs_bits_sigset(old, &uc->uc_sigmask);  /* what the handler sees as "before" */
 	struct handler_call c = { &d, sig, &info, uc };
+	int cls = s->cls;
 	run_handler(t, &c);
-	s->mask = old;
+	mask_after_handler(t, old, cls, uc);
 	return EVS_SIG_RAN | ((d.flags & SA_RESTART) ? 0 : EVS_SIG_NORESTART);
 }
 
@@ -479,8 +503,9 @@ int evs_sig_run_pending(struct evs_task *t, int sig_uc, ucontext_t *uc)
 		evs_spin_unlock(&lock);
 		if (!r)
 			return ran;
-		ran |= deliver(t, r, r->info.si_signo == sig_uc ? uc : NULL);
-		if (r->info.si_signo == sig_uc)
+		bool mine = r->info.si_signo == sig_uc || (sig_uc == EVS_SIG_UC_FIRST && uc);
+		ran |= deliver(t, r, mine ? uc : NULL);
+		if (mine)
 			sig_uc = 0;  /* the kernel's context goes with that one only */
 	}
 }
@@ -548,8 +573,40 @@ static bool at_safe_point(struct evs_task *t, ucontext_t *uc)
 	uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 	enum evs_at at = evs_safepoint_at_ip(ip);
 	if (at == EVS_AT_LIBC)
-		at = evs_safepoint_classify(uc, t == &evs_main_task);
+		at = evs_monitor_classify(t, uc);
 	return at != EVS_AT_SHIM;
+}
+
+/* A fault's handler run on the spot in task t: while it runs, the task's
+ * mask (what pthread_sigmask answers) has the action's sa_mask and the
+ * signal added, and the handler sees its mask before in its context, as
+ * natively (SBCL's trap handler checks that its blockable signals are
+ * blocked: "blockables unblocked"); afterwards the task's mask is what
+ * the context holds then. Only the fault's own thread is touched, without
+ * the lock (the fault may be inside the runtime); a mask the handler
+ * changes in the context becomes the task's only where the fault is not
+ * in the runtime. The kernel's mask for sigreturn is put back. */
+static void fault_in_task(struct evs_task *t, int sig, siginfo_t *info, ucontext_t *uc)
+{
+	struct disp d = disp[sig];
+	if (d.handler == (void *)SIG_IGN || d.handler == (void *)SIG_DFL) {
+		call_direct(sig, info, uc);
+		return;
+	}
+	struct evs_tasksig *s = sig_of(t);
+	evs_sigbits old = s->mask;
+	int cls = s->cls;
+	sigset_t kmask = uc->uc_sigmask;
+	s->mask |= d.mask | ((d.flags & SA_NODEFER) ? 0 : evs_sigbit(sig));
+	s->mask &= ~never_blocked();
+	evs_bits_sigset(old, &uc->uc_sigmask);
+	call_direct(sig, info, uc);
+	bool in_shim = evs_safepoint_at_ip((uintptr_t)uc->uc_mcontext.gregs[REG_RIP]) == EVS_AT_SHIM;
+	if (in_shim)
+		s->mask = old;
+	else
+		mask_after_handler(t, old, cls, uc);
+	uc->uc_sigmask = kmask;
 }
 
 /* The runtime's handler for every signal the program handles. */
@@ -559,11 +616,17 @@ static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 	ucontext_t *uc = ucv;
 	struct evs_worker *w = evs_self;
 	struct evs_task *t = w ? w->cur : NULL;
-	if (!w || (t && is_fault(sig, info))) {
-		/* not a thread of ours, or a fault: the program's handler, on
-		 * the spot, as the kernel would */
+	if (!w) {
+		/* not a thread of ours: the program's handler, on the spot */
 		errno = saved;
 		call_direct(sig, info, ucv);
+		return;
+	}
+	if (t && is_fault(sig, info)) {
+		/* a fault: the program's handler, on the spot, as the kernel
+		 * would, with the task's mask as the kernel would set it */
+		errno = saved;
+		fault_in_task(t, sig, info, uc);
 		return;
 	}
 	if (!t || !at_safe_point(t, uc)) {
@@ -619,9 +682,14 @@ void evs_sig_on_ipi(struct evs_worker *w, ucontext_t *uc)
 	if (!evs_sig_inbox_empty(&w->sigin) || evs_sig_deliverable(&t->sig)) {
 		int saved = errno;
 		evs_sig_worker_poll(w);  /* safe: this thread holds no runtime lock */
-		k_sigset(&uc->uc_sigmask);
+		/* The first handler gets the context the kernel gave this
+		 * signal, which is where the task was interrupted in its own
+		 * code: what the program's signal would have carried had it
+		 * come itself. What that handler changes there (SBCL's
+		 * interrupt-thread sets the pc) is where sigreturn resumes. */
 		if (evs_sig_deliverable(&t->sig))
-			evs_sig_run_pending(t, 0, NULL);
+			evs_sig_run_pending(t, EVS_SIG_UC_FIRST, uc);
+		k_sigset(&uc->uc_sigmask);
 		errno = saved;
 	}
 }

@@ -222,14 +222,9 @@ void evs_task_exit(void *retval)
 	evs_tls_run_dtors(t);
 	evs_keys_run_destructors(t);
 
-	evs_spin_lock(&t->lock);
-	t->exited = 1;
-	struct evs_task *j = t->joiner;
-	uint64_t jtok = t->joiner_token;
-	evs_spin_unlock(&t->lock);
 	evs_sig_task_gone(t);
-	if (j)
-		evs_task_wake(j, jtok, EVS_WAKE_EVENT);
+	/* Not joinable yet: a joiner learns of the end only once the task
+	 * is off its stack (evs_task_finished, from the scheduler). */
 
 	evs_stat_add(EVS_ST_tasks_exited, 1);
 	if (__atomic_sub_fetch(&evs_live_tasks, 1, __ATOMIC_ACQ_REL) == 0) {
@@ -238,6 +233,23 @@ void evs_task_exit(void *retval)
 		exit(0);
 	}
 	evs_sched_exit_current(t);
+}
+
+/* t has switched away for good (its worker's scheduler, rt/sched.c):
+ * now a join may return. Natively too pthread_join returns only once the
+ * kernel has seen the thread leave its stack (CLONE_CHILD_CLEARTID), and
+ * a program that gave the stack (pthread_attr_setstack) frees it then:
+ * SBCL unmaps a finished thread's stack after its join, while the task,
+ * which had woken the joiner, was still on it (SIGSEGV). */
+void evs_task_finished(struct evs_task *t)
+{
+	evs_spin_lock(&t->lock);
+	t->exited = 1;
+	struct evs_task *j = t->joiner;
+	uint64_t jtok = t->joiner_token;
+	evs_spin_unlock(&t->lock);
+	if (j)
+		evs_task_wake(j, jtok, EVS_WAKE_EVENT);
 }
 
 int evs_task_join(struct evs_task *t, void **ret, int64_t deadline, int try_only)

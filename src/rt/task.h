@@ -196,6 +196,8 @@ bool evs_task_wake(struct evs_task *t, uint64_t token, int reason);
 int evs_task_create(pthread_t *out, const pthread_attr_t *attr,
 		    void *(*fn)(void *), void *arg);
 EVS_NORETURN void evs_task_exit(void *retval);
+/* The exited task t is off its stack for good: joinable now (sched.c). */
+void evs_task_finished(struct evs_task *t);
 /* 0 or -errno (EDEADLK, EINVAL, EBUSY for try_only, ETIMEDOUT, ECANCELED
  * when the joiner itself is being cancelled). */
 int evs_task_join(struct evs_task *t, void **ret, int64_t deadline_ns,
