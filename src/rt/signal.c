@@ -274,10 +274,19 @@ static void kick(struct evs_task *t)
 	 * park, or when the monitor sees it running with a signal owed. */
 }
 
+static void route_process(const siginfo_t *info, struct evs_task *prefer);
+
 static void give(struct evs_task *t, const siginfo_t *info, bool to_process)
 {
 	struct evs_tasksig *s = sig_of(t);
 	int sig = info->si_signo;
+	if (EVS_UNLIKELY(s->gone)) {
+		/* ending (evs_sig_task_gone drained it): the process's goes
+		 * to another task, the thread's own dies with it */
+		if (to_process)
+			route_process(info, NULL);
+		return;
+	}
 	if (s->waiting & evs_sigbit(sig) && !s->handed_sig) {
 		s->handed = *info;
 		s->handed_sig = sig;
@@ -830,7 +839,7 @@ int evs_sig_send(struct evs_task *t, int sig, const siginfo_t *info)
 	if (sig < 0 || sig > EVS_SIGMAX)
 		return -EINVAL;
 	if (sig == 0)
-		return t->exited ? -ESRCH : 0;
+		return t->exited || t->sig.gone ? -ESRCH : 0;
 	siginfo_t si;
 	if (info) {
 		si = *info;
@@ -842,7 +851,9 @@ int evs_sig_send(struct evs_task *t, int sig, const siginfo_t *info)
 	}
 	si.si_signo = sig;
 	evs_spin_lock(&lock);
-	if (t->exited) {
+	/* Ending: a record given now would never be taken nor freed (the
+	 * joinable mark comes later, once the task is off its stack). */
+	if (t->exited || t->sig.gone) {
 		evs_spin_unlock(&lock);
 		return -ESRCH;
 	}
@@ -912,6 +923,7 @@ void evs_sig_task_gone(struct evs_task *t)
 	struct evs_tasksig *s = sig_of(t);
 	evs_spin_lock(&lock);
 	evs_queue_del(&tasks, &s->all);
+	s->gone = true;
 	class_unref(s->cls);
 	bool changed = k_recompute();
 	struct evs_link *l;

@@ -64,6 +64,8 @@ struct evs_tasksig {
 	int cls;                 /* its mask class */
 	struct evs_link all;     /* in the list of live tasks */
 	int vtid;                /* what gettid() answers */
+	bool gone;               /* out of the list (ending): takes nothing more,
+				  * under the lock */
 	stack_t alt;             /* its sigaltstack (ss_size 0: none): recorded only,
 				  * the kernel's stays the worker's (rt/crash.c) */
 };
