@@ -177,3 +177,8 @@ make_case() {
 	[[ "$native" == *"SIGUSR1 by pthread_kill to a thread in sem_wait: handler ran 1; inside it blocked: sa_mask's SIGUSR2 yes, the signal yes, SIGHUP no; after it SIGALRM blocked yes"* ]]
 	[[ "$native" == *"SIGTRAP of its own int3: handler ran 1; inside it blocked: sa_mask's SIGUSR2 yes, the signal yes, SIGHUP no; after it SIGALRM blocked yes"* ]]
 }
+
+@test "signals to a thread that has ended but is not joined: pthread_kill says 0 and sends nothing, pthread_sigqueue says ESRCH, as glibc 2.36 (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/kill_exited"
+	[[ "$native" == *"pthread_kill(ended, SIGUSR1): 0"*"pthread_sigqueue(ended, SIGUSR1): ESRCH"*"handler ran 0 time(s)"* ]]
+}

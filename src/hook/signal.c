@@ -267,7 +267,10 @@ EVS_HOOK int pthread_kill(pthread_t th, int sig)
 	struct evs_task *t = evs_task_from_pthread(th);
 	if (evs_config.disable || !t)
 		return REAL(pthread_kill)(th, sig);
-	return -evs_sig_send(t, sig, NULL);
+	int r = -evs_sig_send(t, sig, NULL);
+	/* glibc (2.34 on) sends nothing to a thread that is exiting or has
+	 * ended, and says 0; pthread_sigqueue says ESRCH (its tid is gone) */
+	return r == ESRCH ? 0 : r;
 }
 
 EVS_HOOK int pthread_sigqueue(pthread_t th, int sig, const union sigval v)
