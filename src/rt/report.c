@@ -164,7 +164,7 @@ void evs_report_write(void)
 	bool opened = false;
 	if (evs_config.stats_path[0]) {
 		/* opened again (the file may have been moved or removed since),
-		 * else the one opened at start-up */
+		 * else the one held since before the first fork */
 		long f = open_stats();
 		if (f >= 0)
 			fd = (int)f, opened = true;
