@@ -118,3 +118,11 @@ load helpers/load
 	T=60 on_workers 1 2 -- same_output "$PROGS/join_frees_stack"
 	[[ "$native" == *"4000 threads on stacks of their own, each unmapped after its join: 2000 odd"* ]]
 }
+
+@test "set_tid_address through syscall() from threads: it answers with the thread's gettid, and the word is 0 and woken when the thread ends (stress-ng's pthread stressor; 1 and 2 workers)" {
+	# hook/syscall.c, rt/task.c: the kernel's answer was the worker's
+	# thread id, and the worker's own word (glibc joins it by that) was
+	# replaced; the word was never cleared, so the waits ran out
+	on_workers 1 2 -- same_output "$PROGS/clear_tid"
+	[ "$(echo "$native" | grep -c 'its gettid: yes; its word cleared at its end: yes')" -eq 4 ]
+}

@@ -90,6 +90,17 @@ static long task_call(long n, long a, long b, long c, long d, long e, long f, bo
 	case SYS_wait4: return wait4((pid_t)a, (int *)b, (int)c, (struct rusage *)d);
 	case SYS_waitid: return waitid((idtype_t)a, (id_t)b, (siginfo_t *)c, (int)d);
 	case SYS_gettid: return gettid();
+	case SYS_set_tid_address: {
+		/* The task's word, not the worker's: the kernel's is the
+		 * worker thread's (glibc joins that thread through it); the
+		 * runtime clears and wakes the task's word when the task ends
+		 * (rt/task.c) and answers with the task's thread id. */
+		struct evs_task *t = evs_current();
+		if (!t)
+			break;
+		t->clear_tid = (uint32_t *)a;
+		return evs_sig_gettid();
+	}
 	case SYS_tgkill: return tgkill((pid_t)a, (pid_t)b, (int)c);
 	case SYS_tkill: return tgkill(getpid(), (pid_t)a, (int)b);
 	case SYS_kill: return kill((pid_t)a, (int)b);

@@ -8,7 +8,11 @@
 #include "tls.h"
 #include "report.h"
 #include "../libc/real.h"
+#include "../libc/sys.h"
+#include "../sync/futex.h"
 #include <errno.h>
+#include <linux/futex.h>
+#include <sys/uio.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +247,16 @@ void evs_task_exit(void *retval)
  * which had woken the joiner, was still on it (SIGSEGV). */
 void evs_task_finished(struct evs_task *t)
 {
+	if (t->clear_tid) {
+		/* set_tid_address's word, as the kernel treats a thread's at
+		 * its end: 0 written (where it cannot be written, nothing, as
+		 * the kernel ignores the fault) and one waiter woken */
+		uint32_t zero = 0;
+		struct iovec from = { &zero, sizeof(zero) }, to = { t->clear_tid, sizeof(zero) };
+		if (evs_sys6(SYS_process_vm_writev, getpid(), (long)&from, 1, (long)&to, 1, 0) ==
+		    sizeof(zero))
+			evs_futex(t->clear_tid, FUTEX_WAKE, 1, NULL, 0);
+	}
 	evs_spin_lock(&t->lock);
 	t->exited = 1;
 	struct evs_task *j = t->joiner;
