@@ -11,6 +11,7 @@
 #include "../rt/signal.h"
 #include "../sync/futex.h"
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
@@ -34,6 +35,13 @@ struct pselect_data {
 	const sigset_t *ss;
 	size_t len;
 };
+
+/* A task's set_tid_address word, at its end (rt/task.c): woken as a
+ * FUTEX_WAKE made through syscall() would be. */
+static void wake_word(uint32_t *word)
+{
+	(void)evs_futex(word, FUTEX_WAKE, 1, NULL, 0);
+}
 
 static long task_call(long n, long a, long b, long c, long d, long e, long f, bool *done)
 {
@@ -98,6 +106,7 @@ static long task_call(long n, long a, long b, long c, long d, long e, long f, bo
 		struct evs_task *t = evs_current();
 		if (!t)
 			break;
+		__atomic_store_n(&evs_task_word_wake, wake_word, __ATOMIC_RELEASE);
 		t->clear_tid = (uint32_t *)a;
 		return evs_sig_gettid();
 	}

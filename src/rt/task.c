@@ -9,7 +9,6 @@
 #include "report.h"
 #include "../libc/real.h"
 #include "../libc/sys.h"
-#include "../sync/futex.h"
 #include <errno.h>
 #include <linux/futex.h>
 #include <sys/uio.h>
@@ -245,6 +244,8 @@ void evs_task_exit(void *retval)
  * a program that gave the stack (pthread_attr_setstack) frees it then:
  * SBCL unmaps a finished thread's stack after its join, while the task,
  * which had woken the joiner, was still on it (SIGSEGV). */
+void (*evs_task_word_wake)(uint32_t *word);
+
 void evs_task_finished(struct evs_task *t)
 {
 	if (t->clear_tid) {
@@ -254,8 +255,12 @@ void evs_task_finished(struct evs_task *t)
 		uint32_t zero = 0;
 		struct iovec from = { &zero, sizeof(zero) }, to = { t->clear_tid, sizeof(zero) };
 		if (evs_sys6(SYS_process_vm_writev, getpid(), (long)&from, 1, (long)&to, 1, 0) ==
-		    sizeof(zero))
-			evs_futex(t->clear_tid, FUTEX_WAKE, 1, NULL, 0);
+		    sizeof(zero)) {
+			if (evs_task_word_wake)
+				evs_task_word_wake(t->clear_tid);
+			else
+				evs_sys6(SYS_futex, (long)t->clear_tid, FUTEX_WAKE, 1, 0, 0, 0);
+		}
 	}
 	evs_spin_lock(&t->lock);
 	t->exited = 1;

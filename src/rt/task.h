@@ -198,8 +198,12 @@ bool evs_task_wake(struct evs_task *t, uint64_t token, int reason);
 int evs_task_create(pthread_t *out, const pthread_attr_t *attr,
 		    void *(*fn)(void *), void *arg);
 EVS_NORETURN void evs_task_exit(void *retval);
-/* The exited task t is off its stack for good: joinable now (sched.c). */
+/* The exited task t is off its stack for good: joinable now (sched.c).
+ * Its set_tid_address word, if any, is cleared and one waiter woken,
+ * through evs_task_word_wake (set by hook/syscall.c, the futex layer's
+ * wake: tasks parked on the word too) or else the kernel's. */
 void evs_task_finished(struct evs_task *t);
+extern void (*evs_task_word_wake)(uint32_t *word);
 /* 0 or -errno (EDEADLK, EINVAL, EBUSY for try_only, ETIMEDOUT, ECANCELED
  * when the joiner itself is being cancelled). */
 int evs_task_join(struct evs_task *t, void **ret, int64_t deadline_ns,
