@@ -19,6 +19,22 @@
  * wake-up came (a semaphore posted right after a kill) is handled before
  * the call returns, not at some later call (CPython's
  * test_threadsignals saw its handler run after it had been replaced). */
+/* Signals owed to task t on its way out of a hook: a signal noted while
+ * the call was inside the runtime or under the hook's frame (a write's
+ * SIGPIPE) is routed first, then every deliverable one's handler runs,
+ * before the call returns, as natively. */
+static inline bool evs_hook_owes_signals(struct evs_task *t)
+{
+	return !evs_sig_inbox_empty(&t->w->sigin) || evs_sig_deliverable(&t->sig);
+}
+
+static inline void evs_hook_signals(struct evs_task *t)
+{
+	if (!evs_sig_inbox_empty(&t->w->sigin))
+		evs_sig_worker_poll(t->w);
+	evs_sig_run();
+}
+
 static inline long evs_ret(long r)
 {
 	struct evs_task *t = evs_current();
@@ -27,13 +43,8 @@ static inline long evs_ret(long r)
 	 * (as safe a point as any park inside it). */
 	if (EVS_UNLIKELY(t && __atomic_load_n(&t->w->yield_owed, __ATOMIC_RELAXED)))
 		evs_monitor_owed_yield(t);
-	if (EVS_UNLIKELY(t && !evs_sig_inbox_empty(&t->w->sigin)))
-		/* noted while the call was inside the runtime (a write's
-		 * SIGPIPE): routed now, so its handler runs before the call
-		 * returns, as natively */
-		evs_sig_worker_poll(t->w);
-	if (EVS_UNLIKELY(t && evs_sig_deliverable(&t->sig)))
-		evs_sig_run();
+	if (EVS_UNLIKELY(t && evs_hook_owes_signals(t)))
+		evs_hook_signals(t);
 	if (r < 0) {
 		errno = (int)-r;
 		return -1;
@@ -42,19 +53,15 @@ static inline long evs_ret(long r)
 }
 
 /* After a real call made on the task's behalf from inside a hook (glibc's
- * stdio, whose writes no preload can reach): a signal the call raised
- * (a write's SIGPIPE) came while the hook's frame was on the stack, so
- * the runtime only noted it; its handler runs here, before the hook
- * returns, as natively before the call returns. errno is the call's. */
+ * stdio, whose writes no preload can reach): what evs_ret does for
+ * signals, keeping the call's errno. */
 static inline void evs_hook_after(void)
 {
 	struct evs_task *t = evs_current();
-	if (EVS_LIKELY(!t || (evs_sig_inbox_empty(&t->w->sigin) && !evs_sig_deliverable(&t->sig))))
+	if (EVS_LIKELY(!t || !evs_hook_owes_signals(t)))
 		return;
 	int e = errno;
-	if (!evs_sig_inbox_empty(&t->w->sigin))
-		evs_sig_worker_poll(t->w);
-	evs_sig_run();
+	evs_hook_signals(t);
 	errno = e;
 }
 #define EVS_AFTER(call) ({ __typeof__(call) after_r_ = (call); evs_hook_after(); after_r_; })

@@ -51,7 +51,7 @@ void evs_report_init(void)
 void evs_report_prefork(void)
 {
 	static int opening;
-	if (!evs_config.stats || !evs_config.stats_path[0] || evs_config.disable ||
+	if (!evs_config.stats || !evs_config.stats_path[0] ||
 	    __atomic_load_n(&report_fd, __ATOMIC_ACQUIRE) >= 0 ||
 	    __atomic_exchange_n(&opening, 1, __ATOMIC_ACQ_REL))
 		return;

@@ -10,7 +10,6 @@
 #include "../libc/real.h"
 #include "../libc/sys.h"
 #include <errno.h>
-#include <linux/futex.h>
 #include <sys/uio.h>
 #include <setjmp.h>
 #include <stdlib.h>
@@ -255,12 +254,8 @@ void evs_task_finished(struct evs_task *t)
 		uint32_t zero = 0;
 		struct iovec from = { &zero, sizeof(zero) }, to = { t->clear_tid, sizeof(zero) };
 		if (evs_sys6(SYS_process_vm_writev, getpid(), (long)&from, 1, (long)&to, 1, 0) ==
-		    sizeof(zero)) {
-			if (evs_task_word_wake)
-				evs_task_word_wake(t->clear_tid);
-			else
-				evs_sys6(SYS_futex, (long)t->clear_tid, FUTEX_WAKE, 1, 0, 0, 0);
-		}
+		    sizeof(zero))
+			evs_task_word_wake(t->clear_tid);  /* set with clear_tid */
 	}
 	evs_spin_lock(&t->lock);
 	t->exited = 1;

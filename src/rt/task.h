@@ -200,8 +200,9 @@ int evs_task_create(pthread_t *out, const pthread_attr_t *attr,
 EVS_NORETURN void evs_task_exit(void *retval);
 /* The exited task t is off its stack for good: joinable now (sched.c).
  * Its set_tid_address word, if any, is cleared and one waiter woken,
- * through evs_task_word_wake (set by hook/syscall.c, the futex layer's
- * wake: tasks parked on the word too) or else the kernel's. */
+ * through evs_task_word_wake (the futex layer's wake, which reaches
+ * tasks parked on the word too: set by hook/syscall.c before it records
+ * a word, so never NULL then). */
 void evs_task_finished(struct evs_task *t);
 extern void (*evs_task_word_wake)(uint32_t *word);
 /* 0 or -errno (EDEADLK, EINVAL, EBUSY for try_only, ETIMEDOUT, ECANCELED
