@@ -50,3 +50,14 @@ load helpers/load
 	[[ "$native" == *"eintr: sem_wait -1 EINTR"* ]]
 	[[ "$native" == *"held: sem_wait 0"* ]]
 }
+
+@test "futex waits on memory shared with another process end at that process's wake, the word unchanged; bitsets; shared semaphores back and forth" {
+	# stress-ng's futex stressor: a wake from another process reached a
+	# parked task only through a change of the word, so each wait ran to
+	# its timeout (here: the alarm)
+	on_workers 1 2 -- same_output "$PROGS/futex_shared"
+	[[ "$native" == *"wake: child's wait 0"* ]]
+	[[ "$native" == *"bitset: woken by bits 0x1: 0"* ]]
+	[[ "$native" == *"bitset: child's wait 0"* ]]
+	[[ "$native" == *"sem: parent's rounds 200, child exit 0"* ]]
+}

@@ -279,6 +279,49 @@ int evs_uring_submit(struct evs_uring *u, const struct evs_fop *op, void *user)
 	return 0;
 }
 
+/* IORING_OP_FUTEX_WAIT (Linux 6.7), by number: Debian 12's liburing
+ * predates it. The entry: fd = futex2 flags, addr = the word, addr2 = the
+ * value expected, addr3 = the wake bitset. */
+#define OP_FUTEX_WAIT 51
+#define F2_SIZE_U32 0x02
+#define F2_PRIVATE 128
+
+static int futex_ok;  /* 0 not asked yet, 1 the kernel has the operation, -1 not */
+
+int evs_uring_futex_wait(struct evs_uring *u, const uint32_t *word, uint32_t val, uint32_t mask,
+			 bool shared, void *user)
+{
+	int ok = __atomic_load_n(&futex_ok, __ATOMIC_RELAXED);
+	if (!ok) {
+		struct io_uring_probe *p = io_uring_get_probe_ring(&u->ring);
+		ok = p && io_uring_opcode_supported(p, OP_FUTEX_WAIT) ? 1 : -1;
+		if (p)
+			io_uring_free_probe(p);
+		__atomic_store_n(&futex_ok, ok, __ATOMIC_RELAXED);
+	}
+	if (ok < 0)
+		return -ENOSYS;
+	/* A wait may last: it takes a file operation's place, and only up to
+	 * half of them, so files keep the rest. */
+	struct io_uring_sqe *sqe = u->inflight < EVS_URING_ENTRIES / 2 ? io_uring_get_sqe(&u->ring) : NULL;
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_rw(OP_FUTEX_WAIT, sqe, F2_SIZE_U32 | (shared ? 0 : F2_PRIVATE), word, 0, val);
+	sqe->addr3 = mask;
+	io_uring_sqe_set_data(sqe, user);
+	((struct evs_uring_user *)user)->file = true;
+	u->inflight++;
+	if (u->net) {
+		evs_uring_flush(u);  /* retries until the kernel took it */
+		return 0;
+	}
+	int r;
+	do
+		r = io_uring_submit(&u->ring);
+	while (r == -EINTR || r == -EAGAIN);
+	return 0;
+}
+
 int evs_uring_reap(struct evs_uring *u, int drain, void (*done)(void *user, int res))
 {
 	if (drain && u->evfd >= 0)

@@ -75,6 +75,14 @@ void evs_uring_free(struct evs_uring *u);
  * at off -1 use and move the file position, as read() and write() do.
  * -EBUSY: the ring is full. */
 int evs_uring_submit(struct evs_uring *u, const struct evs_fop *op, void *user);
+/* Wait in the kernel on the futex word (32 bits; `shared`: reached by
+ * other processes' wakes too) while it holds val, for a wake matching
+ * mask; the completion (0 woken, -EAGAIN the word differed, -ECANCELED
+ * after evs_uring_cancel) comes back to the reaper with `user`. -ENOSYS
+ * when the kernel has no such operation (before 6.7), -EBUSY when the
+ * ring has no room. */
+int evs_uring_futex_wait(struct evs_uring *u, const uint32_t *word, uint32_t val, uint32_t mask,
+			 bool shared, void *user);
 /* Hand every completion to done(user, res). `drain` reads the eventfd
  * first (the poller reported it); without it, only the completion queue is
  * looked at (right after a submit: opens that found everything cached

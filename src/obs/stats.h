@@ -36,6 +36,7 @@
 	X(peer_wakes, "tasks woken by a transfer on the other end of a pipe or socketpair of this process") \
 	X(pipe_handoffs, "pipe writes handed straight to a parked reader of this process (no system call)") \
 	X(tries_skipped, "socket/pipe calls that parked at once: the fd was empty, no event since") \
+	X(futex_kernel, "futex and semaphore waits on process-shared words also made in the kernel (io_uring)") \
 	X(net_ring_ops, "socket operations done by io_uring (EVSHIM_NET=uring)") \
 	X(net_ring_cancels, "of those, taken back (timeout, close, signal, cancellation)") \
 	X(net_ring_bounced, "of those, through a bounce buffer (the program's was in swapped TLS)") \

@@ -128,7 +128,7 @@ void evs_fileio_done(void *user, int res)
 	struct evs_opwait *u = user;
 	u->res = res;
 	u->done = true;
-	evs_task_wake(u->t, u->token, EVS_WAKE_EVENT);
+	u->woke = evs_task_wake(u->t, u->token, EVS_WAKE_EVENT);
 }
 
 /* The worker's ring or AIO context, made on first use; false when it

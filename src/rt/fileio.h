@@ -45,6 +45,7 @@ struct evs_opwait {
 	uint64_t token;              /* the wait the completion ends */
 	long res;
 	bool done;                   /* the completion has been reaped */
+	bool woke;                   /* and its wake-up is what ended the wait */
 	bool stale;                  /* socket operations: its fd was closed
 				      * before it was submitted (a no-op went) */
 	struct evs_fd *f;            /* socket operations: the fd's record and */

@@ -6,8 +6,12 @@
  * threads the runtime does not own, and other processes).
  *
  * A wake the runtime cannot see (another process on a shared futex, a
- * thread using the syscall instruction itself) does not reach the lot. So
- * a parked waiter also looks at the word every so often (from 1 ms,
+ * thread using the syscall instruction itself) does not reach the lot. A
+ * task's wait on a shared futex is therefore made in the kernel as well,
+ * through its worker's io_uring (rt/kfutex.h), and such a wake ends it at
+ * once, whether or not the word changed (stress-ng's futex stressor wakes
+ * without changing it). Otherwise (a private futex, a kernel without the
+ * operation) a parked waiter looks at the word every so often (from 1 ms,
  * doubling to EVS_LOT_POLL_MAX_NS): once it changed, the wait ends as a
  * wake-up would (futex callers must expect wake-ups without a change of
  * the word anyway, so one more look is always allowed). Operations other
@@ -21,14 +25,13 @@
 #include <errno.h>
 #include <linux/futex.h>
 
-static long park(uint32_t *word, uint32_t val, int64_t deadline, bool restartable)
+static long park(uint32_t *word, uint32_t val, int64_t deadline, bool restartable,
+		 const struct evs_lot_kernel *kw)
 {
 	int64_t step = EVS_LOT_POLL_MIN_NS;
 	for (bool first = true;; first = false) {
-		int64_t now = evs_now_ns(), until = now + step;
-		if (until > deadline)
-			until = deadline;
-		long r = evs_lot_park(word, val, until, EVS_WAIT_futex, false);
+		long r = evs_lot_park_kernel(word, val, deadline, evs_now_ns() + step, EVS_WAIT_futex,
+					     false, kw);
 		switch (r) {
 		case -EAGAIN:  /* the word differs: at first EAGAIN, later a wake-up */
 			return first ? -EAGAIN : 0;
@@ -54,6 +57,12 @@ long evs_futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts, 
 {
 	int cmd = op & FUTEX_CMD_MASK;
 	int64_t deadline = INT64_MAX;
+	/* Another process wakes a shared word through the kernel alone: the
+	 * wait is made there too (lot.h). A private word's wakes come through
+	 * here, but for threads using the syscall instruction itself: those
+	 * are left to the looks (a kernel wait costs two system calls). */
+	struct evs_lot_kernel kw = { .shared = true, .mask = FUTEX_BITSET_MATCH_ANY };
+	const struct evs_lot_kernel *k = (op & FUTEX_PRIVATE_FLAG) ? NULL : &kw;
 	switch (cmd) {
 	case FUTEX_WAIT:
 		/* relative on CLOCK_MONOTONIC; a signal always interrupts a
@@ -63,7 +72,7 @@ long evs_futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts, 
 				return -EINVAL;
 			deadline = evs_now_ns() + (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 		}
-		return park(word, val, deadline, ts == NULL);
+		return park(word, val, deadline, ts == NULL, k);
 	case FUTEX_WAIT_BITSET:
 		if (!val3)
 			return -EINVAL;
@@ -73,7 +82,8 @@ long evs_futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts, 
 			if (deadline < 0)
 				return -EINVAL;
 		}
-		return park(word, val, deadline, true);
+		kw.mask = val3;
+		return park(word, val, deadline, true, k);
 	case FUTEX_WAKE:
 	case FUTEX_WAKE_BITSET: {
 		/* the bitset is not matched: a lot waiter woke by another

@@ -1,5 +1,6 @@
 #include "../evs.h"
 #include "lot.h"
+#include "../rt/kfutex.h"
 #include "../rt/sched.h"
 #include "../rt/task.h"
 #include "../rt/timer.h"
@@ -51,8 +52,8 @@ static long park_thread(struct lot_waiter *w, int64_t deadline)
 	}
 }
 
-long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int why,
-		  bool cancel_point)
+static long park(const void *addr, uint32_t expect, int64_t deadline, int64_t look, int why,
+		 bool cancel_point, const struct evs_lot_kernel *kw)
 {
 	struct bucket *b = bucket_of(addr);
 	struct evs_task *t = evs_current();
@@ -71,8 +72,14 @@ long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int why,
 	evs_spin_unlock(&b->lock);
 
 	long ret = 0;
+	struct evs_kfutex kf;
+	bool in_kernel = false;
 	if (t) {
-		int r = evs_park(w.token, deadline, why, (intptr_t)addr);
+		/* After the record is queued: a wake through the lot from here
+		 * on finds it, one through the kernel finds the operation. */
+		in_kernel = kw && evs_kfutex_start(&kf, addr, expect, kw->mask, kw->shared, w.token);
+		int r = evs_park(w.token, in_kernel || look > deadline ? deadline : look, why,
+				 (intptr_t)addr);
 		if (r == EVS_WAKE_TIMEOUT)
 			ret = -ETIME;
 		else if (r == EVS_WAKE_CANCEL)
@@ -80,7 +87,7 @@ long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int why,
 		else if (r == EVS_WAKE_SIGNAL)
 			ret = -EINTR;  /* the handler runs once the record is gone */
 	} else {
-		ret = park_thread(&w, deadline);
+		ret = park_thread(&w, look > deadline ? deadline : look);
 	}
 	/* Take the lock before the record goes away: a waker uses the
 	 * record only while it holds the lock. */
@@ -88,9 +95,35 @@ long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int why,
 	if (w.link.linked)
 		evs_queue_del(&b->q, &w.link);
 	evs_spin_unlock(&b->lock);
+	if (in_kernel) {
+		bool by_kernel;
+		if (evs_kfutex_finish(&kf, &by_kernel) == 0 && !by_kernel) {
+			/* The kernel's wake came, but the park ended otherwise.
+			 * At the deadline: the wake wins, as in the kernel's own
+			 * wait. Else (the lot's wake, a signal, a cancellation)
+			 * it would be spent on nobody: pass it on. */
+			if (ret == -ETIME)
+				ret = 0;
+			else
+				evs_sys6(SYS_futex, addr,
+					 FUTEX_WAKE | (kw->shared ? 0 : FUTEX_PRIVATE_FLAG), 1, 0, 0, 0);
+		}
+	}
 	if (ret == -EINTR && !(evs_sig_run() & EVS_SIG_NORESTART))
 		ret = -ERESTART;  /* every handler asked for restarts */
 	return ret;
+}
+
+long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int why,
+		  bool cancel_point)
+{
+	return park(addr, expect, deadline, deadline, why, cancel_point, NULL);
+}
+
+long evs_lot_park_kernel(const void *addr, uint32_t expect, int64_t deadline, int64_t look,
+			 int why, bool cancel_point, const struct evs_lot_kernel *kw)
+{
+	return park(addr, expect, deadline, look, why, cancel_point, kw);
 }
 
 int evs_lot_unpark(const void *addr, int n)

@@ -31,6 +31,19 @@
  * shows. */
 long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int why,
 		  bool cancel_point);
+/* The same for a word that other processes, or code the runtime does not
+ * see, wake through the kernel: a task's wait is made in the kernel too
+ * (rt/kfutex.h: `shared` says whether other processes' wakes reach it,
+ * `mask` is its FUTEX_WAIT_BITSET bits), so such a wake ends it at once.
+ * Where that cannot be done (a thread the runtime does not own, a kernel
+ * before 6.7, no io_uring), the park ends at `look` with -ETIME too, so
+ * the caller looks at the word (EVS_LOT_POLL_*). */
+struct evs_lot_kernel {
+	bool shared;
+	uint32_t mask;
+};
+long evs_lot_park_kernel(const void *addr, uint32_t expect, int64_t deadline, int64_t look,
+			 int why, bool cancel_point, const struct evs_lot_kernel *kw);
 /* Wake up to n waiters of addr (n < 0: all); returns how many woke. */
 int evs_lot_unpark(const void *addr, int n);
 

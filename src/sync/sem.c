@@ -11,9 +11,10 @@
  * A process-shared semaphore is the same protocol as glibc's, so tasks,
  * threads the runtime does not own and other processes (with or without
  * the shim) can share it: a poster here also makes the kernel wake-up
- * glibc's waiters expect, and a task waiting here parks in slices (lot.h),
- * looking at the value after each, since a post made in another process
- * wakes only the kernel's waiters. (CPython's multiprocessing locks are
+ * glibc's waiters expect, and a task waiting here waits in the kernel as
+ * well (lot.h, evs_lot_park_kernel), since a post made in another process
+ * wakes only the kernel's waiters; where it cannot, it parks in slices,
+ * looking at the value after each. (CPython's multiprocessing locks are
  * these; a task that waited in glibc's futex call kept its worker from
  * the tasks that would end the wait.) */
 #include "../evs.h"
@@ -65,21 +66,20 @@ int evs_sem_wait(sem_t *s, int64_t deadline, int try_only)
 		return -EAGAIN;
 	if (deadline < 0)
 		return -EINVAL;
+	/* A post by another process wakes only the kernel's waiters: a
+	 * shared semaphore's wait is made there too, or else looks (lot.h). */
 	bool shared = x->private_ != 0;
+	const struct evs_lot_kernel kw = { .shared = true, .mask = FUTEX_BITSET_MATCH_ANY };
 	int64_t step = EVS_LOT_POLL_MIN_NS;
 	__atomic_add_fetch(&x->waiters, 1, __ATOMIC_SEQ_CST);
 	int r = 0;
 	while (!take(x)) {
-		int64_t until = deadline;
-		if (shared) {  /* a post by another process: only a look tells */
-			int64_t look = evs_now_ns() + step;
-			if (look < until)
-				until = look;
-			if (step < EVS_LOT_POLL_MAX_NS)
-				step *= 2;
-		}
-		long p = evs_lot_park(&x->value, 0, until, EVS_WAIT_sem, true);
-		if (p == -ETIME && until < deadline)
+		long p = shared ? evs_lot_park_kernel(&x->value, 0, deadline, evs_now_ns() + step,
+						      EVS_WAIT_sem, true, &kw)
+				: evs_lot_park(&x->value, 0, deadline, EVS_WAIT_sem, true);
+		if (shared && step < EVS_LOT_POLL_MAX_NS)
+			step *= 2;
+		if (p == -ETIME && evs_now_ns() < deadline)
 			continue;
 		if (p == -ETIME) {
 			r = take(x) ? 0 : -ETIMEDOUT;
