@@ -173,3 +173,22 @@ make_docroot() {
 		[[ "$native" == *"child: under the filter read 5 bytes: hello"*"the child exited with 0"* ]]
 	done
 }
+
+@test "a process's only task waits as natively: no idle spin, and no poll before a read of a non-blocking eventfd (two single-threaded processes, 500 pipe round trips)" {
+	# PostgreSQL's backends: each idle spin polled epoll 5 times and took
+	# CPU from the other backends, and each read of the latch's signalfd
+	# (non-blocking) was preceded by a poll
+	command -v strace >/dev/null || skip "strace not installed"
+	same_output "$PROGS/lone_pingpong"
+	[[ "$native" == *"round trips 500 of 500, child exit 0"* ]]
+	[[ "$native" == *"EAGAIN 500 of 500; after a write of 5: 8 bytes, 5"* ]]
+	# epoll readiness (under EVSHIM_NET=uring a worker's spin looks at
+	# its ring's memory, and each wake-up asks epoll once with no wait)
+	strace -f -e trace=epoll_pwait,poll -o "$BATS_TEST_TMPDIR/tr" env LD_PRELOAD="$SHIM" \
+		EVSHIM_NET=epoll "$PROGS/lone_pingpong" > /dev/null
+	spins=$(grep -c 'epoll_pwait(.*, 0, NULL' "$BATS_TEST_TMPDIR/tr" || true)
+	polls=$(grep -c '^[0-9]* *poll(' "$BATS_TEST_TMPDIR/tr" || true)
+	echo "epoll_pwait with no wait: $spins, poll: $polls"
+	[ "$spins" -lt 100 ]
+	[ "$polls" -lt 50 ]
+}

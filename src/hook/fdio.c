@@ -193,6 +193,7 @@ static void copy_record(int oldfd, int newfd)
 		n->direct = o->direct;
 		n->no_nowait_write = o->no_nowait_write;
 		n->pseudo_fs = o->pseudo_fs;
+		n->anon = o->anon;
 		n->always_ready = o->always_ready;
 		n->timeo[0] = o->timeo[0];
 		n->timeo[1] = o->timeo[1];

@@ -302,7 +302,10 @@ static int sent(int r)
  * by the runtime (evs_sig_kill_self). */
 static bool to_self(pid_t pid)
 {
-	return pid > 0 && !evs_config.disable && evs_current() && pid == getpid();
+	/* the kept id first: a kill of another process (PostgreSQL's latches)
+	 * makes no getpid() call */
+	return pid > 0 && !evs_config.disable && evs_current() && pid == evs_sig_pid &&
+	       pid == getpid();
 }
 
 EVS_HOOK int kill(pid_t pid, int sig)

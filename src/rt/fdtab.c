@@ -103,6 +103,7 @@ static void classify(struct evs_fd *f, int fd)
 		f->no_nowait_write = 0;
 		f->pseudo_fs = 0;
 		f->always_ready = always_ready(&st);
+		f->anon = (st.st_mode & S_IFMT) == 0;
 	}
 	evs_spin_unlock(&f->lock);
 }
@@ -157,6 +158,7 @@ void evs_fd_reset(int fd, int kind, int nonblock, int stream)
 	f->no_nowait_write = 0;
 	f->pseudo_fs = 0;
 	f->always_ready = 0;
+	f->anon = 0;
 	f->opened = 0;
 	f->stream = (uint8_t)stream;
 	f->tcp = 0;

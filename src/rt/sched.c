@@ -502,6 +502,17 @@ static bool steal_into(struct evs_worker *w)
 	return t != NULL;
 }
 
+/* Spinning pays where the work it waits for comes from another task of
+ * this process: a hand-off costs no sleep and wake-up of the kernel's. A
+ * process's only task waits for the outside world, as it would natively:
+ * the worker sleeps at once. With many such processes (PostgreSQL's
+ * backends, a prefork server's children) each one's spin took CPU from
+ * the others: 2.7 against 2.0 ms of CPU per pgbench transaction. */
+static bool spin_pays(void)
+{
+	return __atomic_load_n(&evs_live_tasks, __ATOMIC_RELAXED) > 1;
+}
+
 static int spin_for_work(struct evs_worker *w)
 {
 	struct epoll_event ev[EVS_POLL_BATCH];
@@ -572,7 +583,7 @@ static void idle_ring(struct evs_worker *w, struct evs_uring *u)
 {
 	int64_t next = evs_timer_next(&w->timers);
 	evs_uring_flush(u);  /* what the spin waits for must be in */
-	if (next == INT64_MAX || next - evs_now_ns() > EVS_IDLE_SPIN_MAX_NS) {
+	if (spin_pays() && (next == INT64_MAX || next - evs_now_ns() > EVS_IDLE_SPIN_MAX_NS)) {
 		for (int i = 0; i < evs_config.idle_spins; i++) {
 			for (int k = 0; k < EVS_IDLE_PAUSES; k++) {
 				if (!evs_runq_inbox_empty(&w->rq) || has_fresh(w))
@@ -605,7 +616,7 @@ static void idle(struct evs_worker *w)
 		return;
 	}
 
-	if (next == INT64_MAX || next - evs_now_ns() > EVS_IDLE_SPIN_MAX_NS) {
+	if (spin_pays() && (next == INT64_MAX || next - evs_now_ns() > EVS_IDLE_SPIN_MAX_NS)) {
 		if (spin_for_work(w))
 			return;
 	}

@@ -985,6 +985,7 @@ static int read_pid_max(void)
 
 void evs_sig_init(void)
 {
+	evs_sig_pid = (int)evs_sys3(SYS_getpid, 0, 0, 0);
 	for (int s = 1; s <= EVS_SIGMAX; s++) {
 		struct sigaction cur;
 		disp[s].handler = (void *)SIG_DFL;
@@ -1019,8 +1020,11 @@ void evs_sig_worker_start(struct evs_worker *w)
 	evs_sig_worker_poll(w);
 }
 
+int evs_sig_pid;
+
 void evs_sig_atfork_child(struct evs_task *cur)
 {
+	evs_sig_pid = (int)evs_sys3(SYS_getpid, 0, 0, 0);
 	/* One task left, the forking one; nothing is pending in a new
 	 * process. */
 	lock = 0;

@@ -85,6 +85,10 @@ void evs_sig_init(void);                       /* at load, on the main thread */
 extern bool evs_sig_ready;                     /* set at the end of evs_sig_init */
 void evs_sig_worker_start(struct evs_worker *w);  /* on a worker's thread */
 void evs_sig_atfork_child(struct evs_task *cur);
+/* This process's id, kept (glibc's getpid() is a system call each time):
+ * set at load and in a fork()ed child. A child made another way (the
+ * clone system call itself) keeps its parent's: compare, then confirm. */
+extern int evs_sig_pid;
 
 /* Tasks come and go (rt/task.c). */
 void evs_sig_task_new(struct evs_task *t, struct evs_task *parent);

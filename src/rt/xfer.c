@@ -125,7 +125,13 @@ static long once(int fd, struct evs_xfer *x, int out, const struct evs_try *st)
 		 * per-call non-blocking form, and O_NONBLOCK is the file
 		 * description's (a tty is shared with the shell). Ask poll
 		 * first; a reader that takes the data between the two calls
-		 * makes the second one wait in the kernel. */
+		 * makes the second one wait in the kernel. Not for an
+		 * eventfd, signalfd, timerfd... the program made non-blocking
+		 * (PostgreSQL's latch signalfd, libuv's and GLib's wake-up
+		 * eventfds): the call itself cannot wait, and such an fd is
+		 * the process's own, no shell's to change. */
+		if (x->f->anon && x->f->nonblock)
+			return evs_sys3(out ? SYS_writev : SYS_readv, fd, x->iov, x->cnt);
 		struct pollfd p = { .fd = fd, .events = out ? POLLOUT : POLLIN };
 		long r = evs_sys3(SYS_poll, &p, 1, 0);
 		if (r == 0)
