@@ -16,6 +16,7 @@ check apache2 /usr/sbin/apache2
 check ruby /usr/bin/ruby
 check ruby-webrick /usr/share/doc/ruby-webrick/copyright
 check tinyproxy /usr/bin/tinyproxy
+check postgresql-15 /usr/lib/postgresql/15/bin/pgbench  # brings postgresql-client-15 (psql, pg_isready)
 check make /usr/bin/make
 check gcc /usr/bin/gcc
 check time /usr/bin/time
