@@ -40,6 +40,16 @@ load helpers/load
 	[ "$nfutex" -gt 1000 ]
 }
 
+@test "robust, process-shared and PI mutexes: a task waiting while the holder blocks in a call parks (1 and 2 workers)" {
+	# LMDB's writer lock (robust, process-shared): slapd's thread waited
+	# in glibc's kernel wait, holding the worker the holder (parked in a
+	# call) had to run on to unlock: a hang for good
+	on_workers 1 2 -- same_output "$PROGS/robust_wait"
+	[[ "$native" == *"robust process-shared (LMDB's): second locker got it: 0 (after the holder let go: yes)"* ]]
+	[[ "$native" == *"priority inheritance: second locker got it: 0"* ]]
+	[[ "$native" == *"timedlock while held: Connection timed out, trylock: Device or resource busy"* ]]
+}
+
 @test "process-shared semaphores: a task's wait parks; posts by a thread, a child process; timed, EINTR (1 and 2 workers)" {
 	# CPython's multiprocessing locks: a Pool's end waited in glibc's
 	# futex call on the task's worker and starved the thread that would

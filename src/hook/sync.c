@@ -36,8 +36,17 @@ EVS_HOOK int pthread_mutex_destroy(pthread_mutex_t *m)
 	return -evs_mutex_destroy(m);
 }
 
+/* A mutex left to glibc that a task waits for: it parks (sync/mutex.c)
+ * rather than holding its worker in glibc's kernel wait. */
+static inline int foreign_task(const pthread_mutex_t *m)
+{
+	return !off() && !evs_mutex_is_ours(m) && evs_current();
+}
+
 EVS_HOOK int pthread_mutex_lock(pthread_mutex_t *m)
 {
+	if (foreign_task(m))
+		return -evs_mutex_foreign_lock(m, INT64_MAX);
 	if (off() || !evs_mutex_is_ours(m))
 		return REAL(pthread_mutex_lock)(m);
 	return -evs_mutex_lock(m, INT64_MAX, 0);
@@ -52,6 +61,8 @@ EVS_HOOK int pthread_mutex_trylock(pthread_mutex_t *m)
 
 EVS_HOOK int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const struct timespec *ts)
 {
+	if (foreign_task(m) && (clk == CLOCK_MONOTONIC || clk == CLOCK_REALTIME))
+		return -evs_mutex_foreign_lock(m, evs_abs_deadline(clk, ts));
 	if (off() || !evs_mutex_is_ours(m))
 		return REAL(pthread_mutex_clocklock)(m, clk, ts);
 	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME)
@@ -61,6 +72,8 @@ EVS_HOOK int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const st
 
 EVS_HOOK int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *ts)
 {
+	if (foreign_task(m))
+		return -evs_mutex_foreign_lock(m, evs_abs_deadline(CLOCK_REALTIME, ts));
 	if (off() || !evs_mutex_is_ours(m))
 		return REAL(pthread_mutex_timedlock)(m, ts);
 	return -evs_mutex_lock(m, evs_abs_deadline(CLOCK_REALTIME, ts), 0);
@@ -68,8 +81,14 @@ EVS_HOOK int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *
 
 EVS_HOOK int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-	if (off() || !evs_mutex_is_ours(m))
+	if (off())
 		return REAL(pthread_mutex_unlock)(m);
+	if (!evs_mutex_is_ours(m)) {
+		int r = REAL(pthread_mutex_unlock)(m);
+		if (r == 0)
+			evs_mutex_foreign_unlocked(m);
+		return r;
+	}
 	return -evs_mutex_unlock(m);
 }
 
