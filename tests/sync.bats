@@ -40,7 +40,7 @@ load helpers/load
 	[ "$nfutex" -gt 1000 ]
 }
 
-@test "robust, process-shared and PI mutexes: a task waiting while the holder blocks in a call parks (1 and 2 workers)" {
+@test "robust, process-shared and PI mutexes: a task waiting while the holder blocks in a call parks; a condition variable with one (1 and 2 workers)" {
 	# LMDB's writer lock (robust, process-shared): slapd's thread waited
 	# in glibc's kernel wait, holding the worker the holder (parked in a
 	# call) had to run on to unlock: a hang for good
@@ -48,6 +48,7 @@ load helpers/load
 	[[ "$native" == *"robust process-shared (LMDB's): second locker got it: 0 (after the holder let go: yes)"* ]]
 	[[ "$native" == *"priority inheritance: second locker got it: 0"* ]]
 	[[ "$native" == *"timedlock while held: Connection timed out, trylock: Device or resource busy"* ]]
+	[[ "$native" == *"condition: signalled waiter woke: yes; timedwait 30 ms: Connection timed out"* ]]
 }
 
 @test "process-shared semaphores: a task's wait parks; posts by a thread, a child process; timed, EINTR (1 and 2 workers)" {

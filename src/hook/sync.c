@@ -123,7 +123,7 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline)
 
 EVS_HOOK int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
-	if (off() || !evs_cond_is_ours(c) || !evs_mutex_is_ours(m))
+	if (off() || !evs_cond_is_ours(c))
 		return REAL(pthread_cond_wait)(c, m);
 	return cond_wait(c, m, INT64_MAX);
 }
@@ -131,7 +131,7 @@ EVS_HOOK int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 EVS_HOOK int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 				    const struct timespec *ts)
 {
-	if (off() || !evs_cond_is_ours(c) || !evs_mutex_is_ours(m))
+	if (off() || !evs_cond_is_ours(c))
 		return REAL(pthread_cond_timedwait)(c, m, ts);
 	return cond_wait(c, m, evs_abs_deadline(evs_cond_clock(c), ts));
 }
@@ -139,7 +139,7 @@ EVS_HOOK int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 EVS_HOOK int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
 				    const struct timespec *ts)
 {
-	if (off() || !evs_cond_is_ours(c) || !evs_mutex_is_ours(m))
+	if (off() || !evs_cond_is_ours(c))
 		return REAL(pthread_cond_clockwait)(c, m, clk, ts);
 	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME)
 		return EINVAL;

@@ -26,6 +26,7 @@
 #include "../evs.h"
 #include "sync.h"
 #include "lot.h"
+#include "../rt/sched.h"
 #include "../rt/timer.h"
 #include "../libc/real.h"
 #include "../libc/sys.h"
@@ -176,4 +177,17 @@ int evs_mutex_foreign_lock(pthread_mutex_t *m, int64_t deadline)
 void evs_mutex_foreign_unlocked(pthread_mutex_t *m)
 {
 	evs_lot_unpark(&m->__data.__lock, 1);
+}
+
+int evs_mutex_foreign_release(pthread_mutex_t *m)
+{
+	int r = REAL(pthread_mutex_unlock)(m);
+	if (r == 0)
+		evs_mutex_foreign_unlocked(m);
+	return -r;
+}
+
+int evs_mutex_foreign_reacquire(pthread_mutex_t *m)
+{
+	return evs_current() ? evs_mutex_foreign_lock(m, INT64_MAX) : -REAL(pthread_mutex_lock)(m);
 }

@@ -28,6 +28,10 @@ void evs_mutex_reacquire(pthread_mutex_t *m, unsigned count);
  * of one, to wake a task parked there. */
 int evs_mutex_foreign_lock(pthread_mutex_t *m, int64_t deadline);
 void evs_mutex_foreign_unlocked(pthread_mutex_t *m);
+/* For condition variables: glibc's unlock (and the wake above) / the lock
+ * again (a task parks; 0 or glibc's error, EOWNERDEAD say). */
+int evs_mutex_foreign_release(pthread_mutex_t *m);
+int evs_mutex_foreign_reacquire(pthread_mutex_t *m);
 
 /* cond.c */
 int evs_cond_is_ours(const pthread_cond_t *c);

@@ -12,7 +12,11 @@
  * blocks in a pipe read; a second thread says it is about to lock and
  * locks; main writes to the pipe only after that, so the holder can
  * unlock only while the second thread waits. Then a timed lock of 30 ms
- * while the holder blocks (ETIMEDOUT), and a trylock (EBUSY).
+ * while the holder blocks (ETIMEDOUT), and a trylock (EBUSY). Then a
+ * condition variable (an ordinary one) waited on with that mutex: a
+ * signal wakes the waiter, a timed wait of 30 ms ends ETIMEDOUT with the
+ * mutex held (a runtime that left such a wait to glibc, on a condition
+ * whose signals it made itself, never woke the waiter).
  * Each wait is bounded (alarm 10 s ends a hung run). */
 #include <errno.h>
 #include <pthread.h>
@@ -71,6 +75,20 @@ static void *timed(void *arg)
 	return NULL;
 }
 
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int flag, cond_rc = -1;
+
+static void *cond_waiter(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(mtx);
+	sem_post(&held);  /* main's lock below succeeds once this waits */
+	while (!flag && cond_rc <= 0)
+		cond_rc = pthread_cond_wait(&cv, mtx);
+	pthread_mutex_unlock(mtx);
+	return NULL;
+}
+
 static void one(const char *name, int robust, int pshared, int pi)
 {
 	pthread_mutexattr_t a;
@@ -111,6 +129,29 @@ static void one(const char *name, int robust, int pshared, int pi)
 		return;
 	pthread_join(h, NULL);
 	printf("  free again: trylock %d\n", pthread_mutex_trylock(mtx));
+	pthread_mutex_unlock(mtx);
+
+	flag = 0;
+	cond_rc = -1;
+	sem_init(&held, 0, 0);
+	pthread_create(&w, NULL, cond_waiter, NULL);
+	sem_wait(&held);
+	pthread_mutex_lock(mtx);
+	flag = 1;
+	pthread_cond_signal(&cv);
+	pthread_mutex_unlock(mtx);
+	pthread_join(w, NULL);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 30 * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(mtx);
+	int r = pthread_cond_timedwait(&cv, mtx, &ts);
+	printf("  condition: signalled waiter woke: %s; timedwait 30 ms: %s\n",
+	       flag && cond_rc == 0 ? "yes" : "no", r ? strerror(r) : "0");
 	pthread_mutex_unlock(mtx);
 	pthread_mutex_destroy(mtx);
 	close(pfd[0]);
