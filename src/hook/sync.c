@@ -54,6 +54,11 @@ EVS_HOOK int pthread_mutex_lock(pthread_mutex_t *m)
 
 EVS_HOOK int pthread_mutex_trylock(pthread_mutex_t *m)
 {
+	if (foreign_task(m)) {
+		int r = REAL(pthread_mutex_trylock)(m);
+		evs_mutex_foreign_held(r);
+		return r;
+	}
 	if (off() || !evs_mutex_is_ours(m))
 		return REAL(pthread_mutex_trylock)(m);
 	return -evs_mutex_lock(m, INT64_MAX, 1);

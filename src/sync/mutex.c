@@ -27,6 +27,7 @@
 #include "sync.h"
 #include "lot.h"
 #include "../rt/sched.h"
+#include "../rt/task.h"
 #include "../rt/timer.h"
 #include "../libc/real.h"
 #include "../libc/sys.h"
@@ -142,6 +143,23 @@ int evs_mutex_destroy(pthread_mutex_t *m)
 	return 0;
 }
 
+/* A task holding a mutex of glibc's stays on its kernel thread, which
+ * glibc records as the owner and which alone may unlock it (rt/sched.c:
+ * movable). */
+void evs_mutex_foreign_held(int r)
+{
+	struct evs_task *t = evs_current();
+	if (t && (r == 0 || r == EOWNERDEAD))
+		t->glibc_locks++;
+}
+
+static void foreign_let_go(void)
+{
+	struct evs_task *t = evs_current();
+	if (t && t->glibc_locks > 0)
+		t->glibc_locks--;
+}
+
 int evs_mutex_foreign_lock(pthread_mutex_t *m, int64_t deadline)
 {
 	const uint32_t *word = (const uint32_t *)&m->__data.__lock;
@@ -151,8 +169,10 @@ int evs_mutex_foreign_lock(pthread_mutex_t *m, int64_t deadline)
 		 * it, and the park below then returns at once */
 		uint32_t seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
 		int r = REAL(pthread_mutex_trylock)(m);
-		if (r != EBUSY)
-			return -r;  /* 0, EOWNERDEAD, ENOTRECOVERABLE, EDEADLK, EAGAIN */
+		if (r != EBUSY) {  /* 0, EOWNERDEAD, ENOTRECOVERABLE, EDEADLK, EAGAIN */
+			evs_mutex_foreign_held(r);
+			return -r;
+		}
 		/* glibc's lock of an error-checking mutex its caller holds says
 		 * EDEADLK, its trylock (but for robust, PI, PP ones) EBUSY. The
 		 * owner glibc records is its descriptor's kernel thread id: the
@@ -176,6 +196,7 @@ int evs_mutex_foreign_lock(pthread_mutex_t *m, int64_t deadline)
 
 void evs_mutex_foreign_unlocked(pthread_mutex_t *m)
 {
+	foreign_let_go();
 	evs_lot_unpark(&m->__data.__lock, 1);
 }
 
@@ -189,5 +210,5 @@ int evs_mutex_foreign_release(pthread_mutex_t *m)
 
 int evs_mutex_foreign_reacquire(pthread_mutex_t *m)
 {
-	return evs_current() ? evs_mutex_foreign_lock(m, INT64_MAX) : -REAL(pthread_mutex_lock)(m);
+	return evs_current() ? evs_mutex_foreign_lock(m, INT64_MAX) : -REAL(pthread_mutex_lock)(m);  /* counts it */
 }

@@ -28,6 +28,9 @@ void evs_mutex_reacquire(pthread_mutex_t *m, unsigned count);
  * of one, to wake a task parked there. */
 int evs_mutex_foreign_lock(pthread_mutex_t *m, int64_t deadline);
 void evs_mutex_foreign_unlocked(pthread_mutex_t *m);
+/* glibc's own lock or trylock of one answered r: if it is held now, the
+ * calling task is not moved to another worker until it lets go. */
+void evs_mutex_foreign_held(int r);
 /* For condition variables: glibc's unlock (and the wake above) / the lock
  * again (a task parks; 0 or glibc's error, EOWNERDEAD say). */
 int evs_mutex_foreign_release(pthread_mutex_t *m);
