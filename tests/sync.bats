@@ -40,6 +40,26 @@ load helpers/load
 	[ "$nfutex" -gt 1000 ]
 }
 
+@test "robust, process-shared and PI mutexes: a task waiting while the holder blocks in a call parks; a condition variable with one (1 and 2 workers)" {
+	# LMDB's writer lock (robust, process-shared): slapd's thread waited
+	# in glibc's kernel wait, holding the worker the holder (parked in a
+	# call) had to run on to unlock: a hang for good
+	on_workers 1 2 -- same_output "$PROGS/robust_wait"
+	[[ "$native" == *"robust process-shared (LMDB's): second locker got it: 0 (after the holder let go: yes)"* ]]
+	[[ "$native" == *"priority inheritance: second locker got it: 0"* ]]
+	[[ "$native" == *"timedlock while held: Connection timed out, trylock: Device or resource busy"* ]]
+	[[ "$native" == *"condition: signalled waiter woke: yes; timedwait 30 ms: Connection timed out"* ]]
+}
+
+@test "threads computing while they hold robust or PI mutexes, more than CPUs, with __thread data: each unlock succeeds (a holder is not handed to another worker; 1 and 2 workers)" {
+	# glibc lets only the kernel thread it recorded unlock such a mutex: a
+	# preempted holder moved to an idle worker got EPERM and the mutex
+	# stayed locked for good
+	on_workers 1 2 -- same_output "$PROGS/robust_move"
+	[[ "$native" == *"robust 3: lock Success, unlock after computing Success, trylock then Success"* ]]
+	[[ "$native" != *"not permitted"* ]]
+}
+
 @test "process-shared semaphores: a task's wait parks; posts by a thread, a child process; timed, EINTR (1 and 2 workers)" {
 	# CPython's multiprocessing locks: a Pool's end waited in glibc's
 	# futex call on the task's worker and starved the thread that would

@@ -102,6 +102,14 @@ load helpers/load
 	[[ "$native" == *"main reads the others: \"by-prctl\", \"by-setname\""* ]]
 }
 
+@test "scheduling calls given the caller's own gettid (GLib's new threads copy their creator's sched_setattr): they succeed on the worker, counted as fallbacks (1 and 2 workers)" {
+	# the kernel does not know a task's number: ESRCH, and GLib printed
+	# "Failed to set scheduler settings: No such process"
+	on_workers 1 2 -- same_output "$PROGS/tid_sched"
+	[[ "$native" == *"thread 2:"*"syscall sched_setattr(gettid), unchanged     ok"* ]]
+	[[ "$native" != *"No such process"* ]]
+}
+
 @test "a Go-like program (Go's build-id note; pthreads that wait on each other with raw futex calls): the shim steps aside, same kernel threads as natively (1 and 2 workers, monitor off too)" {
 	on_workers 1 2 -- same_output "$PROGS/go_like"
 	[[ "$native" == *"4 threads started; kernel threads: 5"* ]]

@@ -36,8 +36,17 @@ EVS_HOOK int pthread_mutex_destroy(pthread_mutex_t *m)
 	return -evs_mutex_destroy(m);
 }
 
+/* A mutex left to glibc that a task waits for: it parks (sync/mutex.c)
+ * rather than holding its worker in glibc's kernel wait. */
+static inline int foreign_task(const pthread_mutex_t *m)
+{
+	return !off() && !evs_mutex_is_ours(m) && evs_current();
+}
+
 EVS_HOOK int pthread_mutex_lock(pthread_mutex_t *m)
 {
+	if (foreign_task(m))
+		return -evs_mutex_foreign_lock(m, INT64_MAX);
 	if (off() || !evs_mutex_is_ours(m))
 		return REAL(pthread_mutex_lock)(m);
 	return -evs_mutex_lock(m, INT64_MAX, 0);
@@ -45,6 +54,11 @@ EVS_HOOK int pthread_mutex_lock(pthread_mutex_t *m)
 
 EVS_HOOK int pthread_mutex_trylock(pthread_mutex_t *m)
 {
+	if (foreign_task(m)) {
+		int r = REAL(pthread_mutex_trylock)(m);
+		evs_mutex_foreign_held(r);
+		return r;
+	}
 	if (off() || !evs_mutex_is_ours(m))
 		return REAL(pthread_mutex_trylock)(m);
 	return -evs_mutex_lock(m, INT64_MAX, 1);
@@ -52,6 +66,8 @@ EVS_HOOK int pthread_mutex_trylock(pthread_mutex_t *m)
 
 EVS_HOOK int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const struct timespec *ts)
 {
+	if (foreign_task(m) && (clk == CLOCK_MONOTONIC || clk == CLOCK_REALTIME))
+		return -evs_mutex_foreign_lock(m, evs_abs_deadline(clk, ts));
 	if (off() || !evs_mutex_is_ours(m))
 		return REAL(pthread_mutex_clocklock)(m, clk, ts);
 	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME)
@@ -61,6 +77,8 @@ EVS_HOOK int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const st
 
 EVS_HOOK int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *ts)
 {
+	if (foreign_task(m))
+		return -evs_mutex_foreign_lock(m, evs_abs_deadline(CLOCK_REALTIME, ts));
 	if (off() || !evs_mutex_is_ours(m))
 		return REAL(pthread_mutex_timedlock)(m, ts);
 	return -evs_mutex_lock(m, evs_abs_deadline(CLOCK_REALTIME, ts), 0);
@@ -68,8 +86,14 @@ EVS_HOOK int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *
 
 EVS_HOOK int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-	if (off() || !evs_mutex_is_ours(m))
+	if (off())
 		return REAL(pthread_mutex_unlock)(m);
+	if (!evs_mutex_is_ours(m)) {
+		int r = REAL(pthread_mutex_unlock)(m);
+		if (r == 0)
+			evs_mutex_foreign_unlocked(m);
+		return r;
+	}
 	return -evs_mutex_unlock(m);
 }
 
@@ -104,7 +128,7 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline)
 
 EVS_HOOK int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
-	if (off() || !evs_cond_is_ours(c) || !evs_mutex_is_ours(m))
+	if (off() || !evs_cond_is_ours(c))
 		return REAL(pthread_cond_wait)(c, m);
 	return cond_wait(c, m, INT64_MAX);
 }
@@ -112,7 +136,7 @@ EVS_HOOK int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 EVS_HOOK int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 				    const struct timespec *ts)
 {
-	if (off() || !evs_cond_is_ours(c) || !evs_mutex_is_ours(m))
+	if (off() || !evs_cond_is_ours(c))
 		return REAL(pthread_cond_timedwait)(c, m, ts);
 	return cond_wait(c, m, evs_abs_deadline(evs_cond_clock(c), ts));
 }
@@ -120,7 +144,7 @@ EVS_HOOK int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 EVS_HOOK int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
 				    const struct timespec *ts)
 {
-	if (off() || !evs_cond_is_ours(c) || !evs_mutex_is_ours(m))
+	if (off() || !evs_cond_is_ours(c))
 		return REAL(pthread_cond_clockwait)(c, m, clk, ts);
 	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME)
 		return EINVAL;

@@ -19,6 +19,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/pidfd.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -41,6 +42,16 @@ struct pselect_data {
 static void wake_word(uint32_t *word)
 {
 	(void)evs_futex(word, FUTEX_WAKE, 1, NULL, 0);
+}
+
+/* A call whose first argument is a thread id, for the kernel with a
+ * task's number replaced by its worker's (rt/signal.h). */
+static long by_tid(long n, const char *name, long a, long b, long c, long d, long e, long f)
+{
+	long k = a > 0 ? evs_sig_kernel_tid((int)a) : a;
+	if (k != a)
+		evs_fallback(name, NULL);
+	return REAL(syscall)(n, k, b, c, d, e, f);
 }
 
 static long task_call(long n, long a, long b, long c, long d, long e, long f, bool *done)
@@ -110,6 +121,26 @@ static long task_call(long n, long a, long b, long c, long d, long e, long f, bo
 		t->clear_tid = (uint32_t *)a;
 		return evs_sig_gettid();
 	}
+	/* a thread id: a task's number names its worker (hook/thread.c) */
+	case SYS_sched_setaffinity: return by_tid(n, "sched_setaffinity", a, b, c, d, e, f);
+	case SYS_sched_getaffinity: return by_tid(n, "sched_getaffinity", a, b, c, d, e, f);
+	case SYS_sched_setscheduler: return by_tid(n, "sched_setscheduler", a, b, c, d, e, f);
+	case SYS_sched_getscheduler: return by_tid(n, "sched_getscheduler", a, b, c, d, e, f);
+	case SYS_sched_setparam: return by_tid(n, "sched_setparam", a, b, c, d, e, f);
+	case SYS_sched_getparam: return by_tid(n, "sched_getparam", a, b, c, d, e, f);
+	case SYS_sched_rr_get_interval: return by_tid(n, "sched_rr_get_interval", a, b, c, d, e, f);
+	case SYS_sched_setattr: return by_tid(n, "sched_setattr", a, b, c, d, e, f);
+	case SYS_sched_getattr: return by_tid(n, "sched_getattr", a, b, c, d, e, f);
+	case SYS_setpriority:
+	case SYS_getpriority:  /* the kernel's answer, 20 - nice: not glibc's */
+		if (a != PRIO_PROCESS)
+			break;
+		{
+			long k = b > 0 ? evs_sig_kernel_tid((int)b) : b;
+			if (k != b)
+				evs_fallback(n == SYS_setpriority ? "setpriority" : "getpriority", NULL);
+			return REAL(syscall)(n, a, k, c, d, e, f);
+		}
 	case SYS_tgkill: return tgkill((pid_t)a, (pid_t)b, (int)c);
 	case SYS_tkill: return tgkill(getpid(), (pid_t)a, (int)b);
 	case SYS_kill: return kill((pid_t)a, (int)b);

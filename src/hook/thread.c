@@ -5,10 +5,13 @@
 #include "../rt/task.h"
 #include "../rt/keys.h"
 #include "../rt/tls.h"
+#include "../rt/config.h"
+#include "../rt/signal.h"
 #include <dlfcn.h>
 #include "../rt/timer.h"
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 
 #define EVS_NAME_MAX 16  /* glibc and the kernel: 15 characters and NUL */
 
@@ -249,6 +252,70 @@ EVS_HOOK int pthread_setaffinity_np(pthread_t th, size_t n, const cpu_set_t *s)
 EVS_HOOK int pthread_getcpuclockid(pthread_t th, clockid_t *c)
 {
 	ON_WORKER(pthread_getcpuclockid, th, c);
+}
+
+/* Calls that take a thread id (0 or a kernel thread's, as natively; a
+ * task's number from gettid() names the worker that task runs on, as a
+ * pthread_t does above): GLib reads and sets a new thread's scheduler
+ * attributes with its gettid(). Counted as fallbacks when a task's
+ * number was given. */
+static pid_t kernel_tid(pid_t id, const char *call)
+{
+	if (evs_config.disable || id <= 0)
+		return id;
+	pid_t k = (pid_t)evs_sig_kernel_tid((int)id);
+	if (k != id)
+		evs_fallback(call, NULL);
+	return k;
+}
+
+EVS_HOOK int sched_setaffinity(pid_t id, size_t n, const cpu_set_t *s)
+{
+	return REAL(sched_setaffinity)(kernel_tid(id, "sched_setaffinity"), n, s);
+}
+
+EVS_HOOK int sched_getaffinity(pid_t id, size_t n, cpu_set_t *s)
+{
+	return REAL(sched_getaffinity)(kernel_tid(id, "sched_getaffinity"), n, s);
+}
+
+EVS_HOOK int sched_setscheduler(pid_t id, int pol, const struct sched_param *p)
+{
+	return REAL(sched_setscheduler)(kernel_tid(id, "sched_setscheduler"), pol, p);
+}
+
+EVS_HOOK int sched_getscheduler(pid_t id)
+{
+	return REAL(sched_getscheduler)(kernel_tid(id, "sched_getscheduler"));
+}
+
+EVS_HOOK int sched_setparam(pid_t id, const struct sched_param *p)
+{
+	return REAL(sched_setparam)(kernel_tid(id, "sched_setparam"), p);
+}
+
+EVS_HOOK int sched_getparam(pid_t id, struct sched_param *p)
+{
+	return REAL(sched_getparam)(kernel_tid(id, "sched_getparam"), p);
+}
+
+EVS_HOOK int sched_rr_get_interval(pid_t id, struct timespec *ts)
+{
+	return REAL(sched_rr_get_interval)(kernel_tid(id, "sched_rr_get_interval"), ts);
+}
+
+EVS_HOOK int setpriority(__priority_which_t which, id_t who, int prio)
+{
+	if (which == PRIO_PROCESS)
+		who = (id_t)kernel_tid((pid_t)who, "setpriority");
+	return REAL(setpriority)(which, who, prio);
+}
+
+EVS_HOOK int getpriority(__priority_which_t which, id_t who)
+{
+	if (which == PRIO_PROCESS)
+		who = (id_t)kernel_tid((pid_t)who, "getpriority");
+	return REAL(getpriority)(which, who);
 }
 
 /* Deferred cancellation for tasks: the request is recorded and a parked

@@ -261,7 +261,8 @@ static void reject(const struct var *v, const char *value)
 static int cpus_in_mask(void)
 {
 	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+	CPU_ZERO(&set);  /* the kernel fills only its own mask's bytes */
+	if (evs_sys3(SYS_sched_getaffinity, 0, sizeof(set), (long)&set) > 0 && CPU_COUNT(&set) > 0)
 		return CPU_COUNT(&set);
 	return 1;
 }

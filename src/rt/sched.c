@@ -348,7 +348,7 @@ static bool movable(struct evs_worker *w, struct evs_task *t)
 {
 	return t != w->cur && t != &evs_main_task && t->started && t->tp && t->tp != w->tp &&
 	       t->tcb_ready && t->parked_on == EVS_WAIT_yield && t->preempt_uc &&
-	       t->sigframes == 1 && on_own_stack(t);
+	       t->sigframes == 1 && on_own_stack(t) && t->glibc_locks == 0;
 }
 
 /* A worker with nothing to run and nothing coming: no task, no ready,

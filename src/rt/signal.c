@@ -962,6 +962,23 @@ struct evs_task *evs_sig_task_of_tid(int tid)
 	return found;
 }
 
+int evs_sig_kernel_tid(int tid)
+{
+	if (tid <= main_vtid)
+		return tid;
+	int k = tid;
+	evs_spin_lock(&lock);
+	for (struct evs_link *l = tasks.head; l; l = l->next) {
+		struct evs_task *t = evs_container_of(l, struct evs_task, sig.all);
+		if (t->sig.vtid == tid && t != &evs_main_task) {
+			k = t->w ? t->w->ktid : tid;
+			break;
+		}
+	}
+	evs_spin_unlock(&lock);
+	return k;
+}
+
 /* --- start-up and fork ------------------------------------------------------ */
 
 /* Task ids other than main's start above the kernel's pid_max: unique in

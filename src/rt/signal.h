@@ -174,4 +174,9 @@ bool evs_sig_owed(struct evs_worker *w);
 /* gettid of the current task; the task with that gettid (or NULL). */
 int evs_sig_gettid(void);
 struct evs_task *evs_sig_task_of_tid(int tid);
+/* The kernel thread a thread id names: a task's number (above pid_max)
+ * names the worker that task runs on; any other number is returned as it
+ * is. For the calls that take a thread id and act on a kernel thread
+ * (sched_setaffinity, sched_setattr, setpriority...). */
+int evs_sig_kernel_tid(int tid);
 #endif

@@ -12,6 +12,7 @@
 #include "sync.h"
 #include "lot.h"
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 struct cnd {
@@ -51,9 +52,13 @@ int evs_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline)
 	unsigned count;
 	if (deadline < 0)
 		return -EINVAL;
+	/* a mutex left to glibc (robust, process-shared...) is unlocked and
+	 * locked again as glibc's; glibc's own wait on this condition's words
+	 * would never see its signals */
+	bool foreign = !evs_mutex_is_ours(m);
 	__atomic_add_fetch(&x->waiters, 1, __ATOMIC_SEQ_CST);
 	uint32_t seq = __atomic_load_n(&x->seq, __ATOMIC_SEQ_CST);
-	int r = evs_mutex_release(m, &count);
+	int r = foreign ? evs_mutex_foreign_release(m) : evs_mutex_release(m, &count);
 	if (r) {
 		__atomic_sub_fetch(&x->waiters, 1, __ATOMIC_RELAXED);
 		return r;
@@ -63,9 +68,15 @@ int evs_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline)
 		p = evs_lot_park(&x->seq, seq, deadline, EVS_WAIT_cond, true);
 	while (p == -EINTR || p == -ERESTART);
 	__atomic_sub_fetch(&x->waiters, 1, __ATOMIC_RELAXED);
-	evs_mutex_reacquire(m, count);
+	int relock = 0;
+	if (foreign)
+		relock = evs_mutex_foreign_reacquire(m);
+	else
+		evs_mutex_reacquire(m, count);
 	if (p == -ECANCELED)
 		return -ECANCELED;  /* the hook acts on it, mutex held */
+	if (relock)  /* as glibc: the relock's error wins */
+		return relock;
 	if (p == -ETIME && __atomic_load_n(&x->seq, __ATOMIC_ACQUIRE) == seq)
 		return -ETIMEDOUT;
 	return 0;

@@ -12,10 +12,25 @@
  * Uncontended lock and unlock: one atomic each. A contended unlock wakes
  * one parked waiter: for two tasks that costs a task switch, no system
  * call (a cross-worker wake costs an eventfd write only if that worker
- * sleeps). */
+ * sleeps).
+ *
+ * The mutexes left to glibc (robust, priority-inheritance or -protection,
+ * process-shared) are locked by a task with glibc's trylock: while it
+ * says EBUSY the task parks on the lock word, woken by an unlock in this
+ * process (the hook's, evs_mutex_foreign_unlocked) or after a slice
+ * (EVS_LOT_POLL_MIN_NS doubling to _MAX_NS: an unlock in another process
+ * or one that no hook sees wakes only the kernel's waiters). glibc's own
+ * lock would wait in the kernel and hold the worker, and a holder on
+ * that worker, parked in a call, would never run to unlock (LMDB's
+ * writer lock in slapd: a hang for good). */
 #include "../evs.h"
 #include "sync.h"
 #include "lot.h"
+#include "../rt/sched.h"
+#include "../rt/task.h"
+#include "../rt/timer.h"
+#include "../libc/real.h"
+#include "../libc/sys.h"
 #include <errno.h>
 #include <string.h>
 
@@ -126,4 +141,74 @@ int evs_mutex_destroy(pthread_mutex_t *m)
 		return -EBUSY;
 	x->kind = -1;  /* as glibc: a destroyed mutex is invalid */
 	return 0;
+}
+
+/* A task holding a mutex of glibc's stays on its kernel thread, which
+ * glibc records as the owner and which alone may unlock it (rt/sched.c:
+ * movable). */
+void evs_mutex_foreign_held(int r)
+{
+	struct evs_task *t = evs_current();
+	if (t && (r == 0 || r == EOWNERDEAD))
+		t->glibc_locks++;
+}
+
+static void foreign_let_go(void)
+{
+	struct evs_task *t = evs_current();
+	if (t && t->glibc_locks > 0)
+		t->glibc_locks--;
+}
+
+int evs_mutex_foreign_lock(pthread_mutex_t *m, int64_t deadline)
+{
+	const uint32_t *word = (const uint32_t *)&m->__data.__lock;
+	int64_t step = EVS_LOT_POLL_MIN_NS;
+	for (;;) {
+		/* read before the try: an unlock after a failed try changes
+		 * it, and the park below then returns at once */
+		uint32_t seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+		int r = REAL(pthread_mutex_trylock)(m);
+		if (r != EBUSY) {  /* 0, EOWNERDEAD, ENOTRECOVERABLE, EDEADLK, EAGAIN */
+			evs_mutex_foreign_held(r);
+			return -r;
+		}
+		/* glibc's lock of an error-checking mutex its caller holds says
+		 * EDEADLK, its trylock (but for robust, PI, PP ones) EBUSY. The
+		 * owner glibc records is its descriptor's kernel thread id: the
+		 * worker's (differences.md) */
+		if ((m->__data.__kind & 3) == PTHREAD_MUTEX_ERRORCHECK &&
+		    __atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED) == (int)evs_sys3(SYS_gettid, 0, 0, 0))
+			return -EDEADLK;
+		if (deadline < 0)
+			return -EINVAL;
+		int64_t now = evs_now_ns(), until = deadline;
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		if (until - now > step)
+			until = now + step;
+		if (step < EVS_LOT_POLL_MAX_NS)
+			step *= 2;
+		/* woken, timed out, a handler ran: look again either way */
+		evs_lot_park(word, seen, until, EVS_WAIT_mutex, false);
+	}
+}
+
+void evs_mutex_foreign_unlocked(pthread_mutex_t *m)
+{
+	foreign_let_go();
+	evs_lot_unpark(&m->__data.__lock, 1);
+}
+
+int evs_mutex_foreign_release(pthread_mutex_t *m)
+{
+	int r = REAL(pthread_mutex_unlock)(m);
+	if (r == 0)
+		evs_mutex_foreign_unlocked(m);
+	return -r;
+}
+
+int evs_mutex_foreign_reacquire(pthread_mutex_t *m)
+{
+	return evs_current() ? evs_mutex_foreign_lock(m, INT64_MAX) : -REAL(pthread_mutex_lock)(m);  /* counts it */
 }
