@@ -415,6 +415,7 @@ static void *monitor_main(void *arg)
 				 * yet (it was inside the runtime when it came):
 				 * interrupt it again, once a tick */
 				evs_safepoint_unwind_setup();
+				evs_safepoint_refresh();
 				__atomic_store_n(&w->sig_ipi, 1, __ATOMIC_SEQ_CST);
 				evs_monitor_ipi(w);
 			}
@@ -446,6 +447,7 @@ static void *monitor_main(void *arg)
 			if (quiet < EVS_STALL_NS) {
 				if (pending && due) {
 					evs_safepoint_unwind_setup();
+					evs_safepoint_refresh();
 					preempt(w, now);
 				}
 				continue;
@@ -462,6 +464,7 @@ static void *monitor_main(void *arg)
 				evs_sched_wake_thief(w);
 			if (pending && due) {
 				evs_safepoint_unwind_setup();
+				evs_safepoint_refresh();
 				preempt(w, now);
 			}
 		}
