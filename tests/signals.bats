@@ -182,3 +182,13 @@ make_case() {
 	on_workers 1 2 -- same_output "$PROGS/kill_exited"
 	[[ "$native" == *"pthread_kill(ended, SIGUSR1): 0"*"pthread_sigqueue(ended, SIGUSR1): ESRCH"*"handler ran 0 time(s)"* ]]
 }
+
+# select cut short by a signal leaves the program's fd sets as they were
+# (the kernel writes them back only on success); the shim's own
+# zero-timeout look had cleared them, and kwsys (CMake's process runner),
+# which selects on the same set again while the answer is EINTR, then
+# waited on no fd for ever: cmake hung at its first try_compile.
+@test "select interrupted by a SIGCHLD-like handler that writes to a pipe: the sets are intact after EINTR and the same-set retry sees the pipe (kwsys, CMake; 1 and 2 workers)" {
+	T=60 on_workers 1 2 -- same_output "$PROGS/select_eintr_sets" select
+	[ "$(echo "$native" | grep -c 'the pipe ready: yes')" -eq 5 ]
+}
