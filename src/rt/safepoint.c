@@ -190,9 +190,18 @@ void evs_safepoint_unwind_setup(void)
 {
 	if (__atomic_load_n(&unw_ready, __ATOMIC_ACQUIRE))
 		return;
+	/* libunwind blocks every signal and puts the mask back around its
+	 * set-up: straight to libc, as in a walk (evs_safepoint_classify).
+	 * Through the hooks, the task's mask put back let a signal pending
+	 * for it run its handler here, inside the runtime's start at the
+	 * program's first wait: a pselect whose mask let one in went on
+	 * to wait its whole timeout instead of failing with EINTR. */
+	struct evs_worker *self = evs_self;
+	evs_self = NULL;
 	evs_unwinding++;
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
 	evs_unwinding--;
+	evs_self = self;
 	__atomic_store_n(&unw_ready, 1, __ATOMIC_RELEASE);
 }
 
