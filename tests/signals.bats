@@ -202,3 +202,17 @@ make_case() {
 	T=30 on_workers 1 2 -- same_output "$PROGS/select_eintr_sets" pselect
 	[[ "$native" == *"pselect: -1 Interrupted system call, handler ran 1 time(s), the fd still in the set: yes"* ]]
 }
+
+# glibc makes the BSD and System V mask calls with its internal
+# sigprocmask, sigaction and sigsuspend, out of the shim's sight: dash
+# clears its mask with sigsetmask(0) after blocking everything around a
+# vfork, and under the shim everything stayed blocked, in the shell and
+# in every child it forked afterwards (cmake --build in a pipeline
+# waited for ever for its SIGCHLD).
+@test "sigsetmask, sigblock, sighold, sigrelse, sigignore, sigset and sigpause change the mask the runtime keeps: dash's vfork sequence leaves nothing blocked, in the shell and its children (1 and 2 workers)" {
+	T=30 on_workers 1 2 -- same_output "$PROGS/bsd_sigmask"
+	[[ "$native" == *"after sigsetmask(0): SIGINT blocked 0, SIGCHLD blocked 0"*"SIGUSR1 handled: 1"*"a child forked then: SigBlk:	0000000000000000"*"sigpause: -1, handled 5"* ]]
+	# dash itself: a pipeline after a simple command
+	out=$(timeout "$T" env LD_PRELOAD="$SHIM" sh -c '/bin/true; grep SigBlk /proc/self/status | cat')
+	[ "$out" = "$(printf 'SigBlk:\t0000000000000000')" ]
+}
