@@ -193,3 +193,18 @@ monitor_acted() {
 	T=60 on_workers 1 2 -- same_output "$PROGS/dlopen_spin"
 	[ "$(echo "$native" | grep -c ": stopped by main's flag")" -eq 4 ]
 }
+
+# The preemption copies the signal frame from the worker's alternate
+# stack to the task's own and goes on there. It copied what the kernel's
+# layout says a frame holds; valgrind, which delivers the signals of the
+# program it runs, keeps a record of its own past the FPU state and
+# checks it at sigreturn: it killed the program at the first preemption
+# ("return signal frame corrupted"). The whole frame is now copied, up to
+# the top of the alternate stack.
+@test "under valgrind, two CPU spinners and a 5 ms ticker on one worker: preempted, same output (the frame copied whole)" {
+	command -v valgrind >/dev/null || skip "valgrind is not installed"
+	rm -f "$BATS_TEST_TMPDIR/st"
+	EVSHIM_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" same_output valgrind -q "$PROGS/stalls" spin
+	[[ "$native" == *"ticker ticked 20 times; spinners ran: 1 1"* ]]
+	[ "$(stat_of preempts)" -ge 1 ]
+}

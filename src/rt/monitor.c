@@ -251,6 +251,19 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 		goto out;
 	}
 	char *from = (char *)uc - sizeof(void *);
+	/* The frame is the only one on the alternate stack (the task was on
+	 * its own): everything from it to the top belongs to it. Whoever
+	 * delivers the signal may keep more there than the kernel's layout
+	 * says (valgrind keeps its own record of the frame past the FPU
+	 * state and checks it at sigreturn: without it, valgrind killed the
+	 * program at the first preemption, "return signal frame
+	 * corrupted"). */
+	stack_t alt;
+	if (evs_sys3(SYS_sigaltstack, 0, &alt, 0) == 0 && !(alt.ss_flags & SS_DISABLE)) {
+		char *top = (char *)alt.ss_sp + alt.ss_size;
+		if (from >= (char *)alt.ss_sp && from + len <= top && (size_t)(top - from) <= len + 4096)
+			len = (size_t)(top - from);
+	}
 	/* The copy ends below the red zone and keeps its offset modulo 64,
 	 * so the FPU state stays aligned as xrstor wants it. */
 	intptr_t d = (intptr_t)(sp - 128) - (intptr_t)(from + len);
