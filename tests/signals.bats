@@ -182,3 +182,37 @@ make_case() {
 	on_workers 1 2 -- same_output "$PROGS/kill_exited"
 	[[ "$native" == *"pthread_kill(ended, SIGUSR1): 0"*"pthread_sigqueue(ended, SIGUSR1): ESRCH"*"handler ran 0 time(s)"* ]]
 }
+
+# select cut short by a signal leaves the program's fd sets as they were
+# (the kernel writes them back only on success); the shim's own
+# zero-timeout look had cleared them, and kwsys (CMake's process runner),
+# which selects on the same set again while the answer is EINTR, then
+# waited on no fd for ever: cmake hung at its first try_compile.
+@test "select interrupted by a SIGCHLD-like handler that writes to a pipe: the sets are intact after EINTR and the same-set retry sees the pipe (kwsys, CMake; 1 and 2 workers)" {
+	T=60 on_workers 1 2 -- same_output "$PROGS/select_eintr_sets" select
+	[ "$(echo "$native" | grep -c 'the pipe ready: yes')" -eq 5 ]
+}
+
+# libunwind's one-time set-up, made when the runtime starts (the
+# program's first wait), blocks every signal and puts the mask back: it
+# went through the hooks, so a signal pending for the task and let in by
+# a pselect's mask ran its handler there, inside the runtime, and the
+# pselect waited its whole timeout instead of failing with EINTR.
+@test "the program's first blocking call, a pselect whose mask lets a pending signal in: EINTR at once, the handler run once, the set intact (1 and 2 workers)" {
+	T=30 on_workers 1 2 -- same_output "$PROGS/select_eintr_sets" pselect
+	[[ "$native" == *"pselect: -1 Interrupted system call, handler ran 1 time(s), the fd still in the set: yes"* ]]
+}
+
+# glibc makes the BSD and System V mask calls with its internal
+# sigprocmask, sigaction and sigsuspend, out of the shim's sight: dash
+# clears its mask with sigsetmask(0) after blocking everything around a
+# vfork, and under the shim everything stayed blocked, in the shell and
+# in every child it forked afterwards (cmake --build in a pipeline
+# waited for ever for its SIGCHLD).
+@test "sigsetmask, sigblock, sighold, sigrelse, sigignore, sigset and sigpause change the mask the runtime keeps: dash's vfork sequence leaves nothing blocked, in the shell and its children (1 and 2 workers)" {
+	T=30 on_workers 1 2 -- same_output "$PROGS/bsd_sigmask"
+	[[ "$native" == *"after sigsetmask(0): SIGINT blocked 0, SIGCHLD blocked 0"*"SIGUSR1 handled: 1"*"a child forked then: SigBlk:	0000000000000000"*"sigpause: -1, handled 5"* ]]
+	# dash itself: a pipeline after a simple command
+	out=$(timeout "$T" env LD_PRELOAD="$SHIM" sh -c '/bin/true; grep SigBlk /proc/self/status | cat')
+	[ "$out" = "$(printf 'SigBlk:\t0000000000000000')" ]
+}

@@ -180,3 +180,31 @@ monitor_acted() {
 	T=60 on_workers 1 2 -- same_output "$PROGS/jit_spin"
 	[[ "$native" == *"a leaf loop in generated code: stopped by main's flag"*"a framed loop in generated code: stopped by main's flag"* ]]
 }
+
+# The module map the monitor's stack walk goes by was made at start-up: a
+# library loaded later with dlopen was unknown code, crossed only by
+# frame pointers, which Debian's libraries do not keep, so every
+# preemption of a task with such a frame on its stack was refused.
+# OCaml's bytecode threads run the interpreter under dllthreads.so's
+# thread start, which ocamlrun loads with dlopen: a computing thread
+# kept its worker, the tick thread behind it never ran, and the program
+# hung at its first Thread.join.
+@test "a thread computing in a dlopen'd library, or in the program's code called back from one (OCaml bytecode threads), is preempted: main wakes from its sleep and stops it (1 and 2 workers)" {
+	T=60 on_workers 1 2 -- same_output "$PROGS/dlopen_spin"
+	[ "$(echo "$native" | grep -c ": stopped by main's flag")" -eq 4 ]
+}
+
+# The preemption copies the signal frame from the worker's alternate
+# stack to the task's own and goes on there. It copied what the kernel's
+# layout says a frame holds; valgrind, which delivers the signals of the
+# program it runs, keeps a record of its own past the FPU state and
+# checks it at sigreturn: it killed the program at the first preemption
+# ("return signal frame corrupted"). The whole frame is now copied, up to
+# the top of the alternate stack.
+@test "under valgrind, two CPU spinners and a 5 ms ticker on one worker: preempted, same output (the frame copied whole)" {
+	command -v valgrind >/dev/null || skip "valgrind is not installed"
+	rm -f "$BATS_TEST_TMPDIR/st"
+	EVSHIM_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" same_output valgrind -q "$PROGS/stalls" spin
+	[[ "$native" == *"ticker ticked 20 times; spinners ran: 1 1"* ]]
+	[ "$(stat_of preempts)" -ge 1 ]
+}

@@ -203,6 +203,119 @@ EVS_HOOK int pause(void)
 	return suspend(evs_current()->sig.mask);
 }
 
+/* The BSD and System V mask calls. glibc makes them with its internal
+ * sigprocmask, sigaction and sigsuspend, which no preload reaches: the
+ * kernel's mask changed under the task's (dash clears its mask with
+ * sigsetmask(0) after a vfork that sigprocmask had blocked everything
+ * for, so the shim held every signal blocked from then on, and each
+ * child the shell forked started with all of them blocked: kwsys in
+ * `cmake --build` waited for ever for its SIGCHLD). Each is made here
+ * from the calls above, as glibc makes it. Masks as ints hold signals
+ * 1-32, glibc's sigmask(). */
+static int mask_bits_old(int how, int mask)
+{
+	sigset_t set, old;
+	sigemptyset(&set);
+	set.__val[0] = (unsigned int)mask;
+	if (sigprocmask(how, &set, &old) < 0)
+		return -1;
+	return (int)(unsigned int)old.__val[0];
+}
+
+EVS_HOOK int sigblock(int mask)
+{
+	return mask_bits_old(SIG_BLOCK, mask);
+}
+
+EVS_HOOK int sigsetmask(int mask)
+{
+	return mask_bits_old(SIG_SETMASK, mask);
+}
+
+EVS_HOOK int siggetmask(void)
+{
+	return mask_bits_old(SIG_BLOCK, 0);
+}
+
+static int one_sig(int how, int sig)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	if (sigaddset(&set, sig) < 0)
+		return -1;
+	return sigprocmask(how, &set, NULL);
+}
+
+EVS_HOOK int sighold(int sig)
+{
+	return one_sig(SIG_BLOCK, sig);
+}
+
+EVS_HOOK int sigrelse(int sig)
+{
+	return one_sig(SIG_UNBLOCK, sig);
+}
+
+EVS_HOOK int sigignore(int sig)
+{
+	struct sigaction act;
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = SIG_IGN;
+	sigemptyset(&act.sa_mask);
+	return sigaction(sig, &act, NULL);
+}
+
+/* sigset: SIG_HOLD blocks the signal, anything else becomes its action
+ * (no flags, nothing more blocked) and unblocks it; the answer is
+ * SIG_HOLD when it was blocked, else the action before. */
+EVS_HOOK __sighandler_t sigset(int sig, __sighandler_t disp)
+{
+	sigset_t set, old;
+	sigemptyset(&set);
+	if (sigaddset(&set, sig) < 0)
+		return SIG_ERR;
+	struct sigaction act, prev;
+	if (disp == SIG_HOLD) {
+		if (sigaction(sig, NULL, &prev) < 0 || sigprocmask(SIG_BLOCK, &set, &old) < 0)
+			return SIG_ERR;
+		return sigismember(&old, sig) ? SIG_HOLD : prev.sa_handler;
+	}
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = disp;
+	sigemptyset(&act.sa_mask);
+	if (sigaction(sig, &act, &prev) < 0 || sigprocmask(SIG_UNBLOCK, &set, &old) < 0)
+		return SIG_ERR;
+	return sigismember(&old, sig) ? SIG_HOLD : prev.sa_handler;
+}
+
+/* sigpause: sigsuspend with the current mask less one signal (X/Open's,
+ * and BSD's with is_sig), or with an int mask (BSD's). */
+EVS_HOOK int __sigpause(int sig_or_mask, int is_sig)
+{
+	sigset_t set;
+	if (is_sig) {
+		if (sigprocmask(SIG_BLOCK, NULL, &set) < 0 || sigdelset(&set, sig_or_mask) < 0)
+			return -1;
+	} else {
+		sigemptyset(&set);
+		set.__val[0] = (unsigned int)sig_or_mask;
+	}
+	return sigsuspend(&set);
+}
+
+/* glibc's header names X/Open's __xpg_sigpause "sigpause" (with
+ * _GNU_SOURCE): BSD's sigpause is defined under its own name here. */
+EVS_HOOK int bsd_sigpause(int mask) __asm__("sigpause");
+EVS_HOOK int bsd_sigpause(int mask)
+{
+	return __sigpause(mask, 0);
+}
+
+EVS_HOOK int __xpg_sigpause(int sig)
+{
+	return __sigpause(sig, 1);
+}
+
 /* The sigwait family. A cancellation request ends the wait (they are
  * cancellation points). */
 static long wait_for(const sigset_t *set, siginfo_t *info, int64_t deadline)

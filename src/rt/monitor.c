@@ -251,6 +251,19 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 		goto out;
 	}
 	char *from = (char *)uc - sizeof(void *);
+	/* The frame is the only one on the alternate stack (the task was on
+	 * its own): everything from it to the top belongs to it. Whoever
+	 * delivers the signal may keep more there than the kernel's layout
+	 * says (valgrind keeps its own record of the frame past the FPU
+	 * state and checks it at sigreturn: without it, valgrind killed the
+	 * program at the first preemption, "return signal frame
+	 * corrupted"). */
+	stack_t alt;
+	if (evs_sys3(SYS_sigaltstack, 0, &alt, 0) == 0 && !(alt.ss_flags & SS_DISABLE)) {
+		char *top = (char *)alt.ss_sp + alt.ss_size;
+		if (from >= (char *)alt.ss_sp && from + len <= top && (size_t)(top - from) <= len + 4096)
+			len = (size_t)(top - from);
+	}
 	/* The copy ends below the red zone and keeps its offset modulo 64,
 	 * so the FPU state stays aligned as xrstor wants it. */
 	intptr_t d = (intptr_t)(sp - 128) - (intptr_t)(from + len);
@@ -421,6 +434,7 @@ static void *monitor_main(void *arg)
 				 * yet (it was inside the runtime when it came):
 				 * interrupt it again, once a tick */
 				evs_safepoint_unwind_setup();
+				evs_safepoint_refresh();
 				__atomic_store_n(&w->sig_ipi, 1, __ATOMIC_SEQ_CST);
 				evs_monitor_ipi(w);
 			}
@@ -452,6 +466,7 @@ static void *monitor_main(void *arg)
 			if (quiet < EVS_STALL_NS) {
 				if (pending && due) {
 					evs_safepoint_unwind_setup();
+					evs_safepoint_refresh();
 					preempt(w, now);
 				}
 				continue;
@@ -468,6 +483,7 @@ static void *monitor_main(void *arg)
 				evs_sched_wake_thief(w);
 			if (pending && due) {
 				evs_safepoint_unwind_setup();
+				evs_safepoint_refresh();
 				preempt(w, now);
 			}
 		}

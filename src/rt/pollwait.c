@@ -144,7 +144,12 @@ long evs_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, int64_t deadline)
 	long got = wait_loop(r, n, deadline, select_check, &a);
 	if (r != sb)
 		free(r);
-	if (got == EVS_USE_REAL)  /* the sets as the program gave them */
+	/* The sets as the program gave them: for the real call, and after
+	 * an error (EINTR above all), where the kernel leaves them as they
+	 * were and our looks had cleared them. kwsys (CMake) selects on the
+	 * same set again while the answer is EINTR: with every bit cleared,
+	 * that select waited on nothing, for ever. */
+	if (got == EVS_USE_REAL || got < 0)
 		for (int k = 0; k < 3; k++)
 			if (sets[k])
 				*sets[k] = a.saved[k];

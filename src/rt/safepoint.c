@@ -16,9 +16,15 @@
 
 /* --- the module map ---------------------------------------------------- */
 
-enum { MOD_PROGRAM, MOD_LIBC, MOD_SHIM, MOD_UNKNOWN };
+enum { MOD_PROGRAM, MOD_LIBC, MOD_SHIM, MOD_UNKNOWN, MOD_GONE };
 
-#define EVS_MAX_MODS 128
+/* Made at start-up, then grown by the monitor (evs_safepoint_refresh)
+ * when libraries are loaded with dlopen: entries are only appended (each
+ * filled in before the count that covers it is published) or marked
+ * MOD_GONE when their library is unloaded, never reused, so a signal
+ * handler reading the map while the monitor grows it sees each entry
+ * whole. A library past the last slot stays unknown. */
+#define EVS_MAX_MODS 1024
 static struct mod {
 	uintptr_t lo, hi;     /* an executable segment */
 	int kind;
@@ -59,10 +65,17 @@ static int kind_of_name(const char *name)
 	return MOD_PROGRAM;
 }
 
+/* The executable segments of the loaded objects, as dl_iterate_phdr
+ * reports them, into a list of up to max entries. */
+struct mod_list {
+	struct mod *m;
+	int n, max;
+};
+
 static int collect(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
-	(void)arg;
+	struct mod_list *l = arg;
 	int kind = kind_of_name(info->dlpi_name);
 	/* The shim's own object: the one whose code holds this function
 	 * (no dladdr: it searches the object's whole symbol table, and it
@@ -74,25 +87,85 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
 		    self < info->dlpi_addr + ph->p_vaddr + ph->p_memsz)
 			kind = MOD_SHIM;
 	}
-	for (int i = 0; i < info->dlpi_phnum && nmods < EVS_MAX_MODS; i++) {
+	for (int i = 0; i < info->dlpi_phnum && l->n < l->max; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
 			continue;
-		mods[nmods].lo = info->dlpi_addr + ph->p_vaddr;
-		mods[nmods].hi = mods[nmods].lo + ph->p_memsz;
-		mods[nmods].kind = kind;
-		mods[nmods].exe = info->dlpi_name[0] == '\0';
-		nmods++;
+		struct mod *m = &l->m[l->n++];
+		m->lo = info->dlpi_addr + ph->p_vaddr;
+		m->hi = m->lo + ph->p_memsz;
+		m->kind = kind;
+		m->exe = info->dlpi_name[0] == '\0';
 	}
 	return 0;
 }
 
+/* Set by a stack walk that met code in no module: code generated at run
+ * time, or a library loaded after the map was made. */
+static int map_missed;
+
 static const struct mod *module_of(uintptr_t ip)
 {
-	for (int i = 0; i < nmods; i++)
-		if (ip >= mods[i].lo && ip < mods[i].hi)
+	int n = __atomic_load_n(&nmods, __ATOMIC_ACQUIRE);
+	for (int i = 0; i < n; i++)
+		if (ip >= mods[i].lo && ip < mods[i].hi &&
+		    __atomic_load_n(&mods[i].kind, __ATOMIC_RELAXED) != MOD_GONE)
 			return &mods[i];
-	return NULL;  /* loaded later (dlopen) or generated: unknown */
+	if (!__atomic_load_n(&map_missed, __ATOMIC_RELAXED))
+		__atomic_store_n(&map_missed, 1, __ATOMIC_RELAXED);
+	return NULL;  /* generated, or loaded since the last refresh: unknown */
+}
+
+/* dlopen and dlclose since start-up, as the loader counts them. */
+static int count_loads(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	unsigned long long *c = arg;
+	if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
+		c[0] = info->dlpi_adds;
+		c[1] = info->dlpi_subs;
+	}
+	return 1;  /* the first object says it */
+}
+
+static unsigned long long seen_loads[2];
+static struct mod fresh[EVS_MAX_MODS];
+
+void evs_safepoint_refresh(void)
+{
+	if (!__atomic_load_n(&map_missed, __ATOMIC_RELAXED))
+		return;
+	__atomic_store_n(&map_missed, 0, __ATOMIC_RELAXED);
+	unsigned long long c[2] = { 0, 0 };
+	dl_iterate_phdr(count_loads, c);
+	if (c[0] == seen_loads[0] && c[1] == seen_loads[1])
+		return;  /* nothing loaded or unloaded: generated code */
+	seen_loads[0] = c[0];
+	seen_loads[1] = c[1];
+	struct mod_list l = { fresh, 0, EVS_MAX_MODS };
+	dl_iterate_phdr(collect, &l);
+	int n = nmods;
+	for (int i = 0; i < n; i++) {  /* unloaded: forgotten */
+		int j = 0;
+		while (j < l.n && (fresh[j].lo != mods[i].lo || fresh[j].hi != mods[i].hi))
+			j++;
+		if (j == l.n)
+			__atomic_store_n(&mods[i].kind, MOD_GONE, __ATOMIC_RELAXED);
+	}
+	for (int j = 0; j < l.n; j++) {  /* loaded: added */
+		int i = 0;
+		while (i < n && (fresh[j].lo != mods[i].lo || fresh[j].hi != mods[i].hi ||
+				 mods[i].kind == MOD_GONE))
+			i++;
+		if (i < n)
+			continue;
+		if (n == EVS_MAX_MODS) {
+			evs_log(EVS_LOG_INFO, "more than %d code segments loaded: later ones count as "
+					      "unknown code for preemption", EVS_MAX_MODS);
+			break;
+		}
+		mods[n] = fresh[j];
+		__atomic_store_n(&nmods, ++n, __ATOMIC_RELEASE);
+	}
 }
 
 /* --- where was the task interrupted? ----------------------------------- */
@@ -117,9 +190,18 @@ void evs_safepoint_unwind_setup(void)
 {
 	if (__atomic_load_n(&unw_ready, __ATOMIC_ACQUIRE))
 		return;
+	/* libunwind blocks every signal and puts the mask back around its
+	 * set-up: straight to libc, as in a walk (evs_safepoint_classify).
+	 * Through the hooks, the task's mask put back let a signal pending
+	 * for it run its handler here, inside the runtime's start at the
+	 * program's first wait: a pselect whose mask let one in went on
+	 * to wait its whole timeout instead of failing with EINTR. */
+	struct evs_worker *self = evs_self;
+	evs_self = NULL;
 	evs_unwinding++;
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
 	evs_unwinding--;
+	evs_self = self;
 	__atomic_store_n(&unw_ready, 1, __ATOMIC_RELEASE);
 }
 
@@ -351,7 +433,10 @@ enum evs_at evs_safepoint_at_ip(uintptr_t ip)
 
 void evs_safepoint_init(void)
 {
-	dl_iterate_phdr(collect, NULL);
+	struct mod_list l = { mods, 0, EVS_MAX_MODS };
+	dl_iterate_phdr(collect, &l);
+	__atomic_store_n(&nmods, l.n, __ATOMIC_RELEASE);
+	dl_iterate_phdr(count_loads, seen_loads);
 	for (size_t i = 0; i < NWRAP; i++) {
 		void *p = dlsym(RTLD_NEXT, wrappers[i]);
 		const struct mod *m = p ? module_of((uintptr_t)p) : NULL;

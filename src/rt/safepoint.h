@@ -1,7 +1,8 @@
 /* Where was a task interrupted? The monitor (preemption) and signal
  * delivery ask this of a signal's saved context, to know whether the
  * runtime may act on that task there. Built on a map of the process's
- * code made at start-up, so the answer is async-signal-safe. */
+ * code made at start-up and grown by the monitor as libraries are
+ * loaded, so the answer is async-signal-safe. */
 #ifndef EVS_SAFEPOINT_H
 #define EVS_SAFEPOINT_H
 #include <stdbool.h>
@@ -16,6 +17,14 @@ enum evs_at {
 };
 
 void evs_safepoint_init(void);      /* at load: the code map */
+/* The monitor's, before it signals a worker: when a walk met code in no
+ * module since the last call and the loader has loaded or unloaded a
+ * library since, the map takes in what dlopen added (and forgets what
+ * dlclose removed). Not async-signal-safe (dl_iterate_phdr). A library
+ * loaded with dlopen is the program's code like one loaded at start-up
+ * (OCaml's bytecode threads run under dllthreads.so, which ocamlrun
+ * loads so: every preemption was refused there). */
+void evs_safepoint_refresh(void);
 /* Nonzero while this thread walks a stack with libunwind: the pipe
  * libunwind opens for its memory checks (at its first walk) is then made
  * one of the runtime's hidden fds (hook/fdio.c), out of the program's
