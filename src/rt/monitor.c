@@ -115,6 +115,7 @@ static void preempt_body(void *ucv)
 	/* The same signal carries the runtime's own requests: a program
 	 * signal owed to the running task, a new K (rt/signal.h)... */
 	evs_sig_on_ipi(w, ucv);
+	uint64_t kgen = __atomic_load_n(&evs_sig_kgen, __ATOMIC_ACQUIRE);
 	/* ...and the monitor's: preempt. */
 	struct evs_task *t = w->cur;
 	if (!__atomic_exchange_n(&w->preempt_req, 0, __ATOMIC_ACQ_REL) || !t ||
@@ -132,8 +133,10 @@ static void preempt_body(void *ucv)
 	}
 	/* Blocked in a system call it made itself: made elsewhere, the
 	 * worker is free for the others until it returns. */
-	if (evs_handoff_syscall(ucv))
+	if (evs_handoff_syscall(ucv)) {
+		evs_sig_frame_renew(ucv, kgen);
 		goto out;
+	}
 	if (evs_sched_housekeeping(w)) {
 		w->st[EVS_ST_preempts]++;
 		/* With this frame on its own stack, t may move meanwhile
@@ -144,6 +147,7 @@ static void preempt_body(void *ucv)
 		t->preempt_uc = NULL;
 		if (own && evs_self != w)
 			frame_here(ucv);
+		evs_sig_frame_renew(ucv, kgen);
 	}
 out:
 	if (in)

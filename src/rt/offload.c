@@ -97,30 +97,40 @@ long evs_offload_call(long (*fn)(void *), void *arg, bool unbounded)
 	struct evs_task *t = evs_current();
 	struct job j = { .fn = fn, .arg = arg, .t = t };
 
+	/* Not a cancellation point while the job runs: j is on our stack. */
+	j.token = evs_wait_open(EVS_WAIT_NOCANCEL | EVS_WAIT_NOSIGNAL);
+	/* The job is queued and the pool's size decided in one go: every
+	 * queued job needs a thread that will look at the queue (an idle one
+	 * woken for it, one spinning between jobs, or a new one). Decided
+	 * apart, a job could count on a spinner or an idle thread that
+	 * another job took meanwhile; with calls that wait for each other
+	 * (futex waits handed off from a barrier) the last one then waited in
+	 * the queue for ever behind threads blocked on it (raw_futex_sites
+	 * hung about 1 run in 100 on one worker). */
 	evs_spin_lock(&lock);
-	/* Jobs that no awake thread will take (this one included). */
-	int unserved = queued + 1 - __atomic_load_n(&spinners, __ATOMIC_SEQ_CST);
-	int grow = unserved > 0 && !idle && (unbounded || threads < evs_config.pool_max);
+	evs_queue_push(&jobs, &j.link);
+	queued++;
+	int serving = idle + __atomic_load_n(&spinners, __ATOMIC_SEQ_CST);
+	int grow = queued > serving && (unbounded || threads < evs_config.pool_max);
 	if (grow)
 		threads++;
+	__atomic_add_fetch(&ready, 1, __ATOMIC_RELEASE);
+	int wake = idle > 0 && queued > __atomic_load_n(&spinners, __ATOMIC_SEQ_CST);
 	evs_spin_unlock(&lock);
 	if (grow && !start_thread()) {
 		evs_spin_lock(&lock);
-		int none = --threads == 0;
-		evs_spin_unlock(&lock);
+		bool none = --threads == 0 && j.link.linked;
 		if (none) {  /* nobody to hand it to: block this worker */
+			evs_queue_del(&jobs, &j.link);
+			queued--;
+		}
+		evs_spin_unlock(&lock);
+		if (none) {
+			evs_wait_abandon(j.token);
 			evs_fallback("pool", "no pool thread could start: the call blocks its worker");
 			return fn(arg);
 		}
 	}
-	/* Not a cancellation point while the job runs: j is on our stack. */
-	j.token = evs_wait_open(EVS_WAIT_NOCANCEL | EVS_WAIT_NOSIGNAL);
-	evs_spin_lock(&lock);
-	evs_queue_push(&jobs, &j.link);
-	queued++;
-	__atomic_add_fetch(&ready, 1, __ATOMIC_RELEASE);
-	int wake = idle > 0 && queued > __atomic_load_n(&spinners, __ATOMIC_SEQ_CST);
-	evs_spin_unlock(&lock);
 	if (wake)
 		evs_sys6(SYS_futex, &ready, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, 0, 0, 0);
 	evs_stat_add(EVS_ST_offloads, 1);

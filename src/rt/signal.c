@@ -677,6 +677,12 @@ static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 	errno = saved;
 }
 
+void evs_sig_frame_renew(ucontext_t *uc, uint64_t gen_then)
+{
+	if (__atomic_load_n(&evs_sig_kgen, __ATOMIC_ACQUIRE) != gen_then)
+		k_sigset(&uc->uc_sigmask);
+}
+
 void evs_sig_on_ipi(struct evs_worker *w, ucontext_t *uc)
 {
 	struct evs_task *t = w->cur;
@@ -684,6 +690,12 @@ void evs_sig_on_ipi(struct evs_worker *w, ucontext_t *uc)
 	uint64_t gen = __atomic_load_n(&evs_sig_kgen, __ATOMIC_ACQUIRE);
 	if (w->kgen_seen != gen) {  /* sigreturn sets the mask: set it there */
 		k_sigset(&uc->uc_sigmask);
+		/* and now: a task may wait inside this handler (a yield, a
+		 * handed-off call), and the worker then runs the others under
+		 * the mask the handler began with. A spare worker kept K from
+		 * before a site was rewritten, SIGILL blocked, and its next
+		 * task's trap there ended the process (raw_futex_sites). */
+		evs_sys6(SYS_rt_sigprocmask, SIG_SETMASK, &uc->uc_sigmask, 0, _NSIG / 8, 0, 0);
 		w->kgen_seen = gen;
 	}
 	if (!t || !at_safe_point(t, uc))

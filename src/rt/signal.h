@@ -113,6 +113,13 @@ bool evs_sig_interrupts(void);
 
 /* K changes bump this; each worker applies K when its own copy differs. */
 extern uint64_t evs_sig_kgen;
+/* A runtime handler's frame whose task waited inside it (a preemption's
+ * yield, a handed-off call): sigreturn would put back the worker's mask
+ * as it was when the signal came. If K changed meanwhile (gen_then: the
+ * generation then), the frame gets K as it is now: with a site rewritten
+ * meanwhile (rt/sitetrap.c), a mask from before still blocked SIGILL and
+ * the task's next trap there ended the process. */
+void evs_sig_frame_renew(ucontext_t *uc, uint64_t gen_then);
 
 /* The worker's chores: route what its handler noted, apply K. Owner only,
  * outside the runtime's locks. Cheap to call: it looks before it acts. */

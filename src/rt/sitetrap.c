@@ -113,11 +113,18 @@ void evs_sitetrap_learn(ucontext_t *uc)
 	 * reaches them with the runtime's signal within microseconds): a
 	 * trap on a worker that blocks it would end the process. */
 	if (now - active_since >= EVS_SITES_SETTLE_NS && !find(ip) && n < EVS_SITES_MAX) {
+		/* Published before the rewrite: another thread (a spare worker,
+		 * a thread the runtime does not own) may trap there as soon as
+		 * the byte is stored, and a trap at a site not yet in the table
+		 * went on to SIGILL's default action (raw_futex_sites died of
+		 * SIGILL about 1 run in 5 on one worker). */
 		sites[n].ip = ip;
-		sites[n].state = poke(ip, 0x0b) ? SITE_TRAPS : SITE_LEFT;
+		sites[n].state = SITE_TRAPS;
 		__atomic_store_n(&nsites, n + 1, __ATOMIC_RELEASE);
-		if (sites[n].state == SITE_TRAPS)
+		if (poke(ip, 0x0b))
 			evs_stat_add(EVS_ST_sites_learned, 1);
+		else
+			__atomic_store_n(&sites[n].state, SITE_LEFT, __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&learn_lock, 0, __ATOMIC_RELEASE);
 }
