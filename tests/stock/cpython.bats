@@ -113,3 +113,10 @@ cpython() {
 @test "cpython test_threadsignals under the shim" { cpython shim test_threadsignals; }
 @test "cpython test_logging natively" { cpython native test_logging; }
 @test "cpython test_logging under the shim" { cpython shim test_logging; }
+# select() and poll() event loops with signals and subprocesses (a select
+# whose fd sets came back cleared after EINTR hung it); PEP 475's retries
+# of every call a signal interrupts, in a child interpreter.
+@test "cpython test_asyncio.test_events natively" { cpython native test_asyncio.test_events; }
+@test "cpython test_asyncio.test_events under the shim" { cpython shim test_asyncio.test_events; }
+@test "cpython test_eintr natively" { cpython native test_eintr; }
+@test "cpython test_eintr under the shim" { cpython shim test_eintr; }
