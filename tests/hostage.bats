@@ -23,6 +23,14 @@ load helpers/load
 	[ "$native" = "$(printf 'tick 0\ntick 1\ntick 2\ngot done\nexit=0')" ]
 }
 
+@test "an eventfd made non-blocking, dup'd and made blocking through the copy: a read on the original waits for the writer, then EAGAIN once the copy is non-blocking again (1 and 2 workers)" {
+	# O_NONBLOCK is the description's: the original's recorded flag said
+	# non-blocking, its read went to the kernel without a poll and held
+	# the worker the writer needed
+	EVSHIM_MONITOR=0 T=30 on_workers 1 2 -- same_output "$PROGS/eventfd_dup_block"
+	[ "$native" = "$(printf 'block: read 8, value 7\nagain: read -1 EAGAIN\nexit=0')" ]
+}
+
 @test "glibc stdio on pipes: fgets, getchar, scanf, getline, fread, getc wait for input; fwrite, fprintf, fputs, fputc, printf, puts fill a slow reader's pipe" {
 	EVSHIM_WORKERS=1 EVSHIM_MONITOR=0 same_output "$PROGS/stdio_pipes"
 	[ "$(echo "$native" | grep -c 'ticked meanwhile: yes')" -eq 16 ]

@@ -60,6 +60,26 @@ load helpers/load
 	[[ "$native" != *"not permitted"* ]]
 }
 
+@test "the only task waits 1.5 s on a process-shared semaphore a child posts: no deadlock report (1 and 2 workers)" {
+	# the wait is in the kernel too, where another process's post ends
+	# it: the monitor's deadlock check saw only tasks parked on the
+	# program's synchronization and printed a task dump
+	no_report() {
+		same_output "$@"
+		if grep deadlock "$BATS_TEST_TMPDIR/shim.err"; then return 1; fi
+	}
+	on_workers 1 2 -- no_report "$PROGS/sem_shared_late_post"
+	[ "$native" = "$(printf 'sem_wait 0, child exit 0\nexit=0')" ]
+}
+
+@test "tasks waiting on a process-shared semaphore, then a fork whose child posts once per waiter: every waiter of the parent wakes, the child exits 0 (1 and 2 workers)" {
+	# the child inherited the parent's parking lot: its posts found the
+	# parent's waiters there, ran copies of them in the child (SIGSEGV)
+	# and never woke the parent's (the deadlock report, then a hang)
+	on_workers 1 2 -- same_output "$PROGS/sem_fork_waiters"
+	[ "$native" = "$(printf 'got 20 of 20, child exit 0\nexit=0')" ]
+}
+
 @test "process-shared semaphores: a task's wait parks; posts by a thread, a child process; timed, EINTR (1 and 2 workers)" {
 	# CPython's multiprocessing locks: a Pool's end waited in glibc's
 	# futex call on the task's worker and starved the thread that would

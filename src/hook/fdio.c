@@ -194,6 +194,9 @@ static void copy_record(int oldfd, int newfd)
 		n->no_nowait_write = o->no_nowait_write;
 		n->pseudo_fs = o->pseudo_fs;
 		n->anon = o->anon;
+		/* the flag is the description's: either fd may change it */
+		n->dup_shared = 1;
+		o->dup_shared = 1;
 		n->always_ready = o->always_ready;
 		n->timeo[0] = o->timeo[0];
 		n->timeo[1] = o->timeo[1];

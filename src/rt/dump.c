@@ -14,6 +14,7 @@
  * any of them may run meanwhile. The dump is written by the dump thread
  * (a runtime thread, not a worker: hooks pass its calls through). */
 #include "../evs.h"
+#include "kfutex.h"
 #include "dump.h"
 #include "config.h"
 #include "fdtab.h"
@@ -343,7 +344,10 @@ void evs_dump_check_deadlock(int64_t now)
 		tasks++;
 	}
 	evs_spin_unlock(&evs_sig_lock);
-	if (!tasks || evs_foreign_threads())
+	/* A wait on a process-shared word is also in the kernel: another
+	 * process's wake (a sem_post) ends it. */
+	if (!tasks || evs_foreign_threads() ||
+	    __atomic_load_n(&evs_kfutex_waiting, __ATOMIC_RELAXED))
 		return;
 	evs_log(EVS_LOG_ERROR, "deadlock: all %d tasks wait on locks, conditions, semaphores or "
 		"joins that no task can release (no timer, fd or child can wake any of them)", tasks);

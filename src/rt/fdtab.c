@@ -159,6 +159,7 @@ void evs_fd_reset(int fd, int kind, int nonblock, int stream)
 	f->pseudo_fs = 0;
 	f->always_ready = 0;
 	f->anon = 0;
+	f->dup_shared = 0;
 	f->opened = 0;
 	f->stream = (uint8_t)stream;
 	f->tcp = 0;

@@ -87,6 +87,8 @@ struct evs_fd {
 	uint8_t pseudo_fs;       /* 0 not asked, 1 /proc, /sys...: plain calls, 2 no */
 	uint8_t always_ready;    /* /dev/null, /dev/zero, /dev/urandom...: never worth a wait */
 	uint8_t anon;            /* no file type: an eventfd, signalfd, timerfd, inotify... */
+	uint8_t dup_shared;      /* its description has another fd here (dup): O_NONBLOCK
+				  * may have changed through that one (rt/xfer.c) */
 	uint8_t opened;          /* opened by evs_open: nonblock and direct are known */
 	int pending_err;         /* atomic: an error kept for the next call (rt/xfer.c) */
 	uint64_t reg;            /* workers whose epoll set holds it */

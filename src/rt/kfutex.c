@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <string.h>
 
+int evs_kfutex_waiting;
+
 bool evs_kfutex_start(struct evs_kfutex *k, const uint32_t *word, uint32_t val, uint32_t mask,
 		      bool shared, uint64_t token)
 {
@@ -23,6 +25,7 @@ bool evs_kfutex_start(struct evs_kfutex *k, const uint32_t *word, uint32_t val, 
 	if (!u || evs_uring_futex_wait(u, word, val, mask, shared, &k->ow) < 0)
 		return false;
 	k->u = u;
+	__atomic_add_fetch(&evs_kfutex_waiting, 1, __ATOMIC_RELAXED);
 	evs_stat_add(EVS_ST_futex_kernel, 1);
 	return true;
 }
@@ -32,6 +35,7 @@ long evs_kfutex_finish(struct evs_kfutex *k, bool *woke)
 	/* The reaper runs on this worker's thread, between tasks: done and
 	 * woke cannot change under us while this task runs. */
 	*woke = k->ow.done && k->ow.woke;
+	__atomic_sub_fetch(&evs_kfutex_waiting, 1, __ATOMIC_RELAXED);
 	if (!k->ow.done) {
 		k->ow.token = evs_wait_open(EVS_WAIT_NOCANCEL | EVS_WAIT_NOSIGNAL);
 		while (evs_uring_cancel(k->u, &k->ow) < 0)

@@ -32,6 +32,10 @@ struct evs_kfutex {
 	struct evs_uring *u;     /* the ring it went to */
 };
 
+/* Waits in the kernel now (started, not finished): another process may
+ * end them, so they are no deadlock (rt/dump.c). */
+extern int evs_kfutex_waiting;
+
 bool evs_kfutex_start(struct evs_kfutex *k, const uint32_t *word, uint32_t val, uint32_t mask,
 		      bool shared, uint64_t token);
 long evs_kfutex_finish(struct evs_kfutex *k, bool *woke);

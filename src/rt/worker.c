@@ -5,6 +5,7 @@
  * fork()ed child. Also the one way the runtime starts a kernel thread of
  * its own (workers, the blocking pool, the monitor). */
 #include "../evs.h"
+#include "kfutex.h"
 #include "report.h"
 #include "worker.h"
 #include "sched.h"
@@ -395,6 +396,7 @@ void evs_sched_atfork_child(void)
 	else
 		cur->w = &evs_workers[0];
 	evs_live_tasks = cur ? 1 : 0;
+	evs_kfutex_waiting = 0;  /* those were the parent's tasks' */
 	evs_report_atfork_child(evs_live_tasks);
 	evs_sig_atfork_child(cur);
 	evs_dump_atfork_child();

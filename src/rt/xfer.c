@@ -129,7 +129,8 @@ static long once(int fd, struct evs_xfer *x, int out, const struct evs_try *st)
 		 * eventfd, signalfd, timerfd... the program made non-blocking
 		 * (PostgreSQL's latch signalfd, libuv's and GLib's wake-up
 		 * eventfds): the call itself cannot wait, and such an fd is
-		 * the process's own, no shell's to change. */
+		 * the process's own, no shell's to change (one that was
+		 * dup'd had its flag looked up afresh: fresh_view). */
 		if (x->f->anon && x->f->nonblock)
 			return evs_sys3(out ? SYS_writev : SYS_readv, fd, x->iov, x->cnt);
 		struct pollfd p = { .fd = fd, .events = out ? POLLOUT : POLLIN };
@@ -352,11 +353,27 @@ static bool offers(struct evs_xfer *x)
 	return iov_len(x->iov, x->cnt) > 0;
 }
 
+/* O_NONBLOCK is the open file description's: an eventfd, signalfd,
+ * timerfd... that was dup'd may have been made blocking or non-blocking
+ * through the copy. Its recorded view is looked up again before each
+ * call, so that the read without a poll (once) is made only when the
+ * description really is non-blocking (else it waited on the worker), and
+ * a wait is made only when it is blocking (else EAGAIN was the answer). */
+static void fresh_view(int fd, struct evs_fd *f)
+{
+	if (!f->anon || !f->dup_shared)
+		return;
+	long fl = evs_sys_fcntl(fd, F_GETFL, 0);
+	if (fl >= 0)
+		__atomic_store_n(&f->nonblock, (uint8_t)!!(fl & O_NONBLOCK), __ATOMIC_RELAXED);
+}
+
 long evs_xfer_in(int fd, struct evs_xfer *x)
 {
 	long r = kept_error(x->f);
 	if (r)
 		return r;
+	fresh_view(fd, x->f);
 	x->nonblock |= x->f->nonblock || (x->flags & MSG_DONTWAIT);
 	if (x->flags & MSG_PEEK)
 		x->all = 0;
@@ -383,6 +400,7 @@ long evs_xfer_out(int fd, struct evs_xfer *x)
 			return given;  /* a reader of this process has them (rt/pipe.h) */
 	}
 	if (!r) {
+		fresh_view(fd, x->f);
 		x->nonblock |= x->f->nonblock || (x->flags & MSG_DONTWAIT);
 		r = finish(fd, x, evs_fd_io(x->f, fd, EVS_OUT, try_out, prep_out, x, x->nonblock,
 					    evs_fd_deadline(x->f, EVS_OUT)));

@@ -8,6 +8,7 @@
 #include "../libc/sys.h"
 #include <errno.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <time.h>
 
 /* Buckets: enough that unrelated objects rarely share a lock. */
@@ -25,6 +26,27 @@ static struct bucket {
 	int lock;
 	struct evs_queue q;
 } __attribute__((aligned(64))) buckets[EVS_LOT_BUCKETS];
+
+/* fork(): every record in the lot is a task or thread of the parent
+ * (the child's one thread, the forking one, is not parked), and a bucket
+ * lock may have been held by one of them: the child starts with an empty
+ * lot. Else a wake in the child (a post of a process-shared semaphore)
+ * found the parent's waiters there, ran copies of their tasks in the
+ * child, and did not reach the parent through the kernel. */
+static void lot_atfork_child(void)
+{
+	for (int i = 0; i < EVS_LOT_BUCKETS; i++) {
+		buckets[i].lock = 0;
+		buckets[i].q.head = buckets[i].q.tail = NULL;
+	}
+}
+
+/* After rt/init.c's (101): its child handler, which resets the workers,
+ * runs first. */
+__attribute__((constructor(102))) static void lot_init(void)
+{
+	pthread_atfork(NULL, NULL, lot_atfork_child);
+}
 
 static struct bucket *bucket_of(const void *addr)
 {
