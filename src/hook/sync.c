@@ -36,64 +36,61 @@ EVS_HOOK int pthread_mutex_destroy(pthread_mutex_t *m)
 	return -evs_mutex_destroy(m);
 }
 
-/* A mutex left to glibc that a task waits for: it parks (sync/mutex.c)
- * rather than holding its worker in glibc's kernel wait. */
-static inline int foreign_task(const pthread_mutex_t *m)
-{
-	return !off() && !evs_mutex_is_ours(m) && evs_current();
-}
-
+/* Our mutexes first (the common path). One left to glibc (robust, PI,
+ * PP, process-shared) that a task waits for parks (sync/mutex.c) rather
+ * than holding its worker in glibc's kernel wait; a thread the runtime
+ * does not own uses glibc's as it is. */
 EVS_HOOK int pthread_mutex_lock(pthread_mutex_t *m)
 {
-	if (foreign_task(m))
-		return -evs_mutex_foreign_lock(m, INT64_MAX);
-	if (off() || !evs_mutex_is_ours(m))
+	if (off())
 		return REAL(pthread_mutex_lock)(m);
-	return -evs_mutex_lock(m, INT64_MAX, 0);
+	if (evs_mutex_is_ours(m))
+		return -evs_mutex_lock(m, INT64_MAX, 0);
+	if (evs_current())
+		return -evs_mutex_foreign_lock(m, INT64_MAX);
+	return REAL(pthread_mutex_lock)(m);
 }
 
 EVS_HOOK int pthread_mutex_trylock(pthread_mutex_t *m)
 {
-	if (foreign_task(m)) {
-		int r = REAL(pthread_mutex_trylock)(m);
-		evs_mutex_foreign_held(r);
-		return r;
-	}
-	if (off() || !evs_mutex_is_ours(m))
+	if (off())
 		return REAL(pthread_mutex_trylock)(m);
-	return -evs_mutex_lock(m, INT64_MAX, 1);
+	if (evs_mutex_is_ours(m))
+		return -evs_mutex_lock(m, INT64_MAX, 1);
+	int r = REAL(pthread_mutex_trylock)(m);
+	evs_mutex_foreign_held(r);  /* a task that holds it stays put */
+	return r;
 }
 
 EVS_HOOK int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const struct timespec *ts)
 {
-	if (foreign_task(m) && (clk == CLOCK_MONOTONIC || clk == CLOCK_REALTIME))
-		return -evs_mutex_foreign_lock(m, evs_abs_deadline(clk, ts));
-	if (off() || !evs_mutex_is_ours(m))
+	bool known = clk == CLOCK_MONOTONIC || clk == CLOCK_REALTIME;
+	if (off())
 		return REAL(pthread_mutex_clocklock)(m, clk, ts);
-	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME)
-		return EINVAL;
-	return -evs_mutex_lock(m, evs_abs_deadline(clk, ts), 0);
+	if (evs_mutex_is_ours(m))
+		return known ? -evs_mutex_lock(m, evs_abs_deadline(clk, ts), 0) : EINVAL;
+	if (evs_current() && known)
+		return -evs_mutex_foreign_lock(m, evs_abs_deadline(clk, ts));
+	return REAL(pthread_mutex_clocklock)(m, clk, ts);
 }
 
 EVS_HOOK int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *ts)
 {
-	if (foreign_task(m))
-		return -evs_mutex_foreign_lock(m, evs_abs_deadline(CLOCK_REALTIME, ts));
-	if (off() || !evs_mutex_is_ours(m))
+	if (off())
 		return REAL(pthread_mutex_timedlock)(m, ts);
-	return -evs_mutex_lock(m, evs_abs_deadline(CLOCK_REALTIME, ts), 0);
+	if (evs_mutex_is_ours(m))
+		return -evs_mutex_lock(m, evs_abs_deadline(CLOCK_REALTIME, ts), 0);
+	if (evs_current())
+		return -evs_mutex_foreign_lock(m, evs_abs_deadline(CLOCK_REALTIME, ts));
+	return REAL(pthread_mutex_timedlock)(m, ts);
 }
 
 EVS_HOOK int pthread_mutex_unlock(pthread_mutex_t *m)
 {
 	if (off())
 		return REAL(pthread_mutex_unlock)(m);
-	if (!evs_mutex_is_ours(m)) {
-		int r = REAL(pthread_mutex_unlock)(m);
-		if (r == 0)
-			evs_mutex_foreign_unlocked(m);
-		return r;
-	}
+	if (!evs_mutex_is_ours(m))
+		return -evs_mutex_foreign_release(m);
 	return -evs_mutex_unlock(m);
 }
 

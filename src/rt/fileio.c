@@ -131,6 +131,18 @@ void evs_fileio_done(void *user, int res)
 	u->woke = evs_task_wake(u->t, u->token, EVS_WAKE_EVENT);
 }
 
+void evs_opwait_take_back(struct evs_uring *u, struct evs_opwait *ow, int kind, intptr_t obj)
+{
+	ow->token = evs_wait_open(EVS_WAIT_NOCANCEL | EVS_WAIT_NOSIGNAL);
+	while (evs_uring_cancel(u, ow) < 0)
+		evs_uring_flush(u);
+	evs_uring_reap(u, 0, evs_fileio_done);  /* both may be done already */
+	if (ow->done)
+		evs_wait_abandon(ow->token);
+	else
+		evs_park(ow->token, INT64_MAX, kind, obj);
+}
+
 /* The worker's ring or AIO context, made on first use; false when it
  * cannot be had. A failure (fs.aio-max-nr reached, io_uring refused) is
  * remembered, so later calls go to the pool at once. */

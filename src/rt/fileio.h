@@ -54,4 +54,11 @@ struct evs_opwait {
 /* Completion callback for the scheduler's reapers (io_uring and AIO):
  * records the result and wakes the task. */
 void evs_fileio_done(void *user, int res);
+/* An operation in ring u whose wait ended another way (a deadline, a
+ * close, a signal, a wake through the lot): cancel it and wait,
+ * uncancellable, until the kernel has answered for it (its result then
+ * in ow->res), so that nothing writes to the caller's memory, or to ow,
+ * after the call returns. Owner worker only: only its reaper ends the
+ * wait. kind and obj: what the task dump shows meanwhile. */
+void evs_opwait_take_back(struct evs_uring *u, struct evs_opwait *ow, int kind, intptr_t obj);
 #endif

@@ -36,15 +36,7 @@ long evs_kfutex_finish(struct evs_kfutex *k, bool *woke)
 	 * woke cannot change under us while this task runs. */
 	*woke = k->ow.done && k->ow.woke;
 	__atomic_sub_fetch(&evs_kfutex_waiting, 1, __ATOMIC_RELAXED);
-	if (!k->ow.done) {
-		k->ow.token = evs_wait_open(EVS_WAIT_NOCANCEL | EVS_WAIT_NOSIGNAL);
-		while (evs_uring_cancel(k->u, &k->ow) < 0)
-			evs_uring_flush(k->u);
-		evs_uring_reap(k->u, 0, evs_fileio_done);  /* it may be done already */
-		if (k->ow.done)
-			evs_wait_abandon(k->ow.token);
-		else
-			evs_park(k->ow.token, INT64_MAX, EVS_WAIT_futex, 0);
-	}
+	if (!k->ow.done)
+		evs_opwait_take_back(k->u, &k->ow, EVS_WAIT_futex, 0);
 	return k->ow.res;
 }

@@ -129,17 +129,9 @@ long evs_net_park(struct evs_fd *f, int fd, int dir, const struct evs_nop *op,
 	int why = evs_park(ow.token, deadline, kind, fd);
 	evs_fd_unqueue(f, &f->rwaiters[dir], &me);
 	if (!ow.done) {
-		/* Ended another way: take the operation back from the kernel
-		 * before the call returns, whatever happens meanwhile. Only
-		 * the reaper (this worker's) ends this wait. */
-		ow.token = evs_wait_open(EVS_WAIT_NOCANCEL | EVS_WAIT_NOSIGNAL);
-		while (evs_uring_cancel(u, &ow) < 0)
-			evs_uring_flush(u);
-		evs_uring_reap(u, 0, evs_fileio_done);  /* both may be done already */
-		if (ow.done)
-			evs_wait_abandon(ow.token);
-		else
-			evs_park(ow.token, INT64_MAX, kind, fd);
+		/* Ended another way: taken back from the kernel before the
+		 * call returns, whatever happens meanwhile. */
+		evs_opwait_take_back(u, &ow, kind, fd);
 		evs_stat_add(EVS_ST_net_ring_cancels, 1);
 	}
 	out->why = why;

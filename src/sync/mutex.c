@@ -17,7 +17,7 @@
  * The mutexes left to glibc (robust, priority-inheritance or -protection,
  * process-shared) are locked by a task with glibc's trylock: while it
  * says EBUSY the task parks on the lock word, woken by an unlock in this
- * process (the hook's, evs_mutex_foreign_unlocked) or after a slice
+ * process (the hook's, evs_mutex_foreign_release) or after a slice
  * (EVS_LOT_POLL_MIN_NS doubling to _MAX_NS: an unlock in another process
  * or one that no hook sees wakes only the kernel's waiters). glibc's own
  * lock would wait in the kernel and hold the worker, and a holder on
@@ -182,29 +182,23 @@ int evs_mutex_foreign_lock(pthread_mutex_t *m, int64_t deadline)
 			return -EDEADLK;
 		if (deadline < 0)
 			return -EINVAL;
-		int64_t now = evs_now_ns(), until = deadline;
+		int64_t now = evs_now_ns();
 		if (now >= deadline)
 			return -ETIMEDOUT;
-		if (until - now > step)
-			until = now + step;
+		/* woken, a look due, a handler ran: look again either way */
+		evs_lot_park_kernel(word, seen, deadline, now + step, EVS_WAIT_mutex, false, NULL);
 		if (step < EVS_LOT_POLL_MAX_NS)
 			step *= 2;
-		/* woken, timed out, a handler ran: look again either way */
-		evs_lot_park(word, seen, until, EVS_WAIT_mutex, false);
 	}
-}
-
-void evs_mutex_foreign_unlocked(pthread_mutex_t *m)
-{
-	foreign_let_go();
-	evs_lot_unpark(&m->__data.__lock, 1);
 }
 
 int evs_mutex_foreign_release(pthread_mutex_t *m)
 {
 	int r = REAL(pthread_mutex_unlock)(m);
-	if (r == 0)
-		evs_mutex_foreign_unlocked(m);
+	if (r == 0) {  /* a task of this process parked for it wakes now */
+		foreign_let_go();
+		evs_lot_unpark(&m->__data.__lock, 1);
+	}
 	return -r;
 }
 

@@ -24,15 +24,14 @@ int evs_mutex_release(pthread_mutex_t *m, unsigned *count);
 void evs_mutex_reacquire(pthread_mutex_t *m, unsigned count);
 /* A mutex left to glibc (!evs_mutex_is_ours) locked by a task: glibc's
  * trylock, the task parked while it is busy (deadline: CLOCK_MONOTONIC
- * ns, INT64_MAX for none). The hook calls _unlocked after glibc's unlock
- * of one, to wake a task parked there. */
+ * ns, INT64_MAX for none). */
 int evs_mutex_foreign_lock(pthread_mutex_t *m, int64_t deadline);
-void evs_mutex_foreign_unlocked(pthread_mutex_t *m);
 /* glibc's own lock or trylock of one answered r: if it is held now, the
  * calling task is not moved to another worker until it lets go. */
 void evs_mutex_foreign_held(int r);
-/* For condition variables: glibc's unlock (and the wake above) / the lock
- * again (a task parks; 0 or glibc's error, EOWNERDEAD say). */
+/* glibc's unlock of one, then a wake of a task of this process parked
+ * for it (the unlock hook, and condition variables) / the lock again (a
+ * task parks; 0 or glibc's error, EOWNERDEAD say). 0 or -errno. */
 int evs_mutex_foreign_release(pthread_mutex_t *m);
 int evs_mutex_foreign_reacquire(pthread_mutex_t *m);
 
