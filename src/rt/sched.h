@@ -104,6 +104,17 @@ static inline void evs_sched_start(void)
 		evs_sched_start_slow();
 }
 void evs_sched_atfork_child(void);
+/* True while the runtime has not started: the process has one thread, the
+ * program's own (pthread_create starts the runtime, a forked child starts
+ * without it), and nothing else to run while it waits. A call the
+ * runtime would hand to a backend or the pool is then made on the spot,
+ * as natively, so a single-threaded process that only reads files never
+ * gets the runtime's threads and fds (CPython's test_pass_fds_redirected
+ * lists its child's fds; a page-cache miss there started the runtime). */
+static inline bool evs_sched_lone(void)
+{
+	return !__atomic_load_n(&evs_pollers_live, __ATOMIC_ACQUIRE);
+}
 /* The process is about to confine itself (seccomp): from now on it runs
  * without the runtime, every hook passing through, as long as it has one
  * task and the runtime has not started in it (no worker, monitor or
