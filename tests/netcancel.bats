@@ -35,6 +35,17 @@ net_in_force() {
 	EVSHIM_NET=epoll EVSHIM_WORKERS=2 same_output "$PROGS/net_cancel"
 }
 
+@test "the same cases with main as the process's only thread, whose waits the kernel makes (both settings, 1 and 2 workers)" {
+	for net in uring epoll; do
+		EVSHIM_NET=$net on_workers 1 2 -- same_output "$PROGS/net_cancel" alone
+	done
+	[[ "$native" == *"timeout: recv -1 EAGAIN, buffer untouched: yes"* ]]
+	[[ "$native" == *"signal: recv -1 EINTR (handler ran 1)"* ]]
+	EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/net_cancel" alone > /dev/null
+	cat "$BATS_TEST_TMPDIR/st"
+	[ "$(stat_of lone_waits)" -gt 0 ]
+}
+
 @test "under uring the cases are ring operations, taken back before the call returns" {
 	[ "$(EVSHIM_NET=uring net_in_force)" = uring ] || skip "io_uring cannot carry sockets on this kernel"
 	# With a thread pointer per task (EVSHIM_TLS=address, the default) a

@@ -216,3 +216,18 @@ make_case() {
 	out=$(timeout "$T" env LD_PRELOAD="$SHIM" sh -c '/bin/true; grep SigBlk /proc/self/status | cat')
 	[ "$out" = "$(printf 'SigBlk:\t0000000000000000')" ]
 }
+
+@test "a process's only thread waits in the kernel itself (poll, select, epoll_wait, waitpid): same timeouts, data, EINTRs and handler runs; one thread, no runtime started (1 and 2 workers)" {
+	T=120 on_workers 1 2 -- same_output "$PROGS/lone_poll"
+	[[ "$native" == *"poll with a mask: 3000 EINTR, 0 other, 3000 handler runs, child exit 0"* ]]
+	[[ "$native" == *"waitpid, handler without SA_RESTART: EINTR, handler runs 1, then the child, exit 3"* ]]
+	[[ "$native" == *"waitpid, handler with SA_RESTART: the child, handler runs 1"* ]]
+	[[ "$native" == *"Threads:"*1* ]]
+	EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/lone_poll" > /dev/null
+	cat "$BATS_TEST_TMPDIR/st"
+	# the parent's 9,000 masked waits, its 15 timeouts, 3 waits for data
+	# and 4 waitpid calls: each a single system call; its runtime never
+	# started
+	[ "$(stat_of lone_waits)" -ge 9020 ]
+	grep -q "lone_poll (pid [0-9]*), .*the runtime never started" "$BATS_TEST_TMPDIR/st"
+}

@@ -24,7 +24,8 @@
 	X(stack_reuse, "stacks reused from the cache") \
 	X(stack_mmap, "stacks mapped anew") \
 	X(offloads, "calls run on the blocking pool") \
-	X(lone_calls, "file and other pool calls made on the spot: the process had one thread, no runtime yet") \
+	X(lone_waits, "poll, select and epoll_wait calls a process's only task made in the kernel itself") \
+	X(lone_calls, "file and other pool calls made on the spot: the process had one task, nothing else to run") \
 	X(uring_ops, "file operations done by io_uring") \
 	X(aio_ops, "O_DIRECT reads/writes done by Linux AIO") \
 	X(file_fast, "file reads/writes served from the page cache at once") \

@@ -136,10 +136,33 @@ void evs_child_tracing(void)
 	__atomic_store_n(&tracing, 1, __ATOMIC_RELAXED);
 }
 
+/* The process's only task waits in the kernel itself (sched.h): one
+ * system call, as natively, and no runtime started for it (a shell, make,
+ * a pre-forking server's master). The call restarts after a handler
+ * installed with SA_RESTART, as the kernel's own; -ERESTART when the task
+ * is no longer alone (its handler made a thread): the runtime's way. */
+static long lone_wait(long nr, long a0, long a1, long a2, long a3, long a4)
+{
+	for (;;) {
+		long r = evs_lone_syscall(nr, a0, a1, a2, a3, a4, 0);
+		if (r != -EINTR)
+			return r;
+		if (evs_sig_run() & EVS_SIG_NORESTART)
+			return -EINTR;
+		if (!evs_lone_may_wait(INT64_MAX))
+			return -ERESTART;
+	}
+}
+
 long evs_wait4(pid_t pid, int *status, int options, struct rusage *ru)
 {
 	if (__atomic_load_n(&tracing, __ATOMIC_RELAXED) && !(options & WNOHANG))
 		return EVS_USE_REAL;
+	if (!(options & WNOHANG) && evs_lone_may_wait(INT64_MAX)) {
+		long r = lone_wait(SYS_wait4, pid, (long)status, options, (long)ru, 0);
+		if (r != -ERESTART)
+			return r;
+	}
 	for (;;) {
 		long r = evs_sys6(SYS_wait4, pid, status, options | WNOHANG, ru, 0, 0);
 		if (r != 0 || (options & WNOHANG))
@@ -154,6 +177,11 @@ long evs_waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 {
 	if (__atomic_load_n(&tracing, __ATOMIC_RELAXED) && !(options & WNOHANG))
 		return EVS_USE_REAL;
+	if (!(options & WNOHANG) && evs_lone_may_wait(INT64_MAX)) {
+		long r = lone_wait(SYS_waitid, type, id, (long)info, options, 0);
+		if (r != -ERESTART)
+			return r;
+	}
 	for (;;) {
 		if (info)
 			info->si_pid = 0;

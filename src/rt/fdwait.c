@@ -12,6 +12,8 @@
 #include "../libc/sys.h"
 #include <errno.h>
 #include <poll.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <stdlib.h>
 
 static uint64_t tag_of(uint32_t gen, int fd)
@@ -198,6 +200,26 @@ static int ring_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, evs_prep_f
 	return 1;
 }
 
+/* The process's only task waits for the fd in the kernel itself
+ * (sched.h): 0 once it is ready (or closed: the next attempt says so),
+ * -ETIME at the deadline, -EINTR for a signal. No registration, no park,
+ * no runtime started for it. */
+static long lone_fd_wait(int fd, int dir, int64_t deadline)
+{
+	struct pollfd p = { fd, dir == EVS_IN ? POLLIN : POLLOUT, 0 };
+	struct timespec ts, *left = NULL;
+	if (deadline != INT64_MAX) {
+		int64_t ns = deadline - evs_now_ns();
+		if (ns <= 0)
+			return -ETIME;
+		ts.tv_sec = ns / 1000000000;
+		ts.tv_nsec = ns % 1000000000;
+		left = &ts;
+	}
+	long r = evs_lone_syscall(SYS_ppoll, (long)&p, 1, (long)left, 0, 0, 0);
+	return r == 0 ? -ETIME : r < 0 ? r : 0;
+}
+
 long evs_fd_io(struct evs_fd *f, int fd, int dir, evs_try_fn try, evs_prep_fn prep, void *arg,
 	       int nonblock, int64_t deadline)
 {
@@ -231,7 +253,8 @@ long evs_fd_io_offering(struct evs_fd *f, int fd, int dir, evs_try_fn try, evs_p
 			if (r != -EAGAIN || nonblock)
 				break;
 		}
-		if (ring) {
+		bool lone = evs_lone_may_wait(deadline);
+		if (ring && !lone) {
 			int ran = ring_io(f, fd, dir, try, prep, arg, k, deadline, &r);
 			if (ran > 0) {
 				if (r != -EAGAIN)
@@ -249,7 +272,7 @@ long evs_fd_io_offering(struct evs_fd *f, int fd, int dir, evs_try_fn try, evs_p
 			}
 			ring = false;  /* this call cannot use the ring: readiness */
 		}
-		r = fd_wait(f, fd, dir, seq, deadline, h);
+		r = lone ? lone_fd_wait(fd, dir, deadline) : fd_wait(f, fd, dir, seq, deadline, h);
 		if (r == HANDED) {
 			/* Nothing went through the kernel's pipe: what was
 			 * known of it (empty) still holds. */

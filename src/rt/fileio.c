@@ -194,10 +194,8 @@ long evs_fileio_run(const struct evs_fop *op, int direct)
 	 * next write would land on the same bytes), as seen on Linux 6.18
 	 * (tests/files.bats): those go to the pool, whose readv and writev
 	 * move it exactly. */
-	if (evs_sched_lone()) {
-		evs_stat_add(EVS_ST_lone_calls, 1);
-		return evs_fileio_now(op);
-	}
+	if (evs_lone_runs())
+		return evs_lone_call(job_now, (void *)op);
 	bool at_pos = op->off < 0 && (op->kind == EVS_FOP_READ || op->kind == EVS_FOP_WRITE);
 	evs_fileio_choose();  /* done when the runtime started: one load */
 	if (backend == EVS_IO_URING && !(at_pos && (direct || op->kind == EVS_FOP_WRITE)))

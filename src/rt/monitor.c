@@ -58,6 +58,7 @@
 #include "safepoint.h"
 #include "handoff.h"
 #include "dump.h"
+#include "../arch/window.h"
 #include "signal.h"
 #include "../io/poller.h"
 #include "../libc/real.h"
@@ -78,6 +79,7 @@
 #define EVS_PENDING_NS (1 * 1000000LL)
 #define EVS_STALL_NS (10 * 1000000LL)
 #define EVS_MONITOR_IDLE_NS (16 * 1000000LL)
+#define EVS_MONITOR_LONE_NS (256 * 1000000LL)
 static bool own_stack(const struct evs_task *t, uintptr_t sp);
 
 /* A preempted task resumed on another worker (sched.c): its handler's
@@ -228,6 +230,9 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 	struct evs_worker *w = evs_self;
 	if (!w)
 		goto out;
+	/* a signal given to a lone task about to wait in the kernel: the
+	 * wait does not begin (lonewait.c) */
+	evs_window_bail(uc);
 	struct evs_task *t = w->cur;
 	if (!t) {  /* the scheduler: nothing to move */
 		preempt_body(ucv);
@@ -422,6 +427,8 @@ static void *monitor_main(void *arg)
 			live++;
 			uint64_t sw = __atomic_load_n(&w->st[EVS_ST_switches], __ATOMIC_RELAXED);
 			struct evs_task *cur = __atomic_load_n(&w->cur, __ATOMIC_RELAXED);
+			if (__atomic_load_n(&w->lone_wait, __ATOMIC_RELAXED))
+				cur = NULL;  /* waits in the kernel with nothing behind it */
 			running += cur != NULL;
 			/* every worker's timers: an idle one may start a long
 			 * task before its own timer is due */
@@ -507,6 +514,11 @@ static void *monitor_main(void *arg)
 				tick = due_min - now > EVS_MONITOR_TICK_NS ? due_min - now
 									   : EVS_MONITOR_TICK_NS;
 			slow = tick > EVS_MONITOR_TICK_NS;
+		} else if (__atomic_load_n(&evs_live_tasks, __ATOMIC_ACQUIRE) <= 1) {
+			/* one task, waiting: nothing to watch until it runs or
+			 * a second one starts (which nudges) */
+			tick = tick * 2 < EVS_MONITOR_LONE_NS ? tick * 2 : EVS_MONITOR_LONE_NS;
+			slow = true;
 		} else {
 			tick = tick * 2 < EVS_MONITOR_IDLE_NS ? tick * 2 : EVS_MONITOR_IDLE_NS;
 		}

@@ -94,10 +94,8 @@ long evs_offload(long (*fn)(void *), void *arg)
 
 long evs_offload_call(long (*fn)(void *), void *arg, bool unbounded)
 {
-	if (evs_sched_lone()) {
-		evs_stat_add(EVS_ST_lone_calls, 1);
-		return fn(arg);
-	}
+	if (evs_lone_runs())
+		return evs_lone_call(fn, arg);
 	struct evs_task *t = evs_current();
 	struct job j = { .fn = fn, .arg = arg, .t = t };
 

@@ -14,17 +14,46 @@
 #include "../libc/real.h"
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
 
 #define EVS_POLL_STACK 16  /* requests kept on the stack; more are malloc'd */
 
 typedef int (*check_fn)(void *arg);
+/* The call itself, waiting until deadline, made with evs_lone_syscall:
+ * >= 0 or -errno. */
+typedef long (*direct_fn)(void *arg, int64_t deadline);
 
-/* Ask, park, ask again. Returns check's result (>= 0 or -errno), or
- * EVS_USE_REAL. */
-static long wait_loop(struct evs_pollreq *r, int n, int64_t deadline, check_fn check, void *arg)
+/* The time left until deadline as a timespec for the kernel; NULL for no
+ * deadline. */
+static struct timespec *time_left(struct timespec *ts, int64_t deadline)
+{
+	if (deadline == INT64_MAX)
+		return NULL;
+	int64_t left = deadline - evs_now_ns();
+	if (left < 0)
+		left = 0;
+	ts->tv_sec = left / 1000000000;
+	ts->tv_nsec = left % 1000000000;
+	return ts;
+}
+
+/* Ask, park, ask again; or, for the process's only task, the call itself
+ * (sched.h, evs_lone_may_wait). Returns check's result (>= 0 or -errno),
+ * or EVS_USE_REAL. */
+static long wait_loop(struct evs_pollreq *r, int n, int64_t deadline, check_fn check,
+		      direct_fn direct, void *arg)
 {
 	for (;;) {
 		evs_fd_snapshot(r, n);
+		if (evs_lone_may_wait(deadline)) {
+			long got = direct(arg, deadline);
+			if (got != -EINTR)
+				return got;
+			if (evs_sig_run() & EVS_SIG_RAN)
+				return -EINTR;  /* never restarted (signal(7)) */
+			continue;
+		}
 		int got = check(arg);
 		if (got != 0)
 			return got < 0 ? -errno : got;
@@ -66,6 +95,14 @@ static int poll_check(void *p)
 	return REAL(poll)(a->fds, a->n, 0);
 }
 
+static long poll_direct(void *p, int64_t deadline)
+{
+	struct pollargs *a = p;
+	struct timespec ts;
+	return evs_lone_syscall(SYS_ppoll, (long)a->fds, (long)a->n, (long)time_left(&ts, deadline),
+				0, 0, 0);
+}
+
 static int poll_dirs(short ev)
 {
 	int d = 0;
@@ -86,7 +123,7 @@ long evs_poll(struct pollfd *fds, nfds_t n, int64_t deadline)
 		r[i].dirs = fds[i].fd < 0 ? 0 : poll_dirs(fds[i].events);
 	}
 	struct pollargs a = { fds, n };
-	long got = wait_loop(r, (int)n, deadline, poll_check, &a);
+	long got = wait_loop(r, (int)n, deadline, poll_check, poll_direct, &a);
 	/* The program will read what poll found: its read tries first
 	 * (fdtab.h, invariant 5: a skip there would wait for our poller). */
 	for (nfds_t i = 0; got > 0 && i < n; i++)
@@ -104,14 +141,28 @@ struct selargs {
 	fd_set *in[3], saved[3];
 };
 
+static void select_reset(struct selargs *a)
+{
+	for (int k = 0; k < 3; k++)
+		if (a->in[k])
+			*a->in[k] = a->saved[k];
+}
+
 static int select_check(void *p)
 {
 	struct selargs *a = p;
 	struct timeval zero = { 0, 0 };
-	for (int k = 0; k < 3; k++)
-		if (a->in[k])
-			*a->in[k] = a->saved[k];
+	select_reset(a);
 	return REAL(select)(a->nfds, a->in[0], a->in[1], a->in[2], &zero);
+}
+
+static long select_direct(void *p, int64_t deadline)
+{
+	struct selargs *a = p;
+	struct timespec ts;
+	select_reset(a);
+	return evs_lone_syscall(SYS_pselect6, a->nfds, (long)a->in[0], (long)a->in[1],
+				(long)a->in[2], (long)time_left(&ts, deadline), 0);
 }
 
 long evs_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, int64_t deadline)
@@ -141,7 +192,7 @@ long evs_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, int64_t deadline)
 		if (d)
 			r[i++] = (struct evs_pollreq){ .fd = fd, .dirs = d };
 	}
-	long got = wait_loop(r, n, deadline, select_check, &a);
+	long got = wait_loop(r, n, deadline, select_check, select_direct, &a);
 	if (r != sb)
 		free(r);
 	/* The sets as the program gave them: for the real call, and after
@@ -170,9 +221,26 @@ static int epoll_check(void *p)
 	return REAL(epoll_wait)(a->epfd, a->ev, a->max, 0);
 }
 
+static int no_pwait2;  /* Linux before 5.11: epoll_pwait, in milliseconds */
+
+static long epoll_direct(void *p, int64_t deadline)
+{
+	struct epargs *a = p;
+	struct timespec ts, *left = time_left(&ts, deadline);
+	if (!__atomic_load_n(&no_pwait2, __ATOMIC_RELAXED)) {
+		long r = evs_lone_syscall(SYS_epoll_pwait2, a->epfd, (long)a->ev, a->max, (long)left,
+					  0, 0);
+		if (r != -ENOSYS)
+			return r;
+		__atomic_store_n(&no_pwait2, 1, __ATOMIC_RELAXED);
+	}
+	long ms = left ? (long)(ts.tv_sec * 1000 + (ts.tv_nsec + 999999) / 1000000) : -1;
+	return evs_lone_syscall(SYS_epoll_pwait, a->epfd, (long)a->ev, a->max, ms, 0, 0);
+}
+
 long evs_epoll_wait(int epfd, struct epoll_event *ev, int max, int64_t deadline)
 {
 	struct evs_pollreq r = { .fd = epfd, .dirs = 1 << EVS_IN };
 	struct epargs a = { epfd, ev, max };
-	return wait_loop(&r, 1, deadline, epoll_check, &a);
+	return wait_loop(&r, 1, deadline, epoll_check, epoll_direct, &a);
 }

@@ -31,7 +31,10 @@ struct evs_worker {
 	uint64_t parks_by[EVS_WAIT__N];  /* parks per cause */
 
 	/* Any thread. */
-	int sleeping;
+	int sleeping;                /* atomic: 1 while in (or about to enter) epoll_wait */
+	int lone_wait;               /* atomic: its task, the process's only one, waits
+	                              * in the kernel itself (rt/lonewait.c): to the
+	                              * monitor, this worker is idle */
 	int stalled;                 /* atomic: set and cleared by the monitor */
 	int ntasks;                  /* atomic: live tasks whose home this is */
 	int fresh_lock;              /* protects fresh */
@@ -54,7 +57,7 @@ struct evs_worker {
 
 	/* The monitor's own (rt/monitor.c). */
 	uint64_t mon_seen;
-	int64_t mon_since, mon_signalled, stall_start;                /* atomic: 1 while in (or about to enter) epoll_wait */
+	int64_t mon_since, mon_signalled, stall_start;
 
 	/* Set once at start-up. */
 	int id;
@@ -104,17 +107,29 @@ static inline void evs_sched_start(void)
 		evs_sched_start_slow();
 }
 void evs_sched_atfork_child(void);
-/* True while the runtime has not started: the process has one thread, the
- * program's own (pthread_create starts the runtime, a forked child starts
- * without it), and nothing else to run while it waits. A call the
- * runtime would hand to a backend or the pool is then made on the spot,
- * as natively, so a single-threaded process that only reads files never
+/* The process's only task waits in the kernel itself, as natively, in
+ * poll, select or the program's epoll_wait (rt/lonewait.c): one system
+ * call instead of a look, a park in its worker's epoll set and a second
+ * look, and no runtime started for it. evs_lone_may_wait: the caller is
+ * the process's only task, nothing else is queued or due on its worker
+ * before `deadline`. evs_lone_syscall: the
+ * call, made so that a signal for the task that comes before the kernel
+ * is entered ends it too (-EINTR, the signal routed to the task; the
+ * caller runs its handlers and decides). */
+bool evs_lone_may_wait(int64_t deadline);
+long evs_lone_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+/* A call the runtime would hand to a file backend or the blocking pool
+ * (a read that misses the page cache, an fdatasync, an open the dentry
+ * cache cannot answer, a name lookup) is made on the spot when the
+ * process has one task and nothing else waits on its worker: nobody is
+ * kept waiting, and a single-threaded process that only uses files never
  * gets the runtime's threads and fds (CPython's test_pass_fds_redirected
- * lists its child's fds; a page-cache miss there started the runtime). */
-static inline bool evs_sched_lone(void)
-{
-	return !__atomic_load_n(&evs_pollers_live, __ATOMIC_ACQUIRE);
-}
+ * lists its child's fds; a page-cache miss there started the runtime).
+ * evs_lone_runs: that is the case (true too before the runtime starts:
+ * the process then has one thread, pthread_create starts it).
+ * evs_lone_call: fn(arg) on the spot, the worker idle to the monitor. */
+bool evs_lone_runs(void);
+long evs_lone_call(long (*fn)(void *), void *arg);
 /* The process is about to confine itself (seccomp): from now on it runs
  * without the runtime, every hook passing through, as long as it has one
  * task and the runtime has not started in it (no worker, monitor or

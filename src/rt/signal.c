@@ -1,6 +1,7 @@
 /* Signals per task: the protocol is in signal.h. */
 #include "../evs.h"
 #include "signal.h"
+#include "../arch/window.h"
 #include "sigint.h"
 #include "sched.h"
 #include "task.h"
@@ -652,6 +653,8 @@ static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 		}
 		if (w->evfd >= 0)  /* -1 before the runtime has started */
 			evs_poller_poke(w->evfd);  /* a worker about to sleep wakes up */
+		/* a lone task about to wait in the kernel does not (lonewait.c) */
+		evs_window_bail(uc);
 		errno = saved;
 		return;
 	}

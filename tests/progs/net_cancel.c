@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -400,6 +401,19 @@ static void case_close(void)
 	close(sv[1]);
 }
 
+/* A second thread parked in a read for the whole run: with it the
+ * process has two tasks under the shim, and the cases' waits are the
+ * runtime's (parks, ring operations); `net_cancel alone` runs them with
+ * main by itself, whose waits the kernel makes (rt/lonewait.c). */
+static int companion_pipe[2];
+
+static void *companion(void *arg)
+{
+	(void)arg;
+	char c;
+	return (void *)(long)read(companion_pipe[0], &c, 1);
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -408,6 +422,10 @@ int main(int argc, char **argv)
 		case_close();
 		return 0;
 	}
+	pthread_t comp;
+	bool alone = argc > 1 && !strcmp(argv[1], "alone");
+	if (!alone && (pipe(companion_pipe) || pthread_create(&comp, NULL, companion, NULL)))
+		return 1;
 	case_timeout();
 	case_timeout_tcp();
 	case_sndtimeo();
@@ -417,5 +435,10 @@ int main(int argc, char **argv)
 	case_accept_timeout();
 	case_tls();
 	case_tls_send();
+	if (!alone) {
+		if (write(companion_pipe[1], "x", 1) != 1)
+			return 1;
+		pthread_join(comp, NULL);
+	}
 	return 0;
 }

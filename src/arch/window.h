@@ -1,0 +1,58 @@
+/* A system call a signal handler can stop before it enters the kernel.
+ *
+ * The classic race of a wait that a signal must end: the signal lands
+ * after the last look for pending signals and before the system call,
+ * its handler only notes it, and the call then sleeps through it. Here
+ * the look is made inside a marked stretch of code (the window) that ends
+ * with the `syscall` instruction: the stub bails out with -EINTR when the
+ * signal inbox (head moved past `seen`) or the task's pending signals
+ * (`*pend & ~blocked`) show something, and a handler that interrupts the
+ * stretch itself (evs_window_bail) sends the thread to the same exit. A
+ * signal that comes once the call is in the kernel ends it with EINTR as
+ * usual; one the kernel would restart (the instruction pointer back on
+ * `syscall`) is in the window again and bails the same way.
+ * x86-64 only (arch/x86_64/window.S); elsewhere evs_window_usable is
+ * false and the callers wait the runtime's way. */
+#ifndef EVS_ARCH_WINDOW_H
+#define EVS_ARCH_WINDOW_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <ucontext.h>
+
+struct evs_window {
+	const unsigned *head;    /* +0: the worker's signal inbox head */
+	unsigned seen;           /* +8: its value when nothing was noted */
+	const uint64_t *pend;    /* +16: the task's pending signals */
+	uint64_t blocked;        /* +24: the task's mask */
+	long nr;                 /* +32: the system call */
+	long a[6];               /* +40: its arguments */
+};
+
+#if defined(__x86_64__)
+#define evs_window_usable 1
+long evs_window_syscall(const struct evs_window *w);
+extern const char evs_window_start[], evs_window_sys[], evs_window_out[];
+/* In a signal handler: the interrupted thread was in the window and not
+ * yet in the kernel; it now leaves with -EINTR. True when it was. */
+static inline bool evs_window_bail(ucontext_t *uc)
+{
+	uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+	if (ip < (uintptr_t)evs_window_start || ip > (uintptr_t)evs_window_sys)
+		return false;
+	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)evs_window_out;
+	return true;
+}
+#else
+#define evs_window_usable 0
+static inline long evs_window_syscall(const struct evs_window *w)
+{
+	(void)w;
+	return -38;  /* ENOSYS: never called (evs_window_usable) */
+}
+static inline bool evs_window_bail(ucontext_t *uc)
+{
+	(void)uc;
+	return false;
+}
+#endif
+#endif
