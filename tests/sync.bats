@@ -100,4 +100,15 @@ load helpers/load
 	[[ "$native" == *"bitset: woken by bits 0x1: 0"* ]]
 	[[ "$native" == *"bitset: child's wait 0"* ]]
 	[[ "$native" == *"sem: parent's rounds 200, child exit 0"* ]]
+	# the parent (two tasks) waits through its worker's ring, its
+	# children (one task each) in the kernel itself
+	EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/futex_shared" > /dev/null
+	[ "$(stat_of futex_kernel)" -gt 0 ]
+	[ "$(stat_of lone_waits)" -gt 0 ]
+	# and with the parent alone too: every wait the kernel's own
+	on_workers 1 2 -- same_output "$PROGS/futex_shared" alone
+	rm -f "$BATS_TEST_TMPDIR/st"
+	EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/futex_shared" alone > /dev/null
+	[ "$(stat_of futex_kernel)" = 0 ]
+	[ "$(stat_of lone_waits)" -ge 200 ]
 }

@@ -74,6 +74,28 @@ static long park_thread(struct lot_waiter *w, int64_t deadline)
 	}
 }
 
+/* FUTEX_WAIT_BITSET itself, for the process's only task: park's answers
+ * (0 woken, -EAGAIN the word differs, -ETIME, -ERESTART when a signal's
+ * handlers all asked for restarts, -EINTR). */
+static long lone_kernel_wait(const void *addr, uint32_t expect, int64_t deadline,
+			     const struct evs_lot_kernel *kw)
+{
+	struct timespec ts, *tsp = NULL;
+	if (deadline != INT64_MAX) {
+		ts.tv_sec = deadline / 1000000000;
+		ts.tv_nsec = deadline % 1000000000;
+		tsp = &ts;  /* absolute, CLOCK_MONOTONIC */
+	}
+	long r = evs_lone_syscall(SYS_futex, (long)addr,
+				  FUTEX_WAIT_BITSET | (kw->shared ? 0 : FUTEX_PRIVATE_FLAG), expect,
+				  (long)tsp, 0, kw->mask);
+	if (r == -ETIMEDOUT)
+		return -ETIME;
+	if (r == -EINTR)
+		return (evs_sig_run() & EVS_SIG_NORESTART) ? -EINTR : -ERESTART;
+	return r;
+}
+
 static long park(const void *addr, uint32_t expect, int64_t deadline, int64_t look, int why,
 		 bool cancel_point, const struct evs_lot_kernel *kw)
 {
@@ -85,6 +107,13 @@ static long park(const void *addr, uint32_t expect, int64_t deadline, int64_t lo
 	if (__atomic_load_n((const uint32_t *)addr, __ATOMIC_SEQ_CST) != expect) {
 		evs_spin_unlock(&b->lock);
 		return -EAGAIN;
+	}
+	if (t && kw && evs_lone_may_wait(deadline)) {
+		/* The process's only task (rt/sched.h): nobody here can wake
+		 * it through the lot, so the kernel's own wait is the whole
+		 * wait. */
+		evs_spin_unlock(&b->lock);
+		return lone_kernel_wait(addr, expect, deadline, kw);
 	}
 	/* Not a cancellation point (a mutex): a cancel request waits for the
 	 * next point instead of ending this wait. */

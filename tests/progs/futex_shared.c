@@ -17,6 +17,7 @@
 #include "common.h"
 #include <errno.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdint.h>
@@ -62,9 +63,27 @@ static int wake_one(uint32_t *w, uint32_t bits)
 	return 0;
 }
 
-int main(void)
+/* A second thread parked in a read for the whole run (not in `alone`
+ * mode): with it the parent has two tasks under the shim and its waits
+ * are the runtime's (a park plus the kernel's wait in the worker's ring);
+ * alone, its waits are the kernel's own (rt/lonewait.c). A forked child
+ * has one task either way. */
+static int companion_pipe[2];
+
+static void *companion(void *arg)
+{
+	(void)arg;
+	char c;
+	return (void *)(long)read(companion_pipe[0], &c, 1);
+}
+
+int main(int argc, char **argv)
 {
 	alarm(20);
+	pthread_t comp;
+	int alone = argc > 1 && !strcmp(argv[1], "alone");
+	if (!alone && (pipe(companion_pipe) || pthread_create(&comp, NULL, companion, NULL)))
+		return 1;
 	setvbuf(stdout, NULL, _IONBF, 0);
 	struct shared *s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 				-1, 0);
@@ -119,5 +138,10 @@ int main(void)
 		printf("%s\n", s->said[i]);
 	printf("sem: parent's rounds %d, child exit %d\n", rounds,
 	       WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	if (!alone) {
+		if (write(companion_pipe[1], "x", 1) != 1)
+			return 1;
+		pthread_join(comp, NULL);
+	}
 	return 0;
 }
