@@ -20,6 +20,14 @@ load helpers/load
 	grep -Eq "^  fallbacks +0$" "$BATS_TEST_TMPDIR/err"
 }
 
+@test "accept on a FIFO, a pipe, a file, /dev/null: ENOTSOCK at once as natively, not counted as a fallback (dovecot's FIFO listeners)" {
+	on_workers 1 2 -- same_output "$PROGS/accept_notsock" "$BATS_TEST_TMPDIR"
+	[[ "$native" == *"fifo (non-blocking): accept -1 Socket operation on non-socket, accept4 -1 Socket operation on non-socket"* ]]
+	EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/accept_notsock" "$BATS_TEST_TMPDIR" > /dev/null
+	cat "$BATS_TEST_TMPDIR/st"
+	grep -Eq "^  fallbacks +0$" "$BATS_TEST_TMPDIR/st"
+}
+
 @test "a poll, epoll_wait or select that returns passes the event on to a reader or poll queued behind it (1 and 2 workers)" {
 	# CPython's multiprocessing Pool: its worker handler polls the result
 	# pipe its result handler reads; the reader never woke and the Pool

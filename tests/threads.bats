@@ -64,6 +64,22 @@ load helpers/load
 	[[ "$native" == *"system: 3"* ]]
 }
 
+@test "a fork made by the raw clone or clone3 call through syscall(), or by glibc's clone() without CLONE_VM: the child gets a runtime of its own (vsftpd's session processes) (1 and 2 workers)" {
+	# the child kept the parent's epoll sets: its waits were heard by the
+	# parent, which hung, or crashed taking the child's ring completions
+	on_workers 1 2 -- same_output "$PROGS/clone_fork" "$BATS_TEST_TMPDIR"
+	[[ "$native" == *'child 0: got "ack"'*'parent 0: got "hello from the child", child exited with 7'* ]]
+	[[ "$native" == *'parent 2: got "hello from the child", child exited with 7'* ]]
+}
+
+@test "a process that lowers its open-files or process limit to 0 and then waits on the fds it has: a forked child leaves the runtime, a running runtime keeps its fds (vsftpd's session processes) (1 and 2 workers)" {
+	# the child's first park could not make the runtime's poller: fatal
+	on_workers 1 2 -- same_output "$PROGS/nofile_low"
+	[[ "$native" == *'child: read 12 "to the child", a new pipe: Too many open files'* ]]
+	[[ "$native" == *'parent: got "back", child exited with 0'* ]]
+	[[ "$native" == *'helper: got "back"'* ]]
+}
+
 # 200 threads alive at once, each with 512 KiB of stack touched (100 MiB
 # in all): once joined, what stays resident must be about the warm tops
 # the stack cache keeps (64 KiB each), not the 100 MiB. Both ways a task

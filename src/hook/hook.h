@@ -74,6 +74,11 @@ long evs_hook_tgkill_task(pid_t tgid, pid_t tid, int sig, bool *done);
  * a single-task process leaves the runtime first, and comes back if the
  * call failed. */
 void evs_hook_before_seccomp(void);
+/* syscall(SYS_prlimit64 or SYS_setrlimit, ...): the open-files limit
+ * (hook/proc.c). n is the number, then the call's arguments (for
+ * setrlimit: 0, resource, limit). */
+struct rlimit;
+long evs_hook_raw_rlimit(long n, long pid, long res, const struct rlimit *rl, long d);
 void evs_hook_after_seccomp(int failed);
 
 /* close_range(first, last, flags) around the runtime's own fds

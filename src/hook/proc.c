@@ -8,15 +8,63 @@
 #include "../rt/monitor.h"
 #include "../rt/report.h"
 #include "../rt/signal.h"
+#include "../libc/sys.h"
 #include "../obs/log.h"
+#include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <spawn.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <stdarg.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* glibc's clone() without CLONE_VM makes a process, as fork does, but
+ * runs none of the fork handlers: the child would keep the parent's
+ * runtime (its epoll sets are shared instances) and its waits would be
+ * heard by the parent. The runtime's fork handlers run around it, the
+ * child's before the program's function, on the stack the program gave
+ * (the program's pthread_atfork handlers do not, as natively). The
+ * child's copy of the parent's memory holds `start`. When the function
+ * returns, glibc ends the calling thread (SYS_exit), which natively ends
+ * a child that made no thread; under the shim the child's runtime may
+ * have kernel threads of its own by then, so such a child ends with
+ * _exit, and one whose program made threads ends the task alone. */
+struct clone_start {
+	int (*fn)(void *);
+	void *arg;
+};
+
+static int clone_child(void *p)
+{
+	struct clone_start *s = p;
+	evs_sched_atfork_child();
+	int r = s->fn(s->arg);
+	if (!evs_config.disable && __atomic_load_n(&evs_live_tasks, __ATOMIC_ACQUIRE) > 1)
+		pthread_exit((void *)(intptr_t)r);
+	_exit(r);
+}
+
+EVS_HOOK int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);  /* read whether passed or not, as glibc's clone does */
+	pid_t *ptid = va_arg(ap, pid_t *);
+	void *tls = va_arg(ap, void *);
+	pid_t *ctid = va_arg(ap, pid_t *);
+	va_end(ap);
+	if (!REAL(clone)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (evs_config.disable || (flags & CLONE_VM) || !fn)
+		return REAL(clone)(fn, stack, flags, arg, ptid, tls, ctid);
+	struct clone_start start = { fn, arg };
+	evs_report_prefork();
+	return REAL(clone)(clone_child, stack, flags, &start, ptid, tls, ctid);
+}
 
 /* _exit and _Exit run no destructor, so the exit report is written here
  * (h2o and nghttpx's worker process leave this way). glibc's exit calls
@@ -286,6 +334,103 @@ void evs_hook_after_seccomp(int failed)
 {
 	if (failed)
 		evs_sched_rejoin();
+}
+
+/* --- limits: a process confining itself ------------------------------- */
+
+/* The runtime makes fds and kernel threads of its own when it starts (an
+ * epoll set and an eventfd per worker, the file backend's ring, the
+ * workers, the monitor). A process that lowers its open-files or process
+ * limit below what that needs before it first parks (vsftpd's session
+ * processes: chroot, RLIMIT_NOFILE 0 or RLIMIT_NPROC 0, setuid, then reads
+ * and writes the socket they have) would have the runtime fail at that
+ * park (no poller: fatal; no monitor: a warning on fd 2, their client's
+ * socket), where natively it waits on what it has. Such a process leaves
+ * the runtime, as one setting a seccomp filter does (evs_sched_leave);
+ * one whose runtime has started keeps what it made. */
+static rlim_t runtime_needs(void)
+{
+	return 2 * (rlim_t)evs_config.workers + 8;
+}
+
+static bool too_few_fds(rlim_t lim)
+{
+	rlim_t need = runtime_needs(), free = 0;
+	if (lim >= 1024)
+		return false;
+	for (rlim_t fd = 0; fd < lim && free < need; fd++)
+		if (evs_sys_fcntl((int)fd, F_GETFD, 0) == -EBADF)
+			free++;
+	return free < need;
+}
+
+/* Before the process's own limit is set; true when it left the runtime
+ * (undone by nofile_after when the call fails). */
+static bool nofile_before(pid_t pid, int res, rlim_t cur)
+{
+	if (evs_config.disable || (res != RLIMIT_NOFILE && res != RLIMIT_NPROC) ||
+	    (pid && pid != getpid()) || evs_sched_left)
+		return false;
+	if (res == RLIMIT_NOFILE ? !too_few_fds(cur) : cur >= runtime_needs())
+		return false;
+	if (evs_sched_leave() == 0)
+		return evs_sched_left;
+	static int said;
+	if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+		evs_log(EVS_LOG_INFO, "the %s limit is lowered to %llu while the runtime's threads "
+			"run: what it may need later (a worker's poller or thread) may fail",
+			res == RLIMIT_NOFILE ? "open-files" : "process", (unsigned long long)cur);
+	return false;
+}
+
+static void nofile_after(bool left, int r)
+{
+	if (left && r != 0)
+		evs_sched_rejoin();
+}
+
+EVS_HOOK int setrlimit(__rlimit_resource_t res, const struct rlimit *rl)
+{
+	bool left = nofile_before(0, (int)res, rl->rlim_cur);
+	int r = REAL(setrlimit)(res, rl);
+	nofile_after(left, r);
+	return r;
+}
+
+EVS_HOOK int setrlimit64(__rlimit_resource_t res, const struct rlimit64 *rl)
+{
+	bool left = nofile_before(0, (int)res, (rlim_t)rl->rlim_cur);
+	int r = REAL(setrlimit64)(res, rl);
+	nofile_after(left, r);
+	return r;
+}
+
+EVS_HOOK int prlimit(pid_t pid, __rlimit_resource_t res, const struct rlimit *rl,
+		     struct rlimit *old)
+{
+	bool left = rl && nofile_before(pid, (int)res, rl->rlim_cur);
+	int r = REAL(prlimit)(pid, res, rl, old);
+	nofile_after(left, r);
+	return r;
+}
+
+EVS_HOOK int prlimit64(pid_t pid, __rlimit_resource_t res, const struct rlimit64 *rl,
+		       struct rlimit64 *old)
+{
+	bool left = rl && nofile_before(pid, (int)res, (rlim_t)rl->rlim_cur);
+	int r = REAL(prlimit64)(pid, res, rl, old);
+	nofile_after(left, r);
+	return r;
+}
+
+/* The same through syscall() (hook/syscall.c): prlimit64 and setrlimit. */
+long evs_hook_raw_rlimit(long n, long pid, long res, const struct rlimit *rl, long d)
+{
+	bool left = rl && nofile_before((pid_t)pid, (int)res, rl->rlim_cur);
+	long r = n == SYS_setrlimit ? REAL(syscall)(n, res, (long)rl, 0, 0, 0, 0)
+				    : REAL(syscall)(n, pid, res, (long)rl, d, 0, 0);
+	nofile_after(left, (int)r);
+	return r;
 }
 
 /* A task's name is its own (the kernel's is its worker's), as

@@ -12,6 +12,7 @@
 #include "../sync/futex.h"
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
@@ -171,6 +172,36 @@ static long task_call(long n, long a, long b, long c, long d, long e, long f, bo
 	return 0;
 }
 
+/* A raw clone or clone3 without CLONE_VM is a fork: the child is a new
+ * process whose one thread is the caller (vsftpd makes its session
+ * processes with syscall(__NR_clone, CLONE_NEWIPC | SIGCHLD, NULL)). But
+ * glibc's fork handlers do not run, the runtime's among them: the child
+ * kept the parent's epoll sets (shared instances), its workers' state and
+ * tasks, and its waits were heard by the parent (whose worker then took
+ * the child's ring completions for its own, and crashed). So the runtime's
+ * handlers run around the call, as fork() runs them; the program's own
+ * pthread_atfork handlers do not, as natively. */
+static bool makes_a_process(long n, long a, long b)
+{
+	if (n == SYS_clone)
+		return !(a & CLONE_VM);
+	if (n == SYS_clone3 && a && (size_t)b >= CLONE_ARGS_SIZE_VER0)
+		return !(((const struct clone_args *)a)->flags & CLONE_VM);
+	return false;
+}
+
+static long raw_fork(long n, long a, long b, long c, long d, long e, long f)
+{
+	evs_report_prefork();
+	long r = REAL(syscall)(n, a, b, c, d, e, f);
+	if (r == 0) {
+		int saved = errno;
+		evs_sched_atfork_child();
+		errno = saved;
+	}
+	return r;
+}
+
 EVS_HOOK long syscall(long n, ...)
 {
 	va_list ap;
@@ -184,6 +215,12 @@ EVS_HOOK long syscall(long n, ...)
 		evs_hook_after_seccomp(r != 0);  /* errno untouched */
 		return r;
 	}
+	if ((n == SYS_clone || n == SYS_clone3) && !evs_config.disable && makes_a_process(n, a, b))
+		return raw_fork(n, a, b, c, d, e, f);
+	if (n == SYS_prlimit64 && !evs_config.disable)
+		return evs_hook_raw_rlimit(n, a, b, (const struct rlimit *)c, d);
+	if (n == SYS_setrlimit && !evs_config.disable)
+		return evs_hook_raw_rlimit(n, 0, a, (const struct rlimit *)b, 0);
 	if (n == SYS_close_range && !evs_config.disable)  /* from any thread, as close() */
 		return evs_ret(evs_hook_close_range((unsigned)a, (unsigned)b, (int)c));
 	if (!evs_config.disable && evs_current()) {

@@ -17,6 +17,11 @@ static inline long evs_sys_write(int fd, const void *b, size_t n) { return evs_s
 static inline long evs_sys_close(int fd) { return evs_sys3(SYS_close, fd, 0, 0); }
 static inline long evs_sys_fcntl(int fd, int cmd, long arg) { return evs_sys3(SYS_fcntl, fd, cmd, arg); }
 
+/* poll() of one fd for events, raw: the revents (0 on timeout) or
+ * -errno. Also when RLIMIT_NOFILE is below 1, where poll says EINVAL
+ * (poll1.c): then only POLLIN or POLLOUT, as select sees them. */
+long evs_sys_poll1(int fd, short events, int timeout_ms);
+
 /* The value after "\nKEY:" in a /proc status file read into buf (its
  * whitespace left for strtol and kin), or NULL when the file cannot be
  * read or has no such line. Raw calls only: safe in a signal handler. */

@@ -48,9 +48,8 @@ static bool ensure_registered(struct evs_fd *f, int fd, struct evs_worker *w)
  * worker until ready (0), the deadline (-ETIME) or an error. Counted. */
 static long block_for_real(int fd, int dir, int64_t deadline)
 {
-	struct pollfd p = { .fd = fd, .events = dir == EVS_IN ? POLLIN : POLLOUT };
 	evs_fallback("fd_wait", "epoll refuses this fd: a real poll on the worker");
-	long r = evs_sys3(SYS_poll, &p, 1, evs_ms_until(deadline));
+	long r = evs_sys_poll1(fd, dir == EVS_IN ? POLLIN : POLLOUT, evs_ms_until(deadline));
 	if (r == 0)
 		return -ETIME;
 	return r < 0 ? r : 0;

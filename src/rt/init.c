@@ -32,7 +32,7 @@ static void raise_nofile(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rlim_t was = rl.rlim_cur;
 		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		if (REAL(setrlimit)(RLIMIT_NOFILE, &rl) == 0)  /* hooked: hook/proc.c */
 			evs_log(EVS_LOG_INFO, "open files limit raised from %llu to %llu (the hard "
 				"limit)", (unsigned long long)was, (unsigned long long)rl.rlim_max);
 	}

@@ -77,11 +77,20 @@ bool evs_fd_shims_listener(struct evs_fd *f, int fd)
 
 long evs_accept(struct evs_fd *f, int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-	if (f->kind != EVS_FD_SOCKET || make_acceptable(f, fd) < 0)
-		return EVS_USE_REAL;
-	struct acc a = { addr, len, flags };
-	long r = evs_fd_io(f, fd, EVS_IN, try_accept, prep_accept, &a, f->nonblock,
-			   evs_fd_deadline(f, EVS_IN));
+	/* Not a socket (a FIFO, a pipe, a file, a device): the kernel answers
+	 * ENOTSOCK at once, never waits. Made here, not counted as a call
+	 * the runtime left to libc: dovecot's services accept on each fd
+	 * they inherit and take ENOTSOCK to mean a FIFO listener. */
+	long r;
+	if (f->kind != EVS_FD_SOCKET) {
+		r = evs_sys6(SYS_accept4, fd, addr, len, flags, 0, 0);
+	} else {
+		if (make_acceptable(f, fd) < 0)
+			return EVS_USE_REAL;
+		struct acc a = { addr, len, flags };
+		r = evs_fd_io(f, fd, EVS_IN, try_accept, prep_accept, &a, f->nonblock,
+			      evs_fd_deadline(f, EVS_IN));
+	}
 	if (r >= 0) {
 		evs_fd_reset((int)r, EVS_FD_SOCKET, !!(flags & SOCK_NONBLOCK), 1);
 		struct evs_fd *n = evs_fd_get((int)r);

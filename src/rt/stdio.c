@@ -101,8 +101,7 @@ static struct evs_fd *ours(FILE *fp, int dir)
 static long poll_try(int fd, void *arg, struct evs_try *st)
 {
 	(void)st;
-	struct pollfd p = { .fd = fd, .events = *(short *)arg };
-	long r = evs_sys3(SYS_poll, &p, 1, 0);
+	long r = evs_sys_poll1(fd, *(short *)arg, 0);
 	if (r < 0)
 		return r;
 	if (r)

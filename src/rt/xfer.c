@@ -133,8 +133,7 @@ static long once(int fd, struct evs_xfer *x, int out, const struct evs_try *st)
 		 * dup'd had its flag looked up afresh: fresh_view). */
 		if (x->f->anon && x->f->nonblock)
 			return evs_sys3(out ? SYS_writev : SYS_readv, fd, x->iov, x->cnt);
-		struct pollfd p = { .fd = fd, .events = out ? POLLOUT : POLLIN };
-		long r = evs_sys3(SYS_poll, &p, 1, 0);
+		long r = evs_sys_poll1(fd, out ? POLLOUT : POLLIN, 0);
 		if (r == 0)
 			return -EAGAIN;
 		if (r < 0)
