@@ -231,3 +231,12 @@ make_case() {
 	[ "$(stat_of lone_waits)" -ge 9020 ]
 	grep -q "lone_poll (pid [0-9]*), .*the runtime never started" "$BATS_TEST_TMPDIR/st"
 }
+
+# gdb stops its inferior's threads with syscall(SYS_tkill, lwp, SIGSTOP);
+# the shim sent every tkill to its own process, so each failed with ESRCH
+# and gdb under the shim hung at its first breakpoint in a threaded
+# program, waiting for a stop that never came.
+@test "syscall(SYS_tkill) of another process's thread is the kernel's (stop, continue, kill a child); of an own thread it reaches that thread (1 and 2 workers)" {
+	T=20 on_workers 1 2 -- same_output "$PROGS/tkill_other"
+	[[ "$native" == *"tkill(child, SIGSTOP): 0"*"child stopped by STOP"*"child continued"*"child killed by TERM"*"handler ran 1 time(s)"* ]]
+}

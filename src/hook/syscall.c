@@ -143,7 +143,15 @@ static long task_call(long n, long a, long b, long c, long d, long e, long f, bo
 			return REAL(syscall)(n, a, k, c, d, e, f);
 		}
 	case SYS_tgkill: return tgkill((pid_t)a, (pid_t)b, (int)c);
-	case SYS_tkill: return tgkill(getpid(), (pid_t)a, (int)b);
+	case SYS_tkill: {
+		/* a task's gettid reaches the task; any other thread id (another
+		 * process's, as gdb stops its inferior's threads) is the kernel's */
+		bool task;
+		long r = evs_hook_tgkill_task(getpid(), (pid_t)a, (int)b, &task);
+		if (!task)
+			break;
+		return evs_ret(r);
+	}
 	case SYS_kill: return kill((pid_t)a, (int)b);
 	case SYS_pidfd_send_signal:
 		return pidfd_send_signal((int)a, (int)b, (siginfo_t *)c, (unsigned int)d);
