@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <stdlib.h>
+#include <string.h>
 
 static uint64_t tag_of(uint32_t gen, int fd)
 {
@@ -216,6 +217,15 @@ static long lone_fd_wait(int fd, int dir, int64_t deadline)
 		left = &ts;
 	}
 	long r = evs_lone_syscall(SYS_ppoll, (long)&p, 1, (long)left, 0, 0, 0);
+	if (r == -EINVAL && fd >= 0 && fd <= 65535) {
+		/* RLIMIT_NOFILE lowered to 0 (vsftpd): the kernel refuses any
+		 * poll; pselect6 has no such limit (libc/poll1.c) */
+		uint64_t set[fd / 64 + 1];
+		memset(set, 0, sizeof(set));
+		set[fd / 64] = 1ull << (fd % 64);
+		r = evs_lone_syscall(SYS_pselect6, fd + 1, dir == EVS_IN ? (long)set : 0,
+				     dir == EVS_IN ? 0 : (long)set, 0, (long)left, 0);
+	}
 	return r == 0 ? -ETIME : r < 0 ? r : 0;
 }
 
