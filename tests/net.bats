@@ -134,8 +134,12 @@ make_docroot() {
 	[[ "$native" == "pipes: 2000 round trips, 0 wrong"* ]]
 	EVSHIM_WORKERS=2 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/pair_pingpong" pipes > /dev/null
 	cat "$BATS_TEST_TMPDIR/st"
-	[ "$(stat_of pipe_handoffs)" -ge 3900 ]
-	[ "$(stat_of wakes_remote)" -lt 100 ]
+	# (on a quiet machine about 4,000 and under 100; on a loaded one the
+	# monitor may find the worker stalled and let the other one steal a
+	# task for a while, so the bounds leave room: given away, nearly every
+	# hop would be a remote wake-up and none a hand-off)
+	[ "$(stat_of pipe_handoffs)" -ge 3000 ]
+	[ "$(stat_of wakes_remote)" -lt 1000 ]
 }
 
 @test "a pipe write handed straight to a parked reader keeps the kernel's order: raw writes, a child's, system()'s, a dup's, bigger than the buffer, packets, a cancelled reader, two readers, 1 B-100 KB (1 and 2 workers, EVSHIM_PIPES both ways)" {

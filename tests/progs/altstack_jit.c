@@ -88,6 +88,13 @@ static void *sender(void *arg)
 	while (!spinning)
 		usleep(1000);
 	pthread_kill(spinner_thr, SIGUSR1);
+	/* until the handler has run (on a loaded machine the spinner may
+	 * not get a CPU for a while: natively, as under the shim), at most
+	 * 20 s, then 100 ms more of spinning */
+	for (int i = 0; i < 20000 && !handled; i++) {
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
 	for (int i = 0; i < 100; i++) {
 		struct timespec ts = { 0, 1000000 };
 		nanosleep(&ts, NULL);
