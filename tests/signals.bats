@@ -217,11 +217,12 @@ make_case() {
 	[ "$out" = "$(printf 'SigBlk:\t0000000000000000')" ]
 }
 
-@test "a process's only thread waits in the kernel itself (poll, select, epoll_wait, waitpid): same timeouts, data, EINTRs and handler runs; one thread, no runtime started (1 and 2 workers)" {
+@test "a process's only thread waits in the kernel itself (poll, select, epoll_wait, waitpid, sigsuspend, pause): same timeouts, data, EINTRs and handler runs; one thread, no runtime started (1 and 2 workers)" {
 	T=120 on_workers 1 2 -- same_output "$PROGS/lone_poll"
 	[[ "$native" == *"poll with a mask: 3000 EINTR, 0 other, 3000 handler runs, child exit 0"* ]]
 	[[ "$native" == *"waitpid, handler without SA_RESTART: EINTR, handler runs 1, then the child, exit 3"* ]]
 	[[ "$native" == *"waitpid, handler with SA_RESTART: the child, handler runs 1"* ]]
+	[[ "$native" == *"sigsuspend: -1 EINTR, handler runs 1"*"pause: -1 EINTR, handler runs 1"* ]]
 	[[ "$native" == *"Threads:"*1* ]]
 	EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/lone_poll" > /dev/null
 	cat "$BATS_TEST_TMPDIR/st"

@@ -19,6 +19,7 @@
 #include "../io/poller.h"
 #include "../libc/sys.h"
 #include <errno.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 
@@ -156,6 +157,13 @@ long evs_sig_suspend(evs_sigbits mask)
 	for (;;) {
 		if (evs_sig_deliverable(&t->sig) && (evs_sig_run() & EVS_SIG_RAN))
 			break;
+		if (evs_lone_may_wait(INT64_MAX)) {
+			/* the process's only task (sched.h): the kernel's own
+			 * wait for a signal, a ppoll of no fd; the loop's top
+			 * runs what ended it (dash's `wait`, a daemon's pause) */
+			evs_lone_syscall(SYS_ppoll, 0, 0, 0, 0, 0, 0);
+			continue;
+		}
 		uint64_t tok = evs_wait_open(0);
 		int why = evs_park(tok, INT64_MAX, EVS_WAIT_signal, 0);
 		if (why == EVS_WAKE_CANCEL) {

@@ -107,6 +107,50 @@ static void waitpid_round(int restart)
 	printf(", then %s, exit %d\n", r == child ? "the child" : "other", WEXITSTATUS(st));
 }
 
+/* sigsuspend with SIGUSR1 let in (it is blocked otherwise), then pause
+ * with SIGUSR2 (its handler without SA_RESTART): a child sends the signal
+ * once the parent sleeps. Natively each returns -1 EINTR after one run
+ * of the handler (dash's `wait`, a daemon's pause). */
+static pid_t signal_when_asleep(int sig)
+{
+	pid_t parent = getpid(), child = fork();
+	if (child != 0)
+		return child;
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)parent);
+	for (int i = 0; i < 100000; i++) {
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		if (f)
+			fclose(f);
+		buf[n] = 0;
+		char *e = strrchr(buf, ')');
+		if (e && e[1] == ' ' && e[2] == 'S')
+			break;
+		usleep(200);
+	}
+	kill(parent, sig);
+	_exit(0);
+}
+
+static void suspend_rounds(void)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	handled = 0;
+	pid_t c = signal_when_asleep(SIGUSR1);
+	int r = sigsuspend(&none);
+	int e = errno;
+	waitpid(c, NULL, 0);
+	printf("sigsuspend: %d %s, handler runs %d\n", r, e == EINTR ? "EINTR" : "other", (int)handled);
+	handled2 = 0;
+	c = signal_when_asleep(SIGUSR2);
+	r = pause();
+	e = errno;
+	waitpid(c, NULL, 0);
+	printf("pause: %d %s, handler runs %d\n", r, e == EINTR ? "EINTR" : "other", (int)handled2);
+}
+
 static const char *const names[] = { "poll", "select", "epoll_wait" };
 
 int main(void)
@@ -170,6 +214,7 @@ int main(void)
 	}
 	waitpid_round(0);
 	waitpid_round(1);
+	suspend_rounds();
 	FILE *s = fopen("/proc/self/status", "r");
 	char line[256];
 	while (s && fgets(line, sizeof(line), s))
