@@ -12,7 +12,7 @@ shim() { env LD_PRELOAD="$S" "$@"; }
 val() { awk -v k="$1" '$1 == k {print $2; exit}'; }
 # BENCH_SECTIONS="micro files static monitor servers" (the default: all)
 # runs a subset; BENCH_MODES sets the server rows (see below).
-want() { [[ " ${BENCH_SECTIONS:-micro files static monitor servers} " == *" $1 "* ]]; }
+want() { [[ " ${BENCH_SECTIONS:-micro files static monitor servers postgres} " == *" $1 "* ]]; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.1fx", a/b; else print "-" }'; }
 
 echo "evshim benchmarks ($(date -u +%Y-%m-%d), $(nproc) CPUs, $(uname -r))"
@@ -251,5 +251,22 @@ if command -v gnuplot >/dev/null; then
 		gnuplot -e "dir='$out'; srv='$srv'; modes='$MODES'; outfile='$B/$srv.png'" \
 			"$root/scripts/bench-plot.gp" && echo "plot: build/bench/$srv.png"
 	done
+fi
+fi
+
+if want postgres; then
+echo
+echo "== PostgreSQL 15, a process per connection, each one task (scripts/pg-per-tx.sh: pgbench tpcb-like -c 16 -t 300, the server tree under perf stat, pgbench -i included)"
+if [ -x /usr/lib/postgresql/15/bin/postgres ] && id postgres > /dev/null 2>&1 && [ "$(id -u)" = 0 ] &&
+	perf stat -e raw_syscalls:sys_enter -o /dev/null true 2> /dev/null; then
+	pgw=$(mktemp -d /tmp/evshim-pg.XXXXXX)  # the postgres user must reach it
+	for mode in native shim native shim; do
+		PGW="$pgw" "$root/scripts/pg-per-tx.sh" $mode "$root/build/libevshim.so" 16 300 2>&1 |
+			grep -E "^tps|per transaction" | tr '\n' ' '
+		echo
+	done
+	rm -rf "$pgw"
+else
+	echo "(skipped: needs root, perf and Debian's postgresql-15; make test-stock installs it)"
 fi
 fi
