@@ -229,9 +229,10 @@ static void on_dump_signal(int sig, siginfo_t *si, void *uc)
 		uint64_t one = 1;
 		evs_sys_write(dump_evfd, &one, sizeof(one));
 	} else {
-		/* Before the runtime started there is one thread, running. */
+		/* Before the runtime started there is one thread: running,
+		 * or waiting in the kernel itself (rt/lonewait.c). */
 		static const char msg[] = "evshim: task dump: the runtime has not started: "
-					  "one thread (main), running\n";
+					  "one thread (main), running or waiting in the kernel\n";
 		evs_sys_write(2, msg, sizeof(msg) - 1);
 	}
 	(void)sig;
