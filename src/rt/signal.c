@@ -162,18 +162,27 @@ static void kick_worker(struct evs_worker *w)
 
 /* K changed: this thread applies it now, the other workers soon (each
  * compares its copy of the generation at its next scheduler round; a busy
- * one gets the monitor's signal). Outside the lock. */
+ * one gets the monitor's signal). Outside the lock. The generation was
+ * bumped (seq_cst) before the workers are looked at (seq_cst): a spare
+ * published after this look reads the new generation itself
+ * (evs_sig_worker_published). */
 static void k_publish(void)
 {
 	struct evs_worker *me = evs_self;
 	if (me)
 		evs_sig_worker_poll(me);
-	int n = __atomic_load_n(&evs_nworkers, __ATOMIC_ACQUIRE);
+	int n = __atomic_load_n(&evs_nworkers, __ATOMIC_SEQ_CST);
 	for (int i = 0; i < n; i++) {
 		struct evs_worker *w = &evs_workers[i];
-		if (w != me && w->thread && !__atomic_load_n(&w->retired, __ATOMIC_RELAXED))
+		if (w != me && w->thread && !__atomic_load_n(&w->retired, __ATOMIC_SEQ_CST))
 			kick_worker(w);
 	}
+}
+
+void evs_sig_worker_published(struct evs_worker *w, uint64_t gen_then)
+{
+	if (__atomic_load_n(&evs_sig_kgen, __ATOMIC_SEQ_CST) != gen_then)
+		kick_worker(w);
 }
 
 static void k_sigset(sigset_t *ss)

@@ -121,6 +121,18 @@ extern uint64_t evs_sig_kgen;
  * the task's next trap there ended the process. */
 void evs_sig_frame_renew(ucontext_t *uc, uint64_t gen_then);
 
+/* A spare worker the monitor has just made visible to K's changes
+ * (evs_sched_add_worker: in evs_nworkers and not retired), gen_then the
+ * generation read before its thread started. Its thread applied K as it
+ * was when it started, before anyone changing K could see it: a change
+ * in between reached every worker but this one, which then ran its tasks
+ * under the K from before until its next scheduler round. A spare whose
+ * task waited in the kernel meanwhile kept SIGILL blocked after a site
+ * was rewritten, and that task's next trap there ended the process
+ * (raw_futex_sites on one worker, about 1 run in 60). Such a change gets
+ * it the runtime's signal now, as k_publish would have. */
+void evs_sig_worker_published(struct evs_worker *w, uint64_t gen_then);
+
 /* The worker's chores: route what its handler noted, apply K. Owner only,
  * outside the runtime's locks. Cheap to call: it looks before it acts. */
 void evs_sig_worker_poll(struct evs_worker *w);

@@ -222,6 +222,9 @@ int evs_sched_add_worker(void)
 		return r;
 	evs_net_worker_init(w);
 	__atomic_store_n(&w->gone, 0, __ATOMIC_RELAXED);
+	/* K's generation before the thread starts: one that changes before
+	 * the worker is published reaches it below (rt/signal.h) */
+	uint64_t kgen = __atomic_load_n(&evs_sig_kgen, __ATOMIC_SEQ_CST);
 	if ((r = start_thread(w)) < 0) {
 		close_all(w, false);
 		__atomic_store_n(&w->gone, i < n, __ATOMIC_RELAXED);
@@ -229,7 +232,8 @@ int evs_sched_add_worker(void)
 	}
 	__atomic_store_n(&w->retired, 0, __ATOMIC_SEQ_CST);  /* open for placement */
 	if (i == n)
-		__atomic_store_n(&evs_nworkers, n + 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&evs_nworkers, n + 1, __ATOMIC_SEQ_CST);
+	evs_sig_worker_published(w, kgen);
 	evs_log(EVS_LOG_INFO, "spare worker %d added: every worker was stalled", i);
 	return 0;
 }
