@@ -15,7 +15,7 @@ c=${3:-16}
 tx=${4:-300}
 PGB=/usr/lib/postgresql/15/bin
 D=${PGW:-/tmp/evshim-pgw}
-port=55432
+port=${PGPORT:-15432}  # below the ephemeral range: a load just before leaves it full of client ports
 if [ ! -d "$D/data" ]; then
 	mkdir -p "$D" && chmod 777 "$D"
 	runuser -u postgres -- "$PGB/initdb" -D "$D/data" -A trust > "$D/initdb.log" 2>&1 || exit 1
@@ -32,7 +32,10 @@ done
 runuser -u postgres -- "$PGB/pgbench" -h 127.0.0.1 -p $port -i -s 1 -q postgres > "$D/init.log" 2>&1
 timeout 600 runuser -u postgres -- "$PGB/pgbench" -h 127.0.0.1 -p $port -n -c "$c" -j 2 -t "$tx" \
 	--random-seed=7 postgres > "$D/bench.$mode" 2>&1
-grep -E "^tps|processed" "$D/bench.$mode"
+if ! grep -E "^tps|processed" "$D/bench.$mode"; then
+	echo "pgbench failed:"
+	tail -n 3 "$D/init.log" "$D/bench.$mode" "$D/server.log"
+fi
 runuser -u postgres -- "$PGB/pg_ctl" -D "$D/data" -m fast -w stop > /dev/null 2>&1
 wait
 awk -v n=$((c * tx)) -v m="$mode" '
