@@ -241,3 +241,11 @@ make_case() {
 	[ "$(stat_of lone_waits)" -ge 9020 ]
 	grep -q "lone_poll (pid [0-9]*), .*the runtime never started" "$BATS_TEST_TMPDIR/st"
 }
+
+# Stopped and continued (^Z, fg) in the middle of its wait: the kernel
+# restarts poll with its end kept, ppoll and select with the time left
+# (the stop's time added). The lone wait made every poll as ppoll.
+@test "a process's only thread stopped and continued in poll, ppoll and select: each ends as natively (poll on time, ppoll and select with the stop's time added) (1 and 2 workers)" {
+	T=30 on_workers 1 2 -- same_output "$PROGS/lone_poll_stop"
+	[[ "$native" == *"poll: 0 (errno 0), on time"*"ppoll: 0 (errno 0), the stop added"*"select: 0 (errno 0), the stop added"* ]]
+}
