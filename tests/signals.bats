@@ -217,6 +217,16 @@ make_case() {
 	[ "$out" = "$(printf 'SigBlk:\t0000000000000000')" ]
 }
 
+# siglongjmp (and longjmp, __longjmp_chk) puts back the mask sigsetjmp
+# saved with glibc's internal sigprocmask: the task's mask kept the
+# signal the handler had blocked, and every later alarm stayed queued.
+@test "a handler that leaves with siglongjmp unblocks its signal again: each wait (poll, read, nanosleep, waitpid, select) and a spin is cut short by every alarm, alone and with a second thread (1 and 2 workers)" {
+	T=60 on_workers 1 2 -- same_output "$PROGS/siglongjmp_wait"
+	[[ "$native" == *"poll: 3 jumps out of 3"*"waitpid: 3 jumps out of 3"*"spin: 3 jumps out of 3"*"SIGALRM blocked at the end: 0"* ]]
+	[[ "$native" != *"not interrupted"* ]]
+	T=60 on_workers 1 2 -- same_output "$PROGS/siglongjmp_wait" 2
+}
+
 @test "a process's only thread waits in the kernel itself (poll, select, epoll_wait, waitpid, sigsuspend, pause): same timeouts, data, EINTRs and handler runs; one thread, no runtime started (1 and 2 workers)" {
 	T=120 on_workers 1 2 -- same_output "$PROGS/lone_poll"
 	[[ "$native" == *"poll with a mask: 3000 EINTR, 0 other, 3000 handler runs, child exit 0"* ]]
@@ -240,4 +250,12 @@ make_case() {
 @test "syscall(SYS_tkill) of another process's thread is the kernel's (stop, continue, kill a child); of an own thread it reaches that thread (1 and 2 workers)" {
 	T=20 on_workers 1 2 -- same_output "$PROGS/tkill_other"
 	[[ "$native" == *"tkill(child, SIGSTOP): 0"*"child stopped by STOP"*"child continued"*"child killed by TERM"*"handler ran 1 time(s)"* ]]
+}
+
+# Stopped and continued (^Z, fg) in the middle of its wait: the kernel
+# restarts poll with its end kept, ppoll and select with the time left
+# (the stop's time added). The lone wait made every poll as ppoll.
+@test "a process's only thread stopped and continued in poll, ppoll and select: each ends as natively (poll on time, ppoll and select with the stop's time added) (1 and 2 workers)" {
+	T=30 on_workers 1 2 -- same_output "$PROGS/lone_poll_stop"
+	[[ "$native" == *"poll: 0 (errno 0), on time"*"ppoll: 0 (errno 0), the stop added"*"select: 0 (errno 0), the stop added"* ]]
 }

@@ -26,9 +26,9 @@ static int64_t deadline_ts(const struct timespec *ts)
 	return evs_now_ns() + (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 }
 
-static int do_poll(struct pollfd *fds, nfds_t n, int64_t deadline)
+static int do_poll(struct pollfd *fds, nfds_t n, int64_t deadline, bool ppoll)
 {
-	long r = evs_poll(fds, n, deadline);
+	long r = evs_poll(fds, n, deadline, ppoll);
 	if (r != EVS_USE_REAL)
 		return (int)evs_ret(r);
 	EVS_FALLBACK();
@@ -39,7 +39,7 @@ EVS_HOOK int poll(struct pollfd *fds, nfds_t n, int ms)
 {
 	if (!evs_current() || ms == 0)
 		return REAL(poll)(fds, n, ms);
-	return do_poll(fds, n, deadline_ms(ms));
+	return do_poll(fds, n, deadline_ms(ms), false);
 }
 
 EVS_HOOK int __poll_chk(struct pollfd *fds, nfds_t n, int ms, size_t fdslen)
@@ -87,7 +87,7 @@ EVS_HOOK int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 		return -1;
 	}
 	struct masked m = mask_on(mask);
-	int r = do_poll(fds, n, deadline_ts(ts));
+	int r = do_poll(fds, n, deadline_ts(ts), true);
 	int e = errno;
 	mask_off(m);
 	errno = e;

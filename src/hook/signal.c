@@ -8,6 +8,7 @@
 #include "../rt/signal.h"
 #include "../rt/timer.h"
 #include "../libc/sys.h"
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
@@ -456,6 +457,53 @@ EVS_HOOK int sigqueue(pid_t pid, int sig, const union sigval v)
 EVS_HOOK int pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned int flags)
 {
 	return sent((int)evs_ret(evs_sys6(SYS_pidfd_send_signal, pidfd, sig, info, flags, 0, 0)));
+}
+
+/* siglongjmp, longjmp, _longjmp and __longjmp_chk (glibc: one jump,
+ * which puts back the mask sigsetjmp saved, when it saved one). glibc
+ * sets that mask with its internal sigprocmask, out of the shim's sight:
+ * a handler that left with siglongjmp kept its signal blocked in the
+ * task's mask (the runtime adds it for the handler's run), so every
+ * later one stayed queued and the waits it should have cut short ran
+ * their full time (tests/progs/siglongjmp_wait.c). Here the task's mask
+ * is set as sigprocmask sets it, with the handlers of what that unblocks
+ * run first (the kernel runs them as that call returns, before the
+ * jump), and the real jump is made from a copy that puts back no mask.
+ * The copy is read whole before the stack pointer moves. */
+extern void __longjmp_chk(struct __jmp_buf_tag env[1], int val) __attribute__((__noreturn__));
+
+static _Noreturn void jump(void (*real)(struct __jmp_buf_tag *, int), struct __jmp_buf_tag *env,
+			   int val)
+{
+	if (env->__mask_was_saved && ours() && evs_current()) {
+		struct __jmp_buf_tag copy = *env;
+		copy.__mask_was_saved = 0;
+		evs_sig_procmask(SIG_SETMASK, &env->__saved_mask, NULL);
+		real(&copy, val);
+	} else {
+		real(env, val);
+	}
+	__builtin_unreachable();
+}
+
+EVS_HOOK void siglongjmp(sigjmp_buf env, int val)
+{
+	jump(REAL(siglongjmp), env, val);
+}
+
+EVS_HOOK void longjmp(jmp_buf env, int val)
+{
+	jump(REAL(longjmp), env, val);
+}
+
+EVS_HOOK void _longjmp(jmp_buf env, int val)
+{
+	jump(REAL(_longjmp), env, val);
+}
+
+EVS_HOOK void __longjmp_chk(struct __jmp_buf_tag env[1], int val)
+{
+	jump(REAL(__longjmp_chk), env, val);
 }
 
 /* tgkill of this process with a task's gettid reaches that task. */

@@ -79,8 +79,9 @@ long evs_splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, un
 		bool tee);
 
 /* poll, select, epoll_wait: ask the kernel, park on every fd, ask again.
- * Deadlines are absolute monotonic ns (INT64_MAX: none). */
-long evs_poll(struct pollfd *fds, nfds_t n, int64_t deadline);
+ * Deadlines are absolute monotonic ns (INT64_MAX: none). ppoll: the
+ * program called ppoll, not poll (their restart after a stop differs). */
+long evs_poll(struct pollfd *fds, nfds_t n, int64_t deadline, bool ppoll);
 long evs_select(int nfds, fd_set *r, fd_set *w, fd_set *e, int64_t deadline);
 long evs_epoll_wait(int epfd, struct epoll_event *ev, int max, int64_t deadline);
 /* A filesystem made up in memory (statfs f_type): the kernel's pseudo

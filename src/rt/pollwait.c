@@ -87,6 +87,7 @@ static struct evs_pollreq *reqs(int n, struct evs_pollreq *sb)
 struct pollargs {
 	struct pollfd *fds;
 	nfds_t n;
+	bool ppoll;  /* the program called ppoll (its restart rule, below) */
 };
 
 static int poll_check(void *p)
@@ -95,10 +96,20 @@ static int poll_check(void *p)
 	return REAL(poll)(a->fds, a->n, 0);
 }
 
+/* The kernel's poll or ppoll, as the program called it: after a stop
+ * (SIGSTOP, then SIGCONT) the kernel restarts poll with its end kept and
+ * ppoll with the time it had left when stopped, so the stop's time is
+ * added to a ppoll only (tests/progs/lone_poll_stop.c). */
 static long poll_direct(void *p, int64_t deadline)
 {
 	struct pollargs *a = p;
 	struct timespec ts;
+	if (!a->ppoll) {
+		long ms = -1;
+		if (time_left(&ts, deadline))
+			ms = (long)(ts.tv_sec * 1000 + (ts.tv_nsec + 999999) / 1000000);
+		return evs_lone_syscall(SYS_poll, (long)a->fds, (long)a->n, ms, 0, 0, 0);
+	}
 	return evs_lone_syscall(SYS_ppoll, (long)a->fds, (long)a->n, (long)time_left(&ts, deadline),
 				0, 0, 0);
 }
@@ -113,7 +124,7 @@ static int poll_dirs(short ev)
 	return d ? d : 1 << EVS_IN;  /* events 0: still woken by hang-up */
 }
 
-long evs_poll(struct pollfd *fds, nfds_t n, int64_t deadline)
+long evs_poll(struct pollfd *fds, nfds_t n, int64_t deadline, bool ppoll)
 {
 	struct evs_pollreq sb[EVS_POLL_STACK], *r = reqs((int)n, sb);
 	if (!r)
@@ -122,7 +133,7 @@ long evs_poll(struct pollfd *fds, nfds_t n, int64_t deadline)
 		r[i].fd = fds[i].fd;
 		r[i].dirs = fds[i].fd < 0 ? 0 : poll_dirs(fds[i].events);
 	}
-	struct pollargs a = { fds, n };
+	struct pollargs a = { fds, n, ppoll };
 	long got = wait_loop(r, (int)n, deadline, poll_check, poll_direct, &a);
 	/* The program will read what poll found: its read tries first
 	 * (fdtab.h, invariant 5: a skip there would wait for our poller). */

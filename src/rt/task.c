@@ -345,7 +345,7 @@ EVS_NORETURN void evs_task_unwind(struct evs_task *t)
 		 * not the full jmp_buf size GCC assumes. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
-		longjmp((struct __jmp_buf_tag *)(void *)b->__cancel_jmp_buf, 1);
+		REAL(longjmp)((struct __jmp_buf_tag *)(void *)b->__cancel_jmp_buf, 1);
 #pragma GCC diagnostic pop
 	}
 	evs_task_exit(t->retval);
