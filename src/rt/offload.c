@@ -94,7 +94,9 @@ long evs_offload(long (*fn)(void *), void *arg)
 
 long evs_offload_call(long (*fn)(void *), void *arg, bool unbounded)
 {
-	if (evs_lone_runs())
+	/* Not a hand-off of an unseen call (unbounded): that one comes from
+	 * the runtime's trap handler, where signals are held back. */
+	if (!unbounded && evs_lone_runs())
 		return evs_lone_call(fn, arg);
 	struct evs_task *t = evs_current();
 	struct job j = { .fn = fn, .arg = arg, .t = t };

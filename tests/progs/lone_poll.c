@@ -62,6 +62,25 @@ static int wait_one(int k, int fd, int ms, int ep, int masked)
 
 static volatile sig_atomic_t handled2;
 
+/* In a child: until the parent sleeps (state S in /proc; it does nothing
+ * else at that point), at most 20 s. */
+static void until_asleep(pid_t parent)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)parent);
+	for (int i = 0; i < 100000; i++) {
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		if (f)
+			fclose(f);
+		buf[n] = 0;
+		char *e = strrchr(buf, ')');
+		if (e && e[1] == ' ' && e[2] == 'S')
+			return;
+		usleep(200);
+	}
+}
+
 static void on_usr2(int sig)
 {
 	(void)sig;
@@ -80,19 +99,7 @@ static void waitpid_round(int restart)
 	handled2 = 0;
 	pid_t parent = getpid(), child = fork();
 	if (child == 0) {
-		char path[64], buf[512];
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)parent);
-		for (int i = 0; i < 100000; i++) {
-			FILE *f = fopen(path, "r");
-			size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-			if (f)
-				fclose(f);
-			buf[n] = 0;
-			char *e = strrchr(buf, ')');
-			if (e && e[1] == ' ' && e[2] == 'S')
-				break;
-			usleep(200);
-		}
+		until_asleep(parent);
 		kill(parent, SIGUSR2);
 		usleep(50000);
 		_exit(3);
@@ -116,19 +123,7 @@ static pid_t signal_when_asleep(int sig)
 	pid_t parent = getpid(), child = fork();
 	if (child != 0)
 		return child;
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)parent);
-	for (int i = 0; i < 100000; i++) {
-		FILE *f = fopen(path, "r");
-		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-		if (f)
-			fclose(f);
-		buf[n] = 0;
-		char *e = strrchr(buf, ')');
-		if (e && e[1] == ' ' && e[2] == 'S')
-			break;
-		usleep(200);
-	}
+	until_asleep(parent);
 	kill(parent, sig);
 	_exit(0);
 }
