@@ -104,12 +104,9 @@ static long poll_direct(void *p, int64_t deadline)
 {
 	struct pollargs *a = p;
 	struct timespec ts;
-	if (!a->ppoll) {
-		long ms = -1;
-		if (time_left(&ts, deadline))
-			ms = (long)(ts.tv_sec * 1000 + (ts.tv_nsec + 999999) / 1000000);
-		return evs_lone_syscall(SYS_poll, (long)a->fds, (long)a->n, ms, 0, 0, 0);
-	}
+	if (!a->ppoll)
+		return evs_lone_syscall(SYS_poll, (long)a->fds, (long)a->n, evs_ms_until(deadline),
+					0, 0, 0);
 	return evs_lone_syscall(SYS_ppoll, (long)a->fds, (long)a->n, (long)time_left(&ts, deadline),
 				0, 0, 0);
 }
@@ -245,8 +242,8 @@ static long epoll_direct(void *p, int64_t deadline)
 			return r;
 		__atomic_store_n(&no_pwait2, 1, __ATOMIC_RELAXED);
 	}
-	long ms = left ? (long)(ts.tv_sec * 1000 + (ts.tv_nsec + 999999) / 1000000) : -1;
-	return evs_lone_syscall(SYS_epoll_pwait, a->epfd, (long)a->ev, a->max, ms, 0, 0);
+	return evs_lone_syscall(SYS_epoll_pwait, a->epfd, (long)a->ev, a->max,
+				evs_ms_until(deadline), 0, 0);
 }
 
 long evs_epoll_wait(int epfd, struct epoll_event *ev, int max, int64_t deadline)
