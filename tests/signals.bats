@@ -243,6 +243,29 @@ make_case() {
 	grep -q "lone_poll (pid [0-9]*), .*the runtime never started" "$BATS_TEST_TMPDIR/st"
 }
 
+# sigwait, sigwaitinfo and sigtimedwait in a process's only thread: the
+# kernel's own rt_sigtimedwait (rt/sigwait.c, lone_take), in the window.
+# Each round a child sends SIGUSR2 (handled) then SIGUSR1 (waited for):
+# natively SIGUSR2's handler has always run when the wait returns. Before:
+# under the shim sigwait returned with SIGUSR2 noted but its handler not
+# run (1,895 late rounds, 23 handler runs lost), sigtimedwait reported
+# raise()'s signal as SI_TKILL where glibc folds it to SI_USER, and the
+# runtime started (3 threads).
+@test "sigwait, sigwaitinfo and sigtimedwait alone: a handled signal's handler has run when the wait returns, SI_USER for raise, timeouts; one thread, no runtime started; again with the runtime running (1 and 2 workers)" {
+	T=120 on_workers 1 2 -- same_output "$PROGS/lone_sigwait"
+	[[ "$native" == *"5 EAGAIN of 5"*"taken, code SI_USER"*"syscall(): taken, code SI_TKILL"* ]]
+	for k in sigwait sigwaitinfo sigtimedwait; do
+		[[ "$native" == *"$k: SIGUSR1 taken 2000, from the child 2000, other 0, SIGUSR2's handler late 0, handler runs 2000, child exit 0"* ]]
+	done
+	[[ "$native" == *"Threads:"*1* ]]
+	EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/lone_sigwait" > /dev/null
+	cat "$BATS_TEST_TMPDIR/st"
+	# the parent's 6,000 rounds and 6 timed waits, each in the kernel
+	grep -q "lone_sigwait (pid [0-9]*), .*the runtime never started" "$BATS_TEST_TMPDIR/st"
+	[ "$(awk '/^  lone_waits/ { if ($2 > m) m = $2 } END { print m + 0 }' "$BATS_TEST_TMPDIR/st")" -ge 6006 ]
+	T=120 on_workers 1 2 -- same_output "$PROGS/lone_sigwait" started
+}
+
 # gdb stops its inferior's threads with syscall(SYS_tkill, lwp, SIGSTOP);
 # the shim sent every tkill to its own process, so each failed with ESRCH
 # and gdb under the shim hung at its first breakpoint in a threaded

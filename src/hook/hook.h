@@ -70,6 +70,12 @@ static inline void evs_hook_after(void)
  * (*done set) as pthread_kill would (hook/signal.c). */
 long evs_hook_tgkill_task(pid_t tgid, pid_t tid, int sig, bool *done);
 
+/* The system call rt_sigtimedwait for a task (hook/signal.c): the
+ * signal, or -errno; si_code as the kernel gives it (sigtimedwait
+ * folds SI_TKILL). */
+struct timespec;
+long evs_hook_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts);
+
 /* Around setting a seccomp mode (prctl, syscall(SYS_seccomp); hook/proc.c):
  * a single-task process leaves the runtime first, and comes back if the
  * call failed. */

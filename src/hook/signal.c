@@ -338,32 +338,48 @@ EVS_HOOK int sigwait(const sigset_t *set, int *sig)
 	do  /* glibc's sigwait goes on after a handler ran (no EINTR) */
 		r = wait_for(set, NULL, INT64_MAX);
 	while (r == -EINTR);
+	/* a signal of another set that came meanwhile: its handler has run
+	 * when the call returns, as natively (evs_ret) */
+	evs_ret(0);
 	if (r < 0)
 		return (int)-r;
 	*sig = (int)r;
 	return 0;
 }
 
+/* glibc's sigwaitinfo and sigtimedwait report a signal sent with tkill or
+ * tgkill (raise, pthread_kill) as SI_USER, folding the kernel's SI_TKILL;
+ * the system call itself does not. */
+static long folded(long r, siginfo_t *info)
+{
+	if (r > 0 && info && info->si_code == SI_TKILL)
+		info->si_code = SI_USER;
+	return r;
+}
+
 EVS_HOOK int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 {
 	if (evs_config.disable || !evs_current())
 		return REAL(sigwaitinfo)(set, info);
-	return (int)evs_ret(wait_for(set, info, INT64_MAX));
+	return (int)evs_ret(folded(wait_for(set, info, INT64_MAX), info));
+}
+
+long evs_hook_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
+{
+	int64_t deadline = INT64_MAX;
+	if (ts) {
+		if (ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000 || ts->tv_sec < 0)
+			return -EINVAL;
+		deadline = evs_now_ns() + (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+	}
+	return wait_for(set, info, deadline);
 }
 
 EVS_HOOK int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
 {
 	if (evs_config.disable || !evs_current())
 		return REAL(sigtimedwait)(set, info, ts);
-	int64_t deadline = INT64_MAX;
-	if (ts) {
-		if (ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000 || ts->tv_sec < 0) {
-			errno = EINVAL;
-			return -1;
-		}
-		deadline = evs_now_ns() + (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
-	}
-	return (int)evs_ret(wait_for(set, info, deadline));
+	return (int)evs_ret(folded(evs_hook_sigtimedwait(set, info, ts), info));
 }
 
 /* --- sending to a task --------------------------------------------------- */

@@ -174,7 +174,10 @@ static long task_call(long n, long a, long b, long c, long d, long e, long f, bo
 	case SYS_rt_sigtimedwait:
 		if (d != EVS_KSIGSET)
 			break;
-		return sigtimedwait((const sigset_t *)a, (siginfo_t *)b, (const struct timespec *)c);
+		if (evs_config.disable || !evs_current())
+			break;
+		return evs_ret(evs_hook_sigtimedwait((const sigset_t *)a, (siginfo_t *)b,
+						     (const struct timespec *)c));
 	}
 	*done = false;
 	return 0;

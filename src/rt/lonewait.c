@@ -61,6 +61,12 @@ long evs_lone_call(long (*fn)(void *), void *arg)
 
 long evs_lone_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
+	return evs_lone_syscall_also(0, nr, a0, a1, a2, a3, a4, a5);
+}
+
+long evs_lone_syscall_also(uint64_t also, long nr, long a0, long a1, long a2, long a3, long a4,
+			   long a5)
+{
 	struct evs_worker *w = evs_self;
 	struct evs_task *t = w->cur;
 	evs_sig_worker_poll(w);  /* K as it is now (a pselect's mask) */
@@ -68,7 +74,7 @@ long evs_lone_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long
 		.head = &w->sigin.head,
 		.seen = w->sigin.tail,
 		.pend = &t->sig.pend,
-		.blocked = t->sig.mask,
+		.blocked = t->sig.mask & ~also,
 		.nr = nr,
 		.a = { a0, a1, a2, a3, a4, a5 },
 	};

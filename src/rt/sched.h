@@ -118,6 +118,10 @@ void evs_sched_atfork_child(void);
  * caller runs its handlers and decides). */
 bool evs_lone_may_wait(int64_t deadline);
 long evs_lone_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+/* The same, also ended by a signal queued for the task that it blocks
+ * but waits for (`also`, signal bits: sigwait's set). */
+long evs_lone_syscall_also(uint64_t also, long nr, long a0, long a1, long a2, long a3, long a4,
+			   long a5);
 /* A call the runtime would hand to a file backend or the blocking pool
  * (a read that misses the page cache, an fdatasync, an open the dentry
  * cache cannot answer, a name lookup) is made on the spot when the

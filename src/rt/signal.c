@@ -297,7 +297,7 @@ static void give(struct evs_task *t, const siginfo_t *info, bool to_process)
 			route_process(info, NULL);
 		return;
 	}
-	if (s->waiting & evs_sigbit(sig) && !s->handed_sig) {
+	if (s->waiting & evs_sigbit(sig) && !s->handed_sig && !s->lone) {
 		s->handed = *info;
 		s->handed_sig = sig;
 		uint64_t w = __atomic_load_n(&t->wait, __ATOMIC_SEQ_CST);
@@ -307,7 +307,10 @@ static void give(struct evs_task *t, const siginfo_t *info, bool to_process)
 	}
 	if (enqueue(&s->q, info, to_process))
 		__atomic_or_fetch(&s->pend, evs_sigbit(sig), __ATOMIC_SEQ_CST);
-	if (!(s->mask & evs_sigbit(sig)))
+	/* a lone sigwait's window looks at pend (set before the worker's
+	 * lone_wait is looked at, both seq_cst): it bails, or the kick ends
+	 * the kernel's wait */
+	if (!(s->mask & evs_sigbit(sig)) || (s->lone && (s->waiting & evs_sigbit(sig))))
 		kick(t);
 }
 

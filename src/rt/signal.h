@@ -59,6 +59,9 @@ struct evs_tasksig {
 	evs_sigbits pend;        /* atomic: signals queued for it */
 	struct evs_queue q;      /* their records, under the lock */
 	evs_sigbits waiting;     /* in sigwait for these, under the lock */
+	bool lone;               /* ... waiting in the kernel itself (the process's
+				  * only task, rt/lonewait.c): a signal of them is
+				  * queued and the worker kicked, not handed */
 	siginfo_t handed;        /* a signal a router handed to its sigwait */
 	int handed_sig;          /* its number, 0 when none */
 	int cls;                 /* its mask class */

@@ -80,6 +80,30 @@ static bool take_queued(struct evs_task *t, evs_sigbits set, siginfo_t *info)
 	return true;
 }
 
+/* The process's only task (sched.h): the kernel's own rt_sigtimedwait
+ * with the time left, in the window. A signal of the set a router queues
+ * for the task meanwhile (give) bails the window or kicks the worker out
+ * of the kernel: -EINTR, and the caller looks at the queues again. */
+static long lone_take(struct evs_tasksig *s, evs_sigbits set, const sigset_t *kset,
+		      siginfo_t *info, int64_t deadline)
+{
+	struct timespec left, *tl = NULL;
+	if (deadline != INT64_MAX) {
+		int64_t ns = deadline - evs_now_ns();
+		ns = ns < 0 ? 0 : ns;
+		left.tv_sec = ns / 1000000000;
+		left.tv_nsec = ns % 1000000000;
+		tl = &left;
+	}
+	long k = evs_lone_syscall_also(set, SYS_rt_sigtimedwait, (long)kset, (long)info, (long)tl,
+				       EVS_KSIGSET, 0, 0);
+	evs_spin_lock(&evs_sig_lock);
+	s->waiting = 0;
+	s->lone = false;
+	evs_spin_unlock(&evs_sig_lock);
+	return k;
+}
+
 long evs_sig_wait(evs_sigbits set, siginfo_t *info, int64_t deadline)
 {
 	struct evs_task *t = evs_current();
@@ -91,6 +115,17 @@ long evs_sig_wait(evs_sigbits set, siginfo_t *info, int64_t deadline)
 		if (take_queued(t, set, info)) {
 			evs_spin_unlock(&evs_sig_lock);
 			return info->si_signo;
+		}
+		if (evs_lone_may_wait(deadline)) {
+			s->waiting = set;  /* routed to this task, queued (give) */
+			s->lone = true;
+			evs_spin_unlock(&evs_sig_lock);
+			long k = lone_take(s, set, &kset, info, deadline);
+			if (k != -EINTR)
+				return k;  /* the signal, -EAGAIN at the deadline */
+			if (evs_sig_run() & EVS_SIG_RAN)
+				return -EINTR;  /* a handler for another signal ran */
+			continue;  /* one of the set queued, or a stop: look again */
 		}
 		s->waiting = set;
 		s->handed_sig = 0;
