@@ -51,6 +51,24 @@ load helpers/load
 	[ "$(stat_of parks)" -gt 40 ]
 }
 
+# Small pieces at an explicit offset are copied (preadv2 RWF_NOWAIT, then
+# send): 2 system calls instead of 5 (rt/sendfile.c). The peer must see
+# sendfile's bytes exactly, the offsets and the file position move as
+# sendfile moves them, short counts at end of file, EINVAL for offset -1.
+@test "small sendfiles (1 B-40 KB, 3,000 at random offsets) to TCP and AF_UNIX sockets, a late reader, no offset pointer: same bytes, counts and positions; pieces of up to 32 KiB are copied (1 and 2 workers)" {
+	T=120 on_workers 1 2 -- same_output "$PROGS/sendfile_small" "$BATS_TEST_TMPDIR"
+	for k in "tcp:" "tcp (late reader):" "unix:"; do
+		[[ "$native" == *"$k 3001 sendfiles, 58647239 bytes sent, 58647239 received, 0 wrong, 0 not as asked; at end of file 0; offset -1: -1 EINVAL; file position 0"* ]]
+	done
+	[[ "$native" == *"no offset pointer: sent 5000, position 6000, received 5000, the right bytes"* ]]
+	EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/sendfile_small" "$BATS_TEST_TMPDIR" > /dev/null
+	cat "$BATS_TEST_TMPDIR/st"
+	grep -Eq "^  fallbacks +0$" "$BATS_TEST_TMPDIR/st"
+	# about 7,800: the pieces of 32 KiB or less, and the tails of larger
+	# ones after a partial send
+	[ "$(stat_of sendfile_copies)" -ge 3000 ]
+}
+
 @test "sendfile to the program's own non-blocking socket: EAGAIN as natively, every byte, no fallback (Ruby's IO.copy_stream)" {
 	on_workers 1 2 -- same_output "$PROGS/sendfile_nonblock" "$BATS_TEST_TMPDIR"
 	[[ "$native" == *"sent 3145728 bytes, EAGAIN seen: yes"* ]]

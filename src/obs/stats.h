@@ -33,6 +33,7 @@
 	X(write_slow, "buffered writes on the worker that waited (the fd's writes then go to the backend for 1 s)") \
 	X(open_local, "lookups the cache refused but the worker answered (ENOTDIR, /proc, /sys, tmpfs)") \
 	X(sendfile_ahead, "sendfile ranges read ahead by the backend first") \
+	X(sendfile_copies, "small sendfile pieces sent by copy (preadv2 + send)") \
 	X(fallbacks, "calls passed to the real blocking function") \
 	X(stdio_parks, "times a stdio call parked until its FILE's fd was ready") \
 	X(peer_wakes, "tasks woken by a transfer on the other end of a pipe or socketpair of this process") \

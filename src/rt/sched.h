@@ -70,6 +70,7 @@ struct evs_worker {
 	pthread_t thread;
 	int ktid;                    /* its kernel thread id (the monitor's look at its pending signals) */
 	void *sched_stack;           /* worker 0's scheduler stack */
+	void *copy_buf;              /* small sendfile pieces (rt/sendfile.c), made on first use */
 	ucontext_t sched_uc;
 } __attribute__((aligned(64)));
 
