@@ -51,6 +51,27 @@ load helpers/load
 	[[ "$native" == *"condition: signalled waiter woke: yes; timedwait 30 ms: Connection timed out"* ]]
 }
 
+# glibc's unlock in another process wakes only the kernel's waiters, and
+# only when the word is marked: a task waiting on a process-shared mutex
+# now marks it as glibc's waiter does and waits in the kernel too
+# (sync/mutex.c). Before, it looked at the word every 1-20 ms (no kernel
+# futex wait), and a process with one task started the runtime for it.
+# The parent exits last: its counters are the file's last record.
+@test "process-shared mutexes (plain, robust) contended with a forked child: same counts and EOWNERDEAD; the waits are the kernel's (alone: lone waits, no runtime started; with a second thread: kernel futex waits) (1 and 2 workers)" {
+	T=120 on_workers 1 2 -- same_output "$PROGS/pshared_mutex"
+	[[ "$native" == *"plain, 3000 rounds each: counter 6000, child exit 0"*"plain, held 20 ms by the child 10 times: locked after its unlock 10 times"* ]]
+	[[ "$native" == *"robust, 3000 rounds each: counter 6000, child exit 0"*"robust, held 20 ms by the child 10 times: locked after its unlock 10 times"* ]]
+	[[ "$native" == *"robust, the owner dies holding it: EOWNERDEAD, consistent 0, then lock 0"* ]]
+	T=120 on_workers 1 2 -- same_output "$PROGS/pshared_mutex" started
+	last() { awk -v k="$1" '/^evshim stats/ { v = 0 } $1 == k { v = $2 } END { print v + 0 }' "$BATS_TEST_TMPDIR/st"; }
+	EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/pshared_mutex" > /dev/null
+	awk '/^evshim stats/ { l = $0 } END { print l }' "$BATS_TEST_TMPDIR/st" | grep -q "never started"
+	[ "$(last lone_waits)" -ge 21 ]  # the 20 waits for a held lock, the dead owner's
+	rm "$BATS_TEST_TMPDIR/st"
+	EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/pshared_mutex" started > /dev/null
+	[ "$(last futex_kernel)" -ge 21 ]
+}
+
 @test "threads computing while they hold robust or PI mutexes, more than CPUs, with __thread data: each unlock succeeds (a holder is not handed to another worker; 1 and 2 workers)" {
 	# glibc lets only the kernel thread it recorded unlock such a mutex: a
 	# preempted holder moved to an idle worker got EPERM and the mutex

@@ -18,11 +18,20 @@
  * process-shared) are locked by a task with glibc's trylock: while it
  * says EBUSY the task parks on the lock word, woken by an unlock in this
  * process (the hook's, evs_mutex_foreign_release) or after a slice
- * (EVS_LOT_POLL_MIN_NS doubling to _MAX_NS: an unlock in another process
- * or one that no hook sees wakes only the kernel's waiters). glibc's own
- * lock would wait in the kernel and hold the worker, and a holder on
- * that worker, parked in a call, would never run to unlock (LMDB's
- * writer lock in slapd: a hang for good). */
+ * (EVS_LOT_POLL_MIN_NS doubling to _MAX_NS). glibc's own lock would wait
+ * in the kernel and hold the worker, and a holder on that worker, parked
+ * in a call, would never run to unlock (LMDB's writer lock in slapd: a
+ * hang for good).
+ * An unlock in another process (or one no hook sees) wakes only the
+ * kernel's waiters, and only when the word says there are some. So for
+ * the kinds whose word follows glibc's plain or robust protocol (not PI,
+ * not PP), the waiter marks the word as glibc's own waiter does (2 for a
+ * plain one, FUTEX_WAITERS on a robust one's owner id) and parks with a
+ * kernel wait on the marked value as well (lot.h, shared: glibc makes
+ * these futex calls without the private flag): the unlock wakes it at
+ * once, and a process's only task waits in the kernel itself. Having
+ * waited, it keeps the mark on the word once it holds the lock (glibc's
+ * waiter does the same), so its own unlock wakes the next waiter. */
 #include "../evs.h"
 #include "sync.h"
 #include "lot.h"
@@ -32,6 +41,7 @@
 #include "../libc/real.h"
 #include "../libc/sys.h"
 #include <errno.h>
+#include <linux/futex.h>
 #include <string.h>
 
 struct mtx {
@@ -160,16 +170,37 @@ static void foreign_let_go(void)
 		t->glibc_locks--;
 }
 
+/* The word's "locked, with waiters" form of v for glibc's unlock (which
+ * then wakes the kernel's waiters), 0 when the kind has none we may set
+ * (PI, PP) or v is not a locked word of the kind. */
+static uint32_t waiters_mark(int kind, uint32_t v)
+{
+	if (kind & (32 | 64))
+		return 0;
+	if (kind & 16)  /* robust: the owner's id, FUTEX_WAITERS, FUTEX_OWNER_DIED */
+		return (v & FUTEX_TID_MASK) && !(v & FUTEX_OWNER_DIED) ? v | FUTEX_WAITERS : 0;
+	return v ? 2 : 0;  /* plain: 0 free, 1 locked, 2 locked with waiters */
+}
+
 int evs_mutex_foreign_lock(pthread_mutex_t *m, int64_t deadline)
 {
-	const uint32_t *word = (const uint32_t *)&m->__data.__lock;
+	uint32_t *word = (uint32_t *)&m->__data.__lock;
+	int kind = m->__data.__kind;
+	const struct evs_lot_kernel kw = { .shared = true, .mask = FUTEX_BITSET_MATCH_ANY };
 	int64_t step = EVS_LOT_POLL_MIN_NS;
+	bool waited = false;
 	for (;;) {
 		/* read before the try: an unlock after a failed try changes
 		 * it, and the park below then returns at once */
 		uint32_t seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
 		int r = REAL(pthread_mutex_trylock)(m);
 		if (r != EBUSY) {  /* 0, EOWNERDEAD, ENOTRECOVERABLE, EDEADLK, EAGAIN */
+			if (waited && (r == 0 || r == EOWNERDEAD)) {
+				uint32_t v = __atomic_load_n(word, __ATOMIC_RELAXED), mk = waiters_mark(kind, v);
+				if (mk && mk != v)
+					__atomic_compare_exchange_n(word, &v, mk, false, __ATOMIC_RELAXED,
+								    __ATOMIC_RELAXED);
+			}
 			evs_mutex_foreign_held(r);
 			return -r;
 		}
@@ -185,8 +216,18 @@ int evs_mutex_foreign_lock(pthread_mutex_t *m, int64_t deadline)
 		int64_t now = evs_now_ns();
 		if (now >= deadline)
 			return -ETIMEDOUT;
+		/* the mark, then a wait the unlock's kernel wake ends */
+		uint32_t mk = waiters_mark(kind, seen);
+		if (mk) {
+			if (mk != seen && !__atomic_compare_exchange_n(word, &seen, mk, false,
+								       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+				continue;  /* it changed: try again */
+			waited = true;
+			seen = mk;
+		}
 		/* woken, a look due, a handler ran: look again either way */
-		evs_lot_park_kernel(word, seen, deadline, now + step, EVS_WAIT_mutex, false, NULL);
+		evs_lot_park_kernel(word, seen, deadline, now + step, EVS_WAIT_mutex, false,
+				    mk ? &kw : NULL);
 		if (step < EVS_LOT_POLL_MAX_NS)
 			step *= 2;
 	}
