@@ -79,24 +79,34 @@ static void rounds(struct shared *s, const char *name)
 	       WEXITSTATUS(st));
 }
 
+/* A child that takes the lock and holds it for 20 ms, then lets go
+ * (`unlock`) or exits holding it; returned once it holds it. */
+static pid_t child_holding(struct shared *s, int unlock)
+{
+	s->released = 0;
+	s->child_holds = 0;
+	pid_t c = fork();
+	if (c == 0) {
+		pthread_mutex_lock(&s->m);
+		s->child_holds = 1;
+		struct timespec d = { 0, 20 * 1000000L };
+		nanosleep(&d, NULL);
+		if (unlock) {
+			s->released = 1;
+			pthread_mutex_unlock(&s->m);
+		}
+		_exit(0);
+	}
+	while (!s->child_holds)
+		usleep(100);
+	return c;
+}
+
 static void held(struct shared *s, const char *name)
 {
 	int after = 0;
 	for (int i = 0; i < 10; i++) {
-		s->released = 0;
-		s->child_holds = 0;
-		pid_t c = fork();
-		if (c == 0) {
-			pthread_mutex_lock(&s->m);
-			s->child_holds = 1;
-			struct timespec d = { 0, 20 * 1000000L };
-			nanosleep(&d, NULL);
-			s->released = 1;
-			pthread_mutex_unlock(&s->m);
-			_exit(0);
-		}
-		while (!s->child_holds)
-			usleep(100);
+		pid_t c = child_holding(s, 1);
 		pthread_mutex_lock(&s->m);
 		after += s->released;
 		pthread_mutex_unlock(&s->m);
@@ -107,17 +117,7 @@ static void held(struct shared *s, const char *name)
 
 static void owner_dies(struct shared *s)
 {
-	pid_t c = fork();
-	if (c == 0) {
-		pthread_mutex_lock(&s->m);
-		s->child_holds = 1;
-		struct timespec d = { 0, 20 * 1000000L };
-		nanosleep(&d, NULL);
-		_exit(0);  /* holding it */
-	}
-	s->child_holds = 0;
-	while (!s->child_holds)
-		usleep(100);
+	pid_t c = child_holding(s, 0);
 	int r = pthread_mutex_lock(&s->m);
 	int k = r == EOWNERDEAD ? pthread_mutex_consistent(&s->m) : -1;
 	pthread_mutex_unlock(&s->m);
