@@ -373,11 +373,15 @@ static int retry_armed;
 
 static void retry_arm(void)
 {
-	if (evs_monitor_running())
+	/* a vfork child shares these words with its parent, not its timers */
+	if (evs_monitor_running() || evs_vfork_child)
 		return;
+	/* the kernel's ids: a child made with the clone system call keeps
+	 * evs_sig_pid, and none of its parent's timers */
+	int pid = (int)evs_sys3(SYS_getpid, 0, 0, 0);
 	int tid = (int)evs_sys3(SYS_gettid, 0, 0, 0);
-	if (retry_pid != evs_sig_pid || retry_tid != tid) {
-		if (retry_pid == evs_sig_pid)  /* another thread's: this one's now */
+	if (retry_pid != pid || retry_tid != tid) {
+		if (retry_pid == pid)  /* another thread's: this one's now */
 			evs_sys3(SYS_timer_delete, retry_id, 0, 0);
 		struct sigevent sev;
 		memset(&sev, 0, sizeof(sev));
@@ -390,7 +394,7 @@ static void retry_arm(void)
 			return;
 		retry_id = id;
 		retry_tid = tid;
-		retry_pid = evs_sig_pid;
+		retry_pid = pid;
 	}
 	struct itimerspec its = { .it_value = { 0, EVS_SIG_RETRY_NS } };
 	if (evs_sys6(SYS_timer_settime, retry_id, 0, (long)&its, 0, 0, 0) == 0)
@@ -399,12 +403,12 @@ static void retry_arm(void)
 
 static void retry_disarm(void)
 {
-	if (!__atomic_load_n(&retry_armed, __ATOMIC_RELAXED))
+	if (!__atomic_load_n(&retry_armed, __ATOMIC_RELAXED) || evs_vfork_child)
 		return;
 	__atomic_store_n(&retry_armed, 0, __ATOMIC_RELAXED);
 	struct itimerspec off;
 	memset(&off, 0, sizeof(off));
-	if (retry_pid == evs_sig_pid)
+	if (retry_pid == (int)evs_sys3(SYS_getpid, 0, 0, 0))
 		evs_sys6(SYS_timer_settime, retry_id, 0, (long)&off, 0, 0, 0);
 }
 
