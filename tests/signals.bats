@@ -100,6 +100,15 @@ make_case() {
 	[[ "$native" == *"pthread_sigmask(SIG_UNBLOCK, SIGUSR1)          returned 0, handler ran 1 time(s)"* ]]
 }
 
+@test "a timer signal landing inside pthread lock and key calls or in libc is handled soon in a process without the monitor: a loop on them until the handler clears a flag ends (alone and with a thread, 1 and 2 workers)" {
+	for w in 1 2; do
+		for m in libc rwlock mutex key thread; do
+			EVSHIM_WORKERS=$w T=60 same_output "$PROGS/sig_in_lock_loop" "$m" || { echo "$m, $w worker(s)"; return 1; }
+		done
+	done
+	[[ "$native" == "thread: 300 of 300 rounds ended by the handler"* ]]
+}
+
 @test "exec while the runtime signals the exec'ing worker: the new program is not ended by that signal, starts with nothing extra blocked (40 generations, 1 and 2 workers)" {
 	T=60 on_workers 1 2 -- same_output "$PROGS/exec_busy"
 	[[ "$native" == *"generation 40: 3002 args, 0 signals blocked"* ]]

@@ -596,6 +596,11 @@ void evs_monitor_start(void)
 	}
 }
 
+bool evs_monitor_running(void)
+{
+	return __atomic_load_n(&running, __ATOMIC_ACQUIRE);
+}
+
 void evs_monitor_atfork_child(void)
 {
 	running = 0;  /* the watchdog stayed in the parent; started anew */

@@ -4,6 +4,7 @@
 #ifndef EVS_MONITOR_H
 #define EVS_MONITOR_H
 #include <signal.h>
+#include <stdbool.h>
 
 /* The signal the monitor preempts with: a real-time signal near the top,
  * which programs rarely use (glibc reserves the bottom ones). */
@@ -13,6 +14,9 @@ void evs_monitor_init(void);          /* at load: signal handler, module map */
 void evs_monitor_start(void);         /* with the runtime: the watchdog thread */
 void evs_monitor_worker_start(void);  /* on each worker: unblock the signal */
 void evs_monitor_atfork_child(void);
+/* Is the watchdog thread running (it is not in a process that never
+ * started the runtime, nor in a fork()ed child until it starts again)? */
+bool evs_monitor_running(void);
 /* Send w the runtime's signal, after posting what it is for (sig_ipi,
  * preempt_req): unless one is already on its way, whose handler will see
  * the post. The signal is a real-time one, which the kernel queues per

@@ -16,6 +16,7 @@
 #include "../obs/log.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -351,6 +352,69 @@ static void route_process(const siginfo_t *info, struct evs_task *prefer)
 	}
 }
 
+/* --- no monitor: a kernel timer interrupts again -------------------------
+ * A signal the handler could only note (it came inside the runtime, or in
+ * libc where the stack cannot be walked yet: rt/safepoint.h) is taken at
+ * the task's next hook or park; the monitor, seeing it owed, interrupts
+ * the worker again once a tick until it lands in the program's own code.
+ * A process whose monitor is not running (one that never started the
+ * runtime: a single-threaded program, a fork()ed child) had nobody to do
+ * that, and a task that went on in code that calls no hook kept the
+ * signal unhandled for good: openssl speed -multi's children loop on
+ * "while (run) EVP_Digest()" until SIGALRM's handler clears run; an alarm
+ * that came in malloc or free, called from that loop, was noted and never
+ * handled (tests/progs/sig_in_lock_loop.c). There a one-shot kernel timer
+ * does the monitor's part: it sends this thread the runtime's signal
+ * EVS_SIG_RETRY_NS later (on_preempt, then evs_sig_on_ipi), again from
+ * there while the signal is still owed, and is stopped as soon as the
+ * worker routes what was noted (so it never ends a later wait of the
+ * program's with EINTR). The timer takes a kernel timer id, made the
+ * first time it is needed in each process. */
+#define EVS_SIG_RETRY_NS 1000000
+static int retry_id, retry_tid, retry_pid;  /* retry_pid 0: none made here */
+static int retry_armed;
+
+static void retry_arm(void)
+{
+	/* a vfork child shares these words with its parent, not its timers */
+	if (evs_monitor_running() || evs_vfork_child)
+		return;
+	/* the kernel's ids: a child made with the clone system call keeps
+	 * evs_sig_pid, and none of its parent's timers */
+	int pid = (int)evs_sys3(SYS_getpid, 0, 0, 0);
+	int tid = (int)evs_sys3(SYS_gettid, 0, 0, 0);
+	if (retry_pid != pid || retry_tid != tid) {
+		if (retry_pid == pid)  /* another thread's: this one's now */
+			evs_sys3(SYS_timer_delete, retry_id, 0, 0);
+		struct sigevent sev;
+		memset(&sev, 0, sizeof(sev));
+		sev.sigev_notify = SIGEV_THREAD_ID;
+		sev.sigev_signo = EVS_SIG_PREEMPT;
+		sev._sigev_un._tid = tid;  /* sigev_notify_thread_id */
+		int id;
+		retry_pid = 0;
+		if (evs_sys3(SYS_timer_create, CLOCK_MONOTONIC, (long)&sev, (long)&id) < 0)
+			return;
+		retry_id = id;
+		retry_tid = tid;
+		retry_pid = pid;
+	}
+	struct itimerspec its = { .it_value = { 0, EVS_SIG_RETRY_NS } };
+	if (evs_sys6(SYS_timer_settime, retry_id, 0, (long)&its, 0, 0, 0) == 0)
+		__atomic_store_n(&retry_armed, 1, __ATOMIC_RELAXED);
+}
+
+static void retry_disarm(void)
+{
+	if (!__atomic_load_n(&retry_armed, __ATOMIC_RELAXED) || evs_vfork_child)
+		return;
+	__atomic_store_n(&retry_armed, 0, __ATOMIC_RELAXED);
+	struct itimerspec off;
+	memset(&off, 0, sizeof(off));
+	if (retry_pid == (int)evs_sys3(SYS_getpid, 0, 0, 0))
+		evs_sys6(SYS_timer_settime, retry_id, 0, (long)&off, 0, 0, 0);
+}
+
 /* Signals the handler could not route (it interrupted the runtime): the
  * worker routes them now. Also where a worker applies a new K: first, as
  * a signal pending in the kernel that the new K lets through arrives
@@ -382,6 +446,7 @@ void evs_sig_worker_poll(struct evs_worker *w)
 				route_process(&info, w->cur);
 		}
 		evs_spin_unlock(&lock);
+		retry_disarm();
 	}
 }
 
@@ -667,6 +732,7 @@ static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 			evs_poller_poke(w->evfd);  /* a worker about to sleep wakes up */
 		/* a lone task about to wait in the kernel does not (lonewait.c) */
 		evs_window_bail(uc);
+		retry_arm();  /* with no monitor, interrupt again soon */
 		errno = saved;
 		return;
 	}
@@ -713,8 +779,11 @@ void evs_sig_on_ipi(struct evs_worker *w, ucontext_t *uc)
 		evs_sys6(SYS_rt_sigprocmask, SIG_SETMASK, &uc->uc_sigmask, 0, _NSIG / 8, 0, 0);
 		w->kgen_seen = gen;
 	}
-	if (!t || !at_safe_point(t, uc))
+	if (!t || !at_safe_point(t, uc)) {
+		if (evs_sig_owed(w))
+			retry_arm();  /* not here: again soon, with no monitor */
 		return;
+	}
 	if (!evs_sig_inbox_empty(&w->sigin) || evs_sig_deliverable(&t->sig)) {
 		int saved = errno;
 		evs_sig_worker_poll(w);  /* safe: this thread holds no runtime lock */
@@ -1069,6 +1138,7 @@ int evs_sig_pid;
 void evs_sig_atfork_child(struct evs_task *cur)
 {
 	evs_sig_pid = (int)evs_sys3(SYS_getpid, 0, 0, 0);
+	retry_armed = 0;  /* timers stay with the parent */
 	/* One task left, the forking one; nothing is pending in a new
 	 * process. */
 	lock = 0;
