@@ -42,6 +42,14 @@ static inline bool evs_window_bail(ucontext_t *uc)
 	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)evs_window_out;
 	return true;
 }
+/* In a signal handler: the interrupted thread has left the kernel's call
+ * in the window with -EINTR (the instruction after `syscall`), so its
+ * caller is about to look at what was noted. */
+static inline bool evs_window_eintr(const ucontext_t *uc)
+{
+	return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] == (uintptr_t)evs_window_sys + 2 &&
+	       uc->uc_mcontext.gregs[REG_RAX] == -4;
+}
 #else
 #define evs_window_usable 0
 static inline long evs_window_syscall(const struct evs_window *w)
@@ -50,6 +58,11 @@ static inline long evs_window_syscall(const struct evs_window *w)
 	return -38;  /* ENOSYS: never called (evs_window_usable) */
 }
 static inline bool evs_window_bail(ucontext_t *uc)
+{
+	(void)uc;
+	return false;
+}
+static inline bool evs_window_eintr(const ucontext_t *uc)
 {
 	(void)uc;
 	return false;

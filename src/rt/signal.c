@@ -730,9 +730,13 @@ static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 		}
 		if (w->evfd >= 0)  /* -1 before the runtime has started */
 			evs_poller_poke(w->evfd);  /* a worker about to sleep wakes up */
-		/* a lone task about to wait in the kernel does not (lonewait.c) */
-		evs_window_bail(uc);
-		retry_arm();  /* with no monitor, interrupt again soon */
+		/* a lone task about to wait in the kernel does not (lonewait.c);
+		 * one leaving the window with -EINTR routes the note at once
+		 * (evs_lone_syscall), so only the others need the retry timer:
+		 * a lone wait's signals (PostgreSQL's latches) cost no timer
+		 * calls */
+		if (!evs_window_bail(uc) && !evs_window_eintr(uc))
+			retry_arm();  /* with no monitor, interrupt again soon */
 		errno = saved;
 		return;
 	}
