@@ -33,7 +33,7 @@ help:
 	@echo "make            build libevshim.so, demos, test and bench programs"
 	@echo "make run        the main job: demo server under the shim, a load, the context-switch report"
 	@echo "make test       every test; ends with 'N passed, M failed'"
-	@echo "make test-stock stock Debian programs (CPython's tests, MariaDB, PostgreSQL, Apache, WEBrick, make, tinyproxy)"
+	@echo "make test-stock stock Debian programs (CPython's and GLib's tests, MariaDB, PostgreSQL, Apache, WEBrick, make, tinyproxy)"
 	@echo "                natively and under the shim; installs them as root; ends with 'N passed, M failed'"
 	@echo "make bench      benchmarks, native vs shim (figures, never pass/fail)"
 	@echo "make install    PREFIX=/usr/local DESTDIR=: library, header, evshim launcher, man page, docs"

@@ -17,6 +17,8 @@ check ruby /usr/bin/ruby
 check ruby-webrick /usr/share/doc/ruby-webrick/copyright
 check tinyproxy /usr/bin/tinyproxy
 check postgresql-15 /usr/lib/postgresql/15/bin/pgbench  # brings postgresql-client-15 (psql, pg_isready)
+check libglib2.0-tests /usr/libexec/installed-tests/glib/mainloop
+check dbus-daemon /usr/bin/dbus-daemon  # GLib's GDBus tests start a private bus (GTestDBus)
 check make /usr/bin/make
 check gcc /usr/bin/gcc
 check time /usr/bin/time

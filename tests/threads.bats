@@ -72,6 +72,13 @@ load helpers/load
 	[[ "$native" == *'parent 2: got "hello from the child", child exited with 7'* ]]
 }
 
+@test "pthread_create is held to RLIMIT_NPROC: EAGAIN once the process's threads reach it, as natively (GLib's /thread/thread4) (1 and 2 workers)" {
+	# a thread was made where natively none may be: GLib skipped its case
+	on_workers 1 2 -- same_output "$PROGS/nproc_thread"
+	[[ "$native" == *'limit 1: Resource temporarily unavailable'*'limit back: made'* ]]
+	[[ "$native" == *'4 alive, limit 4: Resource temporarily unavailable'* ]]
+}
+
 @test "a process that lowers its open-files or process limit to 0 and then waits on the fds it has: a forked child leaves the runtime, a running runtime keeps its fds (vsftpd's session processes) (1 and 2 workers)" {
 	# the child's first park could not make the runtime's poller: fatal
 	on_workers 1 2 -- same_output "$PROGS/nofile_low"

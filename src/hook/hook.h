@@ -86,6 +86,9 @@ void evs_hook_before_seccomp(void);
 struct rlimit;
 long evs_hook_raw_rlimit(long n, long pid, long res, const struct rlimit *rl, long d);
 void evs_hook_after_seccomp(int failed);
+/* pthread_create: would the kernel refuse a thread (RLIMIT_NPROC) with
+ * this many live tasks? (hook/proc.c) */
+int evs_hook_nproc_refuses(uint64_t live);
 
 /* close_range(first, last, flags) around the runtime's own fds
  * (hook/fdio.c): 0 or -errno. */

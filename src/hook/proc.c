@@ -389,11 +389,57 @@ static void nofile_after(bool left, int r)
 		evs_sched_rejoin();
 }
 
+/* --- RLIMIT_NPROC and new threads ------------------------------------- */
+
+/* Natively the kernel refuses a new thread (EAGAIN) once its user's
+ * processes and threads number the soft RLIMIT_NPROC, unless the real uid
+ * is 0 or the caller has CAP_SYS_RESOURCE or CAP_SYS_ADMIN. A task is no
+ * kernel thread, so the kernel never refuses one, and GLib's
+ * /thread/thread4 (the limit lowered to 1, g_thread_try_new expected to
+ * fail) saw it made. pthread_create asks here: the user's other processes
+ * are unknown, but this process's live tasks are what the kernel would
+ * count of it, a lower bound, so a refusal here is one the kernel would
+ * make too. The soft limit is read at the first ask and kept by the limit
+ * hooks below (another process's prlimit on this one is not seen). */
+static rlim_t nproc_cur;
+static int nproc_known;  /* release: nproc_cur is set */
+
+static void nproc_set(pid_t pid, int res, rlim_t cur, long r)
+{
+	if (res != RLIMIT_NPROC || r != 0 || (pid && pid != getpid()))
+		return;
+	__atomic_store_n(&nproc_cur, cur, __ATOMIC_RELAXED);
+	__atomic_store_n(&nproc_known, 1, __ATOMIC_RELEASE);
+}
+
+static bool nproc_exempt(void)
+{
+	struct { uint32_t version; int pid; } head = { 0x20080522, 0 };  /* _LINUX_CAPABILITY_VERSION_3 */
+	struct { uint32_t effective, permitted, inheritable; } caps[2] = { 0 };
+	if (getuid() == 0 || evs_sys6(SYS_capget, &head, caps, 0, 0, 0, 0) < 0)
+		return true;  /* unknown: allow, as before */
+	uint64_t eff = caps[0].effective | (uint64_t)caps[1].effective << 32;
+	return eff & (1ULL << 24 | 1ULL << 21);  /* CAP_SYS_RESOURCE, CAP_SYS_ADMIN */
+}
+
+int evs_hook_nproc_refuses(uint64_t live)
+{
+	if (!__atomic_load_n(&nproc_known, __ATOMIC_ACQUIRE)) {
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NPROC, &rl) < 0)
+			return 0;
+		nproc_set(0, RLIMIT_NPROC, rl.rlim_cur, 0);
+	}
+	rlim_t cur = __atomic_load_n(&nproc_cur, __ATOMIC_RELAXED);
+	return cur != RLIM_INFINITY && live >= cur && !nproc_exempt();
+}
+
 EVS_HOOK int setrlimit(__rlimit_resource_t res, const struct rlimit *rl)
 {
 	bool left = nofile_before(0, (int)res, rl->rlim_cur);
 	int r = REAL(setrlimit)(res, rl);
 	nofile_after(left, r);
+	nproc_set(0, (int)res, rl->rlim_cur, r);
 	return r;
 }
 
@@ -402,6 +448,7 @@ EVS_HOOK int setrlimit64(__rlimit_resource_t res, const struct rlimit64 *rl)
 	bool left = nofile_before(0, (int)res, (rlim_t)rl->rlim_cur);
 	int r = REAL(setrlimit64)(res, rl);
 	nofile_after(left, r);
+	nproc_set(0, (int)res, (rlim_t)rl->rlim_cur, r);
 	return r;
 }
 
@@ -411,6 +458,8 @@ EVS_HOOK int prlimit(pid_t pid, __rlimit_resource_t res, const struct rlimit *rl
 	bool left = rl && nofile_before(pid, (int)res, rl->rlim_cur);
 	int r = REAL(prlimit)(pid, res, rl, old);
 	nofile_after(left, r);
+	if (rl)
+		nproc_set(pid, (int)res, rl->rlim_cur, r);
 	return r;
 }
 
@@ -420,6 +469,8 @@ EVS_HOOK int prlimit64(pid_t pid, __rlimit_resource_t res, const struct rlimit64
 	bool left = rl && nofile_before(pid, (int)res, (rlim_t)rl->rlim_cur);
 	int r = REAL(prlimit64)(pid, res, rl, old);
 	nofile_after(left, r);
+	if (rl)
+		nproc_set(pid, (int)res, (rlim_t)rl->rlim_cur, r);
 	return r;
 }
 
@@ -430,6 +481,8 @@ long evs_hook_raw_rlimit(long n, long pid, long res, const struct rlimit *rl, lo
 	long r = n == SYS_setrlimit ? REAL(syscall)(n, res, (long)rl, 0, 0, 0, 0)
 				    : REAL(syscall)(n, pid, res, (long)rl, d, 0, 0);
 	nofile_after(left, (int)r);
+	if (rl)
+		nproc_set(n == SYS_setrlimit ? 0 : (pid_t)pid, (int)res, rl->rlim_cur, r);
 	return r;
 }
 

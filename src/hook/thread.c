@@ -3,6 +3,7 @@
  * tasks) go to the real functions. */
 #include "hook.h"
 #include "../rt/task.h"
+#include "../rt/sched.h"
 #include "../rt/keys.h"
 #include "../rt/tls.h"
 #include "../rt/config.h"
@@ -20,6 +21,8 @@ EVS_HOOK int pthread_create(pthread_t *th, const pthread_attr_t *attr,
 {
 	if (!evs_current())
 		return REAL(pthread_create)(th, attr, fn, arg);
+	if (evs_hook_nproc_refuses(__atomic_load_n(&evs_live_tasks, __ATOMIC_RELAXED)))
+		return EAGAIN;
 	return -evs_task_create(th, attr, fn, arg);
 }
 
