@@ -187,6 +187,23 @@ make_case() {
 	[[ "$native" == *"SIGTRAP of its own int3: handler ran 1; inside it blocked: sa_mask's SIGUSR2 yes, the signal yes, SIGHUP no; after it SIGALRM blocked yes"* ]]
 }
 
+# SBCL's collector runs inside its SIGTRAP handler (the int3 ending an
+# allocation's pseudo-atomic section), writes to pages it protected, and
+# waits there for the other threads to stop. The runtime's handler left
+# every signal blocked in the kernel while a fault's handler ran, so the
+# nested SIGSEGV ended the process ("nested"; SBCL 2.2.9 died at its
+# first collection from a thread), and a handler that waited left the
+# worker running its other tasks with everything blocked, so their own
+# int3 ended it too ("wait").
+@test "a fault inside a fault's handler, and faults of other threads while that handler waits: taken as natively (SBCL's GC in its SIGTRAP handler; 1 and 2 workers)" {
+	for m in nested wait; do
+		T=20 on_workers 1 2 -- same_output "$PROGS/fault_in_fault" "$m"
+		[[ "$native" == *"round 2: all 3 trap handlers are waiting"*"thread 2: 3 traps"*"SIGSEGV blocked in 0"*"exit=0" ]]
+		[ "$m" = wait ] || [[ "$native" == *"thread 2: 3 traps, 3 page faults fixed"* ]]
+	done
+	[[ "$native" == *"thread 2: 3 traps, 0 page faults fixed"* ]]
+}
+
 @test "signals to a thread that has ended but is not joined: pthread_kill says 0 and sends nothing, pthread_sigqueue says ESRCH, as glibc 2.36 (1 and 2 workers)" {
 	on_workers 1 2 -- same_output "$PROGS/kill_exited"
 	[[ "$native" == *"pthread_kill(ended, SIGUSR1): 0"*"pthread_sigqueue(ended, SIGUSR1): ESRCH"*"handler ran 0 time(s)"* ]]

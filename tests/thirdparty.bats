@@ -168,3 +168,73 @@ GOEOF
 		[[ "$native" == *"> 5: true"* ]]
 	done
 }
+
+# SBCL stops the world for its collector with SIGUSR2 and runs a
+# collection an allocation asked for inside its SIGTRAP handler (the int3
+# ending a pseudo-atomic section), where it writes to pages it protected:
+# the nested SIGSEGV was blocked in the kernel and ended the process at
+# the first collection from a thread (fault_in_fault, signals.bats).
+@test "sbcl: collections from allocating threads, mutexes, a condition ping-pong, with-timeout, interrupt-thread, an echo server thread, run-program: same output (1 and 2 workers)" {
+	command -v sbcl > /dev/null || skip "no sbcl"
+	local f="$BATS_TEST_TMPDIR/threads.lisp"
+	cat > "$f" <<'LISPEOF'
+(require :sb-bsd-sockets)
+(sb-ext:gc :full t)
+(let ((th (sb-thread:make-thread (lambda () (sleep 0.2) :slept))))
+  (sb-ext:gc :full t)
+  (format t "gc with a sleeping thread: ~a~%" (sb-thread:join-thread th)))
+(let ((th (sb-thread:make-thread (lambda () (let ((s 0)) (loop repeat 2000000 do (setf s (+ s (length (make-list 10))))) s)))))
+  (format t "alloc ~a~%" (sb-thread:join-thread th)))
+(defvar *lock* (sb-thread:make-mutex))
+(defvar *cv* (sb-thread:make-waitqueue))
+(defvar *count* 0)
+(mapc #'sb-thread:join-thread
+      (loop repeat 8 collect
+        (sb-thread:make-thread (lambda () (loop repeat 20000 do (sb-thread:with-mutex (*lock*) (incf *count*)))))))
+(format t "count ~a~%" *count*)
+(format t "alloc ~a~%"
+        (mapcar #'sb-thread:join-thread
+                (loop repeat 4 collect
+                  (sb-thread:make-thread (lambda () (let ((s 0)) (loop repeat 200000 do (setf s (+ s (length (make-list 10))))) s))))))
+(defvar *turn* 0)
+(flet ((player (me next)
+         (sb-thread:make-thread
+          (lambda ()
+            (loop repeat 2000 do
+              (sb-thread:with-mutex (*lock*)
+                (loop until (= *turn* me) do (sb-thread:condition-wait *cv* *lock*))
+                (setf *turn* next)
+                (sb-thread:condition-broadcast *cv*)))))))
+  (let ((a (player 0 1)) (b (player 1 0)))
+    (sb-thread:join-thread a) (sb-thread:join-thread b)
+    (format t "pingpong done ~a~%" *turn*)))
+(format t "timeout ~a~%" (handler-case (sb-ext:with-timeout 0.2 (sleep 2) :no) (sb-ext:timeout () :yes)))
+(let ((th (sb-thread:make-thread (lambda () (handler-case (loop (sleep 0.01)) (error () :interrupted))))))
+  (sleep 0.1)
+  (sb-thread:interrupt-thread th (lambda () (error "stop")))
+  (format t "interrupt ~a~%" (sb-thread:join-thread th)))
+(let ((srv (make-instance 'sb-bsd-sockets:inet-socket :type :stream :protocol :tcp)))
+  (setf (sb-bsd-sockets:sockopt-reuse-address srv) t)
+  (sb-bsd-sockets:socket-bind srv #(127 0 0 1) 0)
+  (sb-bsd-sockets:socket-listen srv 5)
+  (let* ((port (nth-value 1 (sb-bsd-sockets:socket-name srv)))
+         (th (sb-thread:make-thread
+              (lambda ()
+                (let ((st (sb-bsd-sockets:socket-make-stream (sb-bsd-sockets:socket-accept srv) :input t :output t)))
+                  (loop for line = (read-line st nil) while line
+                        do (write-line (string-upcase line) st) (force-output st))
+                  (close st)
+                  :served))))
+         (cl (make-instance 'sb-bsd-sockets:inet-socket :type :stream :protocol :tcp)))
+    (sb-bsd-sockets:socket-connect cl #(127 0 0 1) port)
+    (let ((st (sb-bsd-sockets:socket-make-stream cl :input t :output t)))
+      (loop for i below 100 do (format st "line ~a~%" i) (force-output st) (read-line st))
+      (format st "last~%") (force-output st)
+      (format t "echo ~a~%" (read-line st))
+      (close st))
+    (format t "server ~a~%" (sb-thread:join-thread th))))
+(format t "run-program ~a" (with-output-to-string (s) (sb-ext:run-program "/bin/echo" '("hi") :output s)))
+LISPEOF
+	T=60 on_workers 1 2 -- same_output sbcl --script "$f"
+	[[ "$native" == *"gc with a sleeping thread: SLEPT"*"alloc 20000000"*"count 160000"*"pingpong done 0"*"timeout YES"*"interrupt INTERRUPTED"*"echo LAST"*"server SERVED"*"run-program hi"*"exit=0" ]]
+}

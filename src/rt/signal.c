@@ -687,13 +687,38 @@ static void fault_in_task(struct evs_task *t, int sig, siginfo_t *info, ucontext
 	s->mask |= d.mask | ((d.flags & SA_NODEFER) ? 0 : evs_sigbit(sig));
 	s->mask &= ~never_blocked();
 	evs_bits_sigset(old, &uc->uc_sigmask);
-	call_direct(sig, info, uc);
 	bool in_shim = evs_safepoint_at_ip((uintptr_t)uc->uc_mcontext.gregs[REG_RIP]) == EVS_AT_SHIM;
+	/* The kernel's mask while the handler runs: the runtime's handler
+	 * blocks everything (evs_sig_action), but natively a handler takes
+	 * another fault (SBCL's collector, run from its SIGTRAP handler,
+	 * writes to pages it protected and takes the SIGSEGV), and a fault
+	 * with its signal blocked ends the process. Faults are never blocked
+	 * here, and in the program's code the worker takes signals again as
+	 * for any other handler (evs_sig_entry): the handler may wait (the
+	 * collector waits for the other threads to stop), and the worker's
+	 * other tasks then run under this mask. In the runtime the rest stays
+	 * blocked. */
+	struct evs_worker *w = evs_self;
+	uint64_t kgen = __atomic_load_n(&evs_sig_kgen, __ATOMIC_ACQUIRE);
+	sigset_t run = kmask;
+	if (!in_shim)
+		k_sigset(&run);
+	static const int faults[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS };
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+		sigdelset(&run, faults[i]);
+	REAL(pthread_sigmask)(SIG_SETMASK, &run, NULL);
+	if (!in_shim)
+		w->kgen_seen = kgen;
+	t->sigframes++;  /* a handler that waits stays on this worker */
+	call_direct(sig, info, uc);
+	t->sigframes--;
 	if (in_shim)
 		s->mask = old;
 	else
 		mask_after_handler(t, old, cls, uc);
 	uc->uc_sigmask = kmask;
+	if (!in_shim)
+		evs_sig_frame_renew(uc, kgen);
 }
 
 /* The runtime's handler for every signal the program handles. */
