@@ -15,6 +15,7 @@
  * false and the callers wait the runtime's way. */
 #ifndef EVS_ARCH_WINDOW_H
 #define EVS_ARCH_WINDOW_H
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <ucontext.h>
@@ -48,7 +49,7 @@ static inline bool evs_window_bail(ucontext_t *uc)
 static inline bool evs_window_eintr(const ucontext_t *uc)
 {
 	return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] == (uintptr_t)evs_window_sys + 2 &&
-	       uc->uc_mcontext.gregs[REG_RAX] == -4;
+	       uc->uc_mcontext.gregs[REG_RAX] == -EINTR;
 }
 #else
 #define evs_window_usable 0

@@ -165,8 +165,11 @@ static bool copied(int out, struct sf *s, size_t piece, long *res)
 		s->copy = false;
 		return false;
 	}
-	long r = got ? evs_sys6(SYS_sendto, out, w->copy_buf, got, MSG_DONTWAIT, 0, 0) : 0;
-	w->st[EVS_ST_sendfile_copies]++;
+	long r = 0;  /* end of file */
+	if (got) {
+		r = evs_sys6(SYS_sendto, out, w->copy_buf, got, MSG_DONTWAIT, 0, 0);
+		w->st[EVS_ST_sendfile_copies]++;
+	}
 	if (r > 0)
 		*s->offp += r;
 	*res = r;
