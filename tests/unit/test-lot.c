@@ -236,6 +236,13 @@ static void nap(int ms)
 	evs_lot_park(&nap_word, 7, evs_now_ns() + ms * MS, EVS_WAIT_sleep, false);
 }
 
+/* Is t parked in the lot? On one worker with the monitor off, a task
+ * main sees switched out has parked: nothing else takes it off the CPU. */
+static bool in_lot(struct evs_task *t)
+{
+	return __atomic_load_n(&t->parked_on, __ATOMIC_RELAXED) == EVS_WAIT_sem;
+}
+
 static struct evs_task *spawn(struct tpark *p)
 {
 	pthread_t pt;
@@ -347,15 +354,31 @@ static void tasks(void)
 	pthread_attr_destroy(&small);
 	struct tpark z = { .deadline = INT64_MAX };
 	struct evs_task *tz = spawn(&z);
-	nap(20);
+	/* Every one of them parked before the unpark. They start one after
+	 * the other on the one worker, and a nap of a set time does not
+	 * ensure that: when main's timer fires first (a loaded machine held
+	 * the process off the CPU for a while), main's turn comes between
+	 * two new tasks, the unpark found z not parked yet, and z then
+	 * parked on tword for good: join(tz) hung (1 run in 60 with other
+	 * loads on the machine). */
+	int64_t give_up = evs_now_ns() + 10000 * MS;
+	int unparked;
+	do {
+		nap(1);
+		unparked = !tz || !in_lot(tz);
+		for (int i = 0; i < made; i++)
+			unparked += !in_lot(ot[i]);
+	} while (unparked && evs_now_ns() < give_up);
+	CHECK(unparked == 0, "%d of the %d tasks had not parked after 10 s", unparked, made + 1);
 	n = evs_lot_unpark(&tword, -1);
-	nap(20);
+	nap(20);  /* z, queued before main parks, runs first */
 	int back = 0;
 	for (int i = 0; i < made; i++)
 		back += op[i].back != 0;
 	CHECK(made == NOTHER && n == 1 && z.back && back == 0,
 	      "unpark(all) of one word with %d tasks on others: returned %d, %d of the others woke",
 	      made, n, back);
+	evs_lot_unpark(&tword, -1);  /* a failed check must not hang the joins */
 	int wrong = 0;
 	for (int i = 0; i < made; i++)
 		wrong += evs_lot_unpark(&others[i], -1) != 1;
