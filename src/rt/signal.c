@@ -725,6 +725,7 @@ static void fault_in_task(struct evs_task *t, int sig, siginfo_t *info, ucontext
 static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 {
 	int saved = errno;
+	evs_sig_entered();
 	ucontext_t *uc = ucv;
 	struct evs_worker *w = evs_self;
 	struct evs_task *t = w ? w->cur : NULL;
