@@ -326,15 +326,6 @@ void evs_monitor_nudge_slow(void)
 		evs_sys3(SYS_tgkill, evs_sys3(SYS_getpid, 0, 0, 0), tid, EVS_SIG_PREEMPT);
 }
 
-/* The monitor thread's voluntary context switches so far. */
-static long own_nvcsw(void)
-{
-	struct rusage ru;
-	if (evs_sys3(SYS_getrusage, RUSAGE_THREAD, &ru, 0) != 0)
-		return -1;
-	return ru.ru_nvcsw;
-}
-
 static void monitor_sleep(int64_t ns, bool slow)
 {
 	struct timespec ts = { ns / 1000000000, ns % 1000000000 };
@@ -346,14 +337,15 @@ static void monitor_sleep(int64_t ns, bool slow)
 	uint64_t set = 1ull << (EVS_SIG_PREEMPT - 1);
 	if (slow)
 		__atomic_store_n(&evs_monitor_slow, 1, __ATOMIC_SEQ_CST);
-	long nv = __atomic_load_n(&evs_stop_waiters, __ATOMIC_RELAXED) > 0 ? own_nvcsw() : -1;
+	long nv = evs_stop_watch();
 	int64_t slept_at = evs_stop_mark();
-	long r = evs_sys6(SYS_rt_sigtimedwait, &set, 0, &ts, sizeof(set), 0, 0);
+	evs_sys6(SYS_rt_sigtimedwait, &set, 0, &ts, sizeof(set), 0, 0);
 	if (slow)
 		__atomic_store_n(&evs_monitor_slow, 0, __ATOMIC_RELAXED);
-	/* One voluntary switch is the sleep; a second, the stop (nothing
-	 * else between the two looks blocks: every signal is blocked here) */
-	if (r == -EINTR || (nv >= 0 && own_nvcsw() - nv >= 2))
+	/* The sleep is one voluntary switch (this call sleeps at most once);
+	 * a second is a stop, whether the sleep ended with EINTR or had timed
+	 * out while the thread waited for a CPU */
+	if (evs_stop_seen(nv))
 		evs_sig_stopped(slept_at);
 }
 

@@ -218,6 +218,20 @@ static inline void evs_stop_wait(int d)
 {
 	__atomic_add_fetch(&evs_stop_waiters, d, __ATOMIC_RELAXED);
 }
+/* The calling thread's voluntary context switches so far (-1: unknown);
+ * a sleep is one, a stop one more. Read around a witness's sleep only
+ * while a task waits in such a call (evs_stop_waiters): an EINTR alone
+ * may be a handler that is not the runtime's (glibc's SIGSETXID, sent to
+ * every thread by setuid). */
+long evs_thread_nvcsw(void);
+static inline long evs_stop_watch(void)
+{
+	return __atomic_load_n(&evs_stop_waiters, __ATOMIC_RELAXED) > 0 ? evs_thread_nvcsw() : -1;
+}
+static inline bool evs_stop_seen(long nv_before)
+{
+	return nv_before >= 0 && evs_thread_nvcsw() - nv_before >= 2;
+}
 /* The process signalfd fired on this worker: sigwaits look again. */
 void evs_sig_kernel_pending(void);
 

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <sys/syscall.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 
 #define EVS_KSIGSET 8     /* the kernel's sigset_t: 64 bits */
@@ -65,6 +66,14 @@ void evs_sig_kernel_pending(void)
 
 int64_t evs_stop_after = -1;
 int evs_stop_waiters;
+
+long evs_thread_nvcsw(void)
+{
+	struct rusage ru;
+	if (evs_sys3(SYS_getrusage, RUSAGE_THREAD, &ru, 0) != 0)
+		return -1;
+	return ru.ru_nvcsw;
+}
 
 void evs_sig_stopped(int64_t slept_at)
 {
