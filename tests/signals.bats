@@ -311,3 +311,26 @@ make_case() {
 	T=30 on_workers 1 2 -- same_output "$PROGS/lone_poll_stop"
 	[[ "$native" == *"poll: 0 (errno 0), on time"*"ppoll: 0 (errno 0), the stop added"*"select: 0 (errno 0), the stop added"* ]]
 }
+
+# abort() raises SIGABRT with glibc's internal raise, past the shim's
+# hook: the signal came inside libc, was only noted, and abort's second
+# raise (the default action) ended the process before the program's
+# handler ran (CPython's faulthandler printed nothing for SIGABRT).
+@test "abort() and assert() with a SIGABRT handler: the handler runs before abort goes on (returning, jumping out with siglongjmp, in a thread) (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/abort_handler"
+	[[ "$native" == *"handler: signal 6"*"case 0: killed by signal 6"*"main: back from abort"*"case 1: exit 3"*"thread: back from abort"*"case 2: exit 4"*"handler: signal 6"*"case 3: killed by signal 6"* ]]
+}
+
+# Stopped and continued (^Z, fg) in epoll_wait, epoll_pwait, sigtimedwait
+# or sigwaitinfo: Linux ends them with EINTR, no handler involved
+# (signal(7)); poll and sigwait go on. Before, under the shim all waited
+# on to their end: the lone wait took the kernel's EINTR for one of its
+# own signals, and a parked task never heard of the stop. Alone (the
+# kernel's own call) and started (the task parks: the runtime's sleeping
+# threads hear of the stop), with both EVSHIM_NET settings.
+@test "stopped and continued in epoll_wait, epoll_pwait, sigtimedwait, sigwaitinfo: EINTR as natively; poll and sigwait go on (alone; with a thread on 1 and 2 workers, both EVSHIM_NET)" {
+	T=40 on_workers 1 -- same_output "$PROGS/stop_eintr"
+	EVSHIM_NET=epoll T=40 on_workers 1 2 -- same_output "$PROGS/stop_eintr" started
+	EVSHIM_NET=uring T=40 on_workers 2 -- same_output "$PROGS/stop_eintr" started
+	[[ "$native" == *"epoll_wait: -1 (EINTR)"*"epoll_pwait: -1 (EINTR)"*"sigtimedwait: -1 (EINTR)"*"sigwaitinfo: -1 (EINTR)"*"poll: 0"*"sigwait: 0, signal 10"*"reader: 1"* ]]
+}

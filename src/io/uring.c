@@ -34,6 +34,7 @@ struct evs_uring {
 	int evfd;
 	int inflight;  /* file operations submitted, not reaped: below EVS_URING_ENTRIES */
 	bool net;      /* a net ring: the worker waits in it, once armed */
+	bool coop;     /* made with COOP_TASKRUN: completions never interrupt */
 	bool armed;    /* its polls are in (evs_uring_arm_net) */
 	bool epoll_ready;  /* the epoll set's poll fired */
 	bool own_flush;    /* the SQ index array maps slot i to entry i (checked):
@@ -146,6 +147,7 @@ int evs_uring_new_net(struct evs_uring **out, int epfd, int evfd, bool (*still)(
 	struct io_uring_params pa = { .flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | coop,
 				      .cq_entries = EVS_NET_CQ };
 	int e = io_uring_queue_init_params(EVS_NET_SQ, &u->ring, &pa);
+	u->coop = e >= 0;
 	if (e == -EINVAL) {
 		pa = (struct io_uring_params){ .flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL,
 					       .cq_entries = EVS_NET_CQ };
@@ -183,6 +185,11 @@ int evs_uring_arm_net(struct evs_uring *u)
 	evs_sys6(SYS_epoll_ctl, u->epfd, EPOLL_CTL_DEL, u->pokefd, 0, 0, 0);
 	u->armed = true;
 	return 0;
+}
+
+bool evs_uring_may_interrupt(const struct evs_uring *u)
+{
+	return u && (u->inflight > 0 || (u->net && !u->coop));
 }
 
 bool evs_uring_is_net(const struct evs_uring *u)

@@ -51,6 +51,10 @@ int evs_uring_probe_net(void);
  * evfd out of epfd), so their wake-ups are that thread's to reap. */
 int evs_uring_new_net(struct evs_uring **out, int epfd, int evfd, bool (*still)(void *user));
 int evs_uring_arm_net(struct evs_uring *u);
+/* Could a completion interrupt the thread's system calls (its work sent
+ * as a signal: an operation in flight on a ring made without
+ * COOP_TASKRUN)? Its EINTR is then not a stop's. */
+bool evs_uring_may_interrupt(const struct evs_uring *u);
 /* A net ring, armed: the worker waits in it. */
 bool evs_uring_is_net(const struct evs_uring *u);
 /* Queue a socket operation (not submitted: see evs_uring_flush). `user`

@@ -111,7 +111,7 @@ static long park_for_child(pid_t pid, bool stops)
 	long r;
 	for (;;) {
 		evs_fd_snapshot(req, m);
-		r = evs_fd_wait_many(req, m, deadline);
+		r = evs_fd_wait_many(req, m, deadline, NULL);
 		if (r != EVS_USE_REAL)
 			break;
 		/* epoll refused a pidfd: fall back on the timer alone */

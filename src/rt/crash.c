@@ -82,7 +82,14 @@ static void report(int sig, const siginfo_t *si, ucontext_t *uc, bool fault, boo
 	bool overflow = fault && t && t != &evs_main_task && lo && (sig == SIGSEGV || sig == SIGBUS) &&
 			((addr >= (uintptr_t)t->map && addr < lo) ||
 			 (sp < lo && sp + (64 << 20) > lo && addr < lo));
-	if (!overflow && evs_log_level < EVS_LOG_WARN)
+	/* Natively a crash prints nothing (the shell's "Segmentation fault"
+	 * is the shell's); the program's stderr stays its own (CPython's
+	 * faulthandler tests compare it) unless the runtime is the likely
+	 * cause: a task stack it sized ran out, or the fault is in the
+	 * runtime itself. The rest at EVSHIM_LOG=info and above. */
+	bool ours = !t || (fault && uc &&
+			   evs_safepoint_at_ip((uintptr_t)uc->uc_mcontext.gregs[REG_RIP]) == EVS_AT_SHIM);
+	if (!overflow && !(ours && evs_log_level >= EVS_LOG_WARN) && evs_log_level < EVS_LOG_INFO)
 		return;
 	o.n = 0;
 	put(&o, "evshim[%ld]: ", evs_sys3(SYS_getpid, 0, 0, 0));

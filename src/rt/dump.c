@@ -225,6 +225,7 @@ static void on_dump_signal(int sig, siginfo_t *si, void *uc)
 	(void)si;
 	(void)uc;
 	int saved = errno;
+	evs_sig_entered();
 	if (dump_evfd >= 0 && __atomic_load_n(&thread_up, __ATOMIC_ACQUIRE)) {
 		uint64_t one = 1;
 		evs_sys_write(dump_evfd, &one, sizeof(one));

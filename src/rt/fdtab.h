@@ -237,6 +237,8 @@ void evs_fd_snapshot(struct evs_pollreq *r, int n);
 /* Park until any request sees an event, or the deadline. Returns 0 (try
  * again), -ETIME, -ECANCELED, -EINTR (a signal came: its handler has not
  * run yet), or EVS_USE_REAL when epoll cannot hold one of the fds (the
- * caller makes the real, blocking call). */
-long evs_fd_wait_many(struct evs_pollreq *r, int n, int64_t deadline);
+ * caller makes the real, blocking call). stops: NULL, or when the call
+ * began (evs_stop_mark, rt/signal.h), for a call a stop of the process
+ * ends (epoll_wait): a stop heard of since ends the wait with -EINTR. */
+long evs_fd_wait_many(struct evs_pollreq *r, int n, int64_t deadline, const int64_t *stops);
 #endif

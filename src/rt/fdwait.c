@@ -7,6 +7,7 @@
 #include "task.h"
 #include "timer.h"
 #include "netring.h"
+#include "signal.h"
 #include "pipe.h"
 #include "../io/poller.h"
 #include "../libc/sys.h"
@@ -337,7 +338,7 @@ void evs_fd_snapshot(struct evs_pollreq *r, int n)
 	}
 }
 
-long evs_fd_wait_many(struct evs_pollreq *r, int n, int64_t deadline)
+long evs_fd_wait_many(struct evs_pollreq *r, int n, int64_t deadline, const int64_t *stops)
 {
 	struct evs_task *t = evs_current();
 	long ret = 0;
@@ -346,7 +347,12 @@ long evs_fd_wait_many(struct evs_pollreq *r, int n, int64_t deadline)
 			return EVS_USE_REAL;
 	if (deadline != INT64_MAX && evs_now_ns() >= deadline)
 		return -ETIME;
-	uint64_t token = evs_wait_open(0);
+	uint64_t token = evs_wait_open(stops ? EVS_WAIT_STOPINTR : 0);
+	/* after the open: a stop counted later wakes this wait */
+	if (stops && evs_stop_since(*stops)) {
+		evs_wait_abandon(token);
+		return -EINTR;
+	}
 	int i, stale = 0;
 	for (i = 0; i < n && !stale; i++) {
 		struct evs_fd *f = r[i].f;

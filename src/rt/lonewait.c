@@ -18,6 +18,7 @@
 #include "signal.h"
 #include "task.h"
 #include "../arch/window.h"
+#include "../io/uring.h"
 #include <errno.h>
 
 static bool alone(int64_t deadline)
@@ -78,11 +79,25 @@ long evs_lone_syscall_also(uint64_t also, long nr, long a0, long a1, long a2, lo
 		.nr = nr,
 		.a = { a0, a1, a2, a3, a4, a5 },
 	};
+	unsigned entries = w->sig_entries;
+	int64_t slept_at = evs_stop_mark();
 	__atomic_store_n(&w->lone_wait, 1, __ATOMIC_SEQ_CST);
 	long r = evs_window_syscall(&win);
 	__atomic_store_n(&w->lone_wait, 0, __ATOMIC_SEQ_CST);
 	w->st[EVS_ST_lone_waits]++;
-	if (r == -EINTR)
+	if (r == -EINTR) {
+		/* Not the stub's own exit (something noted or pending) and
+		 * no handler of ours began meanwhile: the kernel ended the
+		 * call itself, as it ends epoll_wait and sigtimedwait after
+		 * a stop and continue (signal(7)), which the program sees
+		 * natively. Not so when a completion of our own ring may
+		 * have interrupted it (its work sent as a signal). */
+		if (__atomic_load_n(&w->sig_entries, __ATOMIC_SEQ_CST) == entries &&
+		    __atomic_load_n(&w->sigin.head, __ATOMIC_ACQUIRE) == win.seen &&
+		    !(__atomic_load_n(&t->sig.pend, __ATOMIC_ACQUIRE) & ~win.blocked) &&
+		    !evs_uring_may_interrupt(w->uring))
+			evs_sig_stopped(slept_at);
 		evs_sig_worker_poll(w);  /* what the handler noted, to the task */
+	}
 	return r;
 }

@@ -230,6 +230,7 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 	struct evs_worker *w = evs_self;
 	if (!w)
 		goto out;
+	evs_sig_entered();
 	/* a signal given to a lone task about to wait in the kernel: the
 	 * wait does not begin (lonewait.c) */
 	evs_window_bail(uc);
@@ -304,10 +305,11 @@ void evs_monitor_owed_yield(struct evs_task *t)
 static pthread_t monitor;
 static int running;
 
-/* Slow mode: the monitor sleeps on mon_gen; a nudge bumps it and wakes
- * it (a futex word: no lost wake-up between the check and the sleep). */
+/* Slow mode: a nudge sends the runtime's signal to the monitor's thread,
+ * which blocks it and waits for it (no lost wake-up: one sent before the
+ * sleep stays pending and ends it at once). */
 int evs_monitor_slow;
-static uint32_t mon_gen;
+static int monitor_tid;
 
 void evs_monitor_nudge_slow(void)
 {
@@ -319,21 +321,32 @@ void evs_monitor_nudge_slow(void)
 		return;
 	if (!__atomic_exchange_n(&evs_monitor_slow, 0, __ATOMIC_ACQ_REL))
 		return;
-	__atomic_add_fetch(&mon_gen, 1, __ATOMIC_RELEASE);
-	evs_sys6(SYS_futex, &mon_gen, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+	int tid = __atomic_load_n(&monitor_tid, __ATOMIC_ACQUIRE);
+	if (tid > 0)
+		evs_sys3(SYS_tgkill, evs_sys3(SYS_getpid, 0, 0, 0), tid, EVS_SIG_PREEMPT);
 }
 
 static void monitor_sleep(int64_t ns, bool slow)
 {
 	struct timespec ts = { ns / 1000000000, ns % 1000000000 };
-	if (!slow) {
-		evs_sys3(SYS_nanosleep, &ts, 0, 0);
-		return;
-	}
-	uint32_t gen = __atomic_load_n(&mon_gen, __ATOMIC_ACQUIRE);
-	__atomic_store_n(&evs_monitor_slow, 1, __ATOMIC_SEQ_CST);
-	evs_sys6(SYS_futex, &mon_gen, FUTEX_WAIT_PRIVATE, gen, &ts, 0, 0);
-	__atomic_store_n(&evs_monitor_slow, 0, __ATOMIC_RELAXED);
+	/* rt_sigtimedwait for the nudge's signal (the thread blocks them
+	 * all), not nanosleep or a futex, which the kernel restarts after a
+	 * stop of the process: this sleep ends with EINTR once the process
+	 * is continued, as the program's epoll_wait does natively, and the
+	 * tasks parked in one are told (rt/signal.h). */
+	uint64_t set = 1ull << (EVS_SIG_PREEMPT - 1);
+	if (slow)
+		__atomic_store_n(&evs_monitor_slow, 1, __ATOMIC_SEQ_CST);
+	long nv = evs_stop_watch();
+	int64_t slept_at = evs_stop_mark();
+	evs_sys6(SYS_rt_sigtimedwait, &set, 0, &ts, sizeof(set), 0, 0);
+	if (slow)
+		__atomic_store_n(&evs_monitor_slow, 0, __ATOMIC_RELAXED);
+	/* The sleep is one voluntary switch (this call sleeps at most once);
+	 * a second is a stop, whether the sleep ended with EINTR or had timed
+	 * out while the thread waited for a CPU */
+	if (evs_stop_seen(nv))
+		evs_sig_stopped(slept_at);
 }
 
 static void stall_ended(struct evs_worker *w, int64_t now)
@@ -413,6 +426,7 @@ static void *monitor_main(void *arg)
 	(void)arg;
 	int64_t tick = EVS_MONITOR_TICK_NS;
 	bool slow = false;
+	__atomic_store_n(&monitor_tid, (int)evs_sys3(SYS_gettid, 0, 0, 0), __ATOMIC_RELEASE);
 	for (;;) {
 		monitor_sleep(tick, slow);
 		int64_t now = evs_now_ns();
@@ -604,4 +618,6 @@ bool evs_monitor_running(void)
 void evs_monitor_atfork_child(void)
 {
 	running = 0;  /* the watchdog stayed in the parent; started anew */
+	monitor_tid = 0;
+	evs_monitor_slow = 0;
 }

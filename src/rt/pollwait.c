@@ -40,10 +40,12 @@ static struct timespec *time_left(struct timespec *ts, int64_t deadline)
 
 /* Ask, park, ask again; or, for the process's only task, the call itself
  * (sched.h, evs_lone_may_wait). Returns check's result (>= 0 or -errno),
- * or EVS_USE_REAL. */
+ * or EVS_USE_REAL. stop_ends: a stop of the process ends the call with
+ * EINTR, as Linux ends epoll_wait (rt/signal.h); poll and select go on. */
 static long wait_loop(struct evs_pollreq *r, int n, int64_t deadline, check_fn check,
-		      direct_fn direct, void *arg)
+		      direct_fn direct, void *arg, bool stop_ends)
 {
+	int64_t stops = evs_stop_mark();
 	for (;;) {
 		evs_fd_snapshot(r, n);
 		if (evs_lone_may_wait(deadline)) {
@@ -52,12 +54,18 @@ static long wait_loop(struct evs_pollreq *r, int n, int64_t deadline, check_fn c
 				return got;
 			if (evs_sig_run() & EVS_SIG_RAN)
 				return -EINTR;  /* never restarted (signal(7)) */
+			if (stop_ends && evs_stop_since(stops))
+				return -EINTR;
 			continue;
 		}
 		int got = check(arg);
 		if (got != 0)
 			return got < 0 ? -errno : got;
-		long w = evs_fd_wait_many(r, n, deadline);
+		if (stop_ends)
+			evs_stop_wait(1);
+		long w = evs_fd_wait_many(r, n, deadline, stop_ends ? &stops : NULL);
+		if (stop_ends)
+			evs_stop_wait(-1);
 		if (w == -ETIME) {
 			got = check(arg);  /* the kernel's final word: 0 */
 			return got < 0 ? -errno : got;
@@ -68,6 +76,8 @@ static long wait_loop(struct evs_pollreq *r, int n, int64_t deadline, check_fn c
 		}
 		if (w == -EINTR) {  /* never restarted (signal(7)) */
 			if (evs_sig_run() & EVS_SIG_RAN)
+				return -EINTR;
+			if (stop_ends && evs_stop_since(stops))
 				return -EINTR;
 			continue;
 		}
@@ -131,7 +141,7 @@ long evs_poll(struct pollfd *fds, nfds_t n, int64_t deadline, bool ppoll)
 		r[i].dirs = fds[i].fd < 0 ? 0 : poll_dirs(fds[i].events);
 	}
 	struct pollargs a = { fds, n, ppoll };
-	long got = wait_loop(r, (int)n, deadline, poll_check, poll_direct, &a);
+	long got = wait_loop(r, (int)n, deadline, poll_check, poll_direct, &a, false);
 	/* The program will read what poll found: its read tries first
 	 * (fdtab.h, invariant 5: a skip there would wait for our poller). */
 	for (nfds_t i = 0; got > 0 && i < n; i++)
@@ -200,7 +210,7 @@ long evs_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, int64_t deadline)
 		if (d)
 			r[i++] = (struct evs_pollreq){ .fd = fd, .dirs = d };
 	}
-	long got = wait_loop(r, n, deadline, select_check, select_direct, &a);
+	long got = wait_loop(r, n, deadline, select_check, select_direct, &a, false);
 	if (r != sb)
 		free(r);
 	/* The sets as the program gave them: for the real call, and after
@@ -250,5 +260,5 @@ long evs_epoll_wait(int epfd, struct epoll_event *ev, int max, int64_t deadline)
 {
 	struct evs_pollreq r = { .fd = epfd, .dirs = 1 << EVS_IN };
 	struct epargs a = { epfd, ev, max };
-	return wait_loop(&r, 1, deadline, epoll_check, epoll_direct, &a);
+	return wait_loop(&r, 1, deadline, epoll_check, epoll_direct, &a, true);
 }

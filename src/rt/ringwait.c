@@ -15,7 +15,7 @@ long evs_ring_wait(int ring_fd, bool (*ready)(void *), void *arg, int64_t deadli
 		evs_fd_snapshot(&r, 1);  /* before the look: an edge after it is kept */
 		if (ready(arg))
 			return 0;
-		long w = evs_fd_wait_many(&r, 1, deadline);
+		long w = evs_fd_wait_many(&r, 1, deadline, NULL);
 		if (w == -ETIME)
 			return ready(arg) ? 0 : -ETIME;
 		if (w == -ECANCELED) {

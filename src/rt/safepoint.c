@@ -51,6 +51,7 @@ static const char *const wrappers[] = {
 };
 #define NWRAP (sizeof(wrappers) / sizeof(wrappers[0]))
 static uintptr_t wrapper_at[NWRAP];
+static uintptr_t raise_at, raise_end;  /* libc's raise (abort's, assert's) */
 
 static int kind_of_name(const char *name)
 {
@@ -363,6 +364,31 @@ static enum evs_at walk(ucontext_t *uc, bool main_task, uintptr_t stack_lo, uint
 	return libc_seen || !program_seen ? EVS_AT_LIBC : EVS_AT_PROGRAM;
 }
 
+#define EVS_RAISE_WORDS 64  /* raise's return address is this close */
+
+bool evs_safepoint_raised(ucontext_t *uc, uintptr_t stack_lo, uintptr_t stack_hi)
+{
+	/* No unwinder (it is set up only once the runtime starts, and a
+	 * single-threaded program aborts too): the interrupted instruction
+	 * is libc's, and a return address into raise, just after a call, is
+	 * among the words above the stack pointer (libc's pthread_kill runs
+	 * the tgkill for raise with its frame below raise's). */
+	if (!raise_at || !stack_hi)
+		return false;
+	const struct mod *m = module_of((uintptr_t)uc->uc_mcontext.gregs[REG_RIP]);
+	if (!m || m->kind != MOD_LIBC)
+		return false;
+	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+	if (sp < stack_lo || sp >= stack_hi)
+		return false;  /* not on the task's stack: words above it unknown */
+	for (int i = 0; i < EVS_RAISE_WORDS && sp + (i + 1) * sizeof(uintptr_t) <= stack_hi; i++) {
+		uintptr_t v = ((const uintptr_t *)sp)[i];
+		if (v > raise_at && v < raise_end && after_call(m, v))
+			return true;
+	}
+	return false;
+}
+
 /* libunwind calls pthread_sigmask and pthread_mutex_lock itself: while it
  * walks, this thread looks like one the runtime does not own, so those
  * calls go straight to libc instead of into the runtime (whose locks the
@@ -443,5 +469,14 @@ void evs_safepoint_init(void)
 		/* only libc's own: a wrapper the program defines is its code */
 		if (m && m->kind == MOD_LIBC)
 			wrapper_at[i] = (uintptr_t)p;
+	}
+	void *r = dlsym(RTLD_NEXT, "raise");
+	const struct mod *m = r ? module_of((uintptr_t)r) : NULL;
+	Dl_info di;
+	const ElfW(Sym) *sym = NULL;
+	if (m && m->kind == MOD_LIBC && dladdr1(r, &di, (void **)&sym, RTLD_DL_SYMENT) && sym &&
+	    sym->st_size) {
+		raise_at = (uintptr_t)r;
+		raise_end = raise_at + sym->st_size;
 	}
 }

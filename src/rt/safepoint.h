@@ -42,6 +42,13 @@ void evs_safepoint_unwind_setup(void);
  * (generated) is crossed by its frame pointers within it, and with
  * stack_hi 0 it counts as libc (cannot tell). */
 enum evs_at evs_safepoint_classify(ucontext_t *uc, bool main_task, uintptr_t stack_lo, uintptr_t stack_hi);
+/* Was the thread interrupted inside libc's own raise (within its first
+ * frames: abort, assert and glibc's fatal errors call it directly, past
+ * the shim's hook)? Natively the handler of such a signal has run when
+ * raise returns; abort then restores the default action and raises again
+ * (in libc, where the shim does not see it), so a signal only noted
+ * there would never reach the program's handler. */
+bool evs_safepoint_raised(ucontext_t *uc, uintptr_t stack_lo, uintptr_t stack_hi);
 /* The interrupted instruction alone: EVS_AT_PROGRAM when it is in the
  * program's own code (the shim calls the program only at clean points, so
  * no shim state can be half-updated then), EVS_AT_SHIM when in the shim,

@@ -579,6 +579,22 @@ static int64_t sleep_timeout(struct evs_worker *w, int64_t next)
 /* idle() for a worker that waits in its net ring: the spin looks at the
  * ring's memory (completions, the epoll set's poll), never at the kernel,
  * and the sleep is one io_uring_enter that also submits what is queued. */
+/* The worker's own sleep ended with EINTR and no handler of ours began
+ * on its thread meanwhile: the process was stopped and continued (or a
+ * tracer stopped it), which ends the program's epoll_wait natively too.
+ * The monitor's sleep says so as well; a second witness, since a thread
+ * that is not asleep in the kernel at the stop (the monitor between two
+ * sleeps, or waiting for a CPU) never hears of it. */
+static void stop_witness(struct evs_worker *w, long r, unsigned entries, int64_t slept_at, long nv)
+{
+	/* and a stop's extra context switch: the wait may sleep more than
+	 * once for itself, and other handlers than ours end it too */
+	if (r == -EINTR && __atomic_load_n(&w->sig_entries, __ATOMIC_SEQ_CST) == entries &&
+	    evs_sig_inbox_empty(&w->sigin) && !evs_uring_may_interrupt(w->uring) &&
+	    evs_stop_seen(nv))
+		evs_sig_stopped(slept_at);
+}
+
 static void idle_ring(struct evs_worker *w, struct evs_uring *u)
 {
 	int64_t next = evs_timer_next(&w->timers);
@@ -601,7 +617,10 @@ static void idle_ring(struct evs_worker *w, struct evs_uring *u)
 	}
 	if (!may_sleep(w, u))
 		return;
-	evs_uring_wait(u, sleep_timeout(w, next));
+	unsigned entries = w->sig_entries;
+	long nv = evs_stop_watch();
+	int64_t slept_at = evs_stop_mark();
+	stop_witness(w, evs_uring_wait(u, sleep_timeout(w, next)), entries, slept_at, nv);
 	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
 	ring_round(w, u);
 }
@@ -623,7 +642,11 @@ static void idle(struct evs_worker *w)
 
 	if (!may_sleep(w, NULL))
 		return;
+	unsigned entries = w->sig_entries;
+	long nv = evs_stop_watch();
+	int64_t slept_at = evs_stop_mark();
 	int n = evs_poller_wait(w->epfd, sleep_timeout(w, next), ev, EVS_POLL_BATCH);
+	stop_witness(w, n, entries, slept_at, nv);
 	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
 	if (n > 0)
 		dispatch(w, ev, n);

@@ -29,6 +29,8 @@ struct evs_worker {
 	struct evs_siginbox sigin;   /* signals its handler noted inside the runtime */
 	uint8_t sigfd_armed;         /* the process signalfd is in epfd */
 	uint64_t parks_by[EVS_WAIT__N];  /* parks per cause */
+	unsigned sig_entries;        /* the runtime's signal handlers begun on this
+	                              * thread (evs_sig_entered) */
 
 	/* Any thread. */
 	int sleeping;                /* atomic: 1 while in (or about to enter) epoll_wait */
@@ -118,6 +120,17 @@ void evs_sched_atfork_child(void);
  * is entered ends it too (-EINTR, the signal routed to the task; the
  * caller runs its handlers and decides). */
 bool evs_lone_may_wait(int64_t deadline);
+/* First thing in each of the runtime's signal handlers that can land on a
+ * worker: a lone wait's -EINTR with no handler begun meanwhile is the
+ * kernel's own (a stop and continue, a tracer), which the program sees. */
+static inline void evs_sig_entered(void)
+{
+	struct evs_worker *w = evs_self;
+	if (w) {
+		w->sig_entries++;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	}
+}
 long evs_lone_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 /* The same, also ended by a signal queued for the task that it blocks
  * but waits for (`also`, signal bits: sigwait's set). */

@@ -664,6 +664,20 @@ static bool at_safe_point(struct evs_task *t, ucontext_t *uc)
 	return at != EVS_AT_SHIM;
 }
 
+/* A signal the task sent itself from inside libc's own raise (the shim's
+ * raise hook never saw it): abort's SIGABRT, which abort unblocks itself,
+ * or another the task does not block. */
+static bool at_libc_raise(struct evs_task *t, int sig, const siginfo_t *info, ucontext_t *uc)
+{
+	if (info->si_pid != (pid_t)evs_sys3(SYS_getpid, 0, 0, 0))
+		return false;
+	if (sig != SIGABRT && (sig_of(t)->mask & evs_sigbit(sig)))
+		return false;
+	uintptr_t lo, hi;
+	evs_monitor_stack_of(t, &lo, &hi);
+	return evs_safepoint_raised(uc, lo, hi);
+}
+
 /* A fault's handler run on the spot in task t: while it runs, the task's
  * mask (what pthread_sigmask answers) has the action's sa_mask and the
  * signal added, and the handler sees its mask before in its context, as
@@ -725,6 +739,7 @@ static void fault_in_task(struct evs_task *t, int sig, siginfo_t *info, ucontext
 static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 {
 	int saved = errno;
+	evs_sig_entered();
 	ucontext_t *uc = ucv;
 	struct evs_worker *w = evs_self;
 	struct evs_task *t = w ? w->cur : NULL;
@@ -737,6 +752,14 @@ static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 	if (t && is_fault(sig, info)) {
 		/* a fault: the program's handler, on the spot, as the kernel
 		 * would, with the task's mask as the kernel would set it */
+		errno = saved;
+		fault_in_task(t, sig, info, uc);
+		return;
+	}
+	if (t && info->si_code == SI_TKILL && at_libc_raise(t, sig, info, uc)) {
+		/* abort(), assert() and glibc's fatal errors: the program's
+		 * handler now, as natively, before libc goes on (to the default
+		 * action: noted, it would never run) */
 		errno = saved;
 		fault_in_task(t, sig, info, uc);
 		return;

@@ -36,6 +36,7 @@
 #define EVS_SIGNAL_H
 #include "../evs.h"
 #include "../list.h"
+#include "timer.h"
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -184,6 +185,53 @@ int evs_sig_kill_self(int sig, const siginfo_t *info);
 long evs_sig_wait(evs_sigbits set, siginfo_t *info, int64_t deadline);
 /* sigsuspend, pause: always -EINTR (after a handler ran), or -ECANCELED. */
 long evs_sig_suspend(evs_sigbits mask);
+/* A stop of the process (SIGSTOP or another stop signal, then SIGCONT)
+ * ends a thread's epoll_wait, epoll_pwait, sigwaitinfo and sigtimedwait
+ * with EINTR on Linux (signal(7)); the others restart. The runtime hears
+ * of a stop from its threads' own sleeps, which it ends too: the
+ * monitor's, a worker's, a lone task's kernel wait (witnesses). Each
+ * witness knows that the stop came after its sleep began (`slept_at`),
+ * so a call begun before that was waiting at the stop; evs_stop_after is
+ * the latest such moment heard of. evs_sig_stopped: a witness reports,
+ * and the tasks parked with EVS_WAIT_STOPINTR are woken to compare. A
+ * call that a stop ends notes when it began (evs_stop_mark) and asks
+ * (evs_stop_since): a second witness of the same stop, late, does not
+ * end a call begun after the first one's EINTR (its sleep began before
+ * the stop, so before that call). */
+extern int64_t evs_stop_after;
+void evs_sig_stopped(int64_t slept_at);
+static inline int64_t evs_stop_mark(void)
+{
+	return evs_now_ns();
+}
+static inline bool evs_stop_since(int64_t began)
+{
+	return __atomic_load_n(&evs_stop_after, __ATOMIC_SEQ_CST) >= began;
+}
+/* Tasks parked in such a call: while there are some, the monitor also
+ * counts its own voluntary context switches across its sleep (a stop is
+ * one more), so that a stop that came while its sleep had ended but the
+ * thread waited for a CPU (the call then returns as if nothing came) is
+ * heard of too. */
+extern int evs_stop_waiters;
+static inline void evs_stop_wait(int d)
+{
+	__atomic_add_fetch(&evs_stop_waiters, d, __ATOMIC_RELAXED);
+}
+/* The calling thread's voluntary context switches so far (-1: unknown);
+ * a sleep is one, a stop one more. Read around a witness's sleep only
+ * while a task waits in such a call (evs_stop_waiters): an EINTR alone
+ * may be a handler that is not the runtime's (glibc's SIGSETXID, sent to
+ * every thread by setuid). */
+long evs_thread_nvcsw(void);
+static inline long evs_stop_watch(void)
+{
+	return __atomic_load_n(&evs_stop_waiters, __ATOMIC_RELAXED) > 0 ? evs_thread_nvcsw() : -1;
+}
+static inline bool evs_stop_seen(long nv_before)
+{
+	return nv_before >= 0 && evs_thread_nvcsw() - nv_before >= 2;
+}
 /* The process signalfd fired on this worker: sigwaits look again. */
 void evs_sig_kernel_pending(void);
 

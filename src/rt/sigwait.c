@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <sys/syscall.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 
 #define EVS_KSIGSET 8     /* the kernel's sigset_t: 64 bits */
@@ -59,6 +60,35 @@ void evs_sig_kernel_pending(void)
 		uint64_t w = __atomic_load_n(&t->wait, __ATOMIC_SEQ_CST);
 		if (t->sig.waiting && (w & 1))
 			evs_task_wake(t, w, EVS_WAKE_EVENT);
+	}
+	evs_spin_unlock(&evs_sig_lock);
+}
+
+int64_t evs_stop_after = -1;
+int evs_stop_waiters;
+
+long evs_thread_nvcsw(void)
+{
+	struct rusage ru;
+	if (evs_sys3(SYS_getrusage, RUSAGE_THREAD, &ru, 0) != 0)
+		return -1;
+	return ru.ru_nvcsw;
+}
+
+void evs_sig_stopped(int64_t slept_at)
+{
+	/* Noted first: a task that opens its wait after the walk sees it
+	 * when it compares (evs_stop_since). */
+	int64_t was = __atomic_load_n(&evs_stop_after, __ATOMIC_SEQ_CST);
+	while (was < slept_at && !__atomic_compare_exchange_n(&evs_stop_after, &was, slept_at, false,
+							       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		;
+	evs_spin_lock(&evs_sig_lock);
+	for (struct evs_link *l = evs_sig_tasks.head; l; l = l->next) {
+		struct evs_task *t = evs_container_of(l, struct evs_task, sig.all);
+		uint64_t w = __atomic_load_n(&t->wait, __ATOMIC_SEQ_CST);
+		if ((w & 1) && (__atomic_load_n(&t->wait_flags, __ATOMIC_RELAXED) & EVS_WAIT_STOPINTR))
+			evs_task_wake(t, w, EVS_WAKE_SIGNAL);
 	}
 	evs_spin_unlock(&evs_sig_lock);
 }
@@ -110,6 +140,7 @@ long evs_sig_wait(evs_sigbits set, siginfo_t *info, int64_t deadline)
 	struct evs_tasksig *s = &t->sig;
 	sigset_t kset;
 	evs_bits_sigset(set, &kset);
+	int64_t stops = evs_stop_mark();  /* a stop ends the wait: EINTR */
 	for (;;) {
 		evs_spin_lock(&evs_sig_lock);
 		if (take_queued(t, set, info)) {
@@ -125,24 +156,28 @@ long evs_sig_wait(evs_sigbits set, siginfo_t *info, int64_t deadline)
 				return k;  /* the signal, -EAGAIN at the deadline */
 			if (evs_sig_run() & EVS_SIG_RAN)
 				return -EINTR;  /* a handler for another signal ran */
-			continue;  /* one of the set queued, or a stop: look again */
+			if (evs_stop_since(stops))
+				return -EINTR;  /* the process was stopped and continued */
+			continue;  /* one of the set queued: look again */
 		}
 		s->waiting = set;
 		s->handed_sig = 0;
-		uint64_t tok = evs_wait_open(0);
+		uint64_t tok = evs_wait_open(EVS_WAIT_STOPINTR);
 		evs_spin_unlock(&evs_sig_lock);
 
 		bool armed = arm(t->w);
 		struct timespec zero = { 0, 0 };
 		long k = evs_sys6(SYS_rt_sigtimedwait, &kset, info, &zero, EVS_KSIGSET, 0, 0);
 		int why = EVS_WAKE_EVENT;
-		if (k > 0 || evs_now_ns() >= deadline) {
+		if (k > 0 || evs_now_ns() >= deadline || evs_stop_since(stops)) {
 			evs_wait_abandon(tok);
 		} else {
 			int64_t until = deadline;
 			if (!armed && until - evs_now_ns() > EVS_SIGWAIT_POLL_NS)
 				until = evs_now_ns() + EVS_SIGWAIT_POLL_NS;
+			evs_stop_wait(1);
 			why = evs_park(tok, until, EVS_WAIT_signal, (intptr_t)set);
+			evs_stop_wait(-1);
 			if (why == EVS_WAKE_TIMEOUT && until != deadline)
 				why = EVS_WAKE_EVENT;  /* only the poll interval: look again */
 		}
@@ -181,6 +216,8 @@ long evs_sig_wait(evs_sigbits set, siginfo_t *info, int64_t deadline)
 			if (evs_now_ns() >= deadline)
 				return -EAGAIN;
 		}
+		if (evs_stop_since(stops))
+			return -EINTR;  /* the process was stopped and continued */
 	}
 }
 

@@ -73,6 +73,8 @@ static inline long evs_wake_ret(int why)
 			       * kernel's until the operation completes */
 #define EVS_WAIT_NOSIGNAL 2u  /* nor may a signal: its handler runs after (a
 			       * disk read is not interruptible natively either) */
+#define EVS_WAIT_STOPINTR 4u  /* a stop of the process ends it (EVS_WAKE_SIGNAL):
+			       * epoll_wait, sigtimedwait (rt/signal.h) */
 
 #define EVS_KEY_BLOCK 32
 #define EVS_KEY_BLOCKS (1024 / EVS_KEY_BLOCK)   /* PTHREAD_KEYS_MAX */

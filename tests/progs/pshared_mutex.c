@@ -79,8 +79,9 @@ static void rounds(struct shared *s, const char *name)
 	       WEXITSTATUS(st));
 }
 
-/* A child that takes the lock and holds it for 20 ms, then lets go
- * (`unlock`) or exits holding it; returned once it holds it. */
+/* A child that takes the lock and holds it until the parent waits for it
+ * and 20 ms more, then lets go (`unlock`) or exits holding it; returned
+ * once it holds it. */
 static pid_t child_holding(struct shared *s, int unlock)
 {
 	s->released = 0;
@@ -89,6 +90,15 @@ static pid_t child_holding(struct shared *s, int unlock)
 	if (c == 0) {
 		pthread_mutex_lock(&s->m);
 		s->child_holds = 1;
+		/* until the parent waits (it marked the word, as glibc's waiter
+		 * does: 2, or FUTEX_WAITERS on a robust owner's id), so its
+		 * wait is certain on a loaded machine too; at most 5 s */
+		for (int i = 0; i < 5000; i++) {
+			int w = __atomic_load_n(&s->m.__data.__lock, __ATOMIC_ACQUIRE);
+			if (w == 2 || (w & 0x80000000))
+				break;
+			usleep(1000);
+		}
 		struct timespec d = { 0, 20 * 1000000L };
 		nanosleep(&d, NULL);
 		if (unlock) {
