@@ -120,3 +120,9 @@ cpython() {
 @test "cpython test_asyncio.test_events under the shim" { cpython shim test_asyncio.test_events; }
 @test "cpython test_eintr natively" { cpython native test_eintr; }
 @test "cpython test_eintr under the shim" { cpython shim test_eintr; }
+# Fatal errors: faulthandler's handlers for SIGSEGV, SIGABRT (abort()
+# raises it inside libc, past the shim's raise hook), SIGFPE, its
+# dump_traceback_later watchdog thread, and stderr compared byte for byte
+# (the shim's crash report broke three of them until 2026-12-03).
+@test "cpython test_faulthandler natively" { cpython native test_faulthandler; }
+@test "cpython test_faulthandler under the shim" { cpython shim test_faulthandler; }
