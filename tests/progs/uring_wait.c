@@ -53,8 +53,10 @@ int main(void)
 	io_uring_cqe_seen(&ring, cqe);
 	pthread_join(fl, NULL);
 
-	/* nothing is in flight: a timed wait times out */
-	struct __kernel_timespec ts = { 0, 30000000 };
+	/* nothing is in flight: a timed wait times out (100 ms: natively the
+	 * ticker, 2 ms a tick, ticked fewer than 4 times in 30 ms on a machine
+	 * at load 12, and the comparison failed) */
+	struct __kernel_timespec ts = { 0, 100000000 };
 	tick.ticks = 0;
 	tick.watch = 1;
 	r = io_uring_wait_cqe_timeout(&ring, &cqe, &ts);
