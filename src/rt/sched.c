@@ -563,6 +563,16 @@ static bool may_sleep(struct evs_worker *w, struct evs_uring *u)
 	return true;
 }
 
+/* The signal mask w's thread sleeps under (evs_sig_sleep_bits), or NULL
+ * for K as it has it. No task lives on w when none is counted in its
+ * ntasks and it is not worker 0, home of the main task (never counted
+ * there, never moved). */
+static const uint64_t *sleep_mask(struct evs_worker *w, uint64_t *m)
+{
+	bool none = w != &evs_workers[0] && !__atomic_load_n(&w->ntasks, __ATOMIC_SEQ_CST);
+	return evs_sig_sleep_bits(w, none, m) ? m : NULL;
+}
+
 /* How long the sleep may last: until the next timer (-1: none), within
  * the worker's idle limit. */
 static int64_t sleep_timeout(struct evs_worker *w, int64_t next)
@@ -601,7 +611,8 @@ static void idle_ring(struct evs_worker *w, struct evs_uring *u)
 	}
 	if (!may_sleep(w, u))
 		return;
-	evs_uring_wait(u, sleep_timeout(w, next));
+	uint64_t m;
+	evs_uring_wait(u, sleep_timeout(w, next), sleep_mask(w, &m));
 	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
 	ring_round(w, u);
 }
@@ -623,7 +634,10 @@ static void idle(struct evs_worker *w)
 
 	if (!may_sleep(w, NULL))
 		return;
-	int n = evs_poller_wait(w->epfd, sleep_timeout(w, next), ev, EVS_POLL_BATCH);
+	/* what its tasks all block stays closed while it sleeps (signal.h) */
+	uint64_t m;
+	int n = evs_poller_wait_masked(w->epfd, sleep_timeout(w, next), ev, EVS_POLL_BATCH,
+				       sleep_mask(w, &m));
 	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
 	if (n > 0)
 		dispatch(w, ev, n);
