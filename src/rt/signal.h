@@ -18,6 +18,9 @@
  *      default action does not fire). Tasks are grouped by identical masks
  *      (classes), so K changes only when a mask class appears or goes,
  *      never when a task is created (it inherits its creator's mask).
+ *      While a worker sleeps, its thread blocks more: what all the tasks
+ *      living on it block (evs_sig_sleep_bits), so that a process
+ *      signal goes to the thread of a task that takes it.
  *   3. Routing: a signal that reaches the runtime's handler goes to a task
  *      that takes it: a task in sigwait for it; else, for one sent to the
  *      process, the main task if it does not block it, else the task that
