@@ -171,19 +171,26 @@ int evs_poller_retag(int epfd, int fd, uint64_t tag)
 
 int evs_poller_wait(int epfd, int64_t timeout_ns, struct epoll_event *ev, int max)
 {
+	return evs_poller_wait_masked(epfd, timeout_ns, ev, max, NULL);
+}
+
+int evs_poller_wait_masked(int epfd, int64_t timeout_ns, struct epoll_event *ev, int max,
+			   const uint64_t *kmask)
+{
 	static int no_pwait2;
+	long ksize = kmask ? (long)sizeof(*kmask) : 0;
 	long r;
 	if (timeout_ns > 0 && !no_pwait2) {
 		/* epoll_pwait2 takes a timespec: sleeps end on time, not on the
 		 * next whole millisecond. */
 		struct timespec ts = { timeout_ns / 1000000000, timeout_ns % 1000000000 };
-		r = evs_sys6(SYS_epoll_pwait2, epfd, ev, max, &ts, 0, 0);
+		r = evs_sys6(SYS_epoll_pwait2, epfd, ev, max, &ts, kmask, ksize);
 		if (r != -ENOSYS)
 			return (int)r;
 		no_pwait2 = 1;
 	}
 	int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
-	r = evs_sys6(SYS_epoll_pwait, epfd, ev, max, ms, 0, 0);
+	r = evs_sys6(SYS_epoll_pwait, epfd, ev, max, ms, kmask, ksize);
 	return (int)r;
 }
 

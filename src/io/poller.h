@@ -25,6 +25,10 @@ int evs_poller_init(int *epfd, int *evfd);
 int evs_poller_eventfd(int epfd, uint64_t tag);
 /* Wait up to timeout_ns (-1: forever, 0: just look). */
 int evs_poller_wait(int epfd, int64_t timeout_ns, struct epoll_event *ev, int max);
+/* The same with the thread's signal mask replaced by *kmask (the kernel's
+ * 64-bit sigset) while it waits; kmask NULL: the mask as it is. */
+int evs_poller_wait_masked(int epfd, int64_t timeout_ns, struct epoll_event *ev, int max,
+			   const uint64_t *kmask);
 void evs_poller_poke(int evfd);
 /* Would evs_poller_wait(epfd, 0, ...) report something? Asked from
  * another thread (the monitor): looks at the set without taking any of

@@ -442,17 +442,20 @@ static unsigned publish(struct evs_uring *u)
 	return sq->sqe_tail - IO_URING_READ_ONCE(*sq->khead);
 }
 
-static int enter(struct evs_uring *u, unsigned submit, unsigned wait, int64_t timeout_ns)
+static int enter(struct evs_uring *u, unsigned submit, unsigned wait, int64_t timeout_ns,
+		 const uint64_t *kmask)
 {
 	unsigned flags = wait ? IORING_ENTER_GETEVENTS : 0;
 	struct __kernel_timespec ts;
 	struct io_uring_getevents_arg arg = { 0 };
-	void *argp = NULL;
-	size_t argsz = 0;
+	void *argp = (void *)kmask;  /* without EXT_ARG: the sigset itself */
+	size_t argsz = kmask ? sizeof(*kmask) : 0;
 	if (wait && timeout_ns >= 0) {
 		ts.tv_sec = timeout_ns / 1000000000;
 		ts.tv_nsec = timeout_ns % 1000000000;
 		arg.ts = (uint64_t)(uintptr_t)&ts;
+		arg.sigmask = (uint64_t)(uintptr_t)kmask;
+		arg.sigmask_sz = kmask ? sizeof(*kmask) : 0;
 		argp = &arg;
 		argsz = sizeof(arg);
 		flags |= IORING_ENTER_EXT_ARG;
@@ -480,12 +483,12 @@ int evs_uring_flush(struct evs_uring *u)
 	unsigned n = publish(u);
 	int r;
 	do
-		r = enter(u, n, 0, -1);
+		r = enter(u, n, 0, -1, NULL);
 	while (r == -EINTR);
 	return r;
 }
 
-int evs_uring_wait(struct evs_uring *u, int64_t timeout_ns)
+int evs_uring_wait(struct evs_uring *u, int64_t timeout_ns, const uint64_t *kmask)
 {
 	unsigned n = 0;
 	if (io_uring_sq_ready(&u->ring)) {
@@ -497,7 +500,7 @@ int evs_uring_wait(struct evs_uring *u, int64_t timeout_ns)
 	}
 	if (io_uring_cq_ready(&u->ring) && !n)
 		return 0;
-	int r = enter(u, n, 1, timeout_ns);
+	int r = enter(u, n, 1, timeout_ns, kmask);
 	if (r == -ETIME || r == -EINTR)
 		return r;
 	return r < 0 ? r : 0;

@@ -65,8 +65,9 @@ int evs_uring_cancel(struct evs_uring *u, void *user);
 /* Submit what is queued (no system call when nothing is). */
 int evs_uring_flush(struct evs_uring *u);
 /* Submit and wait for a completion, up to timeout_ns (-1: no limit):
- * 0, -ETIME, -EINTR. */
-int evs_uring_wait(struct evs_uring *u, int64_t timeout_ns);
+ * 0, -ETIME, -EINTR. kmask: the thread's signal mask while it waits (the
+ * kernel's 64-bit sigset), NULL to keep it. */
+int evs_uring_wait(struct evs_uring *u, int64_t timeout_ns, const uint64_t *kmask);
 /* Completions are waiting (a look at the ring's memory). */
 bool evs_uring_ready(struct evs_uring *u);
 /* The epoll set's poll fired since the last call: ask epoll. */

@@ -563,6 +563,16 @@ static bool may_sleep(struct evs_worker *w, struct evs_uring *u)
 	return true;
 }
 
+/* The signal mask w's thread sleeps under (evs_sig_sleep_bits), or NULL
+ * for K as it has it. No task lives on w when none is counted in its
+ * ntasks and it is not worker 0, home of the main task (never counted
+ * there, never moved). */
+static const uint64_t *sleep_mask(struct evs_worker *w, uint64_t *m)
+{
+	bool none = w != &evs_workers[0] && !__atomic_load_n(&w->ntasks, __ATOMIC_SEQ_CST);
+	return evs_sig_sleep_bits(w, none, m) ? m : NULL;
+}
+
 /* How long the sleep may last: until the next timer (-1: none), within
  * the worker's idle limit. */
 static int64_t sleep_timeout(struct evs_worker *w, int64_t next)
@@ -620,7 +630,9 @@ static void idle_ring(struct evs_worker *w, struct evs_uring *u)
 	unsigned entries = w->sig_entries;
 	long nv = evs_stop_watch();
 	int64_t slept_at = evs_stop_mark();
-	stop_witness(w, evs_uring_wait(u, sleep_timeout(w, next)), entries, slept_at, nv);
+	uint64_t m;
+	stop_witness(w, evs_uring_wait(u, sleep_timeout(w, next), sleep_mask(w, &m)), entries,
+		     slept_at, nv);
 	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
 	ring_round(w, u);
 }
@@ -645,7 +657,10 @@ static void idle(struct evs_worker *w)
 	unsigned entries = w->sig_entries;
 	long nv = evs_stop_watch();
 	int64_t slept_at = evs_stop_mark();
-	int n = evs_poller_wait(w->epfd, sleep_timeout(w, next), ev, EVS_POLL_BATCH);
+	/* what its tasks all block stays closed while it sleeps (signal.h) */
+	uint64_t m;
+	int n = evs_poller_wait_masked(w->epfd, sleep_timeout(w, next), ev, EVS_POLL_BATCH,
+				       sleep_mask(w, &m));
 	stop_witness(w, n, entries, slept_at, nv);
 	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
 	if (n > 0)

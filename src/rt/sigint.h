@@ -16,6 +16,10 @@ struct sigrec {
 extern int evs_sig_lock;
 extern struct evs_queue evs_sig_tasks, evs_sig_procq;
 extern evs_sigbits evs_sig_procpend;
+/* Signals the runtime's handler has caught (on any worker) and not yet
+ * routed to a task: raised at the handler's entry, lowered once the signal
+ * is queued on its task (or dropped). Atomic. */
+extern int evs_sig_transit;
 
 struct sigrec *evs_sig_rec_get(void);
 void evs_sig_rec_put(struct sigrec *r);
@@ -27,4 +31,7 @@ void evs_sig_set_mask(struct evs_task *t, evs_sigbits m);
  * run; the others get the task's registers where it runs them. */
 #define EVS_SIG_UC_FIRST (-1)
 int evs_sig_run_pending(struct evs_task *t, int sig_uc, ucontext_t *uc);
+/* The signals whose handler is the program's (the runtime's evs_sig_entry
+ * stands for it in the kernel), faults left out. */
+evs_sigbits evs_sig_caught(void);
 #endif

@@ -60,6 +60,7 @@ static int records_used;
 static struct evs_queue free_records;
 struct evs_queue evs_sig_procq;         /* sent to the process, no task takes it yet */
 evs_sigbits evs_sig_procpend;
+int evs_sig_transit;                    /* caught by the runtime's handler, not yet routed */
 #define procq evs_sig_procq
 #define procpend evs_sig_procpend
 
@@ -184,6 +185,37 @@ void evs_sig_worker_published(struct evs_worker *w, uint64_t gen_then)
 {
 	if (__atomic_load_n(&evs_sig_kgen, __ATOMIC_SEQ_CST) != gen_then)
 		kick_worker(w);
+}
+
+/* Up to this many live tasks, a worker about to sleep looks at the masks
+ * of those that live on it (a look at every task, under the lock); with
+ * more, it sleeps under K. */
+#define EVS_SIG_SLEEP_SCAN 64
+
+bool evs_sig_sleep_bits(struct evs_worker *w, bool none, evs_sigbits *out)
+{
+	/* never blocked: the runtime's own, glibc's two (SIGCANCEL, and
+	 * SIGSETXID: setuid waits for every thread to take it), the faults */
+	evs_sigbits open = never_blocked() | evs_sigbit(32) | evs_sigbit(33) | evs_sigbit(SIGSEGV) |
+			   evs_sigbit(SIGBUS) | evs_sigbit(SIGILL) | evs_sigbit(SIGFPE) |
+			   evs_sigbit(SIGTRAP) | evs_sigbit(SIGSYS);
+	evs_sigbits m = ~0ULL;
+	if (!none) {
+		if (__atomic_load_n(&evs_live_tasks, __ATOMIC_RELAXED) > EVS_SIG_SLEEP_SCAN)
+			return false;
+		evs_spin_lock(&lock);
+		for (struct evs_link *l = tasks.head; l; l = l->next) {
+			struct evs_task *t = evs_container_of(l, struct evs_task, sig.all);
+			if (t->w == w)
+				m &= t->sig.mask;
+		}
+		evs_spin_unlock(&lock);
+	}
+	m &= ~open;
+	if (m == __atomic_load_n(&kmask, __ATOMIC_ACQUIRE))
+		return false;  /* K, as the thread has it */
+	*out = m;
+	return true;
 }
 
 static void k_sigset(sigset_t *ss)
@@ -415,6 +447,8 @@ static void retry_disarm(void)
 		evs_sys6(SYS_timer_settime, retry_id, 0, (long)&off, 0, 0, 0);
 }
 
+static void route_inbox(struct evs_worker *w);
+
 /* Signals the handler could not route (it interrupted the runtime): the
  * worker routes them now. Also where a worker applies a new K: first, as
  * a signal pending in the kernel that the new K lets through arrives
@@ -428,6 +462,12 @@ void evs_sig_worker_poll(struct evs_worker *w)
 		REAL(pthread_sigmask)(SIG_SETMASK, &ss, NULL);
 		w->kgen_seen = gen;
 	}
+	route_inbox(w);
+}
+
+/* What w's handler noted, routed. Owner only, outside the locks. */
+static void route_inbox(struct evs_worker *w)
+{
 	struct evs_siginbox *in = &w->sigin;
 	if (!evs_sig_inbox_empty(in)) {
 		evs_spin_lock(&lock);
@@ -444,6 +484,7 @@ void evs_sig_worker_poll(struct evs_worker *w)
 				give(w->cur, &info, false);
 			else
 				route_process(&info, w->cur);
+			__atomic_sub_fetch(&evs_sig_transit, 1, __ATOMIC_SEQ_CST);
 		}
 		evs_spin_unlock(&lock);
 		retry_disarm();
@@ -764,6 +805,9 @@ static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 		fault_in_task(t, sig, info, uc);
 		return;
 	}
+	/* In transit from here until it is queued on a task: a sigwait that
+	 * returns meanwhile waits for it (rt/sigwait.c, settle). */
+	__atomic_add_fetch(&evs_sig_transit, 1, __ATOMIC_SEQ_CST);
 	if (!t || !at_safe_point(t, uc)) {
 		/* in the scheduler, or inside the runtime: note it; the worker
 		 * routes it soon */
@@ -775,6 +819,8 @@ static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 			in->e[h % EVS_SIG_INBOX].info = *info;
 			__atomic_signal_fence(__ATOMIC_SEQ_CST);
 			__atomic_store_n(&in->head, h + 1, __ATOMIC_RELEASE);
+		} else {
+			__atomic_sub_fetch(&evs_sig_transit, 1, __ATOMIC_SEQ_CST);
 		}
 		if (w->evfd >= 0)  /* -1 before the runtime has started */
 			evs_poller_poke(w->evfd);  /* a worker about to sleep wakes up */
@@ -793,6 +839,7 @@ static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 		give(t, info, false);
 	else
 		route_process(info, t);
+	__atomic_sub_fetch(&evs_sig_transit, 1, __ATOMIC_SEQ_CST);
 	evs_spin_unlock(&lock);
 	sigset_t k;
 	k_sigset(&k);
@@ -1053,6 +1100,30 @@ void evs_sig_sent(void)
 		evs_sig_run();
 }
 
+evs_sigbits evs_sig_caught(void)
+{
+	static const int faults[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS };
+	evs_sigbits b = 0;
+	evs_spin_lock(&lock);
+	for (int s = 1; s <= EVS_SIGMAX; s++) {
+		void *h = disp[s].handler;
+		if (h != (void *)SIG_DFL && h != (void *)SIG_IGN && !runtime_owns(s))
+			b |= evs_sigbit(s);
+	}
+	evs_spin_unlock(&lock);
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+		b &= ~evs_sigbit(faults[i]);
+	return b;
+}
+
+void evs_sig_worker_leave(struct evs_worker *w)
+{
+	sigset_t all;
+	sigfillset(&all);
+	REAL(pthread_sigmask)(SIG_SETMASK, &all, NULL);
+	route_inbox(w);
+}
+
 /* --- tasks ----------------------------------------------------------------- */
 
 void evs_sig_task_new(struct evs_task *t, struct evs_task *parent)
@@ -1197,6 +1268,7 @@ void evs_sig_atfork_child(struct evs_task *cur)
 	tasks = (struct evs_queue){ 0 };
 	procq = (struct evs_queue){ 0 };
 	procpend = 0;
+	evs_sig_transit = 0;  /* every inbox starts empty (evs_sched_atfork_child) */
 	free_records = (struct evs_queue){ 0 };
 	records_used = 0;
 	memset(cls, 0, sizeof(cls));

@@ -18,6 +18,9 @@
  *      default action does not fire). Tasks are grouped by identical masks
  *      (classes), so K changes only when a mask class appears or goes,
  *      never when a task is created (it inherits its creator's mask).
+ *      While a worker sleeps, its thread blocks more: what all the tasks
+ *      living on it block (evs_sig_sleep_bits), so that a process
+ *      signal goes to the thread of a task that takes it.
  *   3. Routing: a signal that reaches the runtime's handler goes to a task
  *      that takes it: a task in sigwait for it; else, for one sent to the
  *      process, the main task if it does not block it, else the task that
@@ -136,6 +139,25 @@ void evs_sig_frame_renew(ucontext_t *uc, uint64_t gen_then);
  * (raw_futex_sites on one worker, about 1 run in 60). Such a change gets
  * it the runtime's signal now, as k_publish would have. */
 void evs_sig_worker_published(struct evs_worker *w, uint64_t gen_then);
+
+/* A spare worker leaving (rt/worker.c): its thread blocks every signal
+ * (the kernel hands what is pending for the process to another thread)
+ * and routes what its handler noted, so nothing stays in its inbox. */
+void evs_sig_worker_leave(struct evs_worker *w);
+
+/* The mask worker w's thread sleeps under (rt/sched.c, idle): what every
+ * task living on w blocks (none: w has no task), less the signals never
+ * blocked (the runtime's, glibc's own, the faults). False: sleep under
+ * K (the same, or too many tasks to look at). A signal the kernel hands a
+ * thread whose tasks all block it reaches its task only once that worker
+ * has woken and routed it, and a sigwait elsewhere could return a signal
+ * sent after it first (tests/progs/lone_sigwait.c started, other). With
+ * such threads out of the kernel's choice while they sleep, the signal
+ * goes to the thread of a task that takes it, as natively. Nothing is
+ * kept from every thread: a task that does not block a signal keeps it
+ * open on its own worker's thread, asleep (its mask is in the
+ * intersection) or awake (K). */
+bool evs_sig_sleep_bits(struct evs_worker *w, bool none, evs_sigbits *out);
 
 /* The worker's chores: route what its handler noted, apply K. Owner only,
  * outside the runtime's locks. Cheap to call: it looks before it acts. */

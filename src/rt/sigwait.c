@@ -29,6 +29,10 @@
  * at the kernel's pending signals this often instead. */
 #define EVS_SIGWAIT_POLL_NS (10 * 1000000LL)
 
+/* How long a sigwait that took its signal waits at most for a signal in
+ * transit on another worker's thread to reach its task (settle). */
+#define EVS_SIG_SETTLE_NS (2 * 1000000LL)
+
 static int sigfd = -1;    /* the process's doorbell, made on first use */
 static int sigfd_lock;
 
@@ -134,6 +138,40 @@ static long lone_take(struct evs_tasksig *s, evs_sigbits set, const sigset_t *ks
 	return k;
 }
 
+/* Task t has taken signal sig of `set`. Natively, a signal sent to the
+ * process before that one, which the thread does not block, has been
+ * delivered to it by then: the kernel picks the thread when the signal is
+ * sent, and the waiting thread runs its handler on the call's way out.
+ * Here the kernel may have handed it to another worker's thread (one
+ * awake, whose mask is K; a sleeping one blocks what all its tasks block:
+ * evs_sig_sleep_bits), whose handler caught it and whose worker routes it
+ * soon. Such a signal is waited for (evs_sig_transit) until it is queued
+ * on its task, and the hook's way out (evs_ret) then runs the handlers.
+ * Cheap when nothing is in transit: one load. Left open: a signal another
+ * thread's kernel has taken and not yet handed to the runtime's handler
+ * (the kernel's delivery, longer only if that thread is preempted
+ * there). */
+static long settle(struct evs_task *t, evs_sigbits set, long sig)
+{
+	if (EVS_LIKELY(__atomic_load_n(&evs_sig_transit, __ATOMIC_SEQ_CST) <= 0))
+		return sig;
+	if (!(evs_sig_caught() & ~t->sig.mask & ~set))
+		return sig;  /* nothing it could take */
+	int64_t until = 0;
+	while (__atomic_load_n(&evs_sig_transit, __ATOMIC_SEQ_CST) > 0) {
+		evs_sig_worker_poll(evs_self);  /* this thread's own notes */
+		if (__atomic_load_n(&evs_sig_transit, __ATOMIC_SEQ_CST) <= 0)
+			break;
+		int64_t now = evs_now_ns();
+		if (!until)
+			until = now + EVS_SIG_SETTLE_NS;
+		else if (now >= until)
+			break;
+		evs_sys6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+	}
+	return sig;
+}
+
 long evs_sig_wait(evs_sigbits set, siginfo_t *info, int64_t deadline)
 {
 	struct evs_task *t = evs_current();
@@ -145,15 +183,17 @@ long evs_sig_wait(evs_sigbits set, siginfo_t *info, int64_t deadline)
 		evs_spin_lock(&evs_sig_lock);
 		if (take_queued(t, set, info)) {
 			evs_spin_unlock(&evs_sig_lock);
-			return info->si_signo;
+			return settle(t, set, info->si_signo);
 		}
 		if (evs_lone_may_wait(deadline)) {
 			s->waiting = set;  /* routed to this task, queued (give) */
 			s->lone = true;
 			evs_spin_unlock(&evs_sig_lock);
 			long k = lone_take(s, set, &kset, info, deadline);
+			if (k > 0)
+				return settle(t, set, k);
 			if (k != -EINTR)
-				return k;  /* the signal, -EAGAIN at the deadline */
+				return k;  /* -EAGAIN at the deadline */
 			if (evs_sig_run() & EVS_SIG_RAN)
 				return -EINTR;  /* a handler for another signal ran */
 			if (evs_stop_since(stops))
@@ -199,10 +239,10 @@ long evs_sig_wait(evs_sigbits set, siginfo_t *info, int64_t deadline)
 		evs_spin_unlock(&evs_sig_lock);
 		if (handed) {
 			*info = hi;
-			return handed;
+			return settle(t, set, handed);
 		}
 		if (k > 0)
-			return k;
+			return settle(t, set, k);
 		switch (why) {
 		case EVS_WAKE_TIMEOUT:
 			return -EAGAIN;

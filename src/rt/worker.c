@@ -191,6 +191,7 @@ bool evs_worker_try_retire(struct evs_worker *w)
 	/* No task can reach this worker any more. Its epoll set goes; the
 	 * fds it held must be registered again by whoever uses the slot. */
 	evs_fdtab_forget_worker(w->id);
+	evs_sig_worker_leave(w);
 	close_all(w, false);
 	evs_stat_add(EVS_ST_workers_retired, 1);
 	evs_log(EVS_LOG_INFO, "spare worker %d retired: no stall left, nothing to run", w->id);

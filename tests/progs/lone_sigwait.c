@@ -68,14 +68,34 @@ static void *nothing(void *arg)
 	return arg;
 }
 
+static void *reader(void *arg)
+{
+	char c;
+	return read((int)(long)arg, &c, 1) < 0 ? arg : NULL;
+}
+
 /* argv[1] "started": a thread made and joined first, so that under the
- * shim the runtime (workers, monitor) runs while the one task waits. */
+ * shim the runtime (workers, monitor) runs while the one task waits.
+ * "other": started, and a second thread that blocks every signal stays,
+ * parked in a read until the process ends: the main thread is still the
+ * only one that takes SIGUSR2, but no longer the only task. */
 int main(int argc, char **argv)
 {
-	int started = argc > 1 && !strcmp(argv[1], "started");
+	int other = argc > 1 && !strcmp(argv[1], "other");
+	int started = other || (argc > 1 && !strcmp(argv[1], "started"));
 	if (started) {
 		pthread_t th;
 		if (pthread_create(&th, NULL, nothing, NULL) || pthread_join(th, NULL))
+			return 1;
+	}
+	int hold[2];
+	if (other) {
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_t th;
+		if (pipe(hold) || pthread_sigmask(SIG_SETMASK, &all, &old) ||
+		    pthread_create(&th, NULL, reader, (void *)(long)hold[0]) ||
+		    pthread_sigmask(SIG_SETMASK, &old, NULL))
 			return 1;
 	}
 	int ready[2];
