@@ -7,6 +7,7 @@
 #include "../io/aio.h"
 #include "../io/uring.h"
 #include "netring.h"
+#include "worker.h"
 #include "../obs/log.h"
 #include "../libc/sys.h"
 #include <errno.h>
@@ -23,7 +24,7 @@ static void choose(void)
 	int want = evs_config.io, eu = 0;
 	backend = EVS_IO_POOL;
 	if (want == EVS_IO_AUTO || want == EVS_IO_URING) {
-		int e = eu = evs_uring_probe();
+		int e = eu = evs_kthread_call(evs_uring_probe);
 		if (e == 0) {
 			backend = EVS_IO_URING;
 			snprintf(why, sizeof(why), want == EVS_IO_URING ? "EVSHIM_IO=uring"

@@ -5,6 +5,7 @@
 #include "fileio.h"
 #include "sched.h"
 #include "task.h"
+#include "worker.h"
 #include "../io/uring.h"
 #include "../obs/log.h"
 #include <errno.h>
@@ -17,7 +18,7 @@ void evs_net_init(void)
 	net_mode = EVS_NET_EPOLL;
 	if (evs_config.net != EVS_NET_URING)  /* the default: see netring.h */
 		return;
-	int e = evs_uring_probe_net();
+	int e = evs_kthread_call(evs_uring_probe_net);
 	if (e == 0)
 		net_mode = EVS_NET_URING;
 	else

@@ -24,6 +24,7 @@
 #include "../io/uring.h"
 #include "netring.h"
 #include "../libc/real.h"
+#include <linux/futex.h>
 #include "../libc/sys.h"
 #include "../obs/log.h"
 #include <errno.h>
@@ -84,6 +85,33 @@ int evs_kthread_spawn(pthread_t *out, void *(*fn)(void *), void *arg, bool no_si
 		free(k);
 	}
 	return -r;
+}
+
+struct kthread_call {
+	int (*fn)(void);
+	int res;
+	uint32_t done;  /* futex word */
+};
+
+static void *call_main(void *arg)
+{
+	struct kthread_call *c = arg;
+	int res = c->fn();
+	c->res = res;
+	__atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
+	/* c may be gone once done is seen: a stray wake is harmless */
+	evs_sys6(SYS_futex, &c->done, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+	return NULL;
+}
+
+int evs_kthread_call(int (*fn)(void))
+{
+	struct kthread_call c = { fn, 0, 0 };
+	if (evs_kthread_spawn(NULL, call_main, &c, true) != 0)
+		return fn();
+	while (!__atomic_load_n(&c.done, __ATOMIC_ACQUIRE))
+		evs_sys6(SYS_futex, &c.done, FUTEX_WAIT_PRIVATE, 0, 0, 0, 0);
+	return c.res;
 }
 
 /* A slot to its starting state: nothing queued, nothing open. Counters

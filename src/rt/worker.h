@@ -20,4 +20,12 @@ int64_t evs_worker_idle_limit(struct evs_worker *w, int64_t timeout);
  * blocks every signal (signals are for the threads that run tasks).
  * 0 or -errno. */
 int evs_kthread_spawn(pthread_t *out, void *(*fn)(void *), void *arg, bool no_signals);
+/* fn() on a kernel thread of its own, made for it and gone after: the
+ * io_uring probes. A ring the calling thread made and closed would have
+ * the kernel send that thread its ring's exit work as a signal-like
+ * notification some milliseconds later, which ends the thread's next
+ * wait with EINTR (a lone task's sigtimedwait or epoll_wait: the program
+ * would see it; tests/progs/lone_sigwait.c started). On the spot when no
+ * thread can be made. */
+int evs_kthread_call(int (*fn)(void));
 #endif
