@@ -109,6 +109,11 @@ make_case() {
 	[[ "$native" == "thread: 300 of 300 rounds ended by the handler"* ]]
 }
 
+@test "a thread stopped by a signal whose handler sigsuspends (Mono's collector) while inside malloc: the others that malloc wait, and it goes on when released (300 stops, one arena, 1 and 2 workers)" {
+	T=40 on_workers 1 2 -- same_output "$PROGS/sig_suspend_in_libc"
+	[[ "$native" == "300 of 300 stops and releases done"* ]]
+}
+
 @test "exec while the runtime signals the exec'ing worker: the new program is not ended by that signal, starts with nothing extra blocked (40 generations, 1 and 2 workers)" {
 	T=60 on_workers 1 2 -- same_output "$PROGS/exec_busy"
 	[[ "$native" == *"generation 40: 3002 args, 0 signals blocked"* ]]

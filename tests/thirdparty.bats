@@ -238,3 +238,55 @@ LISPEOF
 	T=60 on_workers 1 2 -- same_output sbcl --script "$f"
 	[[ "$native" == *"gc with a sleeping thread: SLEPT"*"alloc 20000000"*"count 160000"*"pingpong done 0"*"timeout YES"*"interrupt INTERRUPTED"*"echo LAST"*"server SERVED"*"run-program hi"*"exit=0" ]]
 }
+
+@test "mono: Process.Start with async output events and from tasks at once, GC.Collect beside allocating threads, Monitor.Wait/Pulse: same output (1 and 2 workers)" {
+	command -v mono > /dev/null && command -v mcs > /dev/null || skip "no mono or mcs"
+	local d="$BATS_TEST_TMPDIR"
+	cat > "$d/procs.cs" <<'CSEOF'
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+class P {
+    static int Main() {
+        // the collector stops the threads with a signal, these often allocating
+        bool stop = false;
+        var hogs = Enumerable.Range(0, 2).Select(i => new Thread(() => {
+            var l = new List<int[]>();
+            while (!Volatile.Read(ref stop)) {
+                for (int k = 0; k < 300; k++) { l.Add(new int[64 + l.Count % 500]); if (l.Count > 2000) l.Clear(); }
+                Thread.Sleep(1);
+            }
+        })).ToList();
+        hogs.ForEach(t => t.Start());
+        for (int round = 0; round < 4; round++) {
+            var psi = new ProcessStartInfo("sh", "-c \"for i in 1 2 3; do echo out$i; echo err$i >&2; done; exit 4\"") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            var p = new Process { StartInfo = psi };
+            var outl = new List<string>(); var errl = new List<string>();
+            p.OutputDataReceived += (s, e) => { if (e.Data != null) lock (outl) outl.Add(e.Data); };
+            p.ErrorDataReceived += (s, e) => { if (e.Data != null) lock (errl) errl.Add(e.Data); };
+            p.Start(); p.BeginOutputReadLine(); p.BeginErrorReadLine(); p.WaitForExit();
+            GC.Collect();
+            var sums = Enumerable.Range(0, 4).Select(i => Task.Run(() => {
+                var q = Process.Start(new ProcessStartInfo("expr", i + " + 10") { RedirectStandardOutput = true, UseShellExecute = false });
+                var s = q.StandardOutput.ReadToEnd(); q.WaitForExit(); return int.Parse(s.Trim()); })).ToArray();
+            Console.WriteLine("round " + round + ": exit " + p.ExitCode + " " + string.Join(",", outl) + " " + string.Join(",", errl) + " sum " + sums.Sum(t => t.Result));
+        }
+        Volatile.Write(ref stop, true);
+        hogs.ForEach(t => t.Join());
+        object gate = new object(); int turn = 0;
+        var players = Enumerable.Range(0, 2).Select(me => new Thread(() => {
+            for (int k = 0; k < 2000; k++) lock (gate) { while (turn != me) Monitor.Wait(gate); turn = 1 - me; Monitor.PulseAll(gate); }
+        })).ToList();
+        players.ForEach(t => t.Start()); players.ForEach(t => t.Join());
+        Console.WriteLine("pingpong done " + turn);
+        return 6;
+    }
+}
+CSEOF
+	mcs -out:"$d/procs.exe" "$d/procs.cs" > /dev/null
+	T=90 on_workers 1 2 -- same_output mono "$d/procs.exe"
+	[[ "$native" == "round 0: exit 4 out1,out2,out3 err1,err2,err3 sum 46"*"round 3: exit 4"*"pingpong done 0"*"exit=6" ]]
+}

@@ -211,7 +211,9 @@ EVS_HOOK int sched_yield(void)
 	if (!evs_current())
 		return REAL(sched_yield)();
 	evs_task_yield();
-	return 0;
+	/* a signal owed to the task is taken on the way out, as on the
+	 * way back from the kernel's call */
+	return (int)evs_ret(0);
 }
 
 /* The calls below act on the kernel thread behind a pthread_t. For a task

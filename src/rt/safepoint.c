@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <link.h>
 #include <string.h>
+#include <sys/syscall.h>
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
@@ -455,6 +456,44 @@ enum evs_at evs_safepoint_at_ip(uintptr_t ip)
 	if (!m || m->kind == MOD_LIBC)
 		return EVS_AT_LIBC;
 	return m->kind == MOD_SHIM ? EVS_AT_SHIM : EVS_AT_PROGRAM;
+}
+
+bool evs_safepoint_in_libc_work(ucontext_t *uc)
+{
+	uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+	const struct mod *m = module_of(ip);
+	if (!m || m->kind != MOD_LIBC)
+		return false;
+	const unsigned char *p = (const unsigned char *)ip;
+	long rax = (long)uc->uc_mcontext.gregs[REG_RAX];
+	if (p[0] == 0x0f && p[1] == 0x05) {
+		/* syscall, rax its number: the call is to be restarted (it
+		 * was waiting), or about to be made. Calls that come back at
+		 * once (malloc's brk and mmap, with the arena's lock held)
+		 * are work; so is a wait for one of libc's own locks (the
+		 * holder lets it go soon, but the waiter may hold another:
+		 * fork waits for each arena holding the list's lock). */
+		switch (rax) {
+		case SYS_futex: case SYS_brk: case SYS_mmap: case SYS_munmap:
+		case SYS_mremap: case SYS_madvise: case SYS_mprotect:
+			break;
+		default:
+			return false;
+		}
+	}
+	/* just back from a call that a signal interrupted: it was waiting */
+	if (ip >= m->lo + 2 && p[-2] == 0x0f && p[-1] == 0x05 && rax == -EINTR)
+		return false;
+	if (!__atomic_load_n(&unw_ready, __ATOMIC_ACQUIRE))
+		return false;
+	struct evs_worker *self = evs_self;
+	evs_self = NULL;
+	evs_unwinding++;
+	unw_cursor_t c;
+	bool work = unw_init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) != 0 || !is_wrapper(&c);
+	evs_unwinding--;
+	evs_self = self;
+	return work;
 }
 
 void evs_safepoint_init(void)

@@ -54,6 +54,16 @@ bool evs_safepoint_raised(ucontext_t *uc, uintptr_t stack_lo, uintptr_t stack_hi
  * no shim state can be half-updated then), EVS_AT_SHIM when in the shim,
  * EVS_AT_LIBC otherwise (libc, or a library both may call: ambiguous). */
 enum evs_at evs_safepoint_at_ip(uintptr_t ip);
+/* Was the task interrupted at work inside libc (or the loader, or another
+ * library classed with libc) itself: not in a bare system-call wrapper
+ * nor a memory or string function, and not waiting in a system call
+ * (one to be restarted, or just back with EINTR; a wait for one of
+ * libc's own locks, and the memory calls malloc makes, count as work)?
+ * Such code may hold one of libc's own locks (malloc's arena, a FILE's,
+ * the loader's), which the worker's other tasks would wait for in the
+ * kernel, holding the worker. Only after evs_safepoint_classify has
+ * answered EVS_AT_LIBC (the unwinder is set up then). */
+bool evs_safepoint_in_libc_work(ucontext_t *uc);
 /* Up to max frames of the stack uc describes, one line each ("#N ADDR
  * function+offset (module)"), into buf; returns the length. signal_frame:
  * uc is a signal's context (the top frame faulted or was interrupted),

@@ -695,13 +695,27 @@ static bool is_fault(int sig, const siginfo_t *info)
 
 /* May the runtime act on the task interrupted at uc (route, run its
  * handlers)? Only where it was running the program's own code or libc on
- * its behalf: never inside the runtime. */
+ * its behalf: never inside the runtime, nor at work inside libc itself
+ * (a bare system-call wrapper, a memory or string function, or a wait in
+ * a system call are fine). There the handler would run with whatever
+ * lock of libc's that code holds, as natively; but a handler that waits
+ * (Mono stops a thread for its collector with a signal whose handler
+ * sigsuspends) parks the task, and its worker then runs the others: one
+ * of them wanting the same lock (malloc's arena) waits for it in the
+ * kernel and holds the worker, so the stopped task, which stays on that
+ * worker, never runs again to let it go (sig_suspend_in_libc). The
+ * signal is taken a moment later instead: on the task's way out of its
+ * next hooked call, or when the monitor (or the retry timer) interrupts
+ * it again, once a tick, out of there. */
 static bool at_safe_point(struct evs_task *t, ucontext_t *uc)
 {
 	uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 	enum evs_at at = evs_safepoint_at_ip(ip);
-	if (at == EVS_AT_LIBC)
+	if (at == EVS_AT_LIBC) {
 		at = evs_monitor_classify(t, uc);
+		if (at == EVS_AT_LIBC && evs_safepoint_in_libc_work(uc))
+			return false;
+	}
 	return at != EVS_AT_SHIM;
 }
 
