@@ -27,6 +27,7 @@
 #include <sys/ptrace.h>
 #include <spawn.h>
 #include <liburing.h>
+#include <dirent.h>
 
 struct evs_real {
 #define R(name, ret, params) ret (*name) params;
