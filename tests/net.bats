@@ -28,6 +28,11 @@ load helpers/load
 	grep -Eq "^  fallbacks +0$" "$BATS_TEST_TMPDIR/st"
 }
 
+@test "a listener a forked child accepted on stays blocking for the program its parent execs (php-fpm's SIGUSR2 reload: the new children exited on EAGAIN) (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/exec_listener"
+	[[ "$native" == *"generation 2 itself: listener blocking, accept() got a connection"* ]]
+}
+
 @test "a poll, epoll_wait or select that returns passes the event on to a reader or poll queued behind it (1 and 2 workers)" {
 	# CPython's multiprocessing Pool: its worker handler polls the result
 	# pipe its result handler reads; the reader never woke and the Pool

@@ -3,10 +3,12 @@
  * address is stable and a reader needs no lock to find it. */
 #include "../evs.h"
 #include "fdtab.h"
+#include "fdio.h"
 #include "sched.h"
 #include "task.h"
 #include "../libc/sys.h"
 #include "../io/poller.h"
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -379,10 +381,17 @@ struct exec_flags { bool restore; int n; };
 static void exec_flag(struct evs_fd *f, int fd, void *arg)
 {
 	struct exec_flags *x = arg;
-	if (!f->shim_nonblock || f->nonblock)
+	if (f->nonblock || (!f->shim_nonblock && (x->restore || f->kind != EVS_FD_SOCKET)))
 		return;
 	long fdfl = evs_sys_fcntl(fd, F_GETFD, 0), fl = evs_sys_fcntl(fd, F_GETFL, 0);
 	if (fdfl < 0 || (fdfl & FD_CLOEXEC) || fl < 0)
+		return;
+	/* A listener this process never accepted on, made non-blocking by
+	 * another process's shim (php-fpm's master: its forked children
+	 * accept): the record shows the program's blocking view, so the
+	 * flag is a shim's (rt/net.c) and goes too; noted as the shim's,
+	 * it comes back if exec fails. */
+	if (!f->shim_nonblock && (!(fl & O_NONBLOCK) || !evs_fd_shims_listener(f, fd)))
 		return;
 	evs_sys_fcntl(fd, F_SETFL, x->restore ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK));
 	x->n++;
@@ -396,6 +405,42 @@ int evs_fdtab_exec_flags(bool restore)
 	struct exec_flags x = { restore, 0 };
 	each_entry(exec_flag, &x);
 	return x.n;
+}
+
+/* Once per program image, before its first fork: the listening sockets
+ * it inherited and has not touched yet get their records now, with
+ * O_NONBLOCK as the program has it. After the fork, a child's shim that
+ * accepts sets O_NONBLOCK on the shared socket; a record made later
+ * would take that flag for the program's, and an exec would pass it on
+ * (php-fpm's second reload: the master got its listener through exec and
+ * never touches it, its children accept). */
+void evs_fdtab_prefork(void)
+{
+	static int done;
+	if (__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
+		return;
+	long dfd = evs_sys6(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+			    0, 0, 0);
+	if (dfd < 0)
+		return;
+	char dents[1024];
+	long len;
+	while ((len = evs_sys3(SYS_getdents64, dfd, dents, sizeof(dents))) > 0) {
+		for (long off = 0; off < len;) {
+			struct dirent64 *d = (struct dirent64 *)(dents + off);
+			off += d->d_reclen;
+			if (d->d_name[0] < '0' || d->d_name[0] > '9')
+				continue;
+			int fd = atoi(d->d_name), on = 0;
+			socklen_t l = sizeof(on);
+			struct evs_fd *f = fd == dfd ? NULL : slot(fd, 1);
+			if (!f || __atomic_load_n(&f->kind, __ATOMIC_ACQUIRE) != EVS_FD_UNKNOWN ||
+			    evs_sys6(SYS_getsockopt, fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &l, 0) < 0 || !on)
+				continue;
+			classify(f, fd);
+		}
+	}
+	evs_sys_close((int)dfd);
 }
 
 static void reset_entry(struct evs_fd *f, int fd, void *arg)

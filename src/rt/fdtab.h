@@ -117,6 +117,9 @@ void evs_fdtab_init(void);
  * survive exec, so the new program sees the flags the program set.
  * Returns how many fds it touched. */
 int evs_fdtab_exec_flags(bool restore);
+/* In the parent before a fork (once per program image): records for the
+ * inherited listening sockets not seen yet, with the program's flags. */
+void evs_fdtab_prefork(void);
 void evs_fdtab_atfork_child(void);
 /* Worker `id` closed its epoll set: no fd is registered there any more. */
 void evs_fdtab_forget_worker(int id);

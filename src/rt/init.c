@@ -107,6 +107,12 @@ static bool main_is_go(void)
 	return is_go;
 }
 
+static void prefork(void)
+{
+	evs_report_prefork();
+	evs_fdtab_prefork();
+}
+
 static void atfork_child(void)
 {
 	evs_sched_atfork_child();
@@ -137,7 +143,7 @@ __attribute__((constructor(101))) static void evs_init(void)
 	/* the raw call: prctl is interposed (hook/proc.c) */
 	evs_sys6(SYS_prctl, PR_GET_NAME, evs_main_task.name, 0, 0, 0, 0);
 	log_start();
-	pthread_atfork(evs_report_prefork, NULL, atfork_child);
+	pthread_atfork(prefork, NULL, atfork_child);
 }
 
 __attribute__((destructor)) static void evs_fini(void)
