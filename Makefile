@@ -15,7 +15,8 @@ SHIM_LIBS   := -ldl -lck -lunwind -luring -laio -lpthread
 PROG_CFLAGS := $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -MMD -MP $(PROG_SAN)
 
 SHIM_SRC := $(sort $(wildcard src/*/*.c src/arch/x86_64/*.c src/arch/generic/*.c))
-SHIM_ASM := src/arch/x86_64/switch.S src/arch/x86_64/window.S src/hook/vfork_x86_64.S
+SHIM_ASM := src/arch/x86_64/switch.S src/arch/x86_64/window.S src/hook/vfork_x86_64.S \
+	    src/hook/sigsetjmp_x86_64.S
 SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/%.o) $(SHIM_ASM:%.S=$(BUILD)/%.o)
 LIB      := $(BUILD)/libevshim.so
 

@@ -248,6 +248,16 @@ make_case() {
 	[ "$out" = "$(printf 'SigBlk:\t0000000000000000')" ]
 }
 
+# sigsetjmp(env, 1) saves the task's mask (glibc reads the worker thread's,
+# what every task blocks), and the jumps put it back: in a thread that
+# blocks more than the main one, inside a handler (its signal and
+# sa_mask), with siglongjmp, longjmp, __longjmp_chk and glibc's setjmp
+# function; sigsetjmp(env, 0) and _setjmp keep the current mask.
+@test "sigsetjmp saves the task's own mask, also inside a handler; the jumps put it back (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/sigjmp_mask"
+	[[ "$native" == *"savemask 1: after siglongjmp                 10"*"setjmp (function): after longjmp             10"*"handler: after siglongjmp to its sigsetjmp   1 10 12"*"after the jump out of the handler            10"* ]]
+}
+
 # siglongjmp (and longjmp, __longjmp_chk) puts back the mask sigsetjmp
 # saved with glibc's internal sigprocmask: the task's mask kept the
 # signal the handler had blocked, and every later alarm stayed queued.

@@ -475,6 +475,51 @@ EVS_HOOK int pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned int
 	return sent((int)evs_ret(evs_sys6(SYS_pidfd_send_signal, pidfd, sig, info, flags, 0, 0)));
 }
 
+/* sigsetjmp(env, 1) (glibc's __sigsetjmp, and its setjmp function) saves
+ * the mask with glibc's internal sigprocmask: the worker thread's, only
+ * what every task blocks. The assembly stub (hook/sigsetjmp_x86_64.S)
+ * calls this before it jumps to glibc's __sigsetjmp, which must run on
+ * the program's own frame: here the task's mask is noted in env, in words
+ * of __saved_mask the kernel's 64-bit mask leaves unused (glibc writes
+ * word 0, then __mask_was_saved, after this returns): word 1 holds the
+ * mask, word 2 a mark made from it (a copy of the buffer stays good). A
+ * sigsetjmp(env, 0) writes nothing here: the unwind buffer of
+ * pthread_cleanup_push ends at __mask_was_saved; glibc then clears
+ * __mask_was_saved, which is enough to make an older mark unread. */
+#define SIGJMP_MARK 0x6576736d61736b31ULL  /* "evsmask1" */
+
+static unsigned long sigjmp_mark(unsigned long mask)
+{
+	return SIGJMP_MARK ^ (mask * 0x9e3779b97f4a7c15ULL);
+}
+
+__attribute__((visibility("hidden"))) void *evs_hook_sigsetjmp(struct __jmp_buf_tag *env,
+							       int savemask)
+{
+	if (savemask) {
+		unsigned long *w = env->__saved_mask.__val;
+		if (ours() && evs_current()) {
+			sigset_t cur;
+			evs_sig_procmask(SIG_BLOCK, NULL, &cur);
+			w[1] = (unsigned long)evs_sigset_bits(&cur);
+			w[2] = sigjmp_mark(w[1]);
+		} else {
+			w[2] = 0;  /* glibc's own word 0 is the mask */
+		}
+	}
+	return (void *)REAL(__sigsetjmp);
+}
+
+/* The mask a jump puts back: the task's, when sigsetjmp noted it. */
+static const sigset_t *saved_mask(const struct __jmp_buf_tag *env, sigset_t *buf)
+{
+	const unsigned long *w = env->__saved_mask.__val;
+	if (w[2] != sigjmp_mark(w[1]))
+		return &env->__saved_mask;
+	evs_bits_sigset((evs_sigbits)w[1], buf);
+	return buf;
+}
+
 /* siglongjmp, longjmp, _longjmp and __longjmp_chk (glibc: one jump,
  * which puts back the mask sigsetjmp saved, when it saved one). glibc
  * sets that mask with its internal sigprocmask, out of the shim's sight:
@@ -482,10 +527,11 @@ EVS_HOOK int pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned int
  * task's mask (the runtime adds it for the handler's run), so every
  * later one stayed queued and the waits it should have cut short ran
  * their full time (tests/progs/siglongjmp_wait.c). Here the task's mask
- * is set as sigprocmask sets it, with the handlers of what that unblocks
- * run first (the kernel runs them as that call returns, before the
- * jump), and the real jump is made from a copy that puts back no mask.
- * The copy is read whole before the stack pointer moves. */
+ * is set as sigprocmask sets it (the one evs_hook_sigsetjmp noted), with
+ * the handlers of what that unblocks run first (the kernel runs them as
+ * that call returns, before the jump), and the real jump is made from a
+ * copy that puts back no mask. The copy is read whole before the stack
+ * pointer moves. */
 extern void __longjmp_chk(struct __jmp_buf_tag env[1], int val) __attribute__((__noreturn__));
 
 static _Noreturn void jump(void (*real)(struct __jmp_buf_tag *, int), struct __jmp_buf_tag *env,
@@ -494,7 +540,8 @@ static _Noreturn void jump(void (*real)(struct __jmp_buf_tag *, int), struct __j
 	if (env->__mask_was_saved && ours() && evs_current()) {
 		struct __jmp_buf_tag copy = *env;
 		copy.__mask_was_saved = 0;
-		evs_sig_procmask(SIG_SETMASK, &env->__saved_mask, NULL);
+		sigset_t buf;
+		evs_sig_procmask(SIG_SETMASK, saved_mask(env, &buf), NULL);
 		real(&copy, val);
 	} else {
 		real(env, val);

@@ -1,4 +1,4 @@
-/* vfork, for x86-64: the one hook written in assembly, because the child
+/* vfork, for x86-64: written in assembly (as __sigsetjmp is), because the child
  * returns from vfork on the parent's stack and runs on, so no frame of
  * ours may be needed after the system call (the parent resumes from the
  * same return address, which therefore lives in a register, as in glibc).
