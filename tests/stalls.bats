@@ -65,8 +65,9 @@ monitor_acted() {
 	on_workers 2 -- stall_case stdio
 	on_workers 1 -- stall_case stdio
 	[[ "$native" == *"reader got 200029 bytes, 200000 of them from the big write"* ]]
-	# on one worker the reader ran on a spare (stolen, or made there when
-	# main looked stalled first: steals is not asserted, see monitor_acted)
+	# on one worker the conductor the big writer makes ran on a spare, and
+	# the reader it makes once the pipe is full on another (stalls.c says
+	# why nothing runs on the writer's worker before its write blocks)
 	[ "$(stat_of workers_added)" -ge 1 ]
 }
 

@@ -9,10 +9,12 @@
  *   joinspin    main joins a sleeping thread while another spins
  *   stdio       a thread holds a FILE's lock (flockfile) while writing
  *               to a pipe nobody reads yet, another writes to the same
- *               FILE, a third (not yet running when the first blocks)
- *               reads it; the shim leaves a stdio call to glibc when the
- *               caller's kernel thread holds the lock (rt/stdio.c), so
- *               the write is one it cannot see
+ *               FILE, a third reads it; the shim leaves a stdio call to
+ *               glibc when the caller's kernel thread holds the lock
+ *               (rt/stdio.c), so the write is one it cannot see. The
+ *               other two are made once the pipe is full (the write is
+ *               blocked), by a conductor that waits for that without
+ *               parking (see conductor)
  * argv[2] "masked": block every signal first; "shrink": once the case is
  * over and the process is back to at most 2 kernel threads (20 s at most),
  * report the count on stderr ("kernel-threads N"); "twice" (stdio): the
@@ -26,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "common.h"
@@ -106,12 +110,13 @@ static int settle(int n)
 }
 
 static FILE *out;
+static char block[200000];  /* filled by main: the writer goes straight
+			     * from its start to the write that blocks */
+static void *conductor(void *x);
 static void *big_writer(void *x)
 {
-	(void)x;
-	static char block[200000];
-	memset(block, 'a', sizeof(block));
 	flockfile(out);
+	pthread_create(x, NULL, conductor, NULL);  /* main joins it */
 	fwrite_unlocked(block, 1, sizeof(block), out);  /* fills the pipe, holds the lock */
 	fflush_unlocked(out);
 	funlockfile(out);
@@ -138,6 +143,42 @@ static void *pipe_reader(void *x)
 		total += r;
 	}
 	printf("reader got %ld bytes, %ld of them from the big write\n", total, as);
+	return NULL;
+}
+
+/* Made by the big writer between its flockfile and its write; makes the
+ * second writer and the reader once that write is blocked (the pipe is
+ * full), then waits for the second writer. Under the shim a thread that
+ * has run never changes worker, and one whose worker is then stuck in
+ * glibc's write waits with it (docs/differences.md, "Preemption"): a
+ * reader that had run on the big writer's worker before the write blocked
+ * (it was made before, by main, and ran there first, or while the writer
+ * or main was preempted) was stuck behind the write it had to drain, and
+ * a second writer parked in the shim's wait for room (it found the buffer
+ * full while the big write was filling it) could come back on the
+ * reader's worker and wait there for the lock: 1 run in 15 to 50 hung on
+ * a loaded machine. So nothing that must get through runs before the
+ * write blocks: the big writer, which main joins at once, makes this
+ * thread and goes straight to the write (nothing of its own to run in
+ * between: no preemption point but a few instructions), so this one runs
+ * on another worker (stolen from the stuck one, or a spare); it waits for
+ * the full pipe by looking, not by parking (parked, it could be joined on
+ * its worker by a task that gets stuck there). The second writer starts
+ * here at the join (a new thread joined at once runs on the spot) and
+ * waits in glibc for the FILE's lock, the big write being blocked: this
+ * worker is stuck too, and the reader, never run, is stolen by one that
+ * is not (a spare when all are stuck). */
+static pthread_t reader;
+static void *conductor(void *x)
+{
+	(void)x;
+	int cap = fcntl(p[0], F_GETPIPE_SZ), n = 0;
+	while (ioctl(p[0], FIONREAD, &n) == 0 && n < cap)
+		;
+	pthread_t b;
+	pthread_create(&b, NULL, line_writer, NULL);
+	pthread_create(&reader, NULL, pipe_reader, NULL);
+	pthread_join(b, NULL);
 	return NULL;
 }
 
@@ -190,13 +231,12 @@ int main(int argc, char **argv)
 				pipe(p);
 			}
 			out = fdopen(p[1], "w");
-			pthread_create(&a, NULL, big_writer, NULL);
-			pthread_create(&b, NULL, line_writer, NULL);
-			pthread_create(&c, NULL, pipe_reader, NULL);
+			memset(block, 'a', sizeof(block));
+			pthread_create(&a, NULL, big_writer, &b);
 			pthread_join(a, NULL);
-			pthread_join(b, NULL);
+			pthread_join(b, NULL);  /* the conductor */
 			fclose(out);
-			pthread_join(c, NULL);
+			pthread_join(reader, NULL);
 		}
 	}
 	if (argc > 2 && !strcmp(argv[2], "shrink"))  /* after the stall */
