@@ -210,6 +210,57 @@ static size_t frame_len(ucontext_t *uc)
 	return (size_t)(fp + fplen - start);
 }
 
+/* A task interrupted on a stack that is not its own (own_stack): a
+ * preemption is refused there, a signal owed is delivered. */
+static void foreign_body(void *ucv)
+{
+	int saved = errno;
+	struct evs_worker *w = evs_self;
+	struct evs_task *t = w->cur;
+	__atomic_store_n(&w->ipi_at, 0, __ATOMIC_SEQ_CST);
+	t->sigframes++;
+	evs_sig_on_ipi(w, ucv);
+	t->sigframes--;
+	if (__atomic_exchange_n(&w->preempt_req, 0, __ATOMIC_ACQ_REL)) {
+		w->st[EVS_ST_preempt_refused]++;
+		__atomic_store_n(&w->yield_owed, 1, __ATOMIC_RELAXED);
+	}
+	errno = saved;
+}
+
+/* Go on with fn(uc) on a copy of the kernel's frame just below `below`,
+ * then sigreturn from the copy; returns only if the frame's length is
+ * unknown. */
+static void continue_below(ucontext_t *uc, uintptr_t below, void (*fn)(void *))
+{
+	size_t len = frame_len(uc);
+	if (!len)
+		return;
+	char *from = (char *)uc - sizeof(void *);
+	/* The frame is the only one on the alternate stack (the task was on
+	 * its own): everything from it to the top belongs to it. Whoever
+	 * delivers the signal may keep more there than the kernel's layout
+	 * says (valgrind keeps its own record of the frame past the FPU
+	 * state and checks it at sigreturn: without it, valgrind killed the
+	 * program at the first preemption, "return signal frame
+	 * corrupted"). */
+	stack_t alt;
+	if (evs_sys3(SYS_sigaltstack, 0, &alt, 0) == 0 && !(alt.ss_flags & SS_DISABLE)) {
+		char *top = (char *)alt.ss_sp + alt.ss_size;
+		if (from >= (char *)alt.ss_sp && from + len <= top && (size_t)(top - from) <= len + 4096)
+			len = (size_t)(top - from);
+	}
+	/* The copy ends at `below` (under the red zone) and keeps its offset
+	 * modulo 64, so the FPU state stays aligned as xrstor wants it. */
+	intptr_t d = (intptr_t)below - (intptr_t)(from + len);
+	d &= ~(intptr_t)63;
+	char *to = from + d;
+	memmove(to, from, len);
+	ucontext_t *nuc = (ucontext_t *)(to + sizeof(void *));
+	nuc->uc_mcontext.fpregs = (fpregset_t)((char *)uc->uc_mcontext.fpregs + d);
+	evs_sigframe_continue(to, fn);
+}
+
 /* The handler runs on the worker's alternate stack (SA_ONSTACK): a
  * program may run code with %rsp pointing into memory that is no thread
  * stack and have every handler of its own run on an alternate stack so
@@ -241,49 +292,30 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 	}
 	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
 	if (!own_stack(t, sp)) {
-		__atomic_store_n(&w->ipi_at, 0, __ATOMIC_SEQ_CST);
-		t->sigframes++;
-		evs_sig_on_ipi(w, uc);
-		t->sigframes--;
-		if (__atomic_exchange_n(&w->preempt_req, 0, __ATOMIC_ACQ_REL)) {
-			w->st[EVS_ST_preempt_refused]++;
-			__atomic_store_n(&w->yield_owed, 1, __ATOMIC_RELAXED);
+		/* A handler delivered here may wait (SBCL's stop-for-GC
+		 * handler waits for the collection), and the worker's
+		 * alternate stack is not the task's: the next signal the
+		 * kernel gives this worker while another task or the
+		 * scheduler runs is written at its top, over this frame and
+		 * the handler's. The task's own alternate stack, when it set
+		 * one, takes the frame instead (SBCL's threads run Lisp on
+		 * stacks of their own, each with its sigaltstack). */
+		stack_t *a = &t->sig.alt;
+		if (a->ss_size && evs_sig_owed(w) && !own_stack(t, (uintptr_t)ucv)) {
+			uintptr_t lo = (uintptr_t)a->ss_sp, top = lo + a->ss_size;
+			errno = saved;
+			continue_below(uc, sp - lo < a->ss_size ? sp - 128 : top, foreign_body);
 		}
+		foreign_body(ucv);
 		goto out;
 	}
 	if (own_stack(t, (uintptr_t)ucv)) {  /* no alternate stack: here */
 		preempt_body(ucv);
 		goto out;
 	}
-	size_t len = frame_len(uc);
-	if (!len) {
-		preempt_body(ucv);
-		goto out;
-	}
-	char *from = (char *)uc - sizeof(void *);
-	/* The frame is the only one on the alternate stack (the task was on
-	 * its own): everything from it to the top belongs to it. Whoever
-	 * delivers the signal may keep more there than the kernel's layout
-	 * says (valgrind keeps its own record of the frame past the FPU
-	 * state and checks it at sigreturn: without it, valgrind killed the
-	 * program at the first preemption, "return signal frame
-	 * corrupted"). */
-	stack_t alt;
-	if (evs_sys3(SYS_sigaltstack, 0, &alt, 0) == 0 && !(alt.ss_flags & SS_DISABLE)) {
-		char *top = (char *)alt.ss_sp + alt.ss_size;
-		if (from >= (char *)alt.ss_sp && from + len <= top && (size_t)(top - from) <= len + 4096)
-			len = (size_t)(top - from);
-	}
-	/* The copy ends below the red zone and keeps its offset modulo 64,
-	 * so the FPU state stays aligned as xrstor wants it. */
-	intptr_t d = (intptr_t)(sp - 128) - (intptr_t)(from + len);
-	d &= ~(intptr_t)63;
-	char *to = from + d;
-	memmove(to, from, len);
-	ucontext_t *nuc = (ucontext_t *)(to + sizeof(void *));
-	nuc->uc_mcontext.fpregs = (fpregset_t)((char *)uc->uc_mcontext.fpregs + d);
 	errno = saved;
-	evs_sigframe_continue(to, preempt_body);
+	continue_below(uc, sp - 128, preempt_body);  /* returns only if it cannot */
+	preempt_body(ucv);
 out:
 	errno = saved;
 }
