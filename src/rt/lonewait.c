@@ -80,7 +80,6 @@ long evs_lone_syscall_also(uint64_t also, long nr, long a0, long a1, long a2, lo
 		.a = { a0, a1, a2, a3, a4, a5 },
 	};
 	unsigned entries = w->sig_entries;
-	int64_t slept_at = evs_stop_mark();
 	__atomic_store_n(&w->lone_wait, 1, __ATOMIC_SEQ_CST);
 	long r = evs_window_syscall(&win);
 	__atomic_store_n(&w->lone_wait, 0, __ATOMIC_SEQ_CST);
@@ -96,7 +95,10 @@ long evs_lone_syscall_also(uint64_t also, long nr, long a0, long a1, long a2, lo
 		    __atomic_load_n(&w->sigin.head, __ATOMIC_ACQUIRE) == win.seen &&
 		    !(__atomic_load_n(&t->sig.pend, __ATOMIC_ACQUIRE) & ~win.blocked) &&
 		    !evs_uring_may_interrupt(w->uring))
-			evs_sig_stopped(slept_at);
+			/* now, not before the call: only this task's call can
+			 * be waiting (the process has no other), and it began
+			 * before; no clock read on the lone wait's way in */
+			evs_sig_stopped(evs_stop_mark());
 		evs_sig_worker_poll(w);  /* what the handler noted, to the task */
 	}
 	return r;

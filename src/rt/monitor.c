@@ -370,7 +370,7 @@ static void monitor_sleep(int64_t ns, bool slow)
 	if (slow)
 		__atomic_store_n(&evs_monitor_slow, 1, __ATOMIC_SEQ_CST);
 	long nv = evs_stop_watch();
-	int64_t slept_at = evs_stop_mark();
+	int64_t slept_at = nv >= 0 ? evs_stop_mark() : 0;
 	evs_sys6(SYS_rt_sigtimedwait, &set, 0, &ts, sizeof(set), 0, 0);
 	if (slow)
 		__atomic_store_n(&evs_monitor_slow, 0, __ATOMIC_RELAXED);

@@ -45,7 +45,7 @@ static struct timespec *time_left(struct timespec *ts, int64_t deadline)
 static long wait_loop(struct evs_pollreq *r, int n, int64_t deadline, check_fn check,
 		      direct_fn direct, void *arg, bool stop_ends)
 {
-	int64_t stops = evs_stop_mark();
+	int64_t stops = stop_ends ? evs_stop_mark() : 0;
 	for (;;) {
 		evs_fd_snapshot(r, n);
 		if (evs_lone_may_wait(deadline)) {

@@ -629,7 +629,7 @@ static void idle_ring(struct evs_worker *w, struct evs_uring *u)
 		return;
 	unsigned entries = w->sig_entries;
 	long nv = evs_stop_watch();
-	int64_t slept_at = evs_stop_mark();
+	int64_t slept_at = nv >= 0 ? evs_stop_mark() : 0;  /* only while it may count */
 	uint64_t m;
 	stop_witness(w, evs_uring_wait(u, sleep_timeout(w, next), sleep_mask(w, &m)), entries,
 		     slept_at, nv);
@@ -656,7 +656,7 @@ static void idle(struct evs_worker *w)
 		return;
 	unsigned entries = w->sig_entries;
 	long nv = evs_stop_watch();
-	int64_t slept_at = evs_stop_mark();
+	int64_t slept_at = nv >= 0 ? evs_stop_mark() : 0;  /* only while it may count */
 	/* what its tasks all block stays closed while it sleeps (signal.h) */
 	uint64_t m;
 	int n = evs_poller_wait_masked(w->epfd, sleep_timeout(w, next), ev, EVS_POLL_BATCH,
