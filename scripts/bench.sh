@@ -42,6 +42,11 @@ micro "semaphore hand-off, $(nproc) CPUs/workers (ns)" handoff_ns "" "" "$B/sem_
 micro "spawn+join, 1 worker (ns)" spawn_join_ns "" EVSHIM_WORKERS=1 "$B/spawn_join" 20000
 micro "spawn+join, $(nproc) workers (ns)" spawn_join_ns "" "" "$B/spawn_join" 20000
 micro "  same, each thread writing 32 KiB of stack (ns)" spawn_join_ns "" "" "$B/spawn_join" 5000 32
+# A burst of new connections in a fresh process: no stack to reuse yet,
+# so each first touch of a page is a page fault (20-40 us on this VM);
+# each thread uses 16 KiB of its stack.
+micro "1,000 threads at once: page faults each" faults_per_thread "" "" "$B/fresh_threads" 1000 16
+micro "  same: start until all ran (ns per thread)" start_ns "" "" "$B/fresh_threads" 1000 16
 "$B/sleep_wake" 100 100 > "$out/sn"; shim "$B/sleep_wake" 100 100 > "$out/ss"
 printf "%-44s %12s %12s %10s\n" "sleep 1ms x100 x100 threads: oversleep (us)" "$(val oversleep_us < "$out/sn")" "$(val oversleep_us < "$out/ss")" ""
 printf "%-44s %12s %12s %10s\n" "  CPU time used (ms)" "$(val cpu_ms < "$out/sn")" "$(val cpu_ms < "$out/ss")" "$(ratio "$(val cpu_ms < "$out/sn")" "$(val cpu_ms < "$out/ss")")"
