@@ -149,6 +149,13 @@ int evs_stack_alloc(size_t size, size_t guard, struct evs_task **out)
 	return 0;
 }
 
+size_t evs_stack_asked(const struct evs_task *t)
+{
+	if (t->user_stack || !t->map)
+		return t->stack_size;
+	return t->map_len - t->guard - struct_bytes();
+}
+
 void evs_stack_retire(struct evs_task *t)
 {
 	if (t->user_stack)
