@@ -237,6 +237,11 @@ run_case http 10 1000
 run_case http 100 100
 run_case http 1000 10
 run_case http 10000 2
+# One worker, at 1,000 connections: the load generator (one thread) runs
+# on the same 2 CPUs, and a second worker competes with it for them
+# (docs/benchmarks.md, 2026-12-03).
+MODES="shim1-uring" run_case echo 1000 30
+MODES="shim1-uring" run_case http 1000 10
 echo
 echo "requests/s against the epoll reference, and system calls per request, in this run:"
 awk '{ rps[$1" "$2" "$3] = $4; sys[$1" "$2" "$3] = ($5 == "-" ? "-" : sprintf("%.2f", $5 / $6)); k[$1" "$2] = 1; m[$3] = 1 }
