@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 struct evs_config evs_config;
+static bool workers_given;  /* EVSHIM_WORKERS set (and accepted) */
 
 /* Polls an idle worker makes before it sleeps (sched.c, spin_for_work):
  * about 5 us each, so 10 is some 50 us of looking for work. */
@@ -390,18 +391,23 @@ int evs_config_cgroup_cpus(const char *root)
 	return (int)((best + 999999) / 1000000);
 }
 
+/* A cgroup's CPU quota (a container's --cpus) below the workers the
+ * affinity mask gave: that many workers, rounded up, as Go (1.25), the
+ * JVM and .NET size their pools; more would only be throttled in turn.
+ * Read when the runtime starts (a process that never does, a shell or
+ * `ls`, reads nothing), and only when it could lower the count. */
+void evs_config_apply_quota(void)
+{
+	if (workers_given || evs_config.workers <= 1)
+		return;
+	int q = evs_config_cgroup_cpus("");
+	if (q > 0 && q < evs_config.workers)
+		evs_config.workers = q;
+}
+
 void evs_config_load(void)
 {
 	int cpus = cpus_in_mask();
-	/* A cgroup's CPU quota (a container's --cpus) below the CPUs the
-	 * mask allows: that many workers, rounded up, as Go (1.25), the
-	 * JVM and .NET size their pools; more would only be throttled in
-	 * turn. Read only when it could lower the count. */
-	if (cpus > 1) {
-		int q = evs_config_cgroup_cpus("");
-		if (q > 0 && q < cpus)
-			cpus = q;
-	}
 	evs_log_level = EVS_LOG_WARN;
 	evs_config.workers = cpus < EVS_MAX_WORKERS ? cpus : EVS_MAX_WORKERS;
 	evs_config.pool_max = EVS_DEFAULT_POOL_MAX;
@@ -429,6 +435,8 @@ void evs_config_load(void)
 		} else {
 			*v->ival = (int)n;
 		}
+		if (v->ival == &evs_config.workers)
+			workers_given = true;
 	}
 	if (evs_config.max_workers < evs_config.workers)
 		evs_config.max_workers = evs_config.workers;
