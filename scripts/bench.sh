@@ -42,6 +42,11 @@ micro "semaphore hand-off, $(nproc) CPUs/workers (ns)" handoff_ns "" "" "$B/sem_
 micro "spawn+join, 1 worker (ns)" spawn_join_ns "" EVSHIM_WORKERS=1 "$B/spawn_join" 20000
 micro "spawn+join, $(nproc) workers (ns)" spawn_join_ns "" "" "$B/spawn_join" 20000
 micro "  same, each thread writing 32 KiB of stack (ns)" spawn_join_ns "" "" "$B/spawn_join" 5000 32
+# A burst of new connections in a fresh process: no stack to reuse yet,
+# so each first touch of a page is a page fault (20-40 us on this VM);
+# each thread uses 16 KiB of its stack.
+micro "1,000 threads at once: page faults each" faults_per_thread "" "" "$B/fresh_threads" 1000 16
+micro "  same: start until all ran (ns per thread)" start_ns "" "" "$B/fresh_threads" 1000 16
 "$B/sleep_wake" 100 100 > "$out/sn"; shim "$B/sleep_wake" 100 100 > "$out/ss"
 printf "%-44s %12s %12s %10s\n" "sleep 1ms x100 x100 threads: oversleep (us)" "$(val oversleep_us < "$out/sn")" "$(val oversleep_us < "$out/ss")" ""
 printf "%-44s %12s %12s %10s\n" "  CPU time used (ms)" "$(val cpu_ms < "$out/sn")" "$(val cpu_ms < "$out/ss")" "$(ratio "$(val cpu_ms < "$out/sn")" "$(val cpu_ms < "$out/ss")")"
@@ -232,6 +237,11 @@ run_case http 10 1000
 run_case http 100 100
 run_case http 1000 10
 run_case http 10000 2
+# One worker, at 1,000 connections: the load generator (one thread) runs
+# on the same 2 CPUs, and a second worker competes with it for them
+# (docs/benchmarks.md, 2026-12-03).
+MODES="shim1-uring" run_case echo 1000 30
+MODES="shim1-uring" run_case http 1000 10
 echo
 echo "requests/s against the epoll reference, and system calls per request, in this run:"
 awk '{ rps[$1" "$2" "$3] = $4; sys[$1" "$2" "$3] = ($5 == "-" ? "-" : sprintf("%.2f", $5 / $6)); k[$1" "$2] = 1; m[$3] = 1 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # serve-load.sh MODE OUTDIR CONNS ROUNDS KIND [server args...]
 #   MODE: native | ref (also no preload: the epoll reference server) |
-#         shim | shim1 (one worker) | shim-epoll | shim-uring (EVSHIM_NET)
+#         shim | shim1 (one worker) | shim-epoll | shim-uring (EVSHIM_NET) |
+#         shim1-uring
 #   KIND: echo | http:FILE
 # Runs the server under runstat, drives it with loadgen, waits for the
 # server to end by itself (-n CONNS), leaves OUTDIR/MODE.{stat,load,sys}.
@@ -23,6 +24,7 @@ shim) pre=(env LD_PRELOAD="$S") ;;
 shim1) pre=(env EVSHIM_WORKERS=1 LD_PRELOAD="$S") ;;
 shim-epoll) pre=(env EVSHIM_NET=epoll LD_PRELOAD="$S") ;;
 shim-uring) pre=(env EVSHIM_NET=uring LD_PRELOAD="$S") ;;
+shim1-uring) pre=(env EVSHIM_WORKERS=1 EVSHIM_NET=uring LD_PRELOAD="$S") ;;
 *) echo "serve-load.sh: unknown mode $mode" >&2; exit 2 ;;
 esac
 counter=none

@@ -64,3 +64,32 @@ load helpers/load
 		[ "$shimmed" -le $((native + 120)) ]
 	done
 }
+
+@test "a cgroup CPU quota below the CPUs sets the default worker count (rounded up); EVSHIM_WORKERS still overrides it; the program runs the same" {
+	[ "$(nproc)" -ge 2 ] || skip "one CPU: a quota cannot lower the count"
+	local base=
+	for d in /sys/fs/cgroup/cpu /sys/fs/cgroup/cpu,cpuacct; do
+		[ -w "$d/cgroup.procs" ] && base=$d && break
+	done
+	[ -n "$base" ] || skip "no writable cgroup v1 cpu hierarchy (root, cgroup v1 cpu controller)"
+	local cg=$base/evshim-test-$$
+	mkdir "$cg"
+	echo 100000 > "$cg/cpu.cfs_period_us"
+	echo 100000 > "$cg/cpu.cfs_quota_us"   # one CPU
+	# shellcheck disable=SC2016
+	inside() { sh -c 'echo $$ > "$0/cgroup.procs"; shift; exec "$@"' "$cg" x "$@"; }
+	EVSHIM_STATS=1 run_shim "$PROGS/threads_many" > "$BATS_TEST_TMPDIR/out0" 2> "$BATS_TEST_TMPDIR/err0"
+	inside env EVSHIM_STATS=1 LD_PRELOAD="$SHIM" "$PROGS/threads_many" > "$BATS_TEST_TMPDIR/out1" 2> "$BATS_TEST_TMPDIR/err1"
+	echo 150000 > "$cg/cpu.cfs_quota_us"   # 1.5 CPUs: rounded up
+	inside env EVSHIM_STATS=1 LD_PRELOAD="$SHIM" "$PROGS/threads_many" > "$BATS_TEST_TMPDIR/out2" 2> "$BATS_TEST_TMPDIR/err2"
+	echo 100000 > "$cg/cpu.cfs_quota_us"
+	inside env EVSHIM_WORKERS=2 EVSHIM_STATS=1 LD_PRELOAD="$SHIM" "$PROGS/threads_many" > "$BATS_TEST_TMPDIR/out3" 2> "$BATS_TEST_TMPDIR/err3"
+	rmdir "$cg" 2>/dev/null || true
+	grep -h 'workers configured' "$BATS_TEST_TMPDIR"/err[0-3]
+	grep -q ", $(nproc) workers configured" "$BATS_TEST_TMPDIR/err0"
+	grep -q ", 1 workers configured" "$BATS_TEST_TMPDIR/err1"
+	grep -q ", 2 workers configured" "$BATS_TEST_TMPDIR/err2"
+	grep -q ", 2 workers configured" "$BATS_TEST_TMPDIR/err3"
+	for i in 1 2 3; do cmp "$BATS_TEST_TMPDIR/out0" "$BATS_TEST_TMPDIR/out$i"; done
+	grep -q "created 5000 threads" "$BATS_TEST_TMPDIR/out1"
+}

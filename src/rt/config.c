@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 struct evs_config evs_config;
+static bool workers_given;  /* EVSHIM_WORKERS set (and accepted) */
 
 /* Polls an idle worker makes before it sleeps (sched.c, spin_for_work):
  * about 5 us each, so 10 is some 50 us of looking for work. */
@@ -267,6 +269,142 @@ static int cpus_in_mask(void)
 	return 1;
 }
 
+/* A small file's text into buf (NUL-terminated), with raw calls (the
+ * hooks are not ready while the configuration loads): its length, or -1. */
+static long read_small(const char *path, char *buf, size_t n)
+{
+	long fd = evs_sys6(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
+	if (fd < 0)
+		return -1;
+	long got = evs_sys3(SYS_read, fd, (long)buf, (long)n - 1);
+	evs_sys3(SYS_close, fd, 0, 0);
+	if (got < 0)
+		return -1;
+	buf[got] = '\0';
+	return got;
+}
+
+/* One cgroup's CPU limit in millionths of a CPU (quota * 1e6 / period),
+ * -1 for none, -2 when its file is not there: v2's cpu.max ("max PERIOD"
+ * or "QUOTA PERIOD"), v1's cpu.cfs_quota_us (-1: none) and
+ * cpu.cfs_period_us. */
+static long long limit_at(const char *dir, bool v2)
+{
+	char path[544], buf[64];
+	long long quota, period;
+	if (strlen(dir) > 512)
+		return -1;
+	if (v2) {
+		snprintf(path, sizeof(path), "%s/cpu.max", dir);
+		if (read_small(path, buf, sizeof(buf)) <= 0)
+			return -2;
+		if (!strncmp(buf, "max", 3) || sscanf(buf, "%lld %lld", &quota, &period) != 2)
+			return -1;
+	} else {
+		snprintf(path, sizeof(path), "%s/cpu.cfs_quota_us", dir);
+		if (read_small(path, buf, sizeof(buf)) <= 0)
+			return -2;
+		if (sscanf(buf, "%lld", &quota) != 1 || quota <= 0)
+			return -1;
+		snprintf(path, sizeof(path), "%s/cpu.cfs_period_us", dir);
+		if (read_small(path, buf, sizeof(buf)) <= 0 || sscanf(buf, "%lld", &period) != 1)
+			return -1;
+	}
+	if (quota <= 0 || period <= 0)
+		return -1;
+	return quota * 1000000 / period;
+}
+
+/* The smallest limit of the cgroup at `rel` under the hierarchy mounted
+ * at `mnt` and of each of its ancestors up to `mnt` (a limit applies to
+ * everything below it), -1 for none, -2 when no level had the file (no
+ * such mount). A path that is not there as such (a cgroup
+ * namespace shows its root as "/" in /proc/self/cgroup, or the mount is
+ * a container's own) is read from the mount's top instead. */
+static long long limit_up(const char *mnt, const char *rel, bool v2)
+{
+	char dir[512];
+	int n = snprintf(dir, sizeof(dir), "%s%s", mnt, rel);
+	if (n <= 0 || (size_t)n >= sizeof(dir))
+		return -1;
+	size_t top = strlen(mnt);
+	while (n > (int)top && dir[n - 1] == '/')
+		dir[--n] = '\0';
+	long long best = -2;
+	for (;;) {
+		long long l = limit_at(dir, v2);
+		if (l > 0 && (best < 0 || l < best))
+			best = l;
+		else if (l == -1 && best == -2)
+			best = -1;
+		char *slash = strrchr(dir, '/');
+		if ((size_t)(slash - dir) < top || slash == dir)
+			break;
+		*slash = '\0';
+		if (strlen(dir) < top)
+			break;
+	}
+	return best;
+}
+
+int evs_config_cgroup_cpus(const char *root)
+{
+	char self[4096], mnt[512];
+	snprintf(mnt, sizeof(mnt), "%s/proc/self/cgroup", root);
+	if (read_small(mnt, self, sizeof(self)) <= 0)
+		return 0;
+	long long best = -1;
+	for (char *line = self, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		/* "ID:controllers:path"; v2 is "0::path" */
+		char *c = strchr(line, ':');
+		char *p = c ? strchr(c + 1, ':') : NULL;
+		if (!p)
+			continue;
+		*p++ = '\0';
+		const char *ctl = c + 1;
+		long long l = -1;
+		if (!*ctl) {
+			snprintf(mnt, sizeof(mnt), "%s/sys/fs/cgroup", root);
+			l = limit_up(mnt, p, true);
+		} else {
+			bool cpu = false;
+			char *save = NULL;
+			for (char *w = strtok_r((char *)ctl, ",", &save); w; w = strtok_r(NULL, ",", &save))
+				cpu |= !strcmp(w, "cpu");
+			if (!cpu)
+				continue;
+			static const char *const mounts[] = { "cpu", "cpu,cpuacct", "cpuacct,cpu" };
+			l = -2;
+			for (size_t i = 0; i < sizeof(mounts) / sizeof(mounts[0]) && l == -2; i++) {
+				snprintf(mnt, sizeof(mnt), "%s/sys/fs/cgroup/%s", root, mounts[i]);
+				l = limit_up(mnt, p, false);
+			}
+		}
+		if (l > 0 && (best < 0 || l < best))
+			best = l;
+	}
+	if (best <= 0)
+		return 0;
+	return (int)((best + 999999) / 1000000);
+}
+
+/* A cgroup's CPU quota (a container's --cpus) below the workers the
+ * affinity mask gave: that many workers, rounded up, as Go (1.25), the
+ * JVM and .NET size their pools; more would only be throttled in turn.
+ * Read when the runtime starts (a process that never does, a shell or
+ * `ls`, reads nothing), and only when it could lower the count. */
+void evs_config_apply_quota(void)
+{
+	if (workers_given || evs_config.workers <= 1)
+		return;
+	int q = evs_config_cgroup_cpus("");
+	if (q > 0 && q < evs_config.workers)
+		evs_config.workers = q;
+}
+
 void evs_config_load(void)
 {
 	int cpus = cpus_in_mask();
@@ -297,6 +435,8 @@ void evs_config_load(void)
 		} else {
 			*v->ival = (int)n;
 		}
+		if (v->ival == &evs_config.workers)
+			workers_given = true;
 	}
 	if (evs_config.max_workers < evs_config.workers)
 		evs_config.max_workers = evs_config.workers;

@@ -30,6 +30,14 @@ struct evs_config {
 
 extern struct evs_config evs_config;
 void evs_config_load(void);
+/* The CPUs a cgroup CPU quota of this process allows (quota / period of
+ * its cgroups, v1 or v2, the smallest up the hierarchy, rounded up), or 0
+ * when none limits it. root: "" (tests: a directory holding proc/self/cgroup
+ * and sys/fs/cgroup/...). */
+int evs_config_cgroup_cpus(const char *root);
+/* Lower evs_config.workers to what a cgroup CPU quota allows, unless
+ * EVSHIM_WORKERS was given: called when the runtime starts. */
+void evs_config_apply_quota(void);
 
 /* Parse one value as the table says (for tests): 0 and *out set, or -EINVAL. */
 int evs_config_parse(const char *name, const char *value, long long *out);

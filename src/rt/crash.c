@@ -16,6 +16,7 @@
 #include "safepoint.h"
 #include "sched.h"
 #include "task.h"
+#include "stack.h"
 #include "../libc/real.h"
 #include "../libc/sys.h"
 #include "../obs/log.h"
@@ -98,9 +99,9 @@ static void report(int sig, const siginfo_t *si, ucontext_t *uc, bool fault, boo
 		put(&o, " overflowed its stack: %zu KiB, all used (fault at %p, %zu bytes below "
 		    "it).\nevshim[%ld]: raise the task stack size: EVSHIM_STACK_SIZE (now %s%zu%s), "
 		    "or pthread_attr_setstacksize in the program; the process ends with SIGSEGV\n",
-		    t->stack_size >> 10, si->si_addr, (size_t)(lo - addr), evs_sys3(SYS_getpid, 0, 0, 0),
+		    evs_stack_asked(t) >> 10, si->si_addr, (size_t)(lo - addr), evs_sys3(SYS_getpid, 0, 0, 0),
 		    evs_config.stack_size ? "" : "unset: the process default, ",
-		    (evs_config.stack_size ? evs_config.stack_size : t->stack_size) >> 10, " KiB");
+		    (evs_config.stack_size ? evs_config.stack_size : evs_stack_asked(t)) >> 10, " KiB");
 	} else if (fault) {
 		put(&o, ": SIG%s (code %d, address %p); the process ends with it\n", signame(sig),
 		    si->si_code, si->si_addr);

@@ -24,6 +24,7 @@
 #include "signal.h"
 #include "sigint.h"
 #include "task.h"
+#include "stack.h"
 #include "timer.h"
 #include "worker.h"
 #include "../io/poller.h"
@@ -165,7 +166,7 @@ static void dump_task(struct out *o, struct evs_task *t, bool walkable, int64_t 
 	else
 		put(o, "ready to run");
 	if (t->stack_size)
-		put(o, "; stack %zu KiB", t->stack_size >> 10);
+		put(o, "; stack %zu KiB", evs_stack_asked(t) >> 10);
 	put(o, "\n");
 	if (running || (!t->started && t != &evs_main_task))
 		return;

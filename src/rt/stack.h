@@ -1,6 +1,9 @@
 /* Task stacks: one mapping per task holding a guard page, the stack, and
- * the task struct above the stack top (so a task costs one mmap and two
- * VMAs: the guard and the rest; mind vm.max_map_count).
+ * the task struct at the very end, in the page of the stack's top (so a
+ * task costs one mmap and two VMAs: the guard and the rest; mind
+ * vm.max_map_count). The stack runs up to the struct: a task's
+ * stack_size is the size asked for (rounded up to pages) plus the room
+ * the struct leaves in its page.
  *
  * Mappings are MAP_NORESERVE: a 8 MiB stack costs address space, and only
  * the pages it touches cost memory. Finished mappings go to a cache (reused
@@ -22,4 +25,7 @@ void evs_stack_retire(struct evs_task *t);
 /* Return the mapping to the cache or unmap it. */
 void evs_stack_free(struct evs_task *t);
 size_t evs_stack_default(void);
+/* The stack size the task was made with (what the program or
+ * EVSHIM_STACK_SIZE asked for, rounded up to pages), for reports. */
+size_t evs_stack_asked(const struct evs_task *t);
 #endif

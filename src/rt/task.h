@@ -152,7 +152,8 @@ struct evs_task {
 	struct evs_tasksig sig;      /* its mask, pending signals (signal.h) */
 	int cancel_state, cancel_type;
 
-	/* Stack: [map: guard | stack_lo .. stack_lo+stack_size | this struct].
+	/* Stack: [map: guard | stack_lo .. stack_lo+stack_size | this struct],
+	 * the struct at the very end, in the page of the stack's top (stack.c).
 	 * user_stack: the program supplied the stack (pthread_attr_setstack).
 	 * stack_warm: retired with its top EVS_STACK_WARM kept (stack.c).
 	 * trim_skips: the retirements in a row that gave nothing back (kept

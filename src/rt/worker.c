@@ -323,6 +323,9 @@ void evs_sched_start_slow(void)
 			evs_cpu_relax();
 		return;
 	}
+	evs_config_apply_quota();
+	if (evs_config.workers < evs_nworkers)
+		__atomic_store_n(&evs_nworkers, evs_config.workers, __ATOMIC_RELEASE);
 	evs_fileio_choose();
 	for (int i = 0; i < evs_nworkers; i++) {
 		struct evs_worker *w = &evs_workers[i];

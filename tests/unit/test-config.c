@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -335,9 +336,75 @@ static void pending_cases(void)
 	}
 }
 
+/* --- evs_config_cgroup_cpus ------------------------------------------- */
+
+/* Write text to root/rel, making the directories on the way. */
+static void put_file(const char *root, const char *rel, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	for (char *s = path + strlen(root) + 1; (s = strchr(s, '/')); s++) {
+		*s = '\0';
+		mkdir(path, 0755);
+		*s = '/';
+	}
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* A fake root per case: proc/self/cgroup and the cgroup files under
+ * sys/fs/cgroup, and the CPUs the quota allows (0: no quota). */
+static void cgroup_cases(void)
+{
+	static const struct {
+		const char *self;
+		const char *files[3][2];
+		int want;
+	} cases[] = {
+		/* v2: the smallest limit up the tree, rounded up */
+		{ "0::/a/b\n", { { "sys/fs/cgroup/a/b/cpu.max", "150000 100000\n" },
+				 { "sys/fs/cgroup/a/cpu.max", "max 100000\n" } }, 2 },
+		{ "0::/a/b\n", { { "sys/fs/cgroup/a/b/cpu.max", "150000 100000\n" },
+				 { "sys/fs/cgroup/a/cpu.max", "50000 100000\n" } }, 1 },
+		{ "0::/a\n", { { "sys/fs/cgroup/a/cpu.max", "max 100000\n" } }, 0 },
+		/* a cgroup namespace: the path is not there, the mount's top is */
+		{ "0::/not/here\n", { { "sys/fs/cgroup/cpu.max", "300000 100000\n" } }, 3 },
+		/* v1, cpu and cpuacct mounted together or apart */
+		{ "5:memory:/m\n4:cpu,cpuacct:/x\n", { { "sys/fs/cgroup/cpu,cpuacct/x/cpu.cfs_quota_us", "250000\n" },
+				{ "sys/fs/cgroup/cpu,cpuacct/x/cpu.cfs_period_us", "100000\n" } }, 3 },
+		{ "2:cpuacct:/y\n1:cpu:/y\n", { { "sys/fs/cgroup/cpu/y/cpu.cfs_quota_us", "-1\n" },
+				{ "sys/fs/cgroup/cpu/y/cpu.cfs_period_us", "100000\n" } }, 0 },
+		{ "1:cpu:/y/z\n", { { "sys/fs/cgroup/cpu/y/cpu.cfs_quota_us", "100000\n" },
+				    { "sys/fs/cgroup/cpu/y/cpu.cfs_period_us", "100000\n" } }, 1 },
+		/* a v1 line for other controllers only, nothing readable */
+		{ "3:cpuset:/c\n", { { NULL, NULL } }, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char root[] = "/tmp/evs-cgroup-XXXXXX";
+		if (!mkdtemp(root)) {
+			CHECK(0, "mkdtemp");
+			return;
+		}
+		put_file(root, "proc/self/cgroup", cases[i].self);
+		for (int k = 0; k < 3 && cases[i].files[k][0]; k++)
+			put_file(root, cases[i].files[k][0], cases[i].files[k][1]);
+		int got = evs_config_cgroup_cpus(root);
+		CHECK(got == cases[i].want, "cgroup case %zu: %d CPUs, expected %d", i, got, cases[i].want);
+		char cmd[600];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+		if (system(cmd) != 0)
+			CHECK(0, "rm %s", root);
+	}
+	CHECK(evs_config_cgroup_cpus("/nonexistent-evs-root") == 0, "no /proc/self/cgroup: no quota");
+}
+
 int main(void)
 {
 	bool pending = getenv("EVSHIM_UNIT_PENDING") != NULL;
+	cgroup_cases();
 	parse_cases();
 	signal_cases();
 	load_cases();
