@@ -81,7 +81,11 @@ static int acquired(struct mtx *x, int id)
 	return 0;
 }
 
-int evs_mutex_lock(pthread_mutex_t *m, int64_t deadline, int try_only)
+/* `cancel`: EVS_LOT_ASYNC_CANCEL for the program's own lock (a task of
+ * the asynchronous type is cancelled while it waits, as natively: uWSGI
+ * cancels threads waiting for its accept mutex), false for the relock of
+ * a condition wait (its cleanup handlers must find the mutex held). */
+static int lock(pthread_mutex_t *m, int64_t deadline, int try_only, int cancel)
 {
 	struct mtx *x = (struct mtx *)m;
 	int id = evs_sync_self_id(), type = x->kind & KIND_TYPE;
@@ -102,11 +106,18 @@ int evs_mutex_lock(pthread_mutex_t *m, int64_t deadline, int try_only)
 	if (deadline < 0)
 		return -EINVAL;
 	while (__atomic_exchange_n(&x->lock, 2, __ATOMIC_ACQUIRE) != 0) {
-		long r = evs_lot_park(&x->lock, 2, deadline, EVS_WAIT_mutex, false);
+		long r = evs_lot_park(&x->lock, 2, deadline, EVS_WAIT_mutex, cancel);
 		if (r == -ETIME)
 			return -ETIMEDOUT;
+		if (r == -ECANCELED)  /* asynchronous type: gone, the lock not taken */
+			evs_task_testcancel();
 	}
 	return acquired(x, id);
+}
+
+int evs_mutex_lock(pthread_mutex_t *m, int64_t deadline, int try_only)
+{
+	return lock(m, deadline, try_only, EVS_LOT_ASYNC_CANCEL);
 }
 
 int evs_mutex_unlock(pthread_mutex_t *m)
@@ -140,7 +151,7 @@ int evs_mutex_release(pthread_mutex_t *m, unsigned *count)
 
 void evs_mutex_reacquire(pthread_mutex_t *m, unsigned count)
 {
-	evs_mutex_lock(m, INT64_MAX, 0);
+	lock(m, INT64_MAX, 0, false);
 	((struct mtx *)m)->count = count;
 }
 
