@@ -193,7 +193,9 @@ static uint32_t waiters_mark(int kind, uint32_t v)
 	return v ? 2 : 0;  /* plain: 0 free, 1 locked, 2 locked with waiters */
 }
 
-int evs_mutex_foreign_lock(pthread_mutex_t *m, int64_t deadline)
+/* `cancel` as for lock() above: uWSGI's --thunder-lock is a robust,
+ * process-shared mutex its threads wait for with the asynchronous type. */
+static int foreign_lock(pthread_mutex_t *m, int64_t deadline, int cancel)
 {
 	uint32_t *word = (uint32_t *)&m->__data.__lock;
 	int kind = m->__data.__kind;
@@ -237,11 +239,17 @@ int evs_mutex_foreign_lock(pthread_mutex_t *m, int64_t deadline)
 			seen = mk;
 		}
 		/* woken, a look due, a handler ran: look again either way */
-		evs_lot_park_kernel(word, seen, deadline, now + step, EVS_WAIT_mutex, false,
-				    mk ? &kw : NULL);
+		if (evs_lot_park_kernel(word, seen, deadline, now + step, EVS_WAIT_mutex, cancel,
+					mk ? &kw : NULL) == -ECANCELED)
+			evs_task_testcancel();  /* asynchronous type: the mark may stay */
 		if (step < EVS_LOT_POLL_MAX_NS)
 			step *= 2;
 	}
+}
+
+int evs_mutex_foreign_lock(pthread_mutex_t *m, int64_t deadline)
+{
+	return foreign_lock(m, deadline, EVS_LOT_ASYNC_CANCEL);
 }
 
 int evs_mutex_foreign_release(pthread_mutex_t *m)
@@ -256,5 +264,5 @@ int evs_mutex_foreign_release(pthread_mutex_t *m)
 
 int evs_mutex_foreign_reacquire(pthread_mutex_t *m)
 {
-	return evs_current() ? evs_mutex_foreign_lock(m, INT64_MAX) : -REAL(pthread_mutex_lock)(m);  /* counts it */
+	return evs_current() ? foreign_lock(m, INT64_MAX, false) : -REAL(pthread_mutex_lock)(m);  /* counts it */
 }

@@ -1,9 +1,11 @@
 /* Asynchronous cancellation (PTHREAD_CANCEL_ASYNCHRONOUS), as uWSGI uses
  * it for a graceful reload: its threads wait in pthread_mutex_lock (not a
  * cancellation point) and the signal handler cancels and joins them.
- *   1. threads with the asynchronous type wait for a mutex main holds:
- *      cancelled there, their cleanup handlers run, the join answers
- *      PTHREAD_CANCELED (and none of them got the lock);
+ *   1. threads with the asynchronous type wait for a mutex main holds
+ *      (a plain one, and a robust process-shared one as uWSGI's
+ *      --thunder-lock, which the shim leaves to glibc): cancelled there,
+ *      their cleanup handlers run, the join answers PTHREAD_CANCELED
+ *      (and none of them got the lock);
  *   2. a cancel that came while cancellation was disabled is acted on by
  *      pthread_setcancelstate(ENABLE) itself, with the asynchronous type;
  *   3. so by pthread_setcanceltype(ASYNCHRONOUS), with a cancel pending;
@@ -21,7 +23,7 @@
 
 #define N 4
 
-static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t plain = PTHREAD_MUTEX_INITIALIZER, robust, *m;
 static sem_t ready;
 static int go, cleanups, got_lock, past_enable, past_settype;
 /* Not a cancellation point (sem_wait is one). */
@@ -38,9 +40,9 @@ static void *locker(void *a)
 	pthread_cleanup_push(cleanup, NULL);
 	sem_post(&ready);
 	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);
-	pthread_mutex_lock(&m);  /* main holds it until every locker is joined */
+	pthread_mutex_lock(m);  /* main holds it until every locker is joined */
 	__atomic_add_fetch(&got_lock, 1, __ATOMIC_SEQ_CST);
-	pthread_mutex_unlock(&m);
+	pthread_mutex_unlock(m);
 	pthread_cleanup_pop(0);
 	return NULL;
 }
@@ -109,14 +111,14 @@ static void *waiter(void *a)
 
 static const char *what(void *r) { return r == PTHREAD_CANCELED ? "PTHREAD_CANCELED" : "a value"; }
 
-int main(void)
+static void lockers(pthread_mutex_t *mx, const char *kind)
 {
 	pthread_t t[N];
 	void *r;
 	int canceled = 0;
-	sem_init(&ready, 0, 0);
-
-	pthread_mutex_lock(&m);
+	m = mx;
+	cleanups = got_lock = 0;
+	pthread_mutex_lock(m);
 	for (int i = 0; i < N; i++)
 		pthread_create(&t[i], NULL, locker, NULL);
 	for (int i = 0; i < N; i++)
@@ -128,9 +130,24 @@ int main(void)
 		pthread_join(t[i], &r);
 		canceled += r == PTHREAD_CANCELED;
 	}
-	pthread_mutex_unlock(&m);
-	printf("%d lockers cancelled in pthread_mutex_lock: %d PTHREAD_CANCELED, cleanups %d, got the lock %d\n",
-	       N, canceled, cleanups, got_lock);
+	pthread_mutex_unlock(m);
+	printf("%d lockers cancelled in pthread_mutex_lock (%s): %d PTHREAD_CANCELED, cleanups %d, got the lock %d\n",
+	       N, kind, canceled, cleanups, got_lock);
+}
+
+int main(void)
+{
+	pthread_t t[1];
+	void *r;
+	sem_init(&ready, 0, 0);
+
+	lockers(&plain, "plain");
+	pthread_mutexattr_t ra;
+	pthread_mutexattr_init(&ra);
+	pthread_mutexattr_setrobust(&ra, PTHREAD_MUTEX_ROBUST);
+	pthread_mutexattr_setpshared(&ra, PTHREAD_PROCESS_SHARED);
+	pthread_mutex_init(&robust, &ra);
+	lockers(&robust, "robust, process-shared");
 
 	cleanups = 0;
 	pthread_create(&t[0], NULL, enabler, NULL);
