@@ -15,6 +15,15 @@ load helpers/load
 	[[ "$native" == *"cancelled thread: PTHREAD_CANCELED, cleanup 99"* ]]
 }
 
+@test "asynchronous cancellation: of threads waiting in pthread_mutex_lock, plain and robust process-shared (uWSGI's graceful reload), by setcancelstate/setcanceltype with a cancel pending, not in a condition wait's relock (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/async_cancel"
+	[[ "$native" == *"4 lockers cancelled in pthread_mutex_lock (plain): 4 PTHREAD_CANCELED, cleanups 4, got the lock 0"* ]]
+	[[ "$native" == *"(robust, process-shared): 4 PTHREAD_CANCELED, cleanups 4, got the lock 0"* ]]
+	[[ "$native" == *"setcancelstate(ENABLE): cleanups 1, went past it 0"* ]]
+	[[ "$native" == *"setcanceltype(ASYNCHRONOUS): PTHREAD_CANCELED, cleanups 1, went past it 0"* ]]
+	[[ "$native" == *"unlock in its cleanup: 0"* ]]
+}
+
 @test "keys, destructor rounds, key delete, errno kept across a sleep (1 and 2 workers)" {
 	on_workers 1 2 -- same_output "$PROGS/keys_errno"
 	[[ "$native" == *"wrong values 0, errno lost 0"* ]]

@@ -326,13 +326,25 @@ EVS_HOOK int getpriority(__priority_which_t which, id_t who)
 /* Deferred cancellation for tasks: the request is recorded and a parked
  * target is woken; the target acts on it at its next cancellation point
  * that the shim serves (sleeps, joins, pthread_testcancel, waits on fds).
- * PTHREAD_CANCEL_ASYNCHRONOUS is treated as deferred. */
+ * PTHREAD_CANCEL_ASYNCHRONOUS adds what the shim can do at once: a task
+ * of that type is cancelled while it waits for a mutex too, and acts on
+ * a pending request when it turns cancellation on or takes the type, or
+ * cancels itself (glibc acts there too); one that computes without a
+ * call acts at its next wait. */
+static void async_now(struct evs_task *t)
+{
+	if (t->cancel_type == PTHREAD_CANCEL_ASYNCHRONOUS)
+		evs_task_testcancel();
+}
+
 EVS_HOOK int pthread_cancel(pthread_t th)
 {
 	struct evs_task *t = evs_task_from_pthread(th);
 	if (!t)
 		return REAL(pthread_cancel)(th);
 	evs_task_cancel(t);
+	if (t == evs_current())
+		async_now(t);
 	return 0;
 }
 
@@ -346,6 +358,7 @@ EVS_HOOK int pthread_setcancelstate(int state, int *old)
 	if (old)
 		*old = t->cancel_state;
 	t->cancel_state = state;
+	async_now(t);
 	return 0;
 }
 
@@ -359,6 +372,7 @@ EVS_HOOK int pthread_setcanceltype(int type, int *old)
 	if (old)
 		*old = t->cancel_type;
 	t->cancel_type = type;
+	async_now(t);
 	return 0;
 }
 

@@ -49,7 +49,10 @@ static bool close_own(struct evs_task *t, uint64_t token)
 
 static bool cancellable(struct evs_task *t)
 {
-	return !(t->wait_flags & EVS_WAIT_NOCANCEL) && t->cancel_state == PTHREAD_CANCEL_ENABLE &&
+	unsigned f = t->wait_flags;
+	if ((f & EVS_WAIT_ASYNCCANCEL) && t->cancel_type != PTHREAD_CANCEL_ASYNCHRONOUS)
+		return false;
+	return !(f & EVS_WAIT_NOCANCEL) && t->cancel_state == PTHREAD_CANCEL_ENABLE &&
 	       !t->exiting;
 }
 

@@ -75,6 +75,10 @@ static inline long evs_wake_ret(int why)
 			       * disk read is not interruptible natively either) */
 #define EVS_WAIT_STOPINTR 4u  /* a stop of the process ends it (EVS_WAKE_SIGNAL):
 			       * epoll_wait, sigtimedwait (rt/signal.h) */
+#define EVS_WAIT_ASYNCCANCEL 8u  /* not a cancellation point (a mutex), but
+				  * safe to leave: only a task of the
+				  * asynchronous type is cancelled here, as
+				  * glibc's signal ends its wait anywhere */
 
 #define EVS_KEY_BLOCK 32
 #define EVS_KEY_BLOCKS (1024 / EVS_KEY_BLOCK)   /* PTHREAD_KEYS_MAX */

@@ -97,7 +97,7 @@ static long lone_kernel_wait(const void *addr, uint32_t expect, int64_t deadline
 }
 
 static long park(const void *addr, uint32_t expect, int64_t deadline, int64_t look, int why,
-		 bool cancel_point, const struct evs_lot_kernel *kw)
+		 int cancel_point, const struct evs_lot_kernel *kw)
 {
 	struct bucket *b = bucket_of(addr);
 	struct evs_task *t = evs_current();
@@ -116,9 +116,11 @@ static long park(const void *addr, uint32_t expect, int64_t deadline, int64_t lo
 		return lone_kernel_wait(addr, expect, deadline, kw);
 	}
 	/* Not a cancellation point (a mutex): a cancel request waits for the
-	 * next point instead of ending this wait. */
+	 * next point instead of ending this wait (unless the task's type is
+	 * asynchronous, where the caller allows it). */
 	if (t)
-		w.token = evs_wait_open(cancel_point ? 0 : EVS_WAIT_NOCANCEL);
+		w.token = evs_wait_open(cancel_point == EVS_LOT_ASYNC_CANCEL ? EVS_WAIT_ASYNCCANCEL :
+					cancel_point ? 0 : EVS_WAIT_NOCANCEL);
 	evs_queue_push(&b->q, &w.link);
 	evs_spin_unlock(&b->lock);
 
@@ -166,13 +168,13 @@ static long park(const void *addr, uint32_t expect, int64_t deadline, int64_t lo
 }
 
 long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int why,
-		  bool cancel_point)
+		  int cancel_point)
 {
 	return park(addr, expect, deadline, deadline, why, cancel_point, NULL);
 }
 
 long evs_lot_park_kernel(const void *addr, uint32_t expect, int64_t deadline, int64_t look,
-			 int why, bool cancel_point, const struct evs_lot_kernel *kw)
+			 int why, int cancel_point, const struct evs_lot_kernel *kw)
 {
 	return park(addr, expect, deadline, look, why, cancel_point, kw);
 }

@@ -21,6 +21,13 @@
 #include <stdint.h>
 #include <time.h>
 
+/* What a cancellation does to a task's park (`cancel_point` below): it
+ * never ends it (false), ends it (true: a cancellation point), or ends it
+ * only when the task's type is PTHREAD_CANCEL_ASYNCHRONOUS (a mutex,
+ * which glibc's cancellation signal leaves at once; the caller then acts
+ * on it). */
+#define EVS_LOT_ASYNC_CANCEL 2
+
 /* Returns 0 when woken (or the word no longer matched: -EAGAIN), -ETIME
  * when the absolute CLOCK_MONOTONIC deadline passed, -ECANCELED when a
  * task was asked to cancel (only if `cancel_point`), -EINTR when a signal
@@ -30,7 +37,7 @@
  * `why` (enum evs_wait: mutex, cond, sem...) is what the task dump
  * shows. */
 long evs_lot_park(const void *addr, uint32_t expect, int64_t deadline, int why,
-		  bool cancel_point);
+		  int cancel_point);
 /* The same for a word that other processes, or code the runtime does not
  * see, wake through the kernel: a task's wait is made in the kernel too
  * (rt/kfutex.h: `shared` says whether other processes' wakes reach it,
@@ -43,7 +50,7 @@ struct evs_lot_kernel {
 	uint32_t mask;
 };
 long evs_lot_park_kernel(const void *addr, uint32_t expect, int64_t deadline, int64_t look,
-			 int why, bool cancel_point, const struct evs_lot_kernel *kw);
+			 int why, int cancel_point, const struct evs_lot_kernel *kw);
 /* Wake up to n waiters of addr (n < 0: all); returns how many woke. */
 int evs_lot_unpark(const void *addr, int n);
 

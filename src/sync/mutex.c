@@ -81,7 +81,11 @@ static int acquired(struct mtx *x, int id)
 	return 0;
 }
 
-int evs_mutex_lock(pthread_mutex_t *m, int64_t deadline, int try_only)
+/* `cancel`: EVS_LOT_ASYNC_CANCEL for the program's own lock (a task of
+ * the asynchronous type is cancelled while it waits, as natively: uWSGI
+ * cancels threads waiting for its accept mutex), false for the relock of
+ * a condition wait (its cleanup handlers must find the mutex held). */
+static int lock(pthread_mutex_t *m, int64_t deadline, int try_only, int cancel)
 {
 	struct mtx *x = (struct mtx *)m;
 	int id = evs_sync_self_id(), type = x->kind & KIND_TYPE;
@@ -102,11 +106,18 @@ int evs_mutex_lock(pthread_mutex_t *m, int64_t deadline, int try_only)
 	if (deadline < 0)
 		return -EINVAL;
 	while (__atomic_exchange_n(&x->lock, 2, __ATOMIC_ACQUIRE) != 0) {
-		long r = evs_lot_park(&x->lock, 2, deadline, EVS_WAIT_mutex, false);
+		long r = evs_lot_park(&x->lock, 2, deadline, EVS_WAIT_mutex, cancel);
 		if (r == -ETIME)
 			return -ETIMEDOUT;
+		if (r == -ECANCELED)  /* asynchronous type: gone, the lock not taken */
+			evs_task_testcancel();
 	}
 	return acquired(x, id);
+}
+
+int evs_mutex_lock(pthread_mutex_t *m, int64_t deadline, int try_only)
+{
+	return lock(m, deadline, try_only, EVS_LOT_ASYNC_CANCEL);
 }
 
 int evs_mutex_unlock(pthread_mutex_t *m)
@@ -140,7 +151,7 @@ int evs_mutex_release(pthread_mutex_t *m, unsigned *count)
 
 void evs_mutex_reacquire(pthread_mutex_t *m, unsigned count)
 {
-	evs_mutex_lock(m, INT64_MAX, 0);
+	lock(m, INT64_MAX, 0, false);
 	((struct mtx *)m)->count = count;
 }
 
@@ -182,7 +193,9 @@ static uint32_t waiters_mark(int kind, uint32_t v)
 	return v ? 2 : 0;  /* plain: 0 free, 1 locked, 2 locked with waiters */
 }
 
-int evs_mutex_foreign_lock(pthread_mutex_t *m, int64_t deadline)
+/* `cancel` as for lock() above: uWSGI's --thunder-lock is a robust,
+ * process-shared mutex its threads wait for with the asynchronous type. */
+static int foreign_lock(pthread_mutex_t *m, int64_t deadline, int cancel)
 {
 	uint32_t *word = (uint32_t *)&m->__data.__lock;
 	int kind = m->__data.__kind;
@@ -226,11 +239,17 @@ int evs_mutex_foreign_lock(pthread_mutex_t *m, int64_t deadline)
 			seen = mk;
 		}
 		/* woken, a look due, a handler ran: look again either way */
-		evs_lot_park_kernel(word, seen, deadline, now + step, EVS_WAIT_mutex, false,
-				    mk ? &kw : NULL);
+		if (evs_lot_park_kernel(word, seen, deadline, now + step, EVS_WAIT_mutex, cancel,
+					mk ? &kw : NULL) == -ECANCELED)
+			evs_task_testcancel();  /* asynchronous type: the mark may stay */
 		if (step < EVS_LOT_POLL_MAX_NS)
 			step *= 2;
 	}
+}
+
+int evs_mutex_foreign_lock(pthread_mutex_t *m, int64_t deadline)
+{
+	return foreign_lock(m, deadline, EVS_LOT_ASYNC_CANCEL);
 }
 
 int evs_mutex_foreign_release(pthread_mutex_t *m)
@@ -245,5 +264,5 @@ int evs_mutex_foreign_release(pthread_mutex_t *m)
 
 int evs_mutex_foreign_reacquire(pthread_mutex_t *m)
 {
-	return evs_current() ? evs_mutex_foreign_lock(m, INT64_MAX) : -REAL(pthread_mutex_lock)(m);  /* counts it */
+	return evs_current() ? foreign_lock(m, INT64_MAX, false) : -REAL(pthread_mutex_lock)(m);  /* counts it */
 }
