@@ -52,6 +52,7 @@
 	X(handoffs, "unseen blocking system calls handed to a helper thread") \
 	X(sites_learned, "syscall instructions outside libc rewritten to trap after one blocked (rt/sitetrap.c)") \
 	X(site_calls, "calls made at those sites, handed off at once") \
+	X(calls_redone, "unseen waits the kernel does not restart, ended by the monitor's signal, made again") \
 	X(workers_added, "spare workers started because all were stalled") \
 	X(workers_retired, "spare workers that left once the stall was over")
 

@@ -11,16 +11,40 @@
  * made again on a helper thread while the task parks, and the task
  * resumes as if its own call had returned that result. The worker is
  * free meanwhile. Calls that act on the calling thread itself (signal
- * masks, gettid...) or that the kernel never restarts are left alone: the
- * task goes back to its call (the monitor's preemption, monitor.c). */
+ * masks, gettid...) are left alone: the task goes back to its call (the
+ * monitor's preemption, monitor.c).
+ *
+ * A call the kernel never restarts (io_uring_enter, epoll_wait, poll...)
+ * comes back from the signal with -EINTR, which the program would never
+ * have seen natively: fio 3.33 waits for its io_uring completions with
+ * its own `syscall` instruction, took the -EINTR for "no completion"
+ * (it reads errno, which a raw call does not set) and ended a job's
+ * I/O early. Its number is gone from the context by then (rax holds the
+ * result), so the monitor notes what the thread is blocked in just
+ * before it signals it (/proc/self/task/TID/syscall: number, arguments,
+ * sp, pc); the handler then sets the context to make that call again,
+ * as the kernel does for a call it restarts, when the call waits without
+ * a time limit and gave nothing back (so making it again is what the
+ * kernel's restart would have done), and no handler of the program's
+ * ran with this signal. The task then yields or goes back to its call as
+ * for any other preempted call. A thread that was woken for a moment
+ * (the kernel reports it "running" then, as it does while the woken
+ * thread waits for a CPU) and is back in its call when the signal comes
+ * is told by its site: the monitor keeps the number it saw at each site
+ * outside libc and the shim, and a site seen with two numbers (a
+ * program's generic stub) is not trusted. */
 #include "../evs.h"
 #include "handoff.h"
 #include "sitetrap.h"
 #include "offload.h"
 #include "sched.h"
 #include "tls.h"
+#include "safepoint.h"
 #include "../arch/cpu.h"
 #include "../libc/sys.h"
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <string.h>
 #include <sys/syscall.h>
 
 static bool handed_off(long nr)
@@ -68,5 +92,184 @@ bool evs_handoff_syscall(ucontext_t *uc)
 	/* its next calls there come to the runtime at once (rt/sitetrap.c) */
 	evs_sitetrap_learn(uc);
 	evs_uc_finish_syscall(uc, evs_handoff_run(call));
+	return true;
+}
+
+/* --- calls the kernel does not restart --------------------------------- */
+
+/* Made again after -EINTR, as a restart would: waits without a time
+ * limit whose -EINTR means nothing was done (io_uring_enter returns the
+ * count it submitted when it submitted any; io_getevents the events it
+ * took when it took any). */
+static bool redone(const long call[7])
+{
+	switch (call[0]) {
+	case SYS_io_uring_enter:
+		return (call[4] & IORING_ENTER_GETEVENTS) && !(call[4] & IORING_ENTER_EXT_ARG) &&
+		       (unsigned)call[3] > 0;
+	case SYS_epoll_wait:
+	case SYS_epoll_pwait:
+		return (int)call[4] < 0;
+	case SYS_poll:
+		return (int)call[3] < 0;
+	case SYS_ppoll:
+		return call[3] == 0;
+	case SYS_io_getevents:
+		return call[5] == 0;
+	default:
+		return false;
+	}
+}
+
+/* "0x1f" or "42" from *p on; false at anything else. */
+static bool number(const char **p, bool hex, unsigned long *v)
+{
+	const char *s = *p;
+	int base = 10;
+	if (hex) {
+		if (s[0] != '0' || s[1] != 'x')
+			return false;
+		s += 2;
+		base = 16;
+	}
+	unsigned long n = 0;
+	const char *start = s;
+	for (;; s++) {
+		int d;
+		if (*s >= '0' && *s <= '9')
+			d = *s - '0';
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = *s - 'a' + 10;
+		else
+			break;
+		n = n * (unsigned long)base + (unsigned long)d;
+	}
+	if (s == start)
+		return false;
+	*v = n;
+	*p = s;
+	return true;
+}
+
+/* Looks at most this many times while the thread is on a CPU: a thread
+ * blocked in a call wakes for moments (the runtime's own ring posting a
+ * completion to it, which it does when the timer the monitor saw due
+ * fires), and a look then finds it running. */
+#define EVS_NOTE_LOOKS 4
+
+/* Sites where the monitor found a thread blocked in a call: the pc
+ * after the `syscall` instruction and the call's number; written by the
+ * monitor only, read by the handlers. */
+#define EVS_INTR_SITES 64
+static struct intr_site {
+	uintptr_t pc;
+	long nr;
+	int mixed;  /* atomic: seen with two numbers */
+} intr_sites[EVS_INTR_SITES];
+static int n_intr_sites;  /* atomic: filled entries (written then published) */
+
+static void site_seen(uintptr_t pc, long nr)
+{
+	int n = __atomic_load_n(&n_intr_sites, __ATOMIC_RELAXED);
+	for (int i = 0; i < n; i++)
+		if (intr_sites[i].pc == pc) {
+			if (intr_sites[i].nr != nr)
+				__atomic_store_n(&intr_sites[i].mixed, 1, __ATOMIC_RELEASE);
+			return;
+		}
+	if (n == EVS_INTR_SITES || evs_safepoint_at_ip(pc) != EVS_AT_PROGRAM)
+		return;
+	intr_sites[n] = (struct intr_site){ pc, nr, 0 };
+	__atomic_store_n(&n_intr_sites, n + 1, __ATOMIC_RELEASE);
+}
+
+static long site_nr(uintptr_t pc)
+{
+	int n = __atomic_load_n(&n_intr_sites, __ATOMIC_ACQUIRE);
+	for (int i = 0; i < n; i++)
+		if (intr_sites[i].pc == pc)
+			return __atomic_load_n(&intr_sites[i].mixed, __ATOMIC_ACQUIRE) ? -1 : intr_sites[i].nr;
+	return -1;
+}
+
+/* Looks at most this many times while the thread is on a CPU (a thread
+ * blocked in a call that is woken for a moment). */
+#define EVS_NOTE_LOOKS 4
+
+void evs_handoff_note(struct evs_worker *w)
+{
+	long call[7] = { -1 };
+	unsigned long v[8] = { 0 };
+	char path[64] = "/proc/self/task/", digits[16], buf[256];
+	int tid = __atomic_load_n(&w->ktid, __ATOMIC_RELAXED);
+	int nd = 0, len = (int)strlen(path);
+	for (; tid > 0; tid /= 10)
+		digits[nd++] = (char)('0' + tid % 10);
+	if (!nd)
+		goto out;
+	while (nd)
+		path[len++] = digits[--nd];
+	memcpy(path + len, "/syscall", 9);
+	long fd = evs_sys6(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
+	if (fd < 0)
+		goto out;
+	long n = 0;
+	for (int look = 0; look < EVS_NOTE_LOOKS; look++) {
+		if (look)
+			evs_sys6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+		n = evs_sys6(SYS_pread64, fd, (long)buf, sizeof(buf) - 1, 0, 0, 0);
+		if (n <= 0 || buf[0] != 'r')  /* "running" */
+			break;
+	}
+	evs_sys_close((int)fd);
+	if (n <= 0)
+		goto out;
+	buf[n] = 0;
+	/* "running", "-1 sp pc" (blocked, not in a call), or "nr a1..a6 sp pc" */
+	const char *p = buf;
+	unsigned long nr;
+	if (!number(&p, false, &nr))
+		goto out;
+	for (int i = 0; i < 8; i++)
+		if (*p++ != ' ' || !number(&p, true, &v[i]))
+			goto out;
+	call[0] = (long)nr;
+	for (int i = 0; i < 6; i++)
+		call[i + 1] = (long)v[i];
+	site_seen(v[7], call[0]);
+out:
+	__atomic_add_fetch(&w->intr_gen, 1, __ATOMIC_ACQ_REL);
+	memcpy(w->intr_call, call, sizeof(call));
+	w->intr_sp = call[0] >= 0 ? v[6] : 0;
+	w->intr_pc = call[0] >= 0 ? v[7] : 0;
+	__atomic_add_fetch(&w->intr_gen, 1, __ATOMIC_RELEASE);
+}
+
+bool evs_handoff_redo(struct evs_worker *w, ucontext_t *uc)
+{
+	long call[7];
+	uintptr_t pc, sp;
+	if (!evs_uc_intr_syscall(uc, call, &pc, &sp))
+		return false;
+	/* the call the monitor saw, if this is still it */
+	long seen[7] = { -1 };
+	uintptr_t seen_pc = 0, seen_sp = 0;
+	uint32_t g = __atomic_load_n(&w->intr_gen, __ATOMIC_ACQUIRE);
+	if (!(g & 1)) {
+		memcpy(seen, w->intr_call, sizeof(seen));
+		seen_pc = w->intr_pc;
+		seen_sp = w->intr_sp;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&w->intr_gen, __ATOMIC_RELAXED) != g)
+			seen[0] = -1;
+	}
+	if (seen[0] >= 0 && seen_pc == pc && seen_sp == sp && !memcmp(seen + 1, call + 1, 6 * sizeof(long)))
+		call[0] = seen[0];
+	else
+		call[0] = site_nr(pc);  /* it was back in its call when the signal came */
+	if (call[0] < 0 || !redone(call))
+		return false;
+	evs_uc_redo_syscall(uc, call[0]);
+	evs_stat_add(EVS_ST_calls_redone, 1);
 	return true;
 }

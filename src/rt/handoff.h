@@ -15,4 +15,15 @@ bool evs_handoff_call_ok(const long call[7]);
 long evs_handoff_raw(void *call);
 /* Make it on a pool thread now, the task parked meanwhile; its result. */
 long evs_handoff_run(long call[7]);
+
+/* The monitor, about to signal w: note the system call w's thread is
+ * blocked in, if any (its number, arguments, sp and pc, from
+ * /proc/self/task/TID/syscall). */
+struct evs_worker;
+void evs_handoff_note(struct evs_worker *w);
+/* The handler, on w: the signal ended that call with -EINTR, a call the
+ * kernel does not restart but that may be made again (a wait without a
+ * time limit that did nothing): the context is set to make it again, as
+ * a restart; true then. */
+bool evs_handoff_redo(struct evs_worker *w, ucontext_t *uc);
 #endif

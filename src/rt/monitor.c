@@ -111,6 +111,8 @@ static void preempt_body(void *ucv)
 	struct evs_task *in = w->cur;
 	if (in)
 		in->sigframes++;
+	/* a program signal this one may carry: its handler's EINTR stays */
+	bool owed = evs_sig_owed(w);
 	/* Taken: the next request sends another (evs_monitor_ipi). Cleared
 	 * before the requests are read, so none posted after is missed. */
 	__atomic_store_n(&w->ipi_at, 0, __ATOMIC_SEQ_CST);
@@ -133,6 +135,11 @@ static void preempt_body(void *ucv)
 		__atomic_store_n(&w->yield_owed, 1, __ATOMIC_RELAXED);
 		goto out;
 	}
+	/* Blocked in a system call it made itself that the kernel does not
+	 * restart, ended by this signal: made again, as a restart would
+	 * (rt/handoff.c). */
+	if (!owed)
+		evs_handoff_redo(w, ucv);
 	/* Blocked in a system call it made itself: made elsewhere, the
 	 * worker is free for the others until it returns. */
 	if (evs_handoff_syscall(ucv)) {
@@ -392,6 +399,7 @@ static void stall_ended(struct evs_worker *w, int64_t now)
 static void preempt(struct evs_worker *w, int64_t now)
 {
 	w->mon_signalled = now;
+	evs_handoff_note(w);  /* the call it is blocked in, if any */
 	__atomic_store_n(&w->preempt_req, 1, __ATOMIC_SEQ_CST);
 	if (evs_monitor_ipi(w))
 		evs_stat_add_slow(EVS_ST_preempt_signals, 1);

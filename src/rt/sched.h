@@ -60,6 +60,14 @@ struct evs_worker {
 	/* The monitor's own (rt/monitor.c). */
 	uint64_t mon_seen;
 	int64_t mon_since, mon_signalled, stall_start;
+	/* The system call its thread was blocked in when the monitor last
+	 * signalled it (rt/handoff.h, evs_handoff_note): number and six
+	 * arguments, the user sp and pc; written by the monitor, read by
+	 * the handler. intr_gen is odd while it is written, intr_call[0]
+	 * is -1 when there was none. */
+	uint32_t intr_gen;
+	long intr_call[7];
+	uintptr_t intr_sp, intr_pc;
 
 	/* Set once at start-up. */
 	int id;

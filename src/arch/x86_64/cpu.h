@@ -4,6 +4,7 @@
 #ifndef EVS_ARCH_X86_64_CPU_H
 #define EVS_ARCH_X86_64_CPU_H
 #include <stdbool.h>
+#include <stdint.h>
 
 static inline void evs_cpu_relax(void)
 {
@@ -64,6 +65,38 @@ static inline bool evs_uc_restart_syscall(const ucontext_t *uc, long call[7])
 	call[5] = g[REG_R8];
 	call[6] = g[REG_R9];
 	return true;
+}
+
+/* A signal's saved context just after a `syscall` instruction that the
+ * signal ended with -EINTR (a call the kernel does not restart): the
+ * call's six arguments (the kernel keeps rdi, rsi, rdx, r10, r8, r9
+ * across a call; only rax, rcx and r11 change) in call[1..6], the pc
+ * after the instruction and the stack pointer; false when the context is
+ * not that. */
+static inline bool evs_uc_intr_syscall(const ucontext_t *uc, long call[7], uintptr_t *pc,
+				       uintptr_t *sp)
+{
+	const greg_t *g = uc->uc_mcontext.gregs;
+	const unsigned char *ip = (const unsigned char *)g[REG_RIP];
+	if (g[REG_RAX] != -4 /* -EINTR */ || ip[-2] != 0x0f || ip[-1] != 0x05)
+		return false;
+	call[1] = g[REG_RDI];
+	call[2] = g[REG_RSI];
+	call[3] = g[REG_RDX];
+	call[4] = g[REG_R10];
+	call[5] = g[REG_R8];
+	call[6] = g[REG_R9];
+	*pc = (uintptr_t)g[REG_RIP];
+	*sp = (uintptr_t)g[REG_RSP];
+	return true;
+}
+
+/* The same context set to make system call nr again, as the kernel sets
+ * one up to restart it: back on the `syscall` instruction, rax its number. */
+static inline void evs_uc_redo_syscall(ucontext_t *uc, long nr)
+{
+	uc->uc_mcontext.gregs[REG_RAX] = nr;
+	uc->uc_mcontext.gregs[REG_RIP] -= 2;
 }
 
 /* The same context, resumed as if the system call had returned `result`. */
