@@ -149,6 +149,23 @@ make_case() {
 	[[ "$native" == *"the vfork child slept 1 s and exited 3; the busy thread ended"* ]]
 }
 
+# glibc's lockf makes its F_SETLKW inside libc, past the fcntl hook: the
+# wait was the kernel's and a signal taken during it was never handled
+# (stress-ng --lockf hung until killed).
+@test "lockf(F_LOCK) on a region another process holds: a SIGALRM without SA_RESTART ends it with EINTR after its handler ran, as natively; F_TLOCK, F_TEST (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/lockf_signal"
+	[[ "$native" == *"returned -1 (Interrupted system call), alarm handler ran 1 time(s)"*"exit=0" ]]
+}
+
+# A signal noted inside the runtime stays blocked on the worker's thread
+# until routed: a 1 us timer otherwise re-fired into the runtime's handler
+# for ever and the retry signals nested until the alternate stack overflowed
+# (stress-ng --timer died of SIGSEGV, --hrtimers hung).
+@test "a POSIX timer firing every microsecond, its handler on a small sigaltstack: main's sleeps go on and the process ends as natively, no SIGSEGV (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/timer_flood"
+	[[ "$native" == *"slept 1 s under a 1 us timer; its handler ran: yes"*"exit=0" ]]
+}
+
 @test "a write's SIGPIPE (and SIGXFSZ) is the writing thread's and its handler has run when the write returns: write, writev, stdio (fflush, fwrite, fprintf, fputc), a thread, a thread that blocks it; sort's handler ends the process by it (1 and 2 workers)" {
 	# The signal came while the write was inside the runtime, or in
 	# glibc's stdio under the shim's hook: it was only noted, and routed

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <stdarg.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -298,6 +299,26 @@ EVS_HOOK int flock(int fd, int op)
 		return REAL(flock)(fd, op);
 	return (int)evs_ret(evs_flock(fd, op));
 }
+
+/* glibc's lockf makes its fcntl(F_SETLKW) inside libc, past the hook
+ * above: F_LOCK waited in the kernel, unseen, and a signal noted meanwhile
+ * was never handled there (stress-ng --lockf hung: its SIGALRM never ended
+ * the wait; tests/progs/lockf_signal.c). F_LOCK is glibc's lock request,
+ * made here through fcntl's hook; the other commands never wait. */
+EVS_HOOK int lockf(int fd, int cmd, off_t len)
+{
+	if (cmd != F_LOCK || !evs_current())
+		return REAL(lockf)(fd, cmd, len);
+	struct flock fl;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_CUR;
+	fl.l_start = 0;
+	fl.l_len = len;
+	return do_fcntl(fd, F_SETLKW, (long)&fl);
+}
+
+EVS_HOOK_ALIAS(lockf64, lockf);
 
 EVS_HOOK int ioctl(int fd, unsigned long req, ...)
 {

@@ -27,6 +27,8 @@ struct evs_worker {
 	uint64_t st[EVS_ST__N];      /* counters (obs/stats.h) */
 	uint64_t kgen_seen;          /* the signal mask K applied here (rt/signal.h) */
 	struct evs_siginbox sigin;   /* signals its handler noted inside the runtime */
+	int noted_blocked;           /* a noted signal is blocked on this thread until
+	                              * routed (evs_sig_worker_poll puts K back) */
 	uint8_t sigfd_armed;         /* the process signalfd is in epfd */
 	uint64_t parks_by[EVS_WAIT__N];  /* parks per cause */
 	unsigned sig_entries;        /* the runtime's signal handlers begun on this

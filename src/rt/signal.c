@@ -456,8 +456,9 @@ static void route_inbox(struct evs_worker *w);
 void evs_sig_worker_poll(struct evs_worker *w)
 {
 	uint64_t gen = __atomic_load_n(&evs_sig_kgen, __ATOMIC_ACQUIRE);
-	if (w->kgen_seen != gen) {
+	if (w->kgen_seen != gen || w->noted_blocked) {
 		sigset_t ss;
+		w->noted_blocked = 0;  /* before the mask: a note meanwhile sets it again */
 		k_sigset(&ss);
 		REAL(pthread_sigmask)(SIG_SETMASK, &ss, NULL);
 		w->kgen_seen = gen;
@@ -835,6 +836,19 @@ static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 			__atomic_store_n(&in->head, h + 1, __ATOMIC_RELEASE);
 		} else {
 			__atomic_sub_fetch(&evs_sig_transit, 1, __ATOMIC_SEQ_CST);
+		}
+		/* Until the worker routes it, the signal stays blocked on this
+		 * thread, as natively it stays pending while no handler of its
+		 * has run: the kernel keeps a second one pending (a timer's
+		 * counts overruns) instead of handing it to this handler again.
+		 * A timer firing faster than this handler returns (stress-ng's
+		 * timer stressor: 1 us) otherwise kept the task at the first
+		 * instruction of the runtime's own handler for ever, each retry
+		 * signal stacked on the last until the alternate stack
+		 * overflowed (SIGSEGV; tests/progs/timer_flood.c). */
+		if (!(never_blocked() & evs_sigbit(sig))) {
+			sigaddset(&uc->uc_sigmask, sig);
+			w->noted_blocked = 1;
 		}
 		if (w->evfd >= 0)  /* -1 before the runtime has started */
 			evs_poller_poke(w->evfd);  /* a worker about to sleep wakes up */
