@@ -90,8 +90,8 @@ static size_t struct_bytes(void)
  * runs up to it, so the struct's page also holds the stack's first
  * frames (glibc lays out a thread's descriptor above its stack the same
  * way). A new task's first run touches one page fewer: a first touch
- * costs 20-40 us on this VM (shadow paging), against 1-2 us for the
- * rest of a connection's set-up (docs/benchmarks.md). */
+ * costs 15-40 us on this VM (shadow paging; docs/benchmarks.md,
+ * 2026-12-03). */
 static size_t struct_off(size_t len)
 {
 	return (len - sizeof(struct evs_task)) & ~(size_t)63;

@@ -51,6 +51,17 @@ static inline void evs_cpu_set_fs(void *tp, bool fast)
  * again): the number and the six arguments, or false when the context is
  * not that. */
 #include <ucontext.h>
+/* A system call's six arguments from a saved context, into call[1..6]. */
+static inline void evs_uc_syscall_args(const greg_t *g, long call[7])
+{
+	call[1] = g[REG_RDI];
+	call[2] = g[REG_RSI];
+	call[3] = g[REG_RDX];
+	call[4] = g[REG_R10];
+	call[5] = g[REG_R8];
+	call[6] = g[REG_R9];
+}
+
 static inline bool evs_uc_restart_syscall(const ucontext_t *uc, long call[7])
 {
 	const greg_t *g = uc->uc_mcontext.gregs;
@@ -58,12 +69,7 @@ static inline bool evs_uc_restart_syscall(const ucontext_t *uc, long call[7])
 	if (ip[0] != 0x0f || ip[1] != 0x05)  /* syscall */
 		return false;
 	call[0] = g[REG_RAX];
-	call[1] = g[REG_RDI];
-	call[2] = g[REG_RSI];
-	call[3] = g[REG_RDX];
-	call[4] = g[REG_R10];
-	call[5] = g[REG_R8];
-	call[6] = g[REG_R9];
+	evs_uc_syscall_args(g, call);
 	return true;
 }
 
@@ -78,14 +84,12 @@ static inline bool evs_uc_intr_syscall(const ucontext_t *uc, long call[7], uintp
 {
 	const greg_t *g = uc->uc_mcontext.gregs;
 	const unsigned char *ip = (const unsigned char *)g[REG_RIP];
-	if (g[REG_RAX] != -4 /* -EINTR */ || ip[-2] != 0x0f || ip[-1] != 0x05)
+	/* the two bytes before the pc: never across into a page that may
+	 * not be mapped (code at the very start of a mapping) */
+	if (g[REG_RAX] != -4 /* -EINTR */ || ((uintptr_t)ip & 4095) < 2 ||
+	    ip[-2] != 0x0f || ip[-1] != 0x05)
 		return false;
-	call[1] = g[REG_RDI];
-	call[2] = g[REG_RSI];
-	call[3] = g[REG_RDX];
-	call[4] = g[REG_R10];
-	call[5] = g[REG_R8];
-	call[6] = g[REG_R9];
+	evs_uc_syscall_args(g, call);
 	*pc = (uintptr_t)g[REG_RIP];
 	*sp = (uintptr_t)g[REG_RSP];
 	return true;
