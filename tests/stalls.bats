@@ -252,7 +252,18 @@ monitor_acted() {
 @test "under valgrind, two CPU spinners and a 5 ms ticker on one worker: preempted, same output (the frame copied whole)" {
 	command -v valgrind >/dev/null || skip "valgrind is not installed"
 	rm -f "$BATS_TEST_TMPDIR/st"
-	EVSHIM_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" same_output valgrind -q "$PROGS/stalls" spin
+	# no spare worker: a preemption is the only way the ticker runs (with
+	# spares allowed one may take the spinners' place, and then none is
+	# needed: the count below was 0 in some runs)
+	EVSHIM_WORKERS=1 EVSHIM_MAX_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" same_output valgrind -q "$PROGS/stalls" spin
 	[[ "$native" == *"ticker ticked 20 times; spinners ran: 1 1"* ]]
+	[ "$(stat_of preempts)" -ge 1 ]
+}
+
+@test "under valgrind, main spinning on a page of its stack never touched before is preempted: same output (the frame copied below its stack pointer)" {
+	command -v valgrind >/dev/null || skip "valgrind is not installed"
+	rm -f "$BATS_TEST_TMPDIR/st"
+	EVSHIM_WORKERS=1 EVSHIM_MAX_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" same_output valgrind -q "$PROGS/stalls" deepspin
+	[[ "$native" == *"ticker ticked 20 times; main spun: 1"* ]]
 	[ "$(stat_of preempts)" -ge 1 ]
 }

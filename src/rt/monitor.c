@@ -197,7 +197,8 @@ enum evs_at evs_monitor_classify(const struct evs_task *t, ucontext_t *uc)
 	return evs_safepoint_classify(uc, t == &evs_main_task, lo, hi);
 }
 
-void evs_sigframe_continue(void *frame, void (*fn)(void *uc)) __attribute__((noreturn));
+void evs_sigframe_continue(void *frame, void (*fn)(void *uc), const void *from, size_t len)
+	__attribute__((noreturn));
 
 /* The kernel's signal frame starts with the handler's return slot just
  * below the ucontext and ends with the FPU state uc_mcontext.fpregs
@@ -237,7 +238,7 @@ static void foreign_body(void *ucv)
 
 /* Go on with fn(uc) on a copy of the kernel's frame just below `below`,
  * then sigreturn from the copy; returns only if the frame's length is
- * unknown. */
+ * unknown or the copy would overlap it. */
 static void continue_below(ucontext_t *uc, uintptr_t below, void (*fn)(void *))
 {
 	size_t len = frame_len(uc);
@@ -262,10 +263,12 @@ static void continue_below(ucontext_t *uc, uintptr_t below, void (*fn)(void *))
 	intptr_t d = (intptr_t)below - (intptr_t)(from + len);
 	d &= ~(intptr_t)63;
 	char *to = from + d;
-	memmove(to, from, len);
-	ucontext_t *nuc = (ucontext_t *)(to + sizeof(void *));
-	nuc->uc_mcontext.fpregs = (fpregset_t)((char *)uc->uc_mcontext.fpregs + d);
-	evs_sigframe_continue(to, fn);
+	if (to + len > from && from + len > to)
+		return;  /* the copy would overlap its source: not here */
+	/* the copy's FPU pointer, set in the source (which is left behind) */
+	uc->uc_mcontext.fpregs = (fpregset_t)((char *)uc->uc_mcontext.fpregs + d);
+	/* copied there with the stack pointer below it (switch.S) */
+	evs_sigframe_continue(to, fn, from, len);
 }
 
 /* The handler runs on the worker's alternate stack (SA_ONSTACK): a

@@ -7,6 +7,13 @@
  *   memspin     the same, the spinners copying memory with memcpy (the
  *               time is spent inside libc)
  *   joinspin    main joins a sleeping thread while another spins
+ *   deepspin    main spins itself while a thread ticks as in spin, its
+ *               stack pointer a few hundred bytes above the start of a
+ *               page of its stack it never touched before (a quarter MiB
+ *               below where it was): the signal frame the runtime copies
+ *               there runs into that page (under valgrind, which grows the
+ *               main stack only down to its stack pointer, the copy hit
+ *               unmapped memory: SIGSEGV)
  *   stdio       a thread holds a FILE's lock (flockfile) while writing
  *               to a pipe nobody reads yet, another writes to the same
  *               FILE, a third reads it; the shim leaves a stdio call to
@@ -23,7 +30,9 @@
  * monitor are left; natively there is 1).
  * Natively each finishes; on one worker without a monitor each would
  * hang. The output is the same either way. */
+#include <alloca.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +100,26 @@ static void *memspinner(void *x)
 		n++;
 	}
 	return (void *)(long)(n > 0);
+}
+
+static __attribute__((noinline)) unsigned long spin_here(void)
+{
+	unsigned long n = 0;
+	while (!stop)
+		n++;
+	return n;
+}
+
+/* spin_here with the stack pointer about 512 bytes above a page's start,
+ * a quarter MiB deeper than main's frame has been */
+static __attribute__((noinline)) unsigned long spin_deep(void)
+{
+	char here;
+	uintptr_t at = (uintptr_t)&here - (256u << 10);
+	size_t room = (256u << 10) + ((at - 512) & 4095);
+	char *gap = alloca(room);
+	__asm__ volatile("" : : "r"(gap) : "memory");
+	return spin_here();
 }
 
 static void *sleeper(void *x)
@@ -216,6 +245,11 @@ int main(int argc, char **argv)
 		pthread_join(a, &r1);
 		pthread_join(b, &r2);
 		printf("ticker ticked %d times; spinners ran: %d %d\n", ticks, r1 != NULL, r2 != NULL);
+	} else if (!strcmp(mode, "deepspin")) {
+		pthread_create(&c, NULL, ticker, NULL);
+		unsigned long n = spin_deep();
+		pthread_join(c, NULL);
+		printf("ticker ticked %d times; main spun: %d\n", ticks, n > 0);
 	} else if (!strcmp(mode, "joinspin")) {
 		pthread_create(&a, NULL, spinner, NULL);
 		pthread_create(&b, NULL, sleeper, NULL);

@@ -51,11 +51,15 @@ evs_ctx_trampoline:
 	.cfi_endproc
 	.size	evs_ctx_trampoline, .-evs_ctx_trampoline
 
-/* evs_sigframe_continue(frame, fn): finish a signal handler on another
- * stack. frame is a copy of the kernel's signal frame (its return slot,
- * then the ucontext, siginfo and FPU state); fn(&ucontext) runs on the
- * stack just below it, then rt_sigreturn restores the interrupted context
- * from the copy, as a return from the handler would (rt/monitor.c). */
+/* evs_sigframe_continue(frame, fn, from, len): finish a signal handler on
+ * another stack. The len bytes at from (the kernel's signal frame: its
+ * return slot, then the ucontext, siginfo and FPU state) are copied to
+ * frame once the stack pointer is below it: whoever grows a stack only
+ * down to the stack pointer (valgrind, for the main thread's) then grows
+ * it for the copy, which may reach into pages never touched before.
+ * fn(&ucontext) runs on the stack just below the copy, then rt_sigreturn
+ * restores the interrupted context from it, as a return from the handler
+ * would (rt/monitor.c). The two ranges must not overlap. */
 	.globl	evs_sigframe_continue
 	.hidden	evs_sigframe_continue
 	.type	evs_sigframe_continue, @function
@@ -63,10 +67,14 @@ evs_sigframe_continue:
 	.cfi_startproc
 	.cfi_undefined rip
 	movq	%rdi, %rbx
+	movq	%rsi, %r12
 	movq	%rdi, %rsp
 	andq	$-16, %rsp
+	movq	%rdx, %rsi
+	cld
+	rep movsb			/* (%rsi) -> (%rdi), %rcx bytes */
 	leaq	8(%rbx), %rdi
-	callq	*%rsi
+	callq	*%r12
 	leaq	8(%rbx), %rsp
 	movl	$15, %eax		/* SYS_rt_sigreturn */
 	syscall
