@@ -265,3 +265,19 @@ PY
 	# its fds finds none of the runtime's (CPython's test_pass_fds_redirected)
 	EVSHIM_STATS="$PWD/st" same_output ls /proc/self/fd
 }
+
+@test "a process that gives up root without forking (setuid, seteuid, setreuid, setresuid, chroot) still writes its report to a file only root may open (chronyd -Q)" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	cd "$BATS_TEST_TMPDIR"
+	mkdir -m 700 private empty
+	for how in setuid seteuid setreuid setresuid chroot; do
+		same_output "$PROGS/drop_report" "$how" "$BATS_TEST_TMPDIR/empty"
+		[[ "$native" == *"$how: 0"* ]]
+		rm -f private/st
+		EVSHIM_STATS="$BATS_TEST_TMPDIR/private/st" run run_shim "$PROGS/drop_report" "$how" "$BATS_TEST_TMPDIR/empty"
+		echo "$how: $output"
+		[ "$status" -eq 0 ]
+		grep -q "drop_report" private/st
+		[ "$(awk '$1 == "tasks_created" {print $2}' private/st)" -eq 1 ]
+	done
+}

@@ -66,6 +66,40 @@ EVS_HOOK int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 	return REAL(clone)(clone_child, stack, flags, &start, ptid, tls, ctid);
 }
 
+/* A process that gives up root or confines itself without forking
+ * (chronyd -Q drops root to _chrony) could no longer open its EVSHIM_STATS
+ * file at exit: the file is opened before, as for a fork. The group calls
+ * are left alone (the user, still root, opens the file). */
+EVS_HOOK int setuid(uid_t u)
+{
+	evs_report_prefork();
+	return REAL(setuid)(u);
+}
+
+EVS_HOOK int seteuid(uid_t u)
+{
+	evs_report_prefork();
+	return REAL(seteuid)(u);
+}
+
+EVS_HOOK int setreuid(uid_t r, uid_t e)
+{
+	evs_report_prefork();
+	return REAL(setreuid)(r, e);
+}
+
+EVS_HOOK int setresuid(uid_t r, uid_t e, uid_t s)
+{
+	evs_report_prefork();
+	return REAL(setresuid)(r, e, s);
+}
+
+EVS_HOOK int chroot(const char *path)
+{
+	evs_report_prefork();
+	return REAL(chroot)(path);
+}
+
 /* _exit and _Exit run no destructor, so the exit report is written here
  * (h2o and nghttpx's worker process leave this way). glibc's exit calls
  * its own _exit inside libc, after the destructors, not this one. */
