@@ -94,6 +94,10 @@ int evs_hook_nproc_refuses(uint64_t live);
  * (hook/fdio.c): 0 or -errno. */
 long evs_hook_close_range(unsigned first, unsigned last, int flags);
 
+/* syscall(SYS_getdents64 or SYS_getdents, fd, buf, len) without the
+ * runtime's fds when fd lists this process's fds (hook/procfd.c). */
+long evs_hook_getdents(long n, int fd, void *buf, size_t len);
+
 /* A call the runtime cannot make park: counted under the hook's name,
  * then the real one. */
 #define EVS_FALLBACK() evs_fallback(__func__, NULL)

@@ -234,6 +234,12 @@ EVS_HOOK long syscall(long n, ...)
 		return evs_hook_raw_rlimit(n, 0, a, (const struct rlimit *)b, 0);
 	if (n == SYS_close_range && !evs_config.disable)  /* from any thread, as close() */
 		return evs_ret(evs_hook_close_range((unsigned)a, (unsigned)b, (int)c));
+#ifdef SYS_getdents
+	if (n == SYS_getdents)
+		return evs_hook_getdents(n, (int)a, (void *)b, (size_t)c);
+#endif
+	if (n == SYS_getdents64)  /* from any thread, as getdents64() */
+		return evs_hook_getdents(n, (int)a, (void *)b, (size_t)c);
 	if (!evs_config.disable && evs_current()) {
 		bool done;
 		long r = task_call(n, a, b, c, d, e, f, &done);
