@@ -105,6 +105,28 @@ make_docroot() {
 	EVSHIM_WORKERS=1 run_shim "$PROGS/close_all" | grep -qx "after closing everything: still here"
 }
 
+@test "the runtime's fds sit above the soft limit the process started with: a fork copies a short fd table (FDSize at most 2048 with a limit of 1024 or more)" {
+	# the limit the test machine gives (at least 20,000 in CI): before,
+	# the runtime's fds sat just below it and FDSize was 32,768
+	[ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 4096 ] || skip "hard limit below 4096"
+	for io in epoll uring; do
+		EVSHIM_NET=$io run run_shim "$PROGS/fd_table"
+		echo "$io: $output"
+		[ "$status" -eq 0 ]
+		local p c
+		p=$(awk '$1 == "parent" {print $3}' <<<"$output")
+		c=$(awk '$1 == "child" {print $3}' <<<"$output")
+		[ "$p" -ge 64 ] && [ "$p" -le 2048 ]
+		[ "$c" -ge 64 ] && [ "$c" -le 2048 ]
+	done
+	# under a soft limit of 1024 too (the runtime raises it)
+	run bash -c 'ulimit -Sn 1024 && exec env LD_PRELOAD="$0" "$1"' "$SHIM" "$PROGS/fd_table"
+	echo "soft 1024: $output"
+	[ "$status" -eq 0 ]
+	p=$(awk '$1 == "parent" {print $3}' <<<"$output")
+	[ "$p" -ge 64 ] && [ "$p" -le 2048 ]
+}
+
 # Listing /proc/self/fd showed the runtime's fds, which close then
 # answered with EBADF (Chromium's crashpad logged "close: Bad file
 # descriptor" for each before it execs); listings leave them out now.

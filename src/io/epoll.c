@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,17 +78,42 @@ int evs_poller_internal_in(unsigned first, unsigned last, int *out, int max)
 	return n;
 }
 
-/* Internal fds live just below the fd limit, so a program that numbers its
- * own fds from 3 up (or dup2s onto low numbers) never meets them. A new fd
- * holds a low number for the few microseconds until it is moved: if the
- * program closes that number meanwhile (a close-everything loop racing
- * the monitor adding a worker), the dup fails and so does the caller,
- * with -EBADF, instead of going on with a dead fd. */
+/* Where internal fds go: the lowest free numbers from the open-files soft
+ * limit the process started with, FD_SETSIZE at most (evs_poller_fd_base;
+ * 0: not set, the top of the limit). A program that works natively within
+ * that limit never has an fd there (the runtime raised the limit to the
+ * hard one), so one that numbers its own fds from 3 up, dup2s onto low
+ * numbers or keeps select()'s fds below FD_SETSIZE never meets them. Not
+ * at the top of the raised limit, as before 2026-12-03: each fork copies
+ * the fd table up to the highest open fd, and there a vfork cost 167 us
+ * against 26-36 natively with a limit of 20,000 (a common hard limit of
+ * 524,288 makes that table 4 MiB).
+ * A new fd holds a low number for the few microseconds until it is moved:
+ * if the program closes that number meanwhile (a close-everything loop
+ * racing the monitor adding a worker), the dup fails and so does the
+ * caller, with -EBADF, instead of going on with a dead fd. */
+static long fd_base;
+
+void evs_poller_fd_base(unsigned long soft_at_start)
+{
+	fd_base = soft_at_start < FD_SETSIZE ? (long)soft_at_start : FD_SETSIZE;
+}
+
 static int move_high(int fd)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 256)
 		return fd;
+	if (fd_base >= 256 && fd_base < (long)rl.rlim_cur && fd < fd_base) {
+		long nfd = evs_sys_fcntl(fd, F_DUPFD_CLOEXEC, fd_base);
+		if (nfd == -EBADF)
+			return -EBADF;
+		if (nfd >= 0) {
+			evs_sys_close(fd);
+			return (int)nfd;
+		}
+		/* none free from there (EMFILE): from the top, as below */
+	}
 	/* Search down from the top for a free slot. */
 	for (long want = (long)rl.rlim_cur - 1; want > (long)rl.rlim_cur - 512; want--) {
 		if (evs_sys_fcntl(want, F_GETFD, 0) >= 0)

@@ -40,12 +40,16 @@ int evs_poller_add(int epfd, int fd, uint64_t tag);
 /* The same fd, registered before under an older tag: change the tag. */
 int evs_poller_retag(int epfd, int fd, uint64_t tag);
 /* Every fd the runtime owns (epoll sets, eventfds, io_uring rings) goes
- * through evs_poller_hide_fd: moved out of the program's way (high
- * numbers, CLOEXEC) and recorded, so close() and dup2() from the program
- * answer EBADF for it, as they would natively where it does not exist.
+ * through evs_poller_hide_fd: moved out of the program's way (above the
+ * soft limit the process started with, CLOEXEC) and recorded, so close()
+ * and dup2() from the program answer EBADF for it, as they would natively
+ * where it does not exist.
  * evs_poller_close_fd closes and forgets one; evs_poller_forget_fd only
  * forgets (for an fd a library closes itself). */
 int evs_poller_hide_fd(int fd);
+/* The open-files soft limit the process started with (before the runtime
+ * raised it): hidden fds go from there up (FD_SETSIZE at most). */
+void evs_poller_fd_base(unsigned long soft_at_start);
 void evs_poller_close_fd(int fd);
 void evs_poller_forget_fd(int fd);
 bool evs_poller_is_internal(int fd);

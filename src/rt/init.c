@@ -12,6 +12,7 @@
 #include "netring.h"
 #include "../libc/real.h"
 #include "../obs/log.h"
+#include "../io/poller.h"
 #include "report.h"
 #include "../../include/evshim.h"
 #include <elf.h>
@@ -29,6 +30,8 @@
 static void raise_nofile(void)
 {
 	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		evs_poller_fd_base(rl.rlim_cur);  /* the runtime's fds go above it */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rlim_t was = rl.rlim_cur;
 		rl.rlim_cur = rl.rlim_max;
