@@ -561,18 +561,21 @@ static void run_handler(struct evs_task *t, struct handler_call *c)
  * as sigreturn would set it (old, unless the handler changed it there:
  * SBCL blocks the signals it defers so, until it handles them). cls: the
  * task's mask class before the handler, which a sigprocmask inside it
- * changed (the mask the handler ran with is not a class of its own). */
+ * changed (the mask the handler ran with is not a class of its own).
+ * Always through evs_sig_set_mask, also when the mask comes back as it
+ * was: a process signal that came while the handler blocked it (its own,
+ * sent again from inside it, or the kernel's next SIGIO for the pipe it
+ * reads) went to the process's queue, no task taking it then, and the
+ * task takes it from there now, as sigreturn unblocks it natively (it
+ * stayed there until some later sigprocmask: tests/progs/
+ * sig_in_own_handler.c, stress-ng --sigio's SIGIOs stopped). */
 static void mask_after_handler(struct evs_task *t, evs_sigbits old, int cls, const ucontext_t *uc)
 {
 	struct evs_tasksig *s = sig_of(t);
 	evs_sigbits want = evs_sigset_bits(&uc->uc_sigmask) & ~never_blocked();
-	if (s->cls == cls) {
+	if (s->cls == cls)
 		s->mask = old;
-		if (want != old)
-			evs_sig_set_mask(t, want);
-	} else {
-		evs_sig_set_mask(t, want);
-	}
+	evs_sig_set_mask(t, want);
 }
 
 static int deliver(struct evs_task *t, struct sigrec *r, ucontext_t *uc)
