@@ -716,9 +716,7 @@ static bool at_safe_point(struct evs_task *t, ucontext_t *uc)
 	uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 	enum evs_at at = evs_safepoint_at_ip(ip);
 	if (at == EVS_AT_LIBC) {
-		uintptr_t lo, hi;
-		evs_monitor_stack_of(t, &lo, &hi);
-		at = evs_safepoint_classify_sig(uc, t == &evs_main_task, lo, hi);
+		at = evs_monitor_classify(t, uc);
 		if (at == EVS_AT_LIBC && evs_safepoint_in_libc_work(uc))
 			return false;
 	}
