@@ -711,12 +711,15 @@ static bool is_fault(int sig, const siginfo_t *info)
  * signal is taken a moment later instead: on the task's way out of its
  * next hooked call, or when the monitor (or the retry timer) interrupts
  * it again, once a tick, out of there. */
-static bool at_safe_point(struct evs_task *t, ucontext_t *uc)
+static bool at_safe_point(struct evs_task *t, ucontext_t *uc, bool leaf_ok)
 {
 	uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 	enum evs_at at = evs_safepoint_at_ip(ip);
 	if (at == EVS_AT_LIBC) {
-		at = evs_monitor_classify(t, uc);
+		uintptr_t lo, hi;
+		evs_monitor_stack_of(t, &lo, &hi);
+		at = leaf_ok ? evs_safepoint_classify_sig(uc, t == &evs_main_task, lo, hi)
+			     : evs_monitor_classify(t, uc);
 		if (at == EVS_AT_LIBC && evs_safepoint_in_libc_work(uc))
 			return false;
 	}
@@ -826,7 +829,18 @@ static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 	/* In transit from here until it is queued on a task: a sigwait that
 	 * returns meanwhile waits for it (rt/sigwait.c, settle). */
 	__atomic_add_fetch(&evs_sig_transit, 1, __ATOMIC_SEQ_CST);
-	if (!t || !at_safe_point(t, uc)) {
+	/* A bare wrapper known by its code (evs_safepoint_classify_sig) only
+	 * for a signal the task takes now, with a handler that runs on the
+	 * stack it is on: one the task blocks (its handler's own, coming
+	 * again while the handler runs) stays noted and blocked in the
+	 * kernel, as before; a handler on the task's alternate stack, run
+	 * from here, leaves the runtime's frames at the top of the worker's
+	 * alternate stack, where the kernel frames the next signal (a 1 us
+	 * timer re-armed by such a handler: SIGSEGV, tests/progs/timer_flood.c;
+	 * notes: the kernel's alternate stack is the worker's). */
+	bool leaf_ok = t && !(sig_of(t)->mask & evs_sigbit(sig)) &&
+		       !((disp[sig].flags & SA_ONSTACK) && sig_of(t)->alt.ss_size);
+	if (!t || !at_safe_point(t, uc, leaf_ok)) {
 		/* in the scheduler, or inside the runtime: note it; the worker
 		 * routes it soon */
 		struct evs_siginbox *in = &w->sigin;
@@ -909,7 +923,7 @@ void evs_sig_on_ipi(struct evs_worker *w, ucontext_t *uc)
 		evs_sys6(SYS_rt_sigprocmask, SIG_SETMASK, &uc->uc_sigmask, 0, _NSIG / 8, 0, 0);
 		w->kgen_seen = gen;
 	}
-	if (!t || !at_safe_point(t, uc)) {
+	if (!t || !at_safe_point(t, uc, false)) {
 		if (evs_sig_owed(w))
 			retry_arm();  /* not here: again soon, with no monitor */
 		return;
