@@ -33,6 +33,16 @@ load helpers/load
 	[[ "$native" == *"generation 2 itself: listener blocking, accept() got a connection"* ]]
 }
 
+# On loopback the handshake ends inside the connect call: a blocking
+# connect returns 0 and a reset that follows shows on the next call. The
+# shim looked only after a wait, and a reset that came meanwhile (another
+# task of the worker closed the listener) failed connect itself with
+# ECONNRESET (stress-ng --sockabuse then slept, taking it for a refusal).
+@test "a blocking loopback connect whose listener is closed right after the handshake returns 0, the reset seen by recv (1 and 2 workers)" {
+	T=30 on_workers 1 2 -- same_output "$PROGS/connect_then_reset"
+	[[ "$native" == *"100 rounds: connect returned 0 in at least 95%: yes"*"connect failed other than ECONNRESET: 0"*"exit=0" ]]
+}
+
 @test "a poll, epoll_wait or select that returns passes the event on to a reader or poll queued behind it (1 and 2 workers)" {
 	# CPython's multiprocessing Pool: its worker handler polls the result
 	# pipe its result handler reads; the reader never woke and the Pool

@@ -108,7 +108,13 @@ long evs_accept(struct evs_fd *f, int fd, struct sockaddr *addr, socklen_t *len,
 
 /* A blocking connect: made non-blocking for the one call, then the task
  * waits for writability and reads SO_ERROR, as the kernel would report
- * it. SO_SNDTIMEO bounds the wait (EINPROGRESS on timeout, as Linux). */
+ * it. SO_SNDTIMEO bounds the wait (EINPROGRESS on timeout, as Linux).
+ * A connection already established when that call returns (loopback: the
+ * kernel ends the handshake on the call's way out) is connected at once,
+ * as the blocking call would have returned 0: a reset that comes before
+ * the task would look otherwise made connect itself fail with ECONNRESET,
+ * where natively the next call sees it (tests/progs/connect_then_reset.c;
+ * stress-ng --sockabuse slept after each, taking it for a refusal). */
 struct conn {
 	const struct sockaddr *sa;
 	socklen_t len;
@@ -122,6 +128,10 @@ static long try_connect(int fd, void *arg, struct evs_try *st)
 	if (!c->started) {
 		evs_sys_fcntl(fd, F_SETFL, c->fl | O_NONBLOCK);
 		long r = evs_sys3(SYS_connect, fd, c->sa, c->len);
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		if (r == -EINPROGRESS && evs_sys3(SYS_getpeername, fd, &ss, &sl) == 0)
+			r = 0;  /* established already */
 		evs_sys_fcntl(fd, F_SETFL, c->fl);
 		if (r != -EINPROGRESS)
 			return r;  /* done, failed, or EAGAIN: AF_UNIX backlog full */

@@ -247,6 +247,30 @@ static bool after_call(const struct mod *m, uintptr_t ra)
 	return false;
 }
 
+/* The top frame is a bare system-call wrapper of libc's by its code, not
+ * by its name: the interrupted instruction follows a `syscall` (a call
+ * the kernel restarts has the pc back on the instruction instead) and the
+ * function has pushed nothing, its return address at the stack pointer,
+ * just after a call in the program's own code. glibc's chmod, unlink,
+ * rename... are such: `mov $nr, %eax; syscall; cmp; jae; ret`. One called
+ * from the shim (its return address in the shim) is not. */
+static bool leaf_syscall(const ucontext_t *uc, uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+	const struct mod *m = module_of(ip);
+	if (!m || m->kind != MOD_LIBC || ip < m->lo + 2 || ip > m->hi)
+		return false;
+	const unsigned char *p = (const unsigned char *)ip;
+	if (p[-2] != 0x0f || p[-1] != 0x05)
+		return false;
+	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+	if (!hi || sp < lo || sp % 8 || sp + 8 > hi)
+		return false;
+	uintptr_t ra = *(const uintptr_t *)sp;
+	const struct mod *c = module_of(ra);
+	return c && c->kind == MOD_PROGRAM && after_call(c, ra);
+}
+
 /* The cursor set on a known module's frame at ra, with the stack pointer
  * sp and frame pointer bp there. */
 static bool resume_at(unw_cursor_t *c, ucontext_t *uc, uintptr_t ra, uintptr_t sp, uintptr_t bp)
@@ -307,7 +331,8 @@ static enum evs_at cross_generated(unw_cursor_t *c, ucontext_t *uc, uintptr_t sp
 	return EVS_AT_LIBC;
 }
 
-static enum evs_at walk(ucontext_t *uc, bool main_task, uintptr_t stack_lo, uintptr_t stack_hi)
+static enum evs_at walk(ucontext_t *uc, bool main_task, uintptr_t stack_lo, uintptr_t stack_hi,
+			bool leaf_ok)
 {
 	unw_cursor_t c;
 	if (unw_init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) != 0)
@@ -336,7 +361,8 @@ static enum evs_at walk(ucontext_t *uc, bool main_task, uintptr_t stack_lo, uint
 			return unw_step(&c) <= 0 ? (libc_seen ? EVS_AT_LIBC : EVS_AT_PROGRAM) : EVS_AT_SHIM;
 		}
 		if (kind == MOD_LIBC) {
-			if (i == 0 && is_wrapper(&c)) {
+			if (i == 0 && (is_wrapper(&c) ||
+				       (leaf_ok && leaf_syscall(uc, stack_lo, stack_hi)))) {
 				/* a bare system call made by the program */
 			} else if (main_task && program_seen) {
 				/* below main: libc's start code and _start */
@@ -394,17 +420,29 @@ bool evs_safepoint_raised(ucontext_t *uc, uintptr_t stack_lo, uintptr_t stack_hi
  * walks, this thread looks like one the runtime does not own, so those
  * calls go straight to libc instead of into the runtime (whose locks the
  * interrupted code may hold). */
-enum evs_at evs_safepoint_classify(ucontext_t *uc, bool main_task, uintptr_t stack_lo, uintptr_t stack_hi)
+static enum evs_at classify(ucontext_t *uc, bool main_task, uintptr_t stack_lo, uintptr_t stack_hi,
+			    bool leaf_ok)
 {
 	if (!__atomic_load_n(&unw_ready, __ATOMIC_ACQUIRE))
-		return EVS_AT_SHIM;
+		return leaf_ok && leaf_syscall(uc, stack_lo, stack_hi) ? EVS_AT_PROGRAM : EVS_AT_SHIM;
 	struct evs_worker *self = evs_self;
 	evs_self = NULL;
 	evs_unwinding++;
-	enum evs_at at = walk(uc, main_task, stack_lo, stack_hi);
+	enum evs_at at = walk(uc, main_task, stack_lo, stack_hi, leaf_ok);
 	evs_unwinding--;
 	evs_self = self;
 	return at;
+}
+
+enum evs_at evs_safepoint_classify(ucontext_t *uc, bool main_task, uintptr_t stack_lo, uintptr_t stack_hi)
+{
+	return classify(uc, main_task, stack_lo, stack_hi, false);
+}
+
+enum evs_at evs_safepoint_classify_sig(ucontext_t *uc, bool main_task, uintptr_t stack_lo,
+				       uintptr_t stack_hi)
+{
+	return classify(uc, main_task, stack_lo, stack_hi, true);
 }
 
 /* --- backtraces (the task dump, the crash report) ---------------------- */

@@ -42,6 +42,21 @@ void evs_safepoint_unwind_setup(void);
  * (generated) is crossed by its frame pointers within it, and with
  * stack_hi 0 it counts as libc (cannot tell). */
 enum evs_at evs_safepoint_classify(ucontext_t *uc, bool main_task, uintptr_t stack_lo, uintptr_t stack_hi);
+/* For a signal's delivery (rt/signal.c): the same, where a top frame
+ * that is a bare system-call wrapper of libc's by its code (it follows a
+ * `syscall` and pushed nothing: its return address, just after a call in
+ * the program's code, is at the stack pointer) counts as one of the named
+ * wrappers; before the unwinder is set up (a process that never started
+ * the runtime), that frame alone makes it EVS_AT_PROGRAM. The kernel
+ * hands over a signal a system call raised (a directory notification,
+ * SIGIO, SIGPIPE) as that call returns, nearly always in such a wrapper:
+ * noted there, its handler ran only at the task's next hooked call, and
+ * the program's look right after the call found it had not run
+ * (tests/progs/sig_at_bare_call.c; stress-ng --dnotify). Not for the
+ * monitor's preemptions, whose redo of interrupted calls knows only the
+ * named wrappers. */
+enum evs_at evs_safepoint_classify_sig(ucontext_t *uc, bool main_task, uintptr_t stack_lo,
+				       uintptr_t stack_hi);
 /* Was the thread interrupted inside libc's own raise (within its first
  * frames: abort, assert and glibc's fatal errors call it directly, past
  * the shim's hook)? Natively the handler of such a signal has run when

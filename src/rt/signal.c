@@ -561,18 +561,21 @@ static void run_handler(struct evs_task *t, struct handler_call *c)
  * as sigreturn would set it (old, unless the handler changed it there:
  * SBCL blocks the signals it defers so, until it handles them). cls: the
  * task's mask class before the handler, which a sigprocmask inside it
- * changed (the mask the handler ran with is not a class of its own). */
+ * changed (the mask the handler ran with is not a class of its own).
+ * Always through evs_sig_set_mask, also when the mask comes back as it
+ * was: a process signal that came while the handler blocked it (its own,
+ * sent again from inside it, or the kernel's next SIGIO for the pipe it
+ * reads) went to the process's queue, no task taking it then, and the
+ * task takes it from there now, as sigreturn unblocks it natively (it
+ * stayed there until some later sigprocmask: tests/progs/
+ * sig_in_own_handler.c, stress-ng --sigio's SIGIOs stopped). */
 static void mask_after_handler(struct evs_task *t, evs_sigbits old, int cls, const ucontext_t *uc)
 {
 	struct evs_tasksig *s = sig_of(t);
 	evs_sigbits want = evs_sigset_bits(&uc->uc_sigmask) & ~never_blocked();
-	if (s->cls == cls) {
+	if (s->cls == cls)
 		s->mask = old;
-		if (want != old)
-			evs_sig_set_mask(t, want);
-	} else {
-		evs_sig_set_mask(t, want);
-	}
+	evs_sig_set_mask(t, want);
 }
 
 static int deliver(struct evs_task *t, struct sigrec *r, ucontext_t *uc)
@@ -708,12 +711,15 @@ static bool is_fault(int sig, const siginfo_t *info)
  * signal is taken a moment later instead: on the task's way out of its
  * next hooked call, or when the monitor (or the retry timer) interrupts
  * it again, once a tick, out of there. */
-static bool at_safe_point(struct evs_task *t, ucontext_t *uc)
+static bool at_safe_point(struct evs_task *t, ucontext_t *uc, bool leaf_ok)
 {
 	uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 	enum evs_at at = evs_safepoint_at_ip(ip);
 	if (at == EVS_AT_LIBC) {
-		at = evs_monitor_classify(t, uc);
+		uintptr_t lo, hi;
+		evs_monitor_stack_of(t, &lo, &hi);
+		at = leaf_ok ? evs_safepoint_classify_sig(uc, t == &evs_main_task, lo, hi)
+			     : evs_monitor_classify(t, uc);
 		if (at == EVS_AT_LIBC && evs_safepoint_in_libc_work(uc))
 			return false;
 	}
@@ -823,7 +829,18 @@ static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 	/* In transit from here until it is queued on a task: a sigwait that
 	 * returns meanwhile waits for it (rt/sigwait.c, settle). */
 	__atomic_add_fetch(&evs_sig_transit, 1, __ATOMIC_SEQ_CST);
-	if (!t || !at_safe_point(t, uc)) {
+	/* A bare wrapper known by its code (evs_safepoint_classify_sig) only
+	 * for a signal the task takes now, with a handler that runs on the
+	 * stack it is on: one the task blocks (its handler's own, coming
+	 * again while the handler runs) stays noted and blocked in the
+	 * kernel, as before; a handler on the task's alternate stack, run
+	 * from here, leaves the runtime's frames at the top of the worker's
+	 * alternate stack, where the kernel frames the next signal (a 1 us
+	 * timer re-armed by such a handler: SIGSEGV, tests/progs/timer_flood.c;
+	 * notes: the kernel's alternate stack is the worker's). */
+	bool leaf_ok = t && !(sig_of(t)->mask & evs_sigbit(sig)) &&
+		       !((disp[sig].flags & SA_ONSTACK) && sig_of(t)->alt.ss_size);
+	if (!t || !at_safe_point(t, uc, leaf_ok)) {
 		/* in the scheduler, or inside the runtime: note it; the worker
 		 * routes it soon */
 		struct evs_siginbox *in = &w->sigin;
@@ -906,7 +923,7 @@ void evs_sig_on_ipi(struct evs_worker *w, ucontext_t *uc)
 		evs_sys6(SYS_rt_sigprocmask, SIG_SETMASK, &uc->uc_sigmask, 0, _NSIG / 8, 0, 0);
 		w->kgen_seen = gen;
 	}
-	if (!t || !at_safe_point(t, uc)) {
+	if (!t || !at_safe_point(t, uc, false)) {
 		if (evs_sig_owed(w))
 			retry_arm();  /* not here: again soon, with no monitor */
 		return;
