@@ -197,8 +197,8 @@ enum evs_at evs_monitor_classify(const struct evs_task *t, ucontext_t *uc)
 	return evs_safepoint_classify(uc, t == &evs_main_task, lo, hi);
 }
 
-void evs_sigframe_continue(void *frame, void (*fn)(void *uc), const void *from, size_t len)
-	__attribute__((noreturn));
+void evs_sigframe_continue(void *frame, void (*fn)(void *uc), const void *from, size_t len,
+			   const uint64_t *mask) __attribute__((noreturn));
 
 /* The kernel's signal frame starts with the handler's return slot just
  * below the ucontext and ends with the FPU state uc_mcontext.fpregs
@@ -238,8 +238,10 @@ static void foreign_body(void *ucv)
 
 /* Go on with fn(uc) on a copy of the kernel's frame just below `below`,
  * then sigreturn from the copy; returns only if the frame's length is
- * unknown or the copy would overlap it. */
-static void continue_below(ucontext_t *uc, uintptr_t below, void (*fn)(void *))
+ * unknown (or, with grow, the copy would overlap it). grow: `below` is on
+ * main's stack, whose pages below the deepest it has reached may not be
+ * mapped yet. */
+static void continue_below(ucontext_t *uc, uintptr_t below, void (*fn)(void *), bool grow)
 {
 	size_t len = frame_len(uc);
 	if (!len)
@@ -263,12 +265,29 @@ static void continue_below(ucontext_t *uc, uintptr_t below, void (*fn)(void *))
 	intptr_t d = (intptr_t)below - (intptr_t)(from + len);
 	d &= ~(intptr_t)63;
 	char *to = from + d;
+	if (!grow) {
+		/* copied from here, on the alternate stack: a signal that comes
+		 * meanwhile (the handler defers none) is written below */
+		memmove(to, from, len);
+		ucontext_t *nuc = (ucontext_t *)(to + sizeof(void *));
+		nuc->uc_mcontext.fpregs = (fpregset_t)((char *)uc->uc_mcontext.fpregs + d);
+		evs_sigframe_continue(to, fn, NULL, 0, NULL);
+	}
+	/* Main's stack: the kernel grows it for any access, valgrind only
+	 * down to the stack pointer, and a copy written from the alternate
+	 * stack into a page main never touched killed the program there
+	 * (SIGSEGV; stalls deepspin). So the stack pointer moves below the
+	 * copy first (switch.S). Off the alternate stack, a signal would be
+	 * written at its top, over the frame being copied: every signal is
+	 * blocked for the copy, the handler's mask back once it is made. */
 	if (to + len > from && from + len > to)
 		return;  /* the copy would overlap its source: not here */
+	uint64_t all = ~0ULL, old;
+	if (evs_sys6(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof(old), 0, 0) != 0)
+		return;
 	/* the copy's FPU pointer, set in the source (which is left behind) */
 	uc->uc_mcontext.fpregs = (fpregset_t)((char *)uc->uc_mcontext.fpregs + d);
-	/* copied there with the stack pointer below it (switch.S) */
-	evs_sigframe_continue(to, fn, from, len);
+	evs_sigframe_continue(to, fn, from, len, &old);
 }
 
 /* The handler runs on the worker's alternate stack (SA_ONSTACK): a
@@ -314,7 +333,7 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 		if (a->ss_size && evs_sig_owed(w) && !own_stack(t, (uintptr_t)ucv)) {
 			uintptr_t lo = (uintptr_t)a->ss_sp, top = lo + a->ss_size;
 			errno = saved;
-			continue_below(uc, sp - lo < a->ss_size ? sp - 128 : top, foreign_body);
+			continue_below(uc, sp - lo < a->ss_size ? sp - 128 : top, foreign_body, false);
 		}
 		foreign_body(ucv);
 		goto out;
@@ -324,7 +343,7 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 		goto out;
 	}
 	errno = saved;
-	continue_below(uc, sp - 128, preempt_body);  /* returns only if it cannot */
+	continue_below(uc, sp - 128, preempt_body, t == &evs_main_task);  /* returns only if it cannot */
 	preempt_body(ucv);
 out:
 	errno = saved;

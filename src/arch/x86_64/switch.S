@@ -51,15 +51,17 @@ evs_ctx_trampoline:
 	.cfi_endproc
 	.size	evs_ctx_trampoline, .-evs_ctx_trampoline
 
-/* evs_sigframe_continue(frame, fn, from, len): finish a signal handler on
- * another stack. The len bytes at from (the kernel's signal frame: its
- * return slot, then the ucontext, siginfo and FPU state) are copied to
- * frame once the stack pointer is below it: whoever grows a stack only
- * down to the stack pointer (valgrind, for the main thread's) then grows
- * it for the copy, which may reach into pages never touched before.
- * fn(&ucontext) runs on the stack just below the copy, then rt_sigreturn
- * restores the interrupted context from it, as a return from the handler
- * would (rt/monitor.c). The two ranges must not overlap. */
+/* evs_sigframe_continue(frame, fn, from, len, mask): finish a signal
+ * handler on another stack. frame holds a copy of the kernel's signal
+ * frame (its return slot, then the ucontext, siginfo and FPU state), or
+ * gets one here: the len bytes at from are copied to it once the stack
+ * pointer is below it (whoever grows a stack only down to the stack
+ * pointer, valgrind for the main thread's, then grows it for the copy),
+ * and the signal mask is then set to *mask (the caller blocked every
+ * signal for the copy: off the alternate stack, a signal's frame would be
+ * written over the source). fn(&ucontext) runs on the stack just below
+ * the copy, then rt_sigreturn restores the interrupted context from it,
+ * as a return from the handler would (rt/monitor.c). */
 	.globl	evs_sigframe_continue
 	.hidden	evs_sigframe_continue
 	.type	evs_sigframe_continue, @function
@@ -68,11 +70,21 @@ evs_sigframe_continue:
 	.cfi_undefined rip
 	movq	%rdi, %rbx
 	movq	%rsi, %r12
+	movq	%r8, %r13
 	movq	%rdi, %rsp
 	andq	$-16, %rsp
 	movq	%rdx, %rsi
 	cld
 	rep movsb			/* (%rsi) -> (%rdi), %rcx bytes */
+	testq	%r13, %r13
+	jz	1f
+	movl	$14, %eax		/* SYS_rt_sigprocmask */
+	movl	$2, %edi		/* SIG_SETMASK */
+	movq	%r13, %rsi
+	xorl	%edx, %edx
+	movl	$8, %r10d
+	syscall
+1:
 	leaq	8(%rbx), %rdi
 	callq	*%r12
 	leaq	8(%rbx), %rsp
