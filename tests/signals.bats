@@ -396,3 +396,18 @@ make_case() {
 	EVSHIM_NET=uring T=40 on_workers 2 -- same_output "$PROGS/stop_eintr" started
 	[[ "$native" == *"epoll_wait: -1 (EINTR)"*"epoll_pwait: -1 (EINTR)"*"sigtimedwait: -1 (EINTR)"*"sigwaitinfo: -1 (EINTR)"*"poll: 0"*"sigwait: 0, signal 10"*"reader: 1"* ]]
 }
+
+# The main thread waits (sigtimedwait, sigwaitinfo, sigwait) for SIGTERM
+# and SIGHUP at their default action, blocked there and in four threads,
+# while one thread made before the block leaves them open; a child sends
+# each to the process. Natively the kernel offers a process signal to the
+# main thread first and the wait takes it. Before, under the shim the
+# kernel handed it to a worker's thread whose mask (K) let it through,
+# and the default action ended the process (exit 143: e2guardian, whose
+# main thread waits so, died at SIGTERM). Now every worker blocks a signal
+# at the kernel's disposition while a task waits for it (rt/signal.c,
+# waited), and the waiter takes it from the kernel.
+@test "sigwait for SIGTERM at its default action in the main thread while another thread leaves it open: the wait takes it, the process goes on (1 and 2 workers)" {
+	T=30 on_workers 1 2 -- same_output "$PROGS/sigwait_dfl_open"
+	[[ "$native" == *"round 0: took Terminated"*"round 1: took Hangup"*"round 2: took Terminated"*"done"* ]]
+}

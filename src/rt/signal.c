@@ -44,6 +44,21 @@ static struct disp {
 static struct { evs_sigbits mask; int refs; } cls[EVS_SIG_CLASSES];
 static evs_sigbits kmask;
 uint64_t evs_sig_kgen;
+
+/* Signals some task waits for in sigwait (or its timed forms) while their
+ * disposition is the kernel's (SIG_DFL, SIG_IGN): counted per signal, and
+ * blocked by every worker (added to K, and to a sleeping worker's mask)
+ * while someone waits. Natively the main thread in sigwait takes such a
+ * signal sent to the process even when another thread does not block it
+ * (the kernel offers it to the main thread first, and the default action
+ * counts the mask the wait replaced); here any worker's thread could take
+ * it, and the kernel would act on it there (e2guardian's main thread
+ * waits for SIGTERM while one of its threads leaves it open: SIGTERM
+ * ended the process). Held in the kernel instead, the waiter takes it
+ * (tests/progs/sigwait_dfl_open.c). */
+static int waitcnt[EVS_SIGMAX + 1];
+static evs_sigbits waited;    /* signals with waitcnt > 0 */
+static evs_sigbits kwait;     /* the part of K that is there for them */
 bool evs_sig_ready;
 
 struct evs_queue evs_sig_tasks;         /* every live task, through t->sig.all */
@@ -141,6 +156,15 @@ static bool k_recompute(void)
 		}
 	if (!any)
 		k = 0;
+	kwait = 0;
+	for (evs_sigbits b = waited; b; b &= b - 1) {
+		int sig = __builtin_ctzll(b) + 1;
+		void *h = disp[sig].handler;
+		if ((h == (void *)SIG_DFL || h == (void *)SIG_IGN) && !runtime_owns(sig))
+			kwait |= evs_sigbit(sig);
+	}
+	kwait &= ~never_blocked() & ~evs_sigbit(SIGCONT);
+	k |= kwait;
 	k &= ~never_blocked();
 	if (__atomic_load_n(&evs_sitetrap_active, __ATOMIC_ACQUIRE))
 		k &= ~evs_sigbit(SIGILL);  /* a rewritten site's trap (rt/sitetrap.c) */
@@ -211,6 +235,7 @@ bool evs_sig_sleep_bits(struct evs_worker *w, bool none, evs_sigbits *out)
 		}
 		evs_spin_unlock(&lock);
 	}
+	m |= kwait;
 	m &= ~open;
 	if (m == __atomic_load_n(&kmask, __ATOMIC_ACQUIRE))
 		return false;  /* K, as the thread has it */
@@ -990,7 +1015,10 @@ int evs_sig_action(int sig, const struct sigaction *act, struct sigaction *old)
 		else if (!runtime_owns(sig))  /* the runtime's: kept */
 			r = REAL(sigaction)(sig, &real, NULL) == 0 ? 0 : -errno;
 	}
+	bool changed = act && (waited & evs_sigbit(sig)) && k_recompute();
 	evs_spin_unlock(&lock);
+	if (changed)
+		k_publish();
 	return (int)r;
 }
 
@@ -1031,6 +1059,27 @@ void evs_sig_set_mask(struct evs_task *t, evs_sigbits m)
 	evs_spin_unlock(&lock);
 	if (changed)
 		k_publish();
+}
+
+bool evs_sig_wait_count(evs_sigbits set, int d)
+{
+	evs_sigbits was = waited;
+	for (evs_sigbits b = set; b; b &= b - 1) {
+		int sig = __builtin_ctzll(b) + 1;
+		if (sig > EVS_SIGMAX)
+			break;
+		waitcnt[sig] += d;
+		if (waitcnt[sig] > 0)
+			waited |= evs_sigbit(sig);
+		else
+			waited &= ~evs_sigbit(sig);
+	}
+	return waited != was && k_recompute();
+}
+
+void evs_sig_k_publish(void)
+{
+	k_publish();
 }
 
 int evs_sig_procmask(int how, const sigset_t *set, sigset_t *old)

@@ -256,6 +256,12 @@ static inline bool evs_stop_seen(long nv_before)
 }
 /* The process signalfd fired on this worker: sigwaits look again. */
 void evs_sig_kernel_pending(void);
+/* Under evs_sig_lock: a task's sigwait for `set` begins (d 1) or ends
+ * (d -1). Those of the set whose disposition is the kernel's are blocked
+ * by every worker meanwhile (signal.c, waited). True when K changed: the
+ * caller then calls evs_sig_k_publish once it has dropped the lock. */
+bool evs_sig_wait_count(evs_sigbits set, int d);
+void evs_sig_k_publish(void);
 
 /* The monitor's signal arrived (rt/monitor.c): deliver to the running
  * task if it is at a point where it may take signals; apply K. */

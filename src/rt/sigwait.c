@@ -172,7 +172,7 @@ static long settle(struct evs_task *t, evs_sigbits set, long sig)
 	return sig;
 }
 
-long evs_sig_wait(evs_sigbits set, siginfo_t *info, int64_t deadline)
+static long wait_loop(evs_sigbits set, siginfo_t *info, int64_t deadline, bool *counted)
 {
 	struct evs_task *t = evs_current();
 	struct evs_tasksig *s = &t->sig;
@@ -202,8 +202,12 @@ long evs_sig_wait(evs_sigbits set, siginfo_t *info, int64_t deadline)
 		}
 		s->waiting = set;
 		s->handed_sig = 0;
+		bool kch = !*counted && evs_sig_wait_count(set, 1);
+		*counted = true;
 		uint64_t tok = evs_wait_open(EVS_WAIT_STOPINTR);
 		evs_spin_unlock(&evs_sig_lock);
+		if (kch)
+			evs_sig_k_publish();
 
 		bool armed = arm(t->w);
 		struct timespec zero = { 0, 0 };
@@ -259,6 +263,25 @@ long evs_sig_wait(evs_sigbits set, siginfo_t *info, int64_t deadline)
 		if (evs_stop_since(stops))
 			return -EINTR;  /* the process was stopped and continued */
 	}
+}
+
+/* The count of signals waited for (signal.c, evs_sig_wait_count) is
+ * taken at the first park and given back only once the wait is over: a
+ * wake-up (the doorbell of a signal the kernel holds, a stop check) goes
+ * round the loop and takes the signal at its top, still held in the
+ * kernel meanwhile. */
+long evs_sig_wait(evs_sigbits set, siginfo_t *info, int64_t deadline)
+{
+	bool counted = false;
+	long r = wait_loop(set, info, deadline, &counted);
+	if (counted) {
+		evs_spin_lock(&evs_sig_lock);
+		bool kch = evs_sig_wait_count(set, -1);
+		evs_spin_unlock(&evs_sig_lock);
+		if (kch)
+			evs_sig_k_publish();
+	}
+	return r;
 }
 
 long evs_sig_suspend(evs_sigbits mask)
