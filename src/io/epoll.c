@@ -104,7 +104,9 @@ static int move_high(int fd)
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 256)
 		return fd;
-	if (fd_base >= 256 && fd_base < (long)rl.rlim_cur && fd < fd_base) {
+	if (fd_base >= 256 && fd_base < (long)rl.rlim_cur) {
+		if (fd >= fd_base)
+			return fd;  /* the lowest free from there already */
 		long nfd = evs_sys_fcntl(fd, F_DUPFD_CLOEXEC, fd_base);
 		if (nfd == -EBADF)
 			return -EBADF;
