@@ -105,8 +105,10 @@ static int move_high(int fd)
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 256)
 		return fd;
 	if (fd_base >= 256 && fd_base < (long)rl.rlim_cur) {
-		if (fd >= fd_base)
-			return fd;  /* the lowest free from there already */
+		if (fd >= fd_base) {  /* the lowest free from there already */
+			evs_sys_fcntl(fd, F_SETFD, FD_CLOEXEC);
+			return fd;
+		}
 		long nfd = evs_sys_fcntl(fd, F_DUPFD_CLOEXEC, fd_base);
 		if (nfd == -EBADF)
 			return -EBADF;
