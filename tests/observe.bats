@@ -281,3 +281,9 @@ PY
 		[ "$(awk '$1 == "tasks_created" {print $2}' private/st)" -eq 1 ]
 	done
 }
+
+@test "a vfork child that calls setuid leaves the parent's fds alone: every close of the parent's succeeds afterwards (the stats file is not opened in the child)" {
+	cd "$BATS_TEST_TMPDIR"
+	EVSHIM_STATS="$BATS_TEST_TMPDIR/st" same_output "$PROGS/drop_report" vfork
+	[[ "$native" == *"vfork: closes that failed: 0"* ]]
+}

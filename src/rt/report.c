@@ -51,7 +51,9 @@ void evs_report_init(void)
 void evs_report_prefork(void)
 {
 	static int opening;
-	if (!evs_config.stats || !evs_config.stats_path[0] ||
+	/* never in a vfork child: its fds are its own, its memory (where the
+	 * fd would be recorded) its parent's */
+	if (!evs_config.stats || !evs_config.stats_path[0] || evs_vfork_child ||
 	    __atomic_load_n(&report_fd, __ATOMIC_ACQUIRE) >= 0 ||
 	    __atomic_exchange_n(&opening, 1, __ATOMIC_ACQ_REL))
 		return;
