@@ -252,10 +252,14 @@ monitor_acted() {
 @test "under valgrind, two CPU spinners and a 5 ms ticker on one worker: preempted, same output (the frame copied whole)" {
 	command -v valgrind >/dev/null || skip "valgrind is not installed"
 	rm -f "$BATS_TEST_TMPDIR/st"
-	# no spare worker: a preemption is the only way the ticker runs (with
+	# --fair-sched=yes: valgrind runs one thread at a time under a lock
+	# that is not fair by default, and the spinner took it back for
+	# seconds at a time, starving the monitor's thread (preemptions 8-20 s
+	# apart, over the time bound in most runs; 1-2 s with a fair lock).
+	# No spare worker: a preemption is the only way the ticker runs (with
 	# spares allowed one may take the spinners' place, and then none is
 	# needed: the count below was 0 in some runs)
-	EVSHIM_WORKERS=1 EVSHIM_MAX_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" same_output valgrind -q "$PROGS/stalls" spin
+	EVSHIM_WORKERS=1 EVSHIM_MAX_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" same_output valgrind -q --fair-sched=yes "$PROGS/stalls" spin
 	[[ "$native" == *"ticker ticked 20 times; spinners ran: 1 1"* ]]
 	[ "$(stat_of preempts)" -ge 1 ]
 }
@@ -263,7 +267,7 @@ monitor_acted() {
 @test "under valgrind, main spinning on a page of its stack never touched before is preempted: same output (the frame copied below its stack pointer)" {
 	command -v valgrind >/dev/null || skip "valgrind is not installed"
 	rm -f "$BATS_TEST_TMPDIR/st"
-	EVSHIM_WORKERS=1 EVSHIM_MAX_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" same_output valgrind -q "$PROGS/stalls" deepspin
+	EVSHIM_WORKERS=1 EVSHIM_MAX_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" same_output valgrind -q --fair-sched=yes "$PROGS/stalls" deepspin
 	[[ "$native" == *"ticker ticked 20 times; main spun: 1"* ]]
 	[ "$(stat_of preempts)" -ge 1 ]
 }
