@@ -152,6 +152,10 @@ static void preempt_body(void *ucv)
 		 * (sched.c): then the frame is made this thread's. */
 		bool own = own_stack(t, (uintptr_t)ucv);
 		t->preempt_uc = own ? ucv : NULL;
+		/* a task that may move now: the next pick looks, whatever
+		 * an earlier look that found none left to wait (sched.c) */
+		if (own)
+			w->share_skip = 0;
 		evs_task_yield();  /* back here when it is this task's turn */
 		t->preempt_uc = NULL;
 		if (own && evs_self != w)

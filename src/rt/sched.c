@@ -334,7 +334,11 @@ static bool give_away(struct evs_worker *w, struct evs_task *t)
  * would point at the old worker's. */
 
 /* At most this many queued tasks are looked at for a move, and after a
- * look that found none to move, this many picks go by before the next. */
+ * look that found none to move, this many picks go by before the next,
+ * unless one of the worker's tasks is preempted meanwhile (monitor.c):
+ * then it may move, and the next pick looks. Before that, the look made
+ * as woken tasks were queued (none yet movable) left the first preempted
+ * one to wait 64 picks, so whether a move came at all hung on timing. */
 #define EVS_SHARE_SCAN 16
 #define EVS_SHARE_BACKOFF 64
 
