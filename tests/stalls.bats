@@ -249,25 +249,28 @@ monitor_acted() {
 # checks it at sigreturn: it killed the program at the first preemption
 # ("return signal frame corrupted"). The whole frame is now copied, up to
 # the top of the alternate stack.
-@test "under valgrind, two CPU spinners and a 5 ms ticker on one worker: preempted, same output (the frame copied whole)" {
+#
+# valgrind_preempted MODE WANT: stalls MODE under valgrind on one worker:
+# same output, the native one holding WANT, and at least one preemption.
+# --fair-sched=yes: valgrind runs one thread at a time under a lock that
+# is not fair by default, and the spinner took it back for seconds at a
+# time, starving the monitor's thread (preemptions 8-20 s apart, over the
+# time bound in most runs; 1-2 s with a fair lock). No spare worker: a
+# preemption is the only way the others run (with spares allowed one may
+# take the spinners' place, and then none is needed: the count was 0 in
+# some runs).
+valgrind_preempted() {
 	command -v valgrind >/dev/null || skip "valgrind is not installed"
 	rm -f "$BATS_TEST_TMPDIR/st"
-	# --fair-sched=yes: valgrind runs one thread at a time under a lock
-	# that is not fair by default, and the spinner took it back for
-	# seconds at a time, starving the monitor's thread (preemptions 8-20 s
-	# apart, over the time bound in most runs; 1-2 s with a fair lock).
-	# No spare worker: a preemption is the only way the ticker runs (with
-	# spares allowed one may take the spinners' place, and then none is
-	# needed: the count below was 0 in some runs)
-	EVSHIM_WORKERS=1 EVSHIM_MAX_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" same_output valgrind -q --fair-sched=yes "$PROGS/stalls" spin
-	[[ "$native" == *"ticker ticked 20 times; spinners ran: 1 1"* ]]
+	EVSHIM_WORKERS=1 EVSHIM_MAX_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" same_output valgrind -q --fair-sched=yes "$PROGS/stalls" "$1"
+	[[ "$native" == *"$2"* ]]
 	[ "$(stat_of preempts)" -ge 1 ]
 }
 
+@test "under valgrind, two CPU spinners and a 5 ms ticker on one worker: preempted, same output (the frame copied whole)" {
+	valgrind_preempted spin "ticker ticked 20 times; spinners ran: 1 1"
+}
+
 @test "under valgrind, main spinning on a page of its stack never touched before is preempted: same output (the frame copied below its stack pointer)" {
-	command -v valgrind >/dev/null || skip "valgrind is not installed"
-	rm -f "$BATS_TEST_TMPDIR/st"
-	EVSHIM_WORKERS=1 EVSHIM_MAX_WORKERS=1 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" same_output valgrind -q --fair-sched=yes "$PROGS/stalls" deepspin
-	[[ "$native" == *"ticker ticked 20 times; main spun: 1"* ]]
-	[ "$(stat_of preempts)" -ge 1 ]
+	valgrind_preempted deepspin "ticker ticked 20 times; main spun: 1"
 }

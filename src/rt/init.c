@@ -30,9 +30,10 @@
 static void raise_nofile(void)
 {
 	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
-		evs_poller_fd_base(rl.rlim_cur);  /* the runtime's fds go above it */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	evs_poller_fd_base(rl.rlim_cur);  /* the runtime's fds go above it */
+	if (rl.rlim_cur < rl.rlim_max) {
 		rlim_t was = rl.rlim_cur;
 		rl.rlim_cur = rl.rlim_max;
 		if (REAL(setrlimit)(RLIMIT_NOFILE, &rl) == 0)  /* hooked: hook/proc.c */
