@@ -177,17 +177,17 @@ EVS_HOOK ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 	return evs_ret(r);
 }
 
-static int mmsg(int fd, struct mmsghdr *v, unsigned n, int flags, int out)
+static int mmsg(int fd, struct mmsghdr *v, unsigned n, int flags, int out, struct timespec *tmo)
 {
 	struct evs_fd *f = evs_hook_fd(fd);
 	if (!f || f->kind != EVS_FD_SOCKET)
 		return (int)EVS_USE_REAL;
-	return (int)evs_ret(evs_mmsg(f, fd, v, n, flags, out));
+	return (int)evs_ret(evs_mmsg(f, fd, v, n, flags, out, tmo));
 }
 
 EVS_HOOK int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *tmo)
 {
-	int r = tmo ? (int)EVS_USE_REAL : mmsg(fd, v, n, flags, 0);
+	int r = mmsg(fd, v, n, flags, 0, tmo);
 	if (r != EVS_USE_REAL)
 		return r;
 	evs_fallback_fd(fd);
@@ -196,7 +196,7 @@ EVS_HOOK int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct t
 
 EVS_HOOK int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 {
-	int r = mmsg(fd, v, n, flags, 1);
+	int r = mmsg(fd, v, n, flags, 1, NULL);
 	if (r != EVS_USE_REAL)
 		return r;
 	evs_fallback_fd(fd);

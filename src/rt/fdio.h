@@ -40,8 +40,10 @@ struct evs_xfer {
 };
 long evs_xfer_in(int fd, struct evs_xfer *x);
 long evs_xfer_out(int fd, struct evs_xfer *x);
-/* recvmmsg (out 0) / sendmmsg (out 1), blocking form. */
-long evs_mmsg(struct evs_fd *f, int fd, struct mmsghdr *v, unsigned n, int flags, int out);
+/* recvmmsg (out 0; tmo its timeout or NULL) / sendmmsg (out 1), blocking
+ * form. */
+long evs_mmsg(struct evs_fd *f, int fd, struct mmsghdr *v, unsigned n, int flags, int out,
+	      struct timespec *tmo);
 
 /* A writable copy of the program's iovec array: on the stack up to
  * EVS_IOV_STACK entries, else malloc'd (NULL when that fails). */

@@ -16,6 +16,7 @@
 #include "pipe.h"
 #include "sched.h"
 #include "task.h"
+#include "timer.h"
 #include "tls.h"
 #include "../io/nop.h"
 #include "../libc/sys.h"
@@ -420,34 +421,62 @@ long evs_xfer_out(int fd, struct evs_xfer *x)
 
 /* recvmmsg/sendmmsg, blocking form: keep going until all vlen messages
  * moved (MSG_WAITFORONE: until the first), as the kernel does; an error or
- * a timeout after some messages returns the count so far. */
+ * a timeout after some messages returns the count so far.
+ * recvmmsg's timeout is the kernel's: looked at only after a datagram
+ * came (each receive waits as long as it takes, the man page's BUGS),
+ * and what is left of it written back when some came. Each real call
+ * gets what is left (0 once it ran out), so the kernel makes that look
+ * after each datagram it takes: a wait that outlasted it ends with the
+ * one datagram that ended the wait, as natively. */
 struct mm {
 	struct mmsghdr *v;
 	unsigned n, done;
 	int flags;
 	int out;
 	int nonblock;
+	int64_t end;  /* recvmmsg's timeout: CLOCK_MONOTONIC ns, 0 none */
 };
+
+static struct timespec left_of(int64_t end)
+{
+	int64_t ns = end - evs_now_ns();
+	if (ns < 0)
+		ns = 0;
+	return (struct timespec){ .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
+}
 
 static long try_mm(int fd, void *arg, struct evs_try *st)
 {
 	struct mm *m = arg;
+	struct timespec left;
+	if (m->end)
+		left = left_of(m->end);
 	long r = evs_sys6(m->out ? SYS_sendmmsg : SYS_recvmmsg, fd, m->v + m->done,
-			  m->n - m->done, m->flags | MSG_DONTWAIT, 0, 0);
+			  m->n - m->done, m->flags | MSG_DONTWAIT, m->end ? (long)&left : 0, 0);
 	if (r < 0)
 		return (m->done && r != -EAGAIN) ? (long)m->done : r;
 	m->done += (unsigned)r;
 	if (m->done == m->n || m->nonblock || (!m->out && (m->flags & MSG_WAITFORONE)))
 		return m->done;
+	if (m->end && !left.tv_sec && !left.tv_nsec)
+		return m->done;  /* ran out: the kernel stopped at its look */
 	return -EAGAIN;  /* wait for the rest */
 }
 
-long evs_mmsg(struct evs_fd *f, int fd, struct mmsghdr *v, unsigned n, int flags, int out)
+long evs_mmsg(struct evs_fd *f, int fd, struct mmsghdr *v, unsigned n, int flags, int out,
+	      struct timespec *tmo)
 {
 	int nb = f->nonblock || (flags & MSG_DONTWAIT), dir = out ? EVS_OUT : EVS_IN;
-	struct mm m = { v, n, 0, flags & ~MSG_DONTWAIT, out, nb };
+	struct mm m = { v, n, 0, flags & ~MSG_DONTWAIT, out, nb, 0 };
+	if (tmo) {
+		if (tmo->tv_sec < 0 || (unsigned long)tmo->tv_nsec >= 1000000000UL)
+			return -EINVAL;
+		m.end = evs_now_ns() + (int64_t)tmo->tv_sec * 1000000000 + tmo->tv_nsec;
+	}
 	long r = evs_fd_io(f, fd, dir, try_mm, NULL, &m, nb, evs_fd_deadline(f, dir));
 	if (r < 0 && m.done)
 		r = m.done;  /* timed out after some messages */
+	if (tmo && r > 0)
+		*tmo = left_of(m.end);
 	return r == -ETIME ? -EAGAIN : r;
 }

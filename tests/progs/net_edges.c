@@ -272,6 +272,46 @@ int main(void)
 	show("sendmmsg 2 messages", sendmmsg(sv[1], om, 2, 0));
 	show("recvmmsg MSG_DONTWAIT takes both", recvmmsg(sv[0], mv, 3, MSG_DONTWAIT, NULL));
 	show("recvmmsg MSG_DONTWAIT, none left", recvmmsg(sv[0], mv, 3, MSG_DONTWAIT, NULL));
+	/* recvmmsg with a timeout: the kernel looks at it after each
+	 * datagram only, and writes back what is left when some came */
+	struct timespec tmo = { 100, 0 };
+	struct delayed d11 = { sv[1], 20, "four", 4, 0 };
+	struct delayed d12 = { sv[1], 40, "five!", 5, 0 };
+	t = after(&d11);
+	t2 = after(&d12);
+	show("recvmmsg 2, 100 s timeout, sent 20/40ms later", recvmmsg(sv[0], mv, 2, 0, &tmo));
+	show("  lengths", mv[0].msg_len * 10 + mv[1].msg_len);
+	show("  timeout left 90-100 s", tmo.tv_sec >= 90 && tmo.tv_sec < 100);
+	pthread_join(t, NULL);
+	pthread_join(t2, NULL);
+	send(sv[1], "a", 1, 0);
+	send(sv[1], "bb", 2, 0);
+	tmo = (struct timespec){ 0, 0 };
+	show("recvmmsg 3 of 2 queued, timeout 0", recvmmsg(sv[0], mv, 3, 0, &tmo));
+	show("  timeout left", tmo.tv_sec * 1000000000L + tmo.tv_nsec);
+	send(sv[1], "ccc", 3, 0);
+	send(sv[1], "dddd", 4, 0);
+	tmo = (struct timespec){ 100, 0 };
+	show("recvmmsg 3 of 3 queued, 100 s timeout", recvmmsg(sv[0], mv, 3, 0, &tmo));
+	show("  lengths", mv[0].msg_len * 100 + mv[1].msg_len * 10 + mv[2].msg_len);
+	tmo = (struct timespec){ 0, 1 };
+	struct delayed d13 = { sv[1], 20, "six", 3, 0 };
+	struct delayed d14 = { sv[1], 40, "seven", 5, 0 };
+	t = after(&d13);
+	t2 = after(&d14);
+	show("recvmmsg 2, 1 ns timeout, sent 20/40ms later", recvmmsg(sv[0], mv, 2, 0, &tmo));
+	show("  length", mv[0].msg_len);
+	show("  timeout left", tmo.tv_sec * 1000000000L + tmo.tv_nsec);
+	pthread_join(t, NULL);
+	pthread_join(t2, NULL);
+	show("recvmmsg MSG_DONTWAIT, the one left", recvmmsg(sv[0], mv, 3, MSG_DONTWAIT, NULL));
+	tmo = (struct timespec){ 7, 0 };
+	show("recvmmsg MSG_DONTWAIT + timeout, empty", recvmmsg(sv[0], mv, 3, MSG_DONTWAIT, &tmo));
+	show("  timeout untouched", tmo.tv_sec);
+	tmo = (struct timespec){ 0, 1000000000 };
+	show("recvmmsg, timeout tv_nsec 1e9", recvmmsg(sv[0], mv, 3, 0, &tmo));
+	tmo = (struct timespec){ -1, 0 };
+	show("recvmmsg, negative timeout", recvmmsg(sv[0], mv, 3, 0, &tmo));
 	close(sv[0]);
 	close(sv[1]);
 
