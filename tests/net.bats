@@ -20,6 +20,23 @@ load helpers/load
 	grep -Eq "^  fallbacks +0$" "$BATS_TEST_TMPDIR/err"
 }
 
+# select and pselect with nfds above FD_SETSIZE, on sets the program
+# allocated (as the kernel allows): they were glibc's blocking calls.
+# Before, the runtime's signal ended the first one with an EINTR the
+# program never sees natively, and a pselect whose mask let a pending
+# signal in ran no handler and waited its whole 5 s.
+@test "select and pselect with nfds above FD_SETSIZE: the same answers, EINTR only from the pselect's mask, nothing falls back (1 and 2 workers)" {
+	run "$PROGS/select_big"
+	[[ "$output" == *"nothing to show"* ]] && skip "$output"
+	on_workers 1 2 -- same_output "$PROGS/select_big"
+	[[ "$native" == *"select, pipe at 1500 written 30ms later  1 ok: 1500"* ]]
+	[[ "$native" == *"pselect letting a pending SIGUSR1 in     -1 EINTR: 1400 1500"*"handler ran 1 time(s)"* ]]
+	[[ "$native" == *"select, nfds 100000                      1 ok: 1500"* ]]
+	EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/select_big" > /dev/null
+	cat "$BATS_TEST_TMPDIR/st"
+	grep -Eq "^  fallbacks +0$" "$BATS_TEST_TMPDIR/st"
+}
+
 @test "accept on a FIFO, a pipe, a file, /dev/null: ENOTSOCK at once as natively, not counted as a fallback (dovecot's FIFO listeners)" {
 	on_workers 1 2 -- same_output "$PROGS/accept_notsock" "$BATS_TEST_TMPDIR"
 	[[ "$native" == *"fifo (non-blocking): accept -1 Socket operation on non-socket, accept4 -1 Socket operation on non-socket"* ]]

@@ -105,8 +105,7 @@ static void set_remaining(struct timeval *tv, int64_t deadline)
 
 EVS_HOOK int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 {
-	if (!evs_current() || (tv && tv->tv_sec == 0 && tv->tv_usec == 0) || nfds < 0 ||
-	    nfds > FD_SETSIZE)
+	if (!evs_current() || (tv && tv->tv_sec == 0 && tv->tv_usec == 0) || nfds < 0)
 		return REAL(select)(nfds, r, w, e, tv);
 	if (tv && (tv->tv_sec < 0 || tv->tv_usec < 0)) {
 		errno = EINVAL;
@@ -132,7 +131,7 @@ EVS_HOOK int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *t
 EVS_HOOK int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e,
 		     const struct timespec *ts, const sigset_t *mask)
 {
-	if (!evs_current() || (zero_ts(ts) && !mask) || nfds < 0 || nfds > FD_SETSIZE)
+	if (!evs_current() || (zero_ts(ts) && !mask) || nfds < 0)
 		return REAL(pselect)(nfds, r, w, e, ts, mask);
 	struct masked m = mask_on(mask);
 	long got = evs_select(nfds, r, w, e, deadline_ts(ts));

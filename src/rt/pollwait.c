@@ -12,8 +12,10 @@
 #include "sched.h"
 #include "timer.h"
 #include "../libc/real.h"
+#include "../libc/sys.h"
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 
@@ -154,16 +156,29 @@ long evs_poll(struct pollfd *fds, nfds_t n, int64_t deadline, bool ppoll)
 
 /* --- select ----------------------------------------------------------- */
 
+/* The sets are nfds bits each, in longs, as the kernel reads and writes
+ * them: a program with more than FD_SETSIZE fds allocates larger ones
+ * (FD_ISSET's own check would stop at FD_SETSIZE). */
+#define EVS_LONG_BITS (8 * (int)sizeof(unsigned long))
+
 struct selargs {
 	int nfds;
-	fd_set *in[3], saved[3];
+	size_t bytes;               /* of each set the kernel looks at */
+	fd_set *in[3];
+	unsigned long *saved[3];    /* the program's sets, as given */
 };
+
+static bool bit_set(const fd_set *s, int fd)
+{
+	const unsigned long *w = (const unsigned long *)s;
+	return s && (w[fd / EVS_LONG_BITS] >> (fd % EVS_LONG_BITS) & 1);
+}
 
 static void select_reset(struct selargs *a)
 {
 	for (int k = 0; k < 3; k++)
 		if (a->in[k])
-			*a->in[k] = a->saved[k];
+			memcpy(a->in[k], a->saved[k], a->bytes);
 }
 
 static int select_check(void *p)
@@ -183,29 +198,51 @@ static long select_direct(void *p, int64_t deadline)
 				(long)a->in[2], (long)time_left(&ts, deadline), 0);
 }
 
+/* The kernel reads and writes no more bits than its fd table holds (the
+ * rest of nfds is not looked at): nor may we, the program's sets may be
+ * no larger. -1: cannot tell. */
+static int kernel_fd_table_size(void)
+{
+	char buf[2048];
+	const char *v = evs_proc_status_field("/proc/self/status", "FDSize", buf, sizeof(buf));
+	return v ? (int)strtol(v, NULL, 10) : -1;
+}
+
 long evs_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, int64_t deadline)
 {
 	fd_set *sets[3] = { rd, wr, ex };
-	struct selargs a = { .nfds = nfds, .in = { rd, wr, ex } };
-	int n = 0;
-	for (int k = 0; k < 3; k++)
-		if (sets[k])
-			a.saved[k] = *sets[k];
-	for (int fd = 0; fd < nfds && fd < FD_SETSIZE; fd++)
-		for (int k = 0; k < 3; k++)
-			if (sets[k] && FD_ISSET(fd, sets[k])) {
-				n++;
-				break;
-			}
-	struct evs_pollreq sb[EVS_POLL_STACK], *r = reqs(n, sb);
-	if (!r)
+	int nbits = nfds;
+	if (nfds > FD_SETSIZE) {
+		int k = kernel_fd_table_size();
+		if (k <= 0)
+			return EVS_USE_REAL;
+		if (k < nbits)
+			nbits = k;
+	}
+	size_t bytes = (size_t)(nbits + EVS_LONG_BITS - 1) / EVS_LONG_BITS * sizeof(unsigned long);
+	unsigned long sb_saved[3][FD_SETSIZE / EVS_LONG_BITS], *heap = NULL;
+	struct selargs a = { .nfds = nfds, .bytes = bytes, .in = { rd, wr, ex } };
+	if (bytes > sizeof(sb_saved[0]) && !(heap = malloc(3 * bytes)))
 		return EVS_USE_REAL;
+	int n = 0;
+	for (int k = 0; k < 3; k++) {
+		a.saved[k] = heap ? heap + k * (bytes / sizeof(unsigned long)) : sb_saved[k];
+		if (sets[k])
+			memcpy(a.saved[k], sets[k], bytes);
+	}
+	for (int fd = 0; fd < nbits; fd++)
+		n += bit_set(rd, fd) || bit_set(wr, fd) || bit_set(ex, fd);
+	struct evs_pollreq sb[EVS_POLL_STACK], *r = reqs(n, sb);
+	if (!r) {
+		free(heap);
+		return EVS_USE_REAL;
+	}
 	int i = 0;
-	for (int fd = 0; fd < nfds && fd < FD_SETSIZE; fd++) {
+	for (int fd = 0; fd < nbits; fd++) {
 		int d = 0;
-		if ((rd && FD_ISSET(fd, rd)) || (ex && FD_ISSET(fd, ex)))
+		if (bit_set(rd, fd) || bit_set(ex, fd))
 			d |= 1 << EVS_IN;
-		if (wr && FD_ISSET(fd, wr))
+		if (bit_set(wr, fd))
 			d |= 1 << EVS_OUT;
 		if (d)
 			r[i++] = (struct evs_pollreq){ .fd = fd, .dirs = d };
@@ -219,9 +256,8 @@ long evs_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, int64_t deadline)
 	 * same set again while the answer is EINTR: with every bit cleared,
 	 * that select waited on nothing, for ever. */
 	if (got == EVS_USE_REAL || got < 0)
-		for (int k = 0; k < 3; k++)
-			if (sets[k])
-				*sets[k] = a.saved[k];
+		select_reset(&a);
+	free(heap);
 	return got;
 }
 
