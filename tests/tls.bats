@@ -42,3 +42,14 @@ load helpers/load
 	EVSHIM_TLS=copy EVSHIM_WORKERS=1 same_output "$PROGS/tls_threads"
 	EVSHIM_TLS=copy EVSHIM_WORKERS=2 same_output "$PROGS/tls_cxx"
 }
+
+# glibc allocates a thread's TLS with the program's malloc when the program
+# has its own. While that fails, natively pthread_create fails with EAGAIN
+# and the next one works. Before, under the shim, pthread_create returned
+# 0 (the task shared its worker's area) and the monitor, whose thread could
+# not start then either, never did: a spinner then held the only worker
+# for good (exit 124).
+@test "pthread_create while the program's own malloc fails: EAGAIN, then threads and the monitor work once memory is back (1 and 2 workers)" {
+	T=30 on_workers 1 2 -- same_output "$PROGS/tls_nomem"
+	[[ "$native" == *"pthread_create with allocations failing: EAGAIN"*"then: 0"*"a spinner stopped by main after its sleep: 0"* ]]
+}

@@ -671,8 +671,11 @@ void evs_monitor_start(void)
 	if (!evs_config.monitor || __atomic_exchange_n(&running, 1, __ATOMIC_ACQ_REL))
 		return;
 	if (evs_kthread_spawn(&monitor, monitor_main, NULL, true) < 0) {
+		static int said;
 		running = 0;
-		evs_log(EVS_LOG_WARN, "cannot start the monitor");
+		if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+			evs_log(EVS_LOG_WARN, "cannot start the monitor (tried again with each "
+				"new thread)");
 	}
 }
 

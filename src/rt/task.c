@@ -4,6 +4,7 @@
 #include "task.h"
 #include "sched.h"
 #include "monitor.h"
+#include "config.h"
 #include "stack.h"
 #include "tls.h"
 #include "report.h"
@@ -178,6 +179,11 @@ int evs_task_create(pthread_t *out, const pthread_attr_t *attr,
 	if (guard && guard < EVS_GUARD_MIN)
 		guard = EVS_GUARD_MIN;
 	evs_sched_start();
+	/* A monitor that could not start with the runtime (its thread's TLS
+	 * comes from the program's malloc, which may have failed just then)
+	 * is tried again with each new thread until it runs. */
+	if (EVS_UNLIKELY(evs_config.monitor && !evs_monitor_running()))
+		evs_monitor_start();
 	struct evs_task *t;
 	int err = ustack ? evs_stack_alloc(0, 0, &t) : evs_stack_alloc(size, guard, &t);
 	if (err)

@@ -241,8 +241,11 @@ int evs_tls_task_init(struct evs_task *t)
 		 * (give_area): a program that never needs one pays nothing. */
 		t->tp = NULL;
 		t->tcb_ready = 0;
-		if (t != &evs_main_task && __atomic_load_n(&evs_tls_by_address, __ATOMIC_ACQUIRE))
-			give_area(t);  /* no memory: made later, or the worker's */
+		/* no memory: pthread_create fails with EAGAIN, as natively
+		 * when glibc cannot allocate a thread's TLS */
+		if (t != &evs_main_task && __atomic_load_n(&evs_tls_by_address, __ATOMIC_ACQUIRE) &&
+		    !give_area(t))
+			return -ENOMEM;
 		return 0;
 	}
 	if (!evs_tls_total)
@@ -388,9 +391,11 @@ bool evs_tls_overlaps(const void *p, size_t n)
 	return false;
 }
 
-/* A task's own area, made the first time it is switched to in address
- * mode (main keeps the main thread's). false: no memory, the task runs on
- * its worker's area (shared addresses, as in copy mode; logged once). */
+/* A task's own area, made by its creator in address mode, or the first
+ * time it is switched to once address mode came on (main keeps the main
+ * thread's). false: no memory (evs_tls_swap: the task runs on its
+ * worker's area meanwhile, shared addresses as in copy mode; logged
+ * once). */
 static bool give_area(struct evs_task *t)
 {
 	if (t == &evs_main_task) {
@@ -399,12 +404,7 @@ static bool give_area(struct evs_task *t)
 		return true;
 	}
 	t->tp = allocate_tls(NULL);
-	if (t->tp)
-		return true;
-	static int said;
-	if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
-		evs_log(EVS_LOG_WARN, "no memory for a task's TLS area: it shares its worker's");
-	return false;
+	return t->tp != NULL;
 }
 
 bool evs_tls_has_area(const struct evs_task *t)
@@ -417,8 +417,18 @@ void evs_tls_swap(struct evs_worker *w, struct evs_task *next)
 	struct evs_task *old = w->tls_owner;
 	if (evs_tls_by_address) {
 		char *from = old && old->tp ? old->tp : w->tp;
-		if (!next->tp && !give_area(next))
+		if (!next->tp && !give_area(next)) {
+			/* It runs on its worker's own area, not on the one
+			 * loaded (another task's); tried again next time. */
+			static int said;
+			if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+				evs_log(EVS_LOG_WARN, "no memory for a task's TLS area: it shares "
+					"its worker's until there is");
+			if (from != w->tp)
+				load_tp(from, w->tp);
+			w->tls_owner = NULL;
 			return;
+		}
 		if (!next->tcb_ready)
 			tcb_prepare(w, next);
 		if (next->tp != from)
