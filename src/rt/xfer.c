@@ -429,6 +429,7 @@ long evs_xfer_out(int fd, struct evs_xfer *x)
  * after each datagram it takes: a wait that outlasted it ends with the
  * one datagram that ended the wait, as natively. */
 struct mm {
+	struct evs_fd *f;
 	struct mmsghdr *v;
 	unsigned n, done;
 	int flags;
@@ -453,8 +454,15 @@ static long try_mm(int fd, void *arg, struct evs_try *st)
 		left = left_of(m->end);
 	long r = evs_sys6(m->out ? SYS_sendmmsg : SYS_recvmmsg, fd, m->v + m->done,
 			  m->n - m->done, m->flags | MSG_DONTWAIT, m->end ? (long)&left : 0, 0);
-	if (r < 0)
-		return (m->done && r != -EAGAIN) ? (long)m->done : r;
+	if (r < 0) {
+		if (!m->done || r == -EAGAIN)
+			return r;
+		/* after some: the count now; recvmmsg's error is the next
+		 * call's, as the kernel keeps it (sendmmsg's is lost) */
+		if (!m->out)
+			__atomic_store_n(&m->f->pending_err, (int)-r, __ATOMIC_RELEASE);
+		return m->done;
+	}
 	m->done += (unsigned)r;
 	if (m->done == m->n || m->nonblock || (!m->out && (m->flags & MSG_WAITFORONE)))
 		return m->done;
@@ -466,14 +474,17 @@ static long try_mm(int fd, void *arg, struct evs_try *st)
 long evs_mmsg(struct evs_fd *f, int fd, struct mmsghdr *v, unsigned n, int flags, int out,
 	      struct timespec *tmo)
 {
+	long r = kept_error(f);
+	if (r)
+		return r;
 	int nb = f->nonblock || (flags & MSG_DONTWAIT), dir = out ? EVS_OUT : EVS_IN;
-	struct mm m = { v, n, 0, flags & ~MSG_DONTWAIT, out, nb, 0 };
+	struct mm m = { f, v, n, 0, flags & ~MSG_DONTWAIT, out, nb, 0 };
 	if (tmo) {
 		if (tmo->tv_sec < 0 || (unsigned long)tmo->tv_nsec >= 1000000000UL)
 			return -EINVAL;
 		m.end = evs_now_ns() + (int64_t)tmo->tv_sec * 1000000000 + tmo->tv_nsec;
 	}
-	long r = evs_fd_io(f, fd, dir, try_mm, NULL, &m, nb, evs_fd_deadline(f, dir));
+	r = evs_fd_io(f, fd, dir, try_mm, NULL, &m, nb, evs_fd_deadline(f, dir));
 	if (r < 0 && m.done)
 		r = m.done;  /* timed out after some messages */
 	if (tmo && r > 0)

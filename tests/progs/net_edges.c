@@ -38,6 +38,10 @@ static void *later_write(void *p)
 		shutdown(d->fd, SHUT_RDWR);
 	else if (d->how == 2)
 		shutdown(d->fd, SHUT_RD);
+	else if (d->how == 3) {  /* close fd, then send to it from the fd in len */
+		close(d->fd);
+		send((int)d->len, "x", 1, 0);
+	}
 	else
 		write(d->fd, d->data, d->len);
 	return NULL;
@@ -314,6 +318,28 @@ int main(void)
 	show("recvmmsg, negative timeout", recvmmsg(sv[0], mv, 3, 0, &tmo));
 	close(sv[0]);
 	close(sv[1]);
+
+	/* a connected UDP socket's error (port unreachable) while a
+	 * recvmmsg that has one datagram waits for the next: the count now,
+	 * the error at the next call */
+	int ua = socket(AF_INET, SOCK_DGRAM, 0), ub = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in la = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in lb = la;
+	socklen_t ll = sizeof(la);
+	bind(ua, (struct sockaddr *)&la, sizeof(la));
+	bind(ub, (struct sockaddr *)&lb, sizeof(lb));
+	getsockname(ua, (struct sockaddr *)&la, &ll);
+	ll = sizeof(lb);
+	getsockname(ub, (struct sockaddr *)&lb, &ll);
+	connect(ua, (struct sockaddr *)&lb, sizeof(lb));
+	sendto(ub, "one", 3, 0, (struct sockaddr *)&la, sizeof(la));
+	struct delayed d15 = { ub, 30, NULL, (size_t)ua, 3 };
+	t = after(&d15);
+	show("recvmmsg 2, port unreachable after 1", recvmmsg(ua, mv, 2, 0, NULL));
+	pthread_join(t, NULL);
+	show("recvmmsg next, MSG_DONTWAIT", recvmmsg(ua, mv, 2, MSG_DONTWAIT, NULL));
+	show("recvmmsg then, MSG_DONTWAIT", recvmmsg(ua, mv, 2, MSG_DONTWAIT, NULL));
+	close(ua);
 
 	/* pipes */
 	int p[2];
