@@ -2,6 +2,7 @@
  * and errno name the program sees. Run natively and under the shim; the
  * transcripts must be identical. */
 #include <arpa/inet.h>
+#include <linux/errqueue.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -339,6 +340,22 @@ int main(void)
 	pthread_join(t, NULL);
 	show("recvmmsg next, MSG_DONTWAIT", recvmmsg(ua, mv, 2, MSG_DONTWAIT, NULL));
 	show("recvmmsg then, MSG_DONTWAIT", recvmmsg(ua, mv, 2, MSG_DONTWAIT, NULL));
+	/* the error queue (IP_RECVERR) never waits, blocking socket or not */
+	int recverr = 1;
+	setsockopt(ua, IPPROTO_IP, IP_RECVERR, &recverr, sizeof(recverr));
+	char eb[64], cb[256];
+	struct iovec ei = { eb, sizeof(eb) };
+	struct msghdr em = { .msg_iov = &ei, .msg_iovlen = 1, .msg_control = cb,
+			     .msg_controllen = sizeof(cb) };
+	show("recvmsg MSG_ERRQUEUE, empty", recvmsg(ua, &em, MSG_ERRQUEUE));
+	show("recv MSG_ERRQUEUE, empty", recv(ua, eb, sizeof(eb), MSG_ERRQUEUE));
+	show("recvmmsg MSG_ERRQUEUE, empty", recvmmsg(ua, mv, 2, MSG_ERRQUEUE, NULL));
+	send(ua, "y", 1, 0);
+	usleep(20000);
+	em.msg_controllen = sizeof(cb);
+	show("recvmsg MSG_ERRQUEUE, port unreachable", recvmsg(ua, &em, MSG_ERRQUEUE));
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&em);
+	show("  ee_errno", cm ? (long)((struct sock_extended_err *)CMSG_DATA(cm))->ee_errno : -2);
 	close(ua);
 
 	/* pipes */
