@@ -374,9 +374,9 @@ long evs_xfer_in(int fd, struct evs_xfer *x)
 	if (r)
 		return r;
 	fresh_view(fd, x->f);
-	/* a read of the error queue never waits (the kernel answers EAGAIN
-	 * when it is empty, blocking socket or not) */
-	x->nonblock |= x->f->nonblock || (x->flags & (MSG_DONTWAIT | MSG_ERRQUEUE));
+	/* a read of the error queue or of urgent data never waits: the
+	 * kernel answers at once (EAGAIN, EINVAL), blocking socket or not */
+	x->nonblock |= x->f->nonblock || (x->flags & (MSG_DONTWAIT | MSG_ERRQUEUE | MSG_OOB));
 	if (x->flags & MSG_PEEK)
 		x->all = 0;
 	struct evs_handin h, *offer = NULL;
@@ -479,7 +479,7 @@ long evs_mmsg(struct evs_fd *f, int fd, struct mmsghdr *v, unsigned n, int flags
 	long r = kept_error(f);
 	if (r)
 		return r;
-	int nb = f->nonblock || (flags & (MSG_DONTWAIT | (out ? 0 : MSG_ERRQUEUE))),
+	int nb = f->nonblock || (flags & (MSG_DONTWAIT | (out ? 0 : MSG_ERRQUEUE | MSG_OOB))),
 	    dir = out ? EVS_OUT : EVS_IN;
 	struct mm m = { f, v, n, 0, flags & ~MSG_DONTWAIT, out, nb, 0 };
 	if (tmo) {

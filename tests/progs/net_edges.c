@@ -358,6 +358,27 @@ int main(void)
 	show("  ee_errno", cm ? (long)((struct sock_extended_err *)CMSG_DATA(cm))->ee_errno : -2);
 	close(ua);
 
+	/* urgent data (MSG_OOB) is never waited for: EINVAL without it */
+	int ol = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in oa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t oal = sizeof(oa);
+	bind(ol, (struct sockaddr *)&oa, sizeof(oa));
+	listen(ol, 1);
+	getsockname(ol, (struct sockaddr *)&oa, &oal);
+	int oc = socket(AF_INET, SOCK_STREAM, 0);
+	connect(oc, (struct sockaddr *)&oa, sizeof(oa));
+	int od = accept(ol, NULL, NULL);
+	show("recv MSG_OOB, no urgent data", recv(od, eb, 1, MSG_OOB));
+	send(oc, "ab", 2, MSG_OOB);
+	usleep(20000);
+	show("recv MSG_OOB, the urgent byte", recv(od, eb, 1, MSG_OOB));
+	show("  its value", eb[0]);
+	show("recv the rest", recv(od, eb, sizeof(eb), 0));
+	show("recv MSG_OOB again, none", recv(od, eb, 1, MSG_OOB));
+	close(oc);
+	close(od);
+	close(ol);
+
 	/* pipes */
 	int p[2];
 	pipe(p);
