@@ -37,6 +37,15 @@ load helpers/load
 	grep -Eq "^  fallbacks +0$" "$BATS_TEST_TMPDIR/st"
 }
 
+# A blocking connect is made non-blocking and waited for by the runtime;
+# the kernel keeps such a socket "connecting" until a connect sees the
+# handshake over, so the program's second connect answered 0, not EISCONN.
+@test "connect on a socket a blocking connect connected: EISCONN, on loopback at once and behind a full accept queue (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/connect_twice"
+	[[ "$native" == *"connect again                                    -1 EISCONN"*"connect again                                    -1 EISCONN"* ]]
+	[[ "$native" == *"connect with SO_SNDTIMEO 200ms, the queue full   -1 EINPROGRESS"* ]]
+}
+
 @test "accept on a FIFO, a pipe, a file, /dev/null: ENOTSOCK at once as natively, not counted as a fallback (dovecot's FIFO listeners)" {
 	on_workers 1 2 -- same_output "$PROGS/accept_notsock" "$BATS_TEST_TMPDIR"
 	[[ "$native" == *"fifo (non-blocking): accept -1 Socket operation on non-socket, accept4 -1 Socket operation on non-socket"* ]]

@@ -116,11 +116,24 @@ long evs_accept(struct evs_fd *f, int fd, struct sockaddr *addr, socklen_t *len,
  * where natively the next call sees it (tests/progs/connect_then_reset.c;
  * stress-ng --sockabuse slept after each, taking it for a refusal). */
 struct conn {
+	struct evs_fd *f;
 	const struct sockaddr *sa;
 	socklen_t len;
 	long fl;                 /* the file's flags, restored after the call */
 	int started;             /* the handshake is under way */
 };
+
+/* The call again, once it is under way: 0 when the handshake is over,
+ * which also marks the socket connected for the kernel (natively after a
+ * blocking connect a second connect fails with EISCONN; after an
+ * EINPROGRESS the kernel answers 0 to the first one made after the
+ * handshake, so without this call the program's next connect answered 0);
+ * EALREADY (-EAGAIN here) while it goes on; the error if it failed. */
+static long connect_again(int fd, struct conn *c)
+{
+	long r = evs_sys3(SYS_connect, fd, c->sa, c->len);
+	return r == -EALREADY ? -EAGAIN : r;
+}
 
 static long try_connect(int fd, void *arg, struct evs_try *st)
 {
@@ -128,10 +141,11 @@ static long try_connect(int fd, void *arg, struct evs_try *st)
 	if (!c->started) {
 		evs_sys_fcntl(fd, F_SETFL, c->fl | O_NONBLOCK);
 		long r = evs_sys3(SYS_connect, fd, c->sa, c->len);
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		if (r == -EINPROGRESS && evs_sys3(SYS_getpeername, fd, &ss, &sl) == 0)
-			r = 0;  /* established already */
+		if (r == -EINPROGRESS) {
+			r = connect_again(fd, c);  /* established already? */
+			if (r == -EAGAIN)
+				r = -EINPROGRESS;
+		}
 		evs_sys_fcntl(fd, F_SETFL, c->fl);
 		if (r != -EINPROGRESS)
 			return r;  /* done, failed, or EAGAIN: AF_UNIX backlog full */
@@ -146,17 +160,27 @@ static long try_connect(int fd, void *arg, struct evs_try *st)
 	if (err)
 		return -err;
 	/* No error: connected, or still in progress after a wake for another
-	 * reason (getpeername fails with ENOTCONN until the handshake ends). */
+	 * reason (getpeername fails with ENOTCONN until the handshake ends;
+	 * connect itself would wait: the socket is blocking again). */
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	return evs_sys3(SYS_getpeername, fd, &ss, &sl) == 0 ? 0 : -EAGAIN;
+	if (evs_sys3(SYS_getpeername, fd, &ss, &sl) != 0)
+		return -EAGAIN;
+	long r = connect_again(fd, c);
+	if (r < 0 && r != -EAGAIN) {
+		/* reset since the look: natively the blocking call had
+		 * returned 0, and the next call gets the error */
+		__atomic_store_n(&c->f->pending_err, (int)-r, __ATOMIC_RELEASE);
+		r = 0;
+	}
+	return r;
 }
 
 long evs_connect(struct evs_fd *f, int fd, const struct sockaddr *sa, socklen_t len)
 {
 	if (f->kind != EVS_FD_SOCKET || f->nonblock || f->shim_nonblock)
 		return EVS_USE_REAL;
-	struct conn c = { sa, len, evs_sys_fcntl(fd, F_GETFL, 0), 0 };
+	struct conn c = { f, sa, len, evs_sys_fcntl(fd, F_GETFL, 0), 0 };
 	if (c.fl < 0 || (c.fl & O_NONBLOCK))
 		return EVS_USE_REAL;
 	long r = evs_fd_io(f, fd, EVS_OUT, try_connect, NULL, &c, 0, evs_fd_deadline(f, EVS_OUT));
