@@ -46,6 +46,15 @@ load helpers/load
 	[[ "$native" == *"connect with SO_SNDTIMEO 200ms, the queue full   -1 EINPROGRESS"* ]]
 }
 
+# Calls the kernel answers at once whatever the fd's state: under the
+# shim each waited for a readiness that never came (fd_edges.c).
+@test "calls answered at once whatever the fd's state (0-byte transfers, accept on a connected socket, short timerfd/eventfd/signalfd reads, writes they refuse): same answers, no wait (1 and 2 workers)" {
+	T=30 on_workers 1 2 -- same_output "$PROGS/fd_edges"
+	[[ "$native" == *"accept on it (connected, not listening)      -1 EINVAL"* ]]
+	[[ "$native" == *"timerfd write                                -1 EINVAL"*"signalfd write                               -1 EINVAL"* ]]
+	[[ "$native" == *"signalfd read, SIGUSR2 30ms later            128"* ]]
+}
+
 @test "accept on a FIFO, a pipe, a file, /dev/null: ENOTSOCK at once as natively, not counted as a fallback (dovecot's FIFO listeners)" {
 	on_workers 1 2 -- same_output "$PROGS/accept_notsock" "$BATS_TEST_TMPDIR"
 	[[ "$native" == *"fifo (non-blocking): accept -1 Socket operation on non-socket, accept4 -1 Socket operation on non-socket"* ]]

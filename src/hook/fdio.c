@@ -195,6 +195,7 @@ static void copy_record(int oldfd, int newfd)
 		n->no_nowait_write = o->no_nowait_write;
 		n->pseudo_fs = o->pseudo_fs;
 		n->anon = o->anon;
+		n->anon_kind = o->anon_kind;
 		/* the flag is the description's: either fd may change it */
 		n->dup_shared = 1;
 		o->dup_shared = 1;

@@ -9,6 +9,7 @@
 #include "../libc/sys.h"
 #include "../io/poller.h"
 #include <dirent.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,25 @@ static bool always_ready(const struct stat *st)
 	       (mi == 3 || mi == 5 || mi == 7 || mi == 8 || mi == 9);
 }
 
+/* An anonymous fd's kind, from the name its /proc link gives
+ * ("anon_inode:[eventfd]"); unknown without /proc. */
+static int anon_kind(int fd)
+{
+	char path[40], name[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	long n = evs_sys6(SYS_readlinkat, AT_FDCWD, path, name, sizeof(name) - 1, 0, 0);
+	if (n <= 0)
+		return EVS_ANON_UNKNOWN;
+	name[n] = 0;
+	if (strcmp(name, "anon_inode:[eventfd]") == 0)
+		return EVS_ANON_EVENTFD;
+	if (strcmp(name, "anon_inode:[timerfd]") == 0)
+		return EVS_ANON_TIMERFD;
+	if (strcmp(name, "anon_inode:[signalfd]") == 0)
+		return EVS_ANON_SIGNALFD;
+	return EVS_ANON_OTHER;
+}
+
 static void classify(struct evs_fd *f, int fd)
 {
 	struct stat st;
@@ -94,6 +114,7 @@ static void classify(struct evs_fd *f, int fd)
 	if (r < 0)
 		return;  /* not open: nothing to remember, the real call says so */
 	long fl = evs_sys_fcntl(fd, F_GETFL, 0);
+	int ak = r == 0 && (st.st_mode & S_IFMT) == 0 ? anon_kind(fd) : EVS_ANON_UNKNOWN;
 	evs_spin_lock(&f->lock);
 	if (f->kind == EVS_FD_UNKNOWN) {
 		f->kind = (uint8_t)kind;
@@ -106,6 +127,7 @@ static void classify(struct evs_fd *f, int fd)
 		f->pseudo_fs = 0;
 		f->always_ready = always_ready(&st);
 		f->anon = (st.st_mode & S_IFMT) == 0;
+		f->anon_kind = (uint8_t)ak;
 	}
 	evs_spin_unlock(&f->lock);
 }
@@ -161,6 +183,7 @@ void evs_fd_reset(int fd, int kind, int nonblock, int stream)
 	f->pseudo_fs = 0;
 	f->always_ready = 0;
 	f->anon = 0;
+	f->anon_kind = 0;
 	f->dup_shared = 0;
 	f->opened = 0;
 	f->stream = (uint8_t)stream;

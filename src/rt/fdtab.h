@@ -54,6 +54,16 @@ enum evs_fd_kind {
 
 enum { EVS_IN = 0, EVS_OUT = 1 };
 
+/* The anonymous fds whose calls the kernel answers at once for some
+ * sizes, whatever the fd's state (rt/xfer.c). */
+enum evs_anon_kind {
+	EVS_ANON_UNKNOWN = 0,
+	EVS_ANON_EVENTFD,
+	EVS_ANON_TIMERFD,
+	EVS_ANON_SIGNALFD,
+	EVS_ANON_OTHER,
+};
+
 /* "socket", "pipe", "file", "other", "unknown": for logs and the dump. */
 static inline const char *evs_fd_kind_name(int kind)
 {
@@ -87,6 +97,7 @@ struct evs_fd {
 	uint8_t pseudo_fs;       /* 0 not asked, 1 /proc, /sys...: plain calls, 2 no */
 	uint8_t always_ready;    /* /dev/null, /dev/zero, /dev/urandom...: never worth a wait */
 	uint8_t anon;            /* no file type: an eventfd, signalfd, timerfd, inotify... */
+	uint8_t anon_kind;       /* which (enum evs_anon_kind), from its /proc link */
 	uint8_t dup_shared;      /* its description has another fd here (dup): O_NONBLOCK
 				  * may have changed through that one (rt/xfer.c) */
 	uint8_t opened;          /* opened by evs_open: nonblock and direct are known */

@@ -88,6 +88,11 @@ long evs_accept(struct evs_fd *f, int fd, struct sockaddr *addr, socklen_t *len,
 		if (make_acceptable(f, fd) < 0)
 			return EVS_USE_REAL;
 		struct acc a = { addr, len, flags };
+		/* What a read found (empty) says nothing of accept, which on
+		 * a socket not listening fails at once (EINVAL): it tries
+		 * before any wait (it waited for ever on a socket a recv had
+		 * found empty). */
+		evs_fd_seen_ready(f, EVS_IN);
 		r = evs_fd_io(f, fd, EVS_IN, try_accept, prep_accept, &a, f->nonblock,
 			      evs_fd_deadline(f, EVS_IN));
 	}
@@ -183,6 +188,7 @@ long evs_connect(struct evs_fd *f, int fd, const struct sockaddr *sa, socklen_t 
 	struct conn c = { f, sa, len, evs_sys_fcntl(fd, F_GETFL, 0), 0 };
 	if (c.fl < 0 || (c.fl & O_NONBLOCK))
 		return EVS_USE_REAL;
+	evs_fd_seen_ready(f, EVS_OUT);  /* a full send buffer says nothing of connect */
 	long r = evs_fd_io(f, fd, EVS_OUT, try_connect, NULL, &c, 0, evs_fd_deadline(f, EVS_OUT));
 	if (r == -ETIME)
 		return c.started ? -EINPROGRESS : -EAGAIN;

@@ -25,6 +25,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
+#include <sys/signalfd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,6 +110,33 @@ static bool bounce(struct evs_xfer *x, size_t total, int out)
 	return true;
 }
 
+/* Calls on an eventfd, timerfd or signalfd that the kernel answers at
+ * once (EINVAL), before it looks at the fd's state: a read or write
+ * shorter than its unit, a write of the value an eventfd refuses, a
+ * write to a timerfd or signalfd. poll never reports them ready (a
+ * timerfd is never writable): they would wait for ever. */
+static bool answered_at_once(const struct evs_xfer *x, int out)
+{
+	size_t n = iov_len(x->iov, x->cnt);
+	switch (x->f->anon_kind) {
+	case EVS_ANON_EVENTFD:
+		if (n < 8)
+			return true;
+		if (out && x->iov[0].iov_len >= 8) {
+			uint64_t v;
+			memcpy(&v, x->iov[0].iov_base, sizeof(v));
+			return v == UINT64_MAX;
+		}
+		return false;
+	case EVS_ANON_TIMERFD:
+		return out || n < 8;
+	case EVS_ANON_SIGNALFD:
+		return out || n < sizeof(struct signalfd_siginfo);
+	default:
+		return false;
+	}
+}
+
 /* One attempt, or (st->ringed) the result of the one the ring made. */
 static long once(int fd, struct evs_xfer *x, int out, const struct evs_try *st)
 {
@@ -132,7 +160,7 @@ static long once(int fd, struct evs_xfer *x, int out, const struct evs_try *st)
 		 * eventfds): the call itself cannot wait, and such an fd is
 		 * the process's own, no shell's to change (one that was
 		 * dup'd had its flag looked up afresh: fresh_view). */
-		if (x->f->anon && x->f->nonblock)
+		if (x->f->anon && (x->f->nonblock || answered_at_once(x, out)))
 			return evs_sys3(out ? SYS_writev : SYS_readv, fd, x->iov, x->cnt);
 		long r = evs_sys_poll1(fd, out ? POLLOUT : POLLIN, 0);
 		if (r == 0)
@@ -376,7 +404,9 @@ long evs_xfer_in(int fd, struct evs_xfer *x)
 	fresh_view(fd, x->f);
 	/* a read of the error queue or of urgent data never waits: the
 	 * kernel answers at once (EAGAIN, EINVAL), blocking socket or not */
-	x->nonblock |= x->f->nonblock || (x->flags & (MSG_DONTWAIT | MSG_ERRQUEUE | MSG_OOB));
+	x->nonblock |= x->f->nonblock || (x->flags & (MSG_DONTWAIT | MSG_ERRQUEUE | MSG_OOB)) ||
+		       (x->f->kind == EVS_FD_PIPE && !iov_len(x->iov, x->cnt)) ||  /* pipe_read: 0 */
+		       (x->f->anon && answered_at_once(x, 0));
 	if (x->flags & MSG_PEEK)
 		x->all = 0;
 	struct evs_handin h, *offer = NULL;
@@ -403,7 +433,11 @@ long evs_xfer_out(int fd, struct evs_xfer *x)
 	}
 	if (!r) {
 		fresh_view(fd, x->f);
-		x->nonblock |= x->f->nonblock || (x->flags & MSG_DONTWAIT);
+		/* nothing to write to a pipe or a stream socket: 0 at once,
+		 * full or not (a datagram of 0 bytes is one to send) */
+		x->nonblock |= x->f->nonblock || (x->flags & MSG_DONTWAIT) ||
+			       ((x->f->kind == EVS_FD_PIPE || x->f->stream) && !iov_len(x->iov, x->cnt)) ||
+			       (x->f->anon && answered_at_once(x, 1));
 		r = finish(fd, x, evs_fd_io(x->f, fd, EVS_OUT, try_out, prep_out, x, x->nonblock,
 					    evs_fd_deadline(x->f, EVS_OUT)));
 		free(x->bounce);
