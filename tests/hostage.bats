@@ -62,3 +62,12 @@ load helpers/load
 	[[ "$native" == *"splice cut short by a handler                -1 (Interrupted system call)"* ]]
 	EVSHIM_NET=uring on_workers 1 2 -- same_output "$PROGS/splice_wait"
 }
+
+# The runtime opens a file on the worker when its path is cached; the open
+# of a FIFO then waits there for the other end. On 1 worker (and on 2 when
+# both threads share one) main, pinned to that worker, never ran to open
+# the other end: a hang. The monitor hands such an open off.
+@test "a thread's blocking open of a FIFO waits for main to open the other end, both ways (1 and 2 workers)" {
+	T=30 on_workers 1 2 -- same_output "$PROGS/fifo_open" "$BATS_TEST_TMPDIR"
+	[[ "$native" == *'reader: open ok, read 5 "hello"'*'writer: open ok, wrote 4'*'main: read 4 "back"'* ]]
+}

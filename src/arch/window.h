@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 struct evs_window {
 	const unsigned *head;    /* +0: the worker's signal inbox head */
@@ -51,8 +52,31 @@ static inline bool evs_window_eintr(const ucontext_t *uc)
 	return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] == (uintptr_t)evs_window_sys + 2 &&
 	       uc->uc_mcontext.gregs[REG_RAX] == -EINTR;
 }
+/* A system call of the runtime's own that may wait on what the runtime
+ * cannot see (an open of a FIFO waits for its other end): made through
+ * this one site, so that the monitor's signal, finding a thread blocked
+ * there, may have it made elsewhere as it does a program's own raw call
+ * (rt/handoff.c). Returns the result or -errno. */
+long evs_offable_syscall(long nr, long a, long b, long c, long d, long e, long f);
+extern const char evs_offable_sys[];
+/* In a signal handler: the thread is at that site's `syscall`, the call
+ * to be made again (the kernel's restart put the pc back on it). */
+static inline bool evs_offable_at(const ucontext_t *uc)
+{
+	return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] == (uintptr_t)evs_offable_sys;
+}
 #else
 #define evs_window_usable 0
+static inline long evs_offable_syscall(long nr, long a, long b, long c, long d, long e, long f)
+{
+	long r = syscall(nr, a, b, c, d, e, f);
+	return r < 0 ? -errno : r;
+}
+static inline bool evs_offable_at(const ucontext_t *uc)
+{
+	(void)uc;
+	return false;
+}
 static inline long evs_window_syscall(const struct evs_window *w)
 {
 	(void)w;

@@ -8,8 +8,9 @@
  * O_TMPFILE (which RESOLVE_CACHED refuses), the file backend opens it
  * while the task parks. What the fast path cannot avoid: the open itself,
  * after the lookup, runs on the worker (a FIFO waiting for its other end,
- * a network filesystem revalidating): the monitor's spare workers cover
- * that (docs/differences.md).
+ * a network filesystem revalidating): it is made at the runtime's one
+ * site for such calls, which the monitor hands off (rt/handoff.c) when
+ * the worker has other work waiting (docs/differences.md).
  *
  * stat, lstat, fstatat, statx by path: fast path an O_PATH open with
  * RESOLVE_CACHED, the stat of that fd, its close (three cheap calls, no
@@ -24,6 +25,7 @@
 #include "sched.h"
 #include "tls.h"
 #include "../libc/sys.h"
+#include "../arch/window.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -47,7 +49,9 @@ static long open_cached(int dirfd, const char *path, int flags)
 	if (__atomic_load_n(&no_openat2, __ATOMIC_RELAXED))
 		return -EAGAIN;
 	struct open_how how = { .flags = (uint64_t)(unsigned)flags, .resolve = RESOLVE_CACHED };
-	long r = evs_sys6(SYS_openat2, dirfd, path, &how, sizeof(how), 0, 0);
+	/* the open itself may wait (a FIFO for its other end): through the
+	 * site the monitor may hand off (rt/handoff.c) */
+	long r = evs_offable_syscall(SYS_openat2, dirfd, (long)path, (long)&how, sizeof(how), 0, 0);
 	if (r == -ENOSYS || r == -E2BIG)
 		__atomic_store_n(&no_openat2, 1, __ATOMIC_RELAXED);
 	/* EINVAL: flags openat2 is stricter about than open (unknown bits);

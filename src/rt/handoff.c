@@ -41,11 +41,16 @@
 #include "tls.h"
 #include "safepoint.h"
 #include "../arch/cpu.h"
+#include "../arch/window.h"
 #include "../libc/sys.h"
 #include <fcntl.h>
 #include <linux/io_uring.h>
 #include <string.h>
 #include <sys/syscall.h>
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
 
 static bool handed_off(long nr)
 {
@@ -55,7 +60,7 @@ static bool handed_off(long nr)
 	case SYS_recvfrom: case SYS_sendto: case SYS_recvmsg: case SYS_sendmsg:
 	case SYS_accept: case SYS_accept4: case SYS_connect:
 	case SYS_wait4: case SYS_waitid: case SYS_futex: case SYS_flock:
-	case SYS_fsync: case SYS_fdatasync: case SYS_open: case SYS_openat:
+	case SYS_fsync: case SYS_fdatasync: case SYS_open: case SYS_openat: case SYS_openat2:
 		return true;
 	default:
 		return false;
@@ -82,6 +87,15 @@ long evs_handoff_run(long call[7])
 {
 	evs_stat_add(EVS_ST_handoffs, 1);
 	return evs_offload_call(evs_handoff_raw, call, true);
+}
+
+bool evs_handoff_offable(ucontext_t *uc)
+{
+	long call[7];
+	if (!evs_offable_at(uc) || !evs_uc_restart_syscall(uc, call) || !evs_handoff_call_ok(call))
+		return false;
+	evs_uc_finish_syscall(uc, evs_handoff_run(call));
+	return true;
 }
 
 bool evs_handoff_syscall(ucontext_t *uc)

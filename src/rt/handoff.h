@@ -8,6 +8,10 @@
 #include <ucontext.h>
 
 bool evs_handoff_syscall(ucontext_t *uc);
+/* The same for the runtime's own call at its one site for calls that may
+ * wait on what it cannot see (arch/window.h evs_offable_syscall): with no
+ * program code on the stack, never learned as a site. */
+bool evs_handoff_offable(ucontext_t *uc);
 /* A call (number and six arguments) the monitor would hand off: a
  * blocking one that acts on no thread state, no argument in swapped TLS. */
 bool evs_handoff_call_ok(const long call[7]);

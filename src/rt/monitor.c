@@ -125,6 +125,13 @@ static void preempt_body(void *ucv)
 	if (!__atomic_exchange_n(&w->preempt_req, 0, __ATOMIC_ACQ_REL) || !t ||
 	    !__atomic_load_n(&evs_pollers_live, __ATOMIC_ACQUIRE))
 		goto out;
+	/* Blocked in the runtime's own call that waits on what it cannot
+	 * see (an open of a FIFO, rt/fileops.c): made elsewhere, as a
+	 * program's own raw call below. */
+	if (evs_handoff_offable(ucv)) {
+		evs_sig_frame_renew(ucv, kgen);
+		goto out;
+	}
 	int at = evs_monitor_classify(t, ucv);
 	if (at != EVS_AT_PROGRAM) {
 		/* The shim or libc on the stack: not here. A task busy with

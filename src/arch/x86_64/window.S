@@ -41,4 +41,25 @@ evs_window_out:
 	.cfi_endproc
 	.size	evs_window_syscall, .-evs_window_syscall
 
+/* evs_offable_syscall(nr, a, b, c, d, e, f): see ../window.h. */
+	.globl	evs_offable_syscall
+	.hidden	evs_offable_syscall
+	.globl	evs_offable_sys
+	.hidden	evs_offable_sys
+	.type	evs_offable_syscall, @function
+evs_offable_syscall:
+	.cfi_startproc
+	movq	%rdi, %rax
+	movq	%rsi, %rdi
+	movq	%rdx, %rsi
+	movq	%rcx, %rdx
+	movq	%r8, %r10
+	movq	%r9, %r8
+	movq	8(%rsp), %r9
+evs_offable_sys:
+	syscall
+	ret
+	.cfi_endproc
+	.size	evs_offable_syscall, .-evs_offable_syscall
+
 	.section .note.GNU-stack,"",@progbits
