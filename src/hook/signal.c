@@ -395,6 +395,8 @@ EVS_HOOK int raise(int sig)
 EVS_HOOK int pthread_kill(pthread_t th, int sig)
 {
 	struct evs_task *t = evs_task_from_pthread(th);
+	if (!t && evs_task_gone(th))
+		return 0;  /* as glibc for a thread that has ended */
 	if (evs_config.disable || !t)
 		return REAL(pthread_kill)(th, sig);
 	int r = -evs_sig_send(t, sig, NULL);
@@ -406,6 +408,8 @@ EVS_HOOK int pthread_kill(pthread_t th, int sig)
 EVS_HOOK int pthread_sigqueue(pthread_t th, int sig, const union sigval v)
 {
 	struct evs_task *t = evs_task_from_pthread(th);
+	if (!t && evs_task_gone(th))
+		return ESRCH;
 	if (evs_config.disable || !t)
 		return REAL(pthread_sigqueue)(th, sig, v);
 	siginfo_t si;

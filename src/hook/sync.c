@@ -194,36 +194,43 @@ RW(pthread_rwlock_wrlock, evs_rwlock_wrlock, INT64_MAX, 0)
 RW(pthread_rwlock_trywrlock, evs_rwlock_wrlock, INT64_MAX, 1)
 #undef RW
 
+/* glibc checks the clock and the timeout before anything else: EINVAL
+ * even for a lock that is free, or held by the caller (EDEADLK after). */
+static int timed_rw(int (*fn)(pthread_rwlock_t *, int64_t, int), pthread_rwlock_t *l,
+		    clockid_t clk, const struct timespec *ts)
+{
+	int64_t deadline = evs_abs_deadline(clk, ts);
+	if ((clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME) || !ts || deadline < 0)
+		return EINVAL;
+	return -fn(l, deadline, 0);
+}
+
 EVS_HOOK int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *ts)
 {
 	if (off() || !evs_rwlock_is_ours(l))
 		return REAL(pthread_rwlock_timedrdlock)(l, ts);
-	return -evs_rwlock_rdlock(l, evs_abs_deadline(CLOCK_REALTIME, ts), 0);
+	return timed_rw(evs_rwlock_rdlock, l, CLOCK_REALTIME, ts);
 }
 
 EVS_HOOK int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clk, const struct timespec *ts)
 {
 	if (off() || !evs_rwlock_is_ours(l))
 		return REAL(pthread_rwlock_clockrdlock)(l, clk, ts);
-	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME)
-		return EINVAL;
-	return -evs_rwlock_rdlock(l, evs_abs_deadline(clk, ts), 0);
+	return timed_rw(evs_rwlock_rdlock, l, clk, ts);
 }
 
 EVS_HOOK int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *ts)
 {
 	if (off() || !evs_rwlock_is_ours(l))
 		return REAL(pthread_rwlock_timedwrlock)(l, ts);
-	return -evs_rwlock_wrlock(l, evs_abs_deadline(CLOCK_REALTIME, ts), 0);
+	return timed_rw(evs_rwlock_wrlock, l, CLOCK_REALTIME, ts);
 }
 
 EVS_HOOK int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk, const struct timespec *ts)
 {
 	if (off() || !evs_rwlock_is_ours(l))
 		return REAL(pthread_rwlock_clockwrlock)(l, clk, ts);
-	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME)
-		return EINVAL;
-	return -evs_rwlock_wrlock(l, evs_abs_deadline(clk, ts), 0);
+	return timed_rw(evs_rwlock_wrlock, l, clk, ts);
 }
 
 EVS_HOOK int pthread_rwlock_unlock(pthread_rwlock_t *l)

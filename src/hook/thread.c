@@ -53,14 +53,14 @@ static int join_common(pthread_t th, void **ret, int64_t deadline, int try_only)
 EVS_HOOK int pthread_join(pthread_t th, void **ret)
 {
 	if (!evs_task_from_pthread(th))
-		return REAL(pthread_join)(th, ret);
+		return evs_task_gone(th) ? ESRCH : REAL(pthread_join)(th, ret);
 	return join_common(th, ret, INT64_MAX, 0);
 }
 
 EVS_HOOK int pthread_tryjoin_np(pthread_t th, void **ret)
 {
 	if (!evs_task_from_pthread(th))
-		return REAL(pthread_tryjoin_np)(th, ret);
+		return evs_task_gone(th) ? ESRCH : REAL(pthread_tryjoin_np)(th, ret);
 	return join_common(th, ret, 0, 1);
 }
 
@@ -68,17 +68,22 @@ EVS_HOOK int pthread_clockjoin_np(pthread_t th, void **ret, clockid_t clk,
 				  const struct timespec *abs)
 {
 	if (!evs_task_from_pthread(th))
-		return REAL(pthread_clockjoin_np)(th, ret, clk, abs);
-	int64_t deadline = evs_abs_deadline(clk, abs);
-	if (deadline < 0 || (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME))
+		return evs_task_gone(th) ? ESRCH : REAL(pthread_clockjoin_np)(th, ret, clk, abs);
+	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME)
 		return EINVAL;
+	/* A timeout whose nanoseconds are out of range: glibc's futex wait
+	 * refuses it (EINVAL) and its join loop waits again, until the
+	 * thread ends: it joins (0), never fails. */
+	int64_t deadline = evs_abs_deadline(clk, abs);
+	if (deadline < 0)
+		deadline = INT64_MAX;
 	return join_common(th, ret, deadline, 0);
 }
 
 EVS_HOOK int pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *abs)
 {
 	if (!evs_task_from_pthread(th))
-		return REAL(pthread_timedjoin_np)(th, ret, abs);
+		return evs_task_gone(th) ? ESRCH : REAL(pthread_timedjoin_np)(th, ret, abs);
 	return pthread_clockjoin_np(th, ret, CLOCK_REALTIME, abs);
 }
 
@@ -86,7 +91,7 @@ EVS_HOOK int pthread_detach(pthread_t th)
 {
 	struct evs_task *t = evs_task_from_pthread(th);
 	if (!t)
-		return REAL(pthread_detach)(th);
+		return evs_task_gone(th) ? ESRCH : REAL(pthread_detach)(th);
 	return -evs_task_detach(t);
 }
 
@@ -144,7 +149,7 @@ EVS_HOOK int pthread_getattr_np(pthread_t th, pthread_attr_t *a)
 {
 	struct evs_task *t = evs_task_from_pthread(th);
 	if (!t)
-		return REAL(pthread_getattr_np)(th, a);
+		return evs_task_gone(th) ? ESRCH : REAL(pthread_getattr_np)(th, a);
 	if (t == &evs_main_task)  /* main runs on the process's own stack */
 		return REAL(pthread_getattr_np)(t->w->thread, a);
 	int r = pthread_attr_init(a);
@@ -161,7 +166,7 @@ EVS_HOOK int pthread_setname_np(pthread_t th, const char *name)
 {
 	struct evs_task *t = evs_task_from_pthread(th);
 	if (!t)
-		return REAL(pthread_setname_np)(th, name);
+		return evs_task_gone(th) ? ESRCH : REAL(pthread_setname_np)(th, name);
 	if (strlen(name) >= EVS_NAME_MAX)
 		return ERANGE;
 	strcpy(t->name, name);
@@ -174,7 +179,7 @@ EVS_HOOK int pthread_getname_np(pthread_t th, char *buf, size_t len)
 {
 	struct evs_task *t = evs_task_from_pthread(th);
 	if (!t)
-		return REAL(pthread_getname_np)(th, buf, len);
+		return evs_task_gone(th) ? ESRCH : REAL(pthread_getname_np)(th, buf, len);
 	if (len < strlen(t->name) + 1)
 		return ERANGE;
 	strcpy(buf, t->name);
@@ -222,6 +227,8 @@ EVS_HOOK int sched_yield(void)
 #define ON_WORKER(call, th, ...)                                   \
 	do {                                                       \
 		struct evs_task *t_ = evs_task_from_pthread(th);   \
+		if (!t_ && evs_task_gone(th))                      \
+			return ESRCH;                              \
 		if (t_) {                                          \
 			EVS_FALLBACK();                            \
 			th = t_->w->thread;                        \
@@ -341,7 +348,7 @@ EVS_HOOK int pthread_cancel(pthread_t th)
 {
 	struct evs_task *t = evs_task_from_pthread(th);
 	if (!t)
-		return REAL(pthread_cancel)(th);
+		return evs_task_gone(th) ? ESRCH : REAL(pthread_cancel)(th);
 	evs_task_cancel(t);
 	if (t == evs_current())
 		async_now(t);

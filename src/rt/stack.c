@@ -180,7 +180,7 @@ void evs_stack_retire(struct evs_task *t)
 
 void evs_stack_free(struct evs_task *t)
 {
-	t->magic = 0;  /* a stale pthread_t no longer looks like a task */
+	t->magic = EVS_TASK_GONE;  /* a stale pthread_t: ESRCH (task.h) */
 	evs_spin_lock(&cache_lock);
 	if (ncache < EVS_STACK_CACHE_MAX) {
 		cache[ncache++] = t;

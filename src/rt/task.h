@@ -50,6 +50,10 @@
 #include <pthread.h>
 
 #define EVS_TASK_MAGIC 0x6b73745f73766565ULL  /* not a canonical address */
+/* A task joined (or detached and ended) whose stack the runtime keeps for
+ * reuse: a stale pthread_t naming it gets ESRCH, never glibc (whose join
+ * took that memory for its own thread descriptor and died of SIGSEGV). */
+#define EVS_TASK_GONE 0x656e6f675f6b7374ULL
 
 /* Wake reasons returned by evs_park. */
 enum { EVS_WAKE_EVENT = 0, EVS_WAKE_TIMEOUT = 1, EVS_WAKE_CLOSED = 2,
@@ -189,6 +193,12 @@ static inline struct evs_task *evs_task_from_pthread(pthread_t p)
 {
 	struct evs_task *t = (struct evs_task *)p;
 	return (t && t->magic == EVS_TASK_MAGIC) ? t : NULL;
+}
+/* p named a task that is gone (its stack kept for reuse). */
+static inline bool evs_task_gone(pthread_t p)
+{
+	const struct evs_task *t = (const struct evs_task *)p;
+	return t && t->magic == EVS_TASK_GONE;
 }
 
 /* Open a wait for the current task (protocol step 1); returns its token. */

@@ -95,6 +95,12 @@ static void *at_barrier(void *x)
 	return NULL;
 }
 
+static void *nap(void *p)
+{
+	usleep(50000);
+	return p;
+}
+
 int main(void)
 {
 	show("errorcheck: lock", pthread_mutex_lock(&ec));
@@ -213,5 +219,27 @@ int main(void)
 	show("spin lock", pthread_spin_lock(&sp));
 	show("spin trylock held", pthread_spin_trylock(&sp));
 	show("spin unlock", pthread_spin_unlock(&sp));
+
+	/* timeouts glibc checks before anything: EINVAL even for a free lock
+	 * or one the caller holds (EDEADLK comes after) */
+	struct timespec badns = { 0, 2000000000 };
+	show("rwlock: timedrdlock, bad nsec, free", pthread_rwlock_timedrdlock(&rw, &badns));
+	show("rwlock: timedwrlock, bad nsec, free", pthread_rwlock_timedwrlock(&rw, &badns));
+	show("rwlock: clockrdlock, CPU-time clock", pthread_rwlock_clockrdlock(&rw, CLOCK_PROCESS_CPUTIME_ID, &badns));
+	show("rwlock: wrlock", pthread_rwlock_wrlock(&rw));
+	show("rwlock: timedrdlock, bad nsec, writing", pthread_rwlock_timedrdlock(&rw, &badns));
+	show("rwlock: timedwrlock, bad nsec, writing", pthread_rwlock_timedwrlock(&rw, &badns));
+	show("rwlock: unlock", pthread_rwlock_unlock(&rw));
+
+	/* joins: glibc's futex wait refuses a bad timeout and its loop waits
+	 * on until the thread ends (0); a second join of a joined thread whose
+	 * stack is kept for reuse: ESRCH (under the shim it went to glibc's
+	 * join with the runtime's memory: SIGSEGV) */
+	pthread_t j;
+	pthread_create(&j, NULL, nap, NULL);
+	show("tryjoin_np, running", pthread_tryjoin_np(j, NULL));
+	show("timedjoin_np, bad nsec", pthread_timedjoin_np(j, NULL, &badns));
+	show("join again", pthread_join(j, NULL));
+	show("detach it", pthread_detach(j));
 	return 0;
 }
