@@ -10,6 +10,7 @@ load helpers/load
 	[[ "$native" == *"recv_timeo, SA_RESTART: returned -1 EINTR"* ]]
 	[[ "$native" == *"cond, no SA_RESTART: returned 0, handler ran 1 time(s) on the caller"* ]]
 	[[ "$native" == *"sem, no SA_RESTART: returned -1 EINTR"* ]]
+	[[ "$native" == *"sem_timed, SA_RESTART: returned -1 EINTR"* ]]
 	[[ "$native" == *"sem, SA_RESTART: returned 0"* ]]
 }
 

@@ -89,6 +89,13 @@ int evs_sem_wait(sem_t *s, int64_t deadline, int try_only)
 			r = (int)p;
 			break;
 		}
+		/* every handler asked for restarts: an untimed wait goes on, a
+		 * timed one fails with EINTR all the same (the kernel cannot
+		 * restart a futex wait with an absolute timeout) */
+		if (p == -ERESTART && deadline != INT64_MAX) {
+			r = -EINTR;
+			break;
+		}
 	}
 	__atomic_sub_fetch(&x->waiters, 1, __ATOMIC_RELAXED);
 	return r;

@@ -93,7 +93,7 @@ static void *completer(void *x)
 		cv_flag = 1;
 		pthread_cond_signal(&cv);
 		pthread_mutex_unlock(&mu);
-	} else if (!strcmp(c, "sem")) {
+	} else if (!strcmp(c, "sem") || !strcmp(c, "sem_timed")) {
 		sem_post(&sem);
 	} else if (!strcmp(c, "mutex")) {
 		pthread_mutex_unlock(&mu);
@@ -175,6 +175,13 @@ static void *caller_fn(void *x)
 		pthread_mutex_unlock(&mu);
 	} else if (!strcmp(c, "sem")) {
 		r = sem_wait(&sem);
+	} else if (!strcmp(c, "sem_timed")) {
+		/* EINTR even with SA_RESTART: the kernel cannot restart a
+		 * futex wait with an absolute timeout */
+		struct timespec abs;
+		clock_gettime(CLOCK_REALTIME, &abs);
+		abs.tv_sec += 5;
+		r = sem_timedwait(&sem, &abs);
 	} else if (!strcmp(c, "mutex")) {
 		r = pthread_mutex_lock(&mu);  /* held by main until the completer unlocks */
 		if (r == 0)
@@ -274,7 +281,7 @@ int main(int argc, char **argv)
 	sigaddset(&s, SIGALRM);
 	pthread_sigmask(SIG_BLOCK, &s, NULL);  /* only the caller takes SIGALRM */
 	static const char *cases[] = { "read", "recv_timeo", "accept", "poll", "select",
-				       "nanosleep", "sleep", "usleep", "cond", "sem", "mutex",
+				       "nanosleep", "sleep", "usleep", "cond", "sem", "sem_timed", "mutex",
 				       "join", "waitpid", "pause", "sigsuspend" };
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (argc > 1 && strcmp(argv[1], cases[i]))
