@@ -11,6 +11,7 @@ load helpers/load
 	[[ "$native" == *"cond, no SA_RESTART: returned 0, handler ran 1 time(s) on the caller"* ]]
 	[[ "$native" == *"sem, no SA_RESTART: returned -1 EINTR"* ]]
 	[[ "$native" == *"sem_timed, SA_RESTART: returned -1 EINTR"* ]]
+	[[ "$native" == *"futex, SA_RESTART: returned 0"*"futex_timed, SA_RESTART: returned -1 EINTR"* ]]
 	[[ "$native" == *"sem, SA_RESTART: returned 0"* ]]
 }
 

@@ -83,7 +83,8 @@ long evs_futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts, 
 				return -EINVAL;
 		}
 		kw.mask = val3;
-		return park(word, val, deadline, true, k);
+		/* timed: a signal always interrupts it, as FUTEX_WAIT's */
+		return park(word, val, deadline, ts == NULL, k);
 	case FUTEX_WAKE:
 	case FUTEX_WAKE_BITSET: {
 		/* the bitset is not matched: a lot waiter woke by another

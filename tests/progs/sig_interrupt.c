@@ -9,6 +9,8 @@
  * thread, and for sleeps the time left. Run with no argument for every
  * case; argument: one case name. */
 #include <arpa/inet.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -41,6 +43,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int cv_flag;
 static sem_t sem;
+static unsigned fword;
 static pthread_t joinee;
 static pid_t child;
 
@@ -95,6 +98,9 @@ static void *completer(void *x)
 		pthread_mutex_unlock(&mu);
 	} else if (!strcmp(c, "sem") || !strcmp(c, "sem_timed")) {
 		sem_post(&sem);
+	} else if (!strcmp(c, "futex") || !strcmp(c, "futex_timed")) {
+		__atomic_store_n(&fword, 1, __ATOMIC_SEQ_CST);
+		syscall(SYS_futex, &fword, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	} else if (!strcmp(c, "mutex")) {
 		pthread_mutex_unlock(&mu);
 	}
@@ -175,6 +181,19 @@ static void *caller_fn(void *x)
 		pthread_mutex_unlock(&mu);
 	} else if (!strcmp(c, "sem")) {
 		r = sem_wait(&sem);
+	} else if (!strcmp(c, "futex") || !strcmp(c, "futex_timed")) {
+		/* a raw FUTEX_WAIT_BITSET: untimed it restarts with SA_RESTART,
+		 * with an absolute timeout the kernel ends it with EINTR */
+		struct timespec abs;
+		clock_gettime(CLOCK_MONOTONIC, &abs);
+		abs.tv_sec += 5;
+		__atomic_store_n(&fword, 0, __ATOMIC_SEQ_CST);
+		do
+			r = syscall(SYS_futex, &fword, FUTEX_WAIT_BITSET_PRIVATE, 0,
+				    strcmp(c, "futex") ? &abs : NULL, NULL, FUTEX_BITSET_MATCH_ANY);
+		while (r == -1 && errno == EAGAIN && !__atomic_load_n(&fword, __ATOMIC_SEQ_CST));
+		if (r == -1 && errno == EAGAIN)
+			r = 0;  /* woken before it slept: the word had changed */
 	} else if (!strcmp(c, "sem_timed")) {
 		/* EINTR even with SA_RESTART: the kernel cannot restart a
 		 * futex wait with an absolute timeout */
@@ -281,7 +300,8 @@ int main(int argc, char **argv)
 	sigaddset(&s, SIGALRM);
 	pthread_sigmask(SIG_BLOCK, &s, NULL);  /* only the caller takes SIGALRM */
 	static const char *cases[] = { "read", "recv_timeo", "accept", "poll", "select",
-				       "nanosleep", "sleep", "usleep", "cond", "sem", "sem_timed", "mutex",
+				       "nanosleep", "sleep", "usleep", "cond", "sem", "sem_timed", "futex",
+				       "futex_timed", "mutex",
 				       "join", "waitpid", "pause", "sigsuspend" };
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (argc > 1 && strcmp(argv[1], cases[i]))
