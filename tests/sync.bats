@@ -133,3 +133,16 @@ load helpers/load
 	[ "$(stat_of futex_kernel)" = 0 ]
 	[ "$(stat_of lone_waits)" -ge 200 ]
 }
+
+# System V queues and semaphores: the waits were glibc's, in the kernel,
+# on the worker, and the runtime's own signal ended them with an EINTR the
+# program never sees natively (sync/sysvipc.c).
+@test "System V msgrcv, msgsnd, semop, semtimedop waiting on threads and a child: same answers, EINTR from a handler as natively (1 and 2 workers)" {
+	T=30 on_workers 1 2 -- same_output "$PROGS/sysv_ipc"
+	[[ "$native" == *"msgrcv, a thread sends 30ms later                6"*"msgrcv type 5, a child sends 30ms later          6"* ]]
+	[[ "$native" == *"semop -1, SIGALRM (SA_RESTART) at 30ms           -1 EINTR"* ]]
+	rm -f "$BATS_TEST_TMPDIR/st"
+	EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/sysv_ipc" > /dev/null
+	grep -Eq "park ipc +[1-9]" "$BATS_TEST_TMPDIR/st"
+	[ "$(stat_of fallbacks)" -eq 0 ]
+}

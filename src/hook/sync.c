@@ -6,6 +6,8 @@
 #include "hook.h"
 #include "../rt/config.h"
 #include "../sync/sync.h"
+#include "../sync/sysvipc.h"
+#include "../rt/task.h"
 #include "../rt/timer.h"
 #include <time.h>
 
@@ -401,4 +403,36 @@ EVS_HOOK int sem_getvalue(sem_t *s, int *v)
 		return REAL(sem_getvalue)(s, v);
 	*v = evs_sem_value(s);
 	return 0;
+}
+
+/* --- System V message queues and semaphores (sync/sysvipc.c) ---------- */
+
+EVS_HOOK ssize_t msgrcv(int id, void *p, size_t n, long type, int flags)
+{
+	if (off() || !evs_current())
+		return REAL(msgrcv)(id, p, n, type, flags);
+	return evs_ret(evs_msgrcv(id, p, n, type, flags));
+}
+
+EVS_HOOK int msgsnd(int id, const void *p, size_t n, int flags)
+{
+	if (off() || !evs_current())
+		return REAL(msgsnd)(id, p, n, flags);
+	return (int)evs_ret(evs_msgsnd(id, p, n, flags));
+}
+
+EVS_HOOK int semtimedop(int id, struct sembuf *ops, size_t n, const struct timespec *tmo)
+{
+	long r = off() || !evs_current() ? EVS_USE_REAL : evs_semop(id, ops, n, tmo);
+	if (r == EVS_USE_REAL)
+		return REAL(semtimedop)(id, ops, n, tmo);
+	return (int)evs_ret(r);
+}
+
+EVS_HOOK int semop(int id, struct sembuf *ops, size_t n)
+{
+	long r = off() || !evs_current() ? EVS_USE_REAL : evs_semop(id, ops, n, NULL);
+	if (r == EVS_USE_REAL)
+		return REAL(semop)(id, ops, n);
+	return (int)evs_ret(r);
 }

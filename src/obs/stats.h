@@ -75,7 +75,8 @@
 	X(lock, "flock, fcntl(F_SETLKW): a file lock held elsewhere") \
 	X(futex, "futex(FUTEX_WAIT) made through syscall()") \
 	X(file, "a file operation in io_uring or Linux AIO") \
-	X(pool, "a call on the blocking pool")
+	X(pool, "a call on the blocking pool") \
+	X(ipc, "msgrcv, msgsnd, semop: a System V queue or semaphore")
 
 enum evs_wait {
 #define X(name, text) EVS_WAIT_##name,
