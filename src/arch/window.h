@@ -65,6 +65,13 @@ static inline bool evs_offable_at(const ucontext_t *uc)
 {
 	return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] == (uintptr_t)evs_offable_sys;
 }
+/* In a signal handler, the thread at that site: the call returns -EINTR
+ * instead of being made again (a signal for the task ends it). */
+static inline void evs_offable_bail(ucontext_t *uc)
+{
+	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)((uintptr_t)evs_offable_sys + 2);
+	uc->uc_mcontext.gregs[REG_RAX] = -EINTR;
+}
 #else
 #define evs_window_usable 0
 static inline long evs_offable_syscall(long nr, long a, long b, long c, long d, long e, long f)
@@ -76,6 +83,10 @@ static inline bool evs_offable_at(const ucontext_t *uc)
 {
 	(void)uc;
 	return false;
+}
+static inline void evs_offable_bail(ucontext_t *uc)
+{
+	(void)uc;
 }
 static inline long evs_window_syscall(const struct evs_window *w)
 {

@@ -23,6 +23,7 @@
 #include "fdio.h"
 #include "fileio.h"
 #include "sched.h"
+#include "signal.h"
 #include "tls.h"
 #include "../libc/sys.h"
 #include "../arch/window.h"
@@ -50,8 +51,14 @@ static long open_cached(int dirfd, const char *path, int flags)
 		return -EAGAIN;
 	struct open_how how = { .flags = (uint64_t)(unsigned)flags, .resolve = RESOLVE_CACHED };
 	/* the open itself may wait (a FIFO for its other end): through the
-	 * site the monitor may hand off (rt/handoff.c) */
-	long r = evs_offable_syscall(SYS_openat2, dirfd, (long)path, (long)&how, sizeof(how), 0, 0);
+	 * site the monitor may hand off (rt/handoff.c), which a signal for
+	 * the task ends with EINTR (rt/signal.c): its handler runs, and the
+	 * open is made again unless one asked for no restarts, as natively */
+	long r;
+	while ((r = evs_offable_syscall(SYS_openat2, dirfd, (long)path, (long)&how, sizeof(how), 0,
+					0)) == -EINTR)
+		if (evs_sig_run() & EVS_SIG_NORESTART)
+			return -EINTR;
 	if (r == -ENOSYS || r == -E2BIG)
 		__atomic_store_n(&no_openat2, 1, __ATOMIC_RELAXED);
 	/* EINVAL: flags openat2 is stricter about than open (unknown bits);

@@ -948,6 +948,18 @@ void evs_sig_on_ipi(struct evs_worker *w, ucontext_t *uc)
 		evs_sys6(SYS_rt_sigprocmask, SIG_SETMASK, &uc->uc_sigmask, 0, _NSIG / 8, 0, 0);
 		w->kgen_seen = gen;
 	}
+	/* The task waits in the runtime's own call that may wait on what
+	 * the runtime cannot see (arch/window.h: an open of a FIFO): a
+	 * signal for it ends that call with EINTR; the runtime's caller runs
+	 * the handler and makes the call again if it asked for restarts, as
+	 * the kernel does (rt/fileops.c). */
+	if (t && evs_offable_at(uc)) {
+		evs_sig_worker_poll(w);  /* safe: the runtime holds no lock there */
+		if (evs_sig_deliverable(&t->sig)) {
+			evs_offable_bail(uc);
+			return;
+		}
+	}
 	if (!t || !at_safe_point(t, uc, false)) {
 		if (evs_sig_owed(w))
 			retry_arm();  /* not here: again soon, with no monitor */
