@@ -66,8 +66,10 @@ load helpers/load
 # The runtime opens a file on the worker when its path is cached; the open
 # of a FIFO then waits there for the other end. On 1 worker (and on 2 when
 # both threads share one) main, pinned to that worker, never ran to open
-# the other end: a hang. The monitor hands such an open off.
-@test "a thread's blocking open of a FIFO waits for main to open the other end, both ways (1 and 2 workers)" {
+# the other end: a hang. The monitor hands such an open off, and a signal
+# for the task ends it wherever it waits (the worker, a pool thread).
+@test "a thread's blocking open of a FIFO waits for main to open the other end, both ways; a signal ends it (EINTR) or it goes on (SA_RESTART) (1 and 2 workers)" {
 	T=30 on_workers 1 2 -- same_output "$PROGS/fifo_open" "$BATS_TEST_TMPDIR"
 	[[ "$native" == *'reader: open ok, read 5 "hello"'*'writer: open ok, wrote 4'*'main: read 4 "back"'* ]]
+	[[ "$native" == *"signalled reader (no SA_RESTART): open EINTR, handler ran 1"*"signalled reader (SA_RESTART): open ok, handler ran 1"* ]]
 }

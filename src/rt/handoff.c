@@ -37,6 +37,7 @@
 #include "handoff.h"
 #include "sitetrap.h"
 #include "offload.h"
+#include "monitor.h"
 #include "sched.h"
 #include "tls.h"
 #include "safepoint.h"
@@ -44,6 +45,7 @@
 #include "../arch/window.h"
 #include "../libc/sys.h"
 #include <fcntl.h>
+#include <signal.h>
 #include <linux/io_uring.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -89,12 +91,35 @@ long evs_handoff_run(long call[7])
 	return evs_offload_call(evs_handoff_raw, call, true);
 }
 
+/* The runtime's own call on a pool thread, through the window, with the
+ * runtime's signal let in meanwhile: a signal for the task ends it with
+ * -EINTR (rt/offload.h evs_offload_intr). */
+static long offable_raw(void *p)
+{
+	long *c = p;
+	struct evs_window win = {
+		.head = evs_offload_intr_word(),
+		.seen = 0,
+		.pend = &(const uint64_t){ 0 },
+		.blocked = ~0ULL,
+		.nr = c[0],
+		.a = { c[1], c[2], c[3], c[4], c[5], c[6] },
+	};
+	uint64_t preempt = 1ULL << (EVS_SIG_PREEMPT - 1), old;
+	evs_sys6(SYS_rt_sigprocmask, SIG_UNBLOCK, &preempt, &old, sizeof(old), 0, 0);
+	long r = evs_window_syscall(&win);
+	evs_sys6(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, sizeof(old), 0, 0);
+	return r;
+}
+
 bool evs_handoff_offable(ucontext_t *uc)
 {
 	long call[7];
-	if (!evs_offable_at(uc) || !evs_uc_restart_syscall(uc, call) || !evs_handoff_call_ok(call))
+	if (!evs_window_usable || !evs_offable_at(uc) || !evs_uc_restart_syscall(uc, call) ||
+	    !evs_handoff_call_ok(call))
 		return false;
-	evs_uc_finish_syscall(uc, evs_handoff_run(call));
+	evs_stat_add(EVS_ST_handoffs, 1);
+	evs_uc_finish_syscall(uc, evs_offload_intr(offable_raw, call));
 	return true;
 }
 

@@ -319,8 +319,12 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 	int saved = errno;
 	ucontext_t *uc = ucv;
 	struct evs_worker *w = evs_self;
-	if (!w)
+	if (!w) {
+		/* a pool thread's call a signal for its task ends (offload.h
+		 * evs_offload_intr): out of the window with -EINTR */
+		evs_window_bail(uc);
 		goto out;
+	}
 	evs_sig_entered();
 	/* a signal given to a lone task about to wait in the kernel: the
 	 * wait does not begin (lonewait.c) */

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "sched.h"
 #include "worker.h"
+#include "monitor.h"
 #include "task.h"
 #include "../list.h"
 #include "../libc/real.h"
@@ -27,7 +28,16 @@ struct job {
 	struct evs_task *t;
 	uint64_t token;
 	struct evs_link link;    /* in the queue, under lock */
+	/* evs_offload_intr only: */
+	int guard;               /* spin lock over token and done */
+	int done;
+	int tid;                 /* the pool thread running it, 0 before (atomic) */
+	unsigned intr;           /* set: the call should end (EINTR) */
+	bool intr_job;
 };
+
+/* The job this pool thread runs (its interruption word). */
+static __thread struct job *cur_job;
 
 /* Queue and counts: protected by lock. `ready` is the futex idle threads
  * sleep on; it changes whenever a job is queued. */
@@ -47,10 +57,22 @@ static void *pool_main(void *arg)
 			struct job *j = evs_queue_entry(l, struct job, link);
 			queued--;
 			evs_spin_unlock(&lock);
-			j->result = j->fn(j->arg);
+			if (j->intr_job)
+				__atomic_store_n(&j->tid, (int)evs_sys3(SYS_gettid, 0, 0, 0),
+						 __ATOMIC_SEQ_CST);
+			cur_job = j;
+			long res = j->fn(j->arg);
+			cur_job = NULL;
 			/* j lives on the task's stack: copy before the wake */
+			if (j->intr_job)
+				evs_spin_lock(&j->guard);
+			j->result = res;
 			struct evs_task *t = j->t;
 			uint64_t tok = j->token;
+			if (j->intr_job) {
+				j->done = 1;
+				evs_spin_unlock(&j->guard);  /* j may be gone from here */
+			}
 			__atomic_thread_fence(__ATOMIC_RELEASE);
 			evs_task_wake(t, tok, EVS_WAKE_EVENT);
 			/* Stay awake a little for the next job. A job queued
@@ -139,6 +161,65 @@ long evs_offload_call(long (*fn)(void *), void *arg, bool unbounded)
 		evs_sys6(SYS_futex, &ready, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, 0, 0, 0);
 	evs_stat_add(EVS_ST_offloads, 1);
 	evs_park(j.token, INT64_MAX, EVS_WAIT_pool, (intptr_t)fn);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return j.result;
+}
+
+const unsigned *evs_offload_intr_word(void)
+{
+	static const unsigned never;
+	return cur_job && cur_job->intr_job ? &cur_job->intr : &never;
+}
+
+long evs_offload_intr(long (*fn)(void *), void *arg)
+{
+	struct evs_task *t = evs_current();
+	struct job j = { .fn = fn, .arg = arg, .t = t, .intr_job = true };
+	j.token = evs_wait_open(EVS_WAIT_NOCANCEL);
+	evs_spin_lock(&lock);
+	evs_queue_push(&jobs, &j.link);
+	queued++;
+	int serving = idle + __atomic_load_n(&spinners, __ATOMIC_SEQ_CST);
+	int grow = queued > serving;  /* unbounded: it may wait for tasks */
+	if (grow)
+		threads++;
+	__atomic_add_fetch(&ready, 1, __ATOMIC_RELEASE);
+	int wake = idle > 0 && queued > __atomic_load_n(&spinners, __ATOMIC_SEQ_CST);
+	evs_spin_unlock(&lock);
+	if (grow && !start_thread()) {
+		evs_spin_lock(&lock);
+		bool none = --threads == 0 && j.link.linked;
+		if (none) {
+			evs_queue_del(&jobs, &j.link);
+			queued--;
+		}
+		evs_spin_unlock(&lock);
+		if (none) {
+			evs_wait_abandon(j.token);
+			evs_fallback("pool", "no pool thread could start: the call blocks its worker");
+			return fn(arg);
+		}
+	}
+	if (wake)
+		evs_sys6(SYS_futex, &ready, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, 0, 0, 0);
+	evs_stat_add(EVS_ST_offloads, 1);
+	if (evs_park(j.token, INT64_MAX, EVS_WAIT_pool, (intptr_t)fn) == EVS_WAKE_SIGNAL) {
+		/* A signal for the task: the call ends with EINTR (the pool
+		 * thread's window, arch/window.h), and the task waits for
+		 * that, past any signal now. */
+		evs_spin_lock(&j.guard);
+		if (!j.done) {
+			__atomic_store_n(&j.intr, 1, __ATOMIC_SEQ_CST);
+			int tid = __atomic_load_n(&j.tid, __ATOMIC_SEQ_CST);
+			if (tid)
+				evs_sys3(SYS_tgkill, evs_sys3(SYS_getpid, 0, 0, 0), tid, EVS_SIG_PREEMPT);
+			j.token = evs_wait_open(EVS_WAIT_NOCANCEL | EVS_WAIT_NOSIGNAL);
+			evs_spin_unlock(&j.guard);
+			evs_park(j.token, INT64_MAX, EVS_WAIT_pool, (intptr_t)fn);
+		} else {
+			evs_spin_unlock(&j.guard);
+		}
+	}
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	return j.result;
 }

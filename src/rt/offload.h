@@ -23,5 +23,13 @@ long evs_offload(long (*fn)(void *), void *arg);
  * call handed off by the monitor, rt/handoff.c) gets a thread even past
  * EVSHIM_POOL_MAX, so it can never wait behind jobs that wait for it. */
 long evs_offload_call(long (*fn)(void *), void *arg, bool unbounded);
+/* The same for a call a signal for the task must end (unbounded, too):
+ * fn makes its system call through the window (arch/window.h) with
+ * evs_offload_intr_word() as its head and 0 as seen, and the pool thread
+ * takes the runtime's signal meanwhile; a signal for the task sets the
+ * word and signals that thread, whose call then returns -EINTR, and the
+ * task waits for that result. */
+long evs_offload_intr(long (*fn)(void *), void *arg);
+const unsigned *evs_offload_intr_word(void);
 void evs_offload_atfork_child(void);
 #endif

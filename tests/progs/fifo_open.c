@@ -4,8 +4,12 @@
  * a reader. Under the shim the first open, made by the runtime on the
  * worker, held it: on one worker main never ran again to open the other
  * end (a hang; the monitor's spare worker cannot run main, which stays
- * on its worker). The monitor now has such an open made elsewhere. */
+ * on its worker). The monitor now has such an open made elsewhere.
+ * Then a signal to a thread waiting in such an open: EINTR without
+ * SA_RESTART, the open going on with it (under the shim it waited for
+ * ever either way: the signal waited for the open). */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -35,6 +39,45 @@ static void *writer(void *p)
 	return p;
 }
 
+static volatile int handled;
+
+static void on_usr1(int s)
+{
+	(void)s;
+	handled++;
+}
+
+/* A reader's open that a signal interrupts: without SA_RESTART it fails
+ * with EINTR; with SA_RESTART it goes on and returns once main opens the
+ * other end. */
+static void *signalled_reader(void *p)
+{
+	int fd = open(path, O_RDONLY);
+	printf("signalled reader (%s): open %s, handler ran %d\n", p ? "SA_RESTART" : "no SA_RESTART",
+	       fd < 0 ? strerrorname_np(errno) : "ok", handled);
+	if (fd >= 0)
+		close(fd);
+	return p;
+}
+
+static void signalled(int restart)
+{
+	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = restart ? SA_RESTART : 0 };
+	sigaction(SIGUSR1, &sa, NULL);
+	handled = 0;
+	pthread_t t;
+	pthread_create(&t, NULL, signalled_reader, restart ? path : NULL);
+	usleep(100000);
+	pthread_kill(t, SIGUSR1);
+	usleep(100000);
+	int fd = -1;
+	if (restart)
+		fd = open(path, O_WRONLY);
+	pthread_join(t, NULL);
+	if (fd >= 0)
+		close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	snprintf(path, sizeof(path), "%s/fifo_open.%d", argc > 1 ? argv[1] : "/tmp", (int)getpid());
@@ -59,6 +102,8 @@ int main(int argc, char **argv)
 	close(fd);
 	pthread_join(t, NULL);
 	printf("main: read %ld \"%s\"\n", n, b);
+	signalled(0);
+	signalled(1);
 	unlink(path);
 	return 0;
 }
