@@ -19,6 +19,7 @@
 #include "signal.h"
 #include "task.h"
 #include "timer.h"
+#include "../arch/window.h"
 #include "../io/poller.h"
 #include "../libc/sys.h"
 #include <dirent.h>
@@ -79,11 +80,16 @@ static int children(pid_t *out, int max)
 	return n;
 }
 
-/* A pidfd for pid, moved out of the program's fd numbers; -1 if none. */
+/* A pidfd for pid, moved out of the program's fd numbers; -1 if none.
+ * Its record says what it is, so the wait asks the kernel nothing more
+ * about it (fstat, F_GETFL). */
 static int pidfd(pid_t pid)
 {
 	long fd = evs_sys3(SYS_pidfd_open, pid, 0, 0);
-	return fd < 0 ? -1 : evs_poller_hide_fd((int)fd);
+	if (fd < 0 || (fd = evs_poller_hide_fd((int)fd)) < 0)
+		return -1;
+	evs_fd_reset((int)fd, EVS_FD_OTHER, 0, 1);
+	return (int)fd;
 }
 
 static void drop_pidfd(int fd)
@@ -136,6 +142,43 @@ void evs_child_tracing(void)
 	__atomic_store_n(&tracing, 1, __ATOMIC_RELAXED);
 }
 
+int evs_vfork_exited;
+
+void evs_child_forking(void)
+{
+	if (__atomic_load_n(&evs_vfork_exited, __ATOMIC_RELAXED))
+		__atomic_store_n(&evs_vfork_exited, 0, __ATOMIC_RELAXED);
+}
+
+/* pid is a vfork child that called _exit (evs_vfork_exited): true. The
+ * mark goes once the child is reaped or gone. */
+static bool exiting(pid_t pid)
+{
+	return evs_window_usable && pid > 0 &&
+	       pid == __atomic_load_n(&evs_vfork_exited, __ATOMIC_RELAXED) &&
+	       !__atomic_load_n(&evs_current()->cancel_pending, __ATOMIC_ACQUIRE);
+}
+
+static void reaped(pid_t pid, long r)
+{
+	int want = r > 0 ? (int)r : r == -ECHILD && pid > 0 ? pid : 0;
+	if (want && want == __atomic_load_n(&evs_vfork_exited, __ATOMIC_RELAXED))
+		__atomic_compare_exchange_n(&evs_vfork_exited, &want, 0, 0, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
+}
+
+/* A wait for such a child, in the kernel (sched.h, evs_brief_syscall):
+ * > 0 / -errno the answer, -EINTR after a signal's handlers ran without
+ * SA_RESTART, 0 to look again (a signal with SA_RESTART, or the
+ * runtime's own). */
+static long brief_wait(long nr, long a0, long a1, long a2, long a3)
+{
+	long r = evs_brief_syscall(nr, a0, a1, a2, a3);
+	if (r != -EINTR)
+		return r;
+	return (evs_sig_run() & EVS_SIG_NORESTART) ? -EINTR : 0;
+}
+
 /* The process's only task waits in the kernel itself (sched.h): one
  * system call, as natively, and no runtime started for it (a shell, make,
  * a pre-forking server's master). The call restarts after a handler
@@ -160,13 +203,21 @@ long evs_wait4(pid_t pid, int *status, int options, struct rusage *ru)
 		return EVS_USE_REAL;
 	if (!(options & WNOHANG) && evs_lone_may_wait(INT64_MAX)) {
 		long r = lone_wait(SYS_wait4, pid, (long)status, options, (long)ru, 0);
-		if (r != -ERESTART)
+		if (r != -ERESTART) {
+			reaped(pid, r);
 			return r;
+		}
 	}
 	for (;;) {
 		long r = evs_sys6(SYS_wait4, pid, status, options | WNOHANG, ru, 0, 0);
-		if (r != 0 || (options & WNOHANG))
+		if (r == 0 && !(options & WNOHANG) && exiting(pid))
+			r = brief_wait(SYS_wait4, pid, (long)status, options, (long)ru);
+		if (r != 0 || (options & WNOHANG)) {
+			reaped(pid, r);
 			return r;
+		}
+		if (exiting(pid))
+			continue;  /* interrupted by a signal that restarts it */
 		r = park_for_child(pid, options & (WUNTRACED | WCONTINUED));
 		if (r == -EINTR || r == -ECANCELED)
 			return r;
@@ -186,12 +237,18 @@ long evs_waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 		if (info)
 			info->si_pid = 0;
 		long r = evs_sys6(SYS_waitid, type, id, info, options | WNOHANG, 0, 0);
-		if (r < 0 || (options & WNOHANG) || (info && info->si_pid))
+		pid_t pid = type == P_PID ? (pid_t)id : -1;
+		if (r == 0 && info && !info->si_pid && !(options & WNOHANG) && exiting(pid))
+			r = brief_wait(SYS_waitid, type, id, (long)info, options);
+		if (r < 0 || (options & WNOHANG) || (info && info->si_pid)) {
+			reaped(pid, r < 0 ? r : info ? info->si_pid : 0);
 			return r;
+		}
 		if (!info) {  /* no way to tell whether it reaped: the real call */
 			return EVS_USE_REAL;
 		}
-		pid_t pid = type == P_PID ? (pid_t)id : -1;
+		if (exiting(pid))
+			continue;  /* interrupted by a signal that restarts it */
 		r = park_for_child(pid, options & (WSTOPPED | WCONTINUED));
 		if (r == -EINTR || r == -ECANCELED)
 			return r;
