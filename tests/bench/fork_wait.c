@@ -1,11 +1,13 @@
 /* Make a child and wait for it, N times, while a second thread exists
  * (blocked in a read, so the waiting thread is not the process's only
  * one): microseconds per round.
- *   fork_wait [MODE [N]]
+ *   fork_wait [MODE [N [bare]]]
  * MODE: vfork (vfork, _exit in the child, waitpid; the default), spawn
  * (posix_spawn of /bin/true, waitpid), fork (fork, _exit, waitpid),
  * forkexec (fork, execv of /bin/true, waitpid): the shapes of make,
- * shells and CPython's subprocess. Prints `MODE_wait_us VALUE`. */
+ * shells and CPython's subprocess. bare: /bin/true gets an empty
+ * environment (under the shim, no LD_PRELOAD: the parent's cost alone).
+ * Prints `MODE_wait_us VALUE`. */
 #include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 extern char **environ;
 
 static int pfd[2];
+static char **child_env;
 
 static void *idle(void *x)
 {
@@ -32,11 +35,11 @@ static pid_t child(const char *mode)
 	static char *argv[] = { "true", NULL };
 	pid_t pid;
 	if (!strcmp(mode, "spawn"))
-		return posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ) ? -1 : pid;
+		return posix_spawn(&pid, "/bin/true", NULL, NULL, argv, child_env) ? -1 : pid;
 	pid = strcmp(mode, "vfork") ? fork() : vfork();
 	if (pid == 0) {
 		if (!strcmp(mode, "forkexec"))
-			execv("/bin/true", argv);
+			execve("/bin/true", argv, child_env);
 		_exit(0);
 	}
 	return pid;
@@ -46,9 +49,11 @@ int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "vfork";
 	long n = argc > 2 ? atol(argv[2]) : 2000;
+	static char *bare[] = { NULL };
+	child_env = argc > 3 && !strcmp(argv[3], "bare") ? bare : environ;
 	if (strcmp(mode, "vfork") && strcmp(mode, "spawn") && strcmp(mode, "fork") &&
 	    strcmp(mode, "forkexec")) {
-		fprintf(stderr, "usage: fork_wait [vfork|spawn|fork|forkexec [N]]\n");
+		fprintf(stderr, "usage: fork_wait [vfork|spawn|fork|forkexec [N [bare]]]\n");
 		return 2;
 	}
 	pthread_t t;
