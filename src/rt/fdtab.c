@@ -365,10 +365,12 @@ static void each_entry(void (*fn)(struct evs_fd *f, int fd, void *arg), void *ar
 		struct evs_fd *chunk = __atomic_load_n(&chunks[c], __ATOMIC_ACQUIRE);
 		if (!chunk)
 			continue;
-		uint64_t groups = __atomic_load_n(&used[c], __ATOMIC_ACQUIRE);
-		for (int i = 0; i < EVS_FD_CHUNK; i++)
-			if (groups & (1ULL << (i / EVS_FD_GROUP)))
+		for (uint64_t groups = __atomic_load_n(&used[c], __ATOMIC_ACQUIRE); groups;
+		     groups &= groups - 1) {
+			int g = __builtin_ctzll(groups);
+			for (int i = g * EVS_FD_GROUP; i < (g + 1) * EVS_FD_GROUP; i++)
 				fn(&chunk[i], (int)(c * EVS_FD_CHUNK + (size_t)i), arg);
+		}
 	}
 }
 

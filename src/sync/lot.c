@@ -42,12 +42,14 @@ static void lot_atfork_child(void)
 	 * with something to undo is written: each first touch of a page the
 	 * child shares with its parent, or that the parent never touched, is
 	 * a page fault (rt/fdtab.c, evs_fdtab_atfork_child). */
-	for (int i = 0; i < EVS_LOT_BUCKETS; i++) {
-		if (!(pages_used & (1ULL << (i / BUCKETS_PER_PAGE))) ||
-		    (!buckets[i].lock && !buckets[i].q.head && !buckets[i].q.tail))
-			continue;
-		buckets[i].lock = 0;
-		buckets[i].q.head = buckets[i].q.tail = NULL;
+	for (uint64_t pages = pages_used; pages; pages &= pages - 1) {
+		size_t first = (size_t)__builtin_ctzll(pages) * BUCKETS_PER_PAGE;
+		for (size_t i = first; i < first + BUCKETS_PER_PAGE && i < EVS_LOT_BUCKETS; i++) {
+			if (!buckets[i].lock && !buckets[i].q.head && !buckets[i].q.tail)
+				continue;
+			buckets[i].lock = 0;
+			buckets[i].q.head = buckets[i].q.tail = NULL;
+		}
 	}
 }
 
