@@ -64,6 +64,12 @@ starts() {
 }
 n4=$(starts env) s4=$(starts env LD_PRELOAD="$S")
 printf "%-44s %12s %12s %10s\n" "exec of /bin/true, start to exit (us)" "$n4" "$s4" "$(ratio "$n4" "$s4")"
+# A child made and waited for while a second thread exists (the waiter
+# is not the process's only task): build/bench/fork_wait. posix_spawn's
+# /bin/true inherits LD_PRELOAD, as a real child does.
+micro "vfork + _exit + waitpid (us)" vfork_wait_us "" "" "$B/fork_wait" vfork 2000
+micro "fork + _exit + waitpid (us)" fork_wait_us "" "" "$B/fork_wait" fork 300
+micro "posix_spawn /bin/true + waitpid (us)" spawn_wait_us "" "" "$B/fork_wait" spawn 300
 echo
 fi
 

@@ -63,6 +63,7 @@ EVS_HOOK int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 		return REAL(clone)(fn, stack, flags, arg, ptid, tls, ctid);
 	struct clone_start start = { fn, arg };
 	evs_report_prefork();
+	evs_child_forking();
 	return REAL(clone)(clone_child, stack, flags, &start, ptid, tls, ctid);
 }
 
@@ -102,9 +103,14 @@ EVS_HOOK int chroot(const char *path)
 
 /* _exit and _Exit run no destructor, so the exit report is written here
  * (h2o and nghttpx's worker process leave this way). glibc's exit calls
- * its own _exit inside libc, after the destructors, not this one. */
+ * its own _exit inside libc, after the destructors, not this one. A
+ * vfork child that leaves so tells its parent (rt/child.h,
+ * evs_vfork_exited): the mark is in the parent's memory, which it runs
+ * on. */
 EVS_HOOK void _exit(int status)
 {
+	if (evs_vfork_child)
+		evs_vfork_child = 2;
 	evs_report_exit();
 	REAL(_exit)(status);
 	__builtin_unreachable();
@@ -112,6 +118,8 @@ EVS_HOOK void _exit(int status)
 
 EVS_HOOK void _Exit(int status)
 {
+	if (evs_vfork_child)
+		evs_vfork_child = 2;
 	evs_report_exit();
 	REAL(_Exit)(status);
 	__builtin_unreachable();
@@ -316,6 +324,7 @@ static int spawn(int (*real)(pid_t *, const char *, const posix_spawn_file_actio
 {
 	struct evs_task *t = evs_current();
 	short flags = 0;
+	evs_child_forking();
 	if (evs_config.disable || !t || (attr && (posix_spawnattr_getflags(attr, &flags) ||
 						 (flags & POSIX_SPAWN_SETSIGMASK))))
 		return real(pid, path, fa, attr, argv, envp);

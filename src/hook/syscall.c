@@ -7,6 +7,7 @@
  * failure as -1 and errno, except clock_nanosleep, whose error number is
  * its result. */
 #include "hook.h"
+#include "../rt/child.h"
 #include "../rt/config.h"
 #include "../rt/signal.h"
 #include "../sync/futex.h"
@@ -204,6 +205,7 @@ static bool makes_a_process(long n, long a, long b)
 static long raw_fork(long n, long a, long b, long c, long d, long e, long f)
 {
 	evs_report_prefork();
+	evs_child_forking();
 	long r = REAL(syscall)(n, a, b, c, d, e, f);
 	if (r == 0) {
 		int saved = errno;

@@ -10,7 +10,10 @@
  * evs_self is cleared around the system call, and evs_vfork_child set:
  * in the child every hook sees a thread the runtime does not own, and the
  * fd table and the signal state refuse changes. The parent (whose thread
- * is suspended meanwhile) puts both back. */
+ * is suspended meanwhile) puts both back, and notes in evs_vfork_exited
+ * the pid of a child that left by _exit (whose hook sets the mark to 2):
+ * that child is past the point where the parent resumes and becomes a
+ * zombie within microseconds, so a wait for it need not park. */
 	.text
 	.globl	vfork
 	.type	vfork, @function
@@ -29,6 +32,11 @@ vfork:
 	testq	%rax, %rax
 	jz	1f				/* the child: a foreign thread, marked */
 	movq	%rdx, %fs:(%rsi)		/* the parent, or a failed call */
+	xorl	%ecx, %ecx
+	cmpl	$2, %fs:(%r8)			/* the child called _exit (hook/proc.c) */
+	cmovel	%eax, %ecx
+	movq	evs_vfork_exited@GOTPCREL(%rip), %r9
+	movl	%ecx, (%r9)			/* its pid, or 0 (rt/child.c) */
 	movl	$0, %fs:(%r8)
 1:	pushq	%rdi
 	.cfi_adjust_cfa_offset 8

@@ -99,12 +99,12 @@ void evs_poller_fd_base(unsigned long soft_at_start)
 	fd_base = soft_at_start < FD_SETSIZE ? (long)soft_at_start : FD_SETSIZE;
 }
 
+/* The limit is read only when fd_base does not serve: a dup past the
+ * limit fails (EINVAL), and a pidfd per child wait (rt/child.c) should
+ * cost no more than the dup and the close. */
 static int move_high(int fd)
 {
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 256)
-		return fd;
-	if (fd_base >= 256 && fd_base < (long)rl.rlim_cur) {
+	if (fd_base >= 256) {
 		if (fd >= fd_base) {  /* the lowest free from there already */
 			evs_sys_fcntl(fd, F_SETFD, FD_CLOEXEC);
 			return fd;
@@ -116,8 +116,12 @@ static int move_high(int fd)
 			evs_sys_close(fd);
 			return (int)nfd;
 		}
-		/* none free from there (EMFILE): from the top, as below */
+		/* past the limit the program lowered it to (EINVAL), or none
+		 * free from there (EMFILE): from the top, as below */
 	}
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 256)
+		return fd;
 	/* Search down from the top for a free slot. */
 	for (long want = (long)rl.rlim_cur - 1; want > (long)rl.rlim_cur - 512; want--) {
 		if (evs_sys_fcntl(want, F_GETFD, 0) >= 0)

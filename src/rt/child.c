@@ -11,7 +11,11 @@
  * EVS_CHILD_RESCAN_NS for children forked meanwhile; a wait that also wants
  * stopped or continued children looks every EVS_CHILD_STOP_NS, since a
  * pidfd says nothing of those. WNOHANG never parks. A signal interrupts
- * the wait as natively: EINTR, or a restart under SA_RESTART. */
+ * the wait as natively: EINTR, or a restart under SA_RESTART. A wait for
+ * a vfork child that called _exit (evs_vfork_exited) does not park: the
+ * child is a zombie microseconds after vfork returns, sooner than a pidfd
+ * is made and parked on, so the kernel's own wait is made, on the worker
+ * (evs_brief_syscall). */
 #include "../evs.h"
 #include "child.h"
 #include "fdtab.h"
@@ -19,6 +23,7 @@
 #include "signal.h"
 #include "task.h"
 #include "timer.h"
+#include "../arch/window.h"
 #include "../io/poller.h"
 #include "../libc/sys.h"
 #include <dirent.h>
@@ -79,11 +84,16 @@ static int children(pid_t *out, int max)
 	return n;
 }
 
-/* A pidfd for pid, moved out of the program's fd numbers; -1 if none. */
+/* A pidfd for pid, moved out of the program's fd numbers; -1 if none.
+ * Its record says what it is, so the wait asks the kernel nothing more
+ * about it (fstat, F_GETFL). */
 static int pidfd(pid_t pid)
 {
 	long fd = evs_sys3(SYS_pidfd_open, pid, 0, 0);
-	return fd < 0 ? -1 : evs_poller_hide_fd((int)fd);
+	if (fd < 0 || (fd = evs_poller_hide_fd((int)fd)) < 0)
+		return -1;
+	evs_fd_reset((int)fd, EVS_FD_OTHER, 0, 1);
+	return (int)fd;
 }
 
 static void drop_pidfd(int fd)
@@ -93,8 +103,8 @@ static void drop_pidfd(int fd)
 }
 
 /* Park until one of the children we may reap changes (or the rescan
- * time): 0 to look again, -EINTR / -ERESTART after a signal's handlers
- * ran (without / with SA_RESTART), -ECANCELED. */
+ * time): 0 to look again, -EINTR when a signal came for the task (its
+ * handlers not run yet: see the callers), -ECANCELED. */
 static long park_for_child(pid_t pid, bool stops)
 {
 	pid_t kids[EVS_CHILD_MAX];
@@ -122,9 +132,7 @@ static long park_for_child(pid_t pid, bool stops)
 	}
 	for (int i = 0; i < m; i++)
 		drop_pidfd(req[i].fd);
-	if (r == -EINTR)
-		return (evs_sig_run() & EVS_SIG_NORESTART) ? -EINTR : -ERESTART;
-	if (r == -ECANCELED)
+	if (r == -EINTR || r == -ECANCELED)
 		return r;
 	return 0;  /* an exit, or the time to look again */
 }
@@ -134,6 +142,44 @@ static int tracing;
 void evs_child_tracing(void)
 {
 	__atomic_store_n(&tracing, 1, __ATOMIC_RELAXED);
+}
+
+int evs_vfork_exited;
+
+void evs_child_forking(void)
+{
+	if (__atomic_load_n(&evs_vfork_exited, __ATOMIC_RELAXED))
+		__atomic_store_n(&evs_vfork_exited, 0, __ATOMIC_RELAXED);
+}
+
+/* pid is a vfork child that called _exit (evs_vfork_exited): true. The
+ * mark goes once the child is reaped or gone. */
+static bool exiting(pid_t pid)
+{
+	return evs_window_usable && pid > 0 &&
+	       pid == __atomic_load_n(&evs_vfork_exited, __ATOMIC_RELAXED) &&
+	       !__atomic_load_n(&evs_current()->cancel_pending, __ATOMIC_ACQUIRE);
+}
+
+static void reaped(pid_t pid, long r)
+{
+	int want = r > 0 ? (int)r : r == -ECHILD && pid > 0 ? pid : 0;
+	if (want && want == __atomic_load_n(&evs_vfork_exited, __ATOMIC_RELAXED))
+		__atomic_compare_exchange_n(&evs_vfork_exited, &want, 0, 0, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
+}
+
+/* A signal came for the task while it waited (parked, or in the kernel's
+ * wait for an exiting vfork child), and the children were looked at once
+ * more (`answered`: the look found a child or an error). The handlers run
+ * now, after that look, as the kernel runs them on its way out of a wait
+ * that found the child whose exit sent the SIGCHLD: that wait returns the
+ * child, it does not fail with EINTR. true: the wait fails with EINTR (a
+ * handler without SA_RESTART ran and the look found nothing). */
+static bool handlers_interrupt(bool answered)
+{
+	int ran = evs_sig_run();
+	return !answered && (ran & EVS_SIG_NORESTART);
 }
 
 /* The process's only task waits in the kernel itself (sched.h): one
@@ -160,16 +206,31 @@ long evs_wait4(pid_t pid, int *status, int options, struct rusage *ru)
 		return EVS_USE_REAL;
 	if (!(options & WNOHANG) && evs_lone_may_wait(INT64_MAX)) {
 		long r = lone_wait(SYS_wait4, pid, (long)status, options, (long)ru, 0);
-		if (r != -ERESTART)
+		if (r != -ERESTART) {
+			reaped(pid, r);
 			return r;
+		}
 	}
-	for (;;) {
+	for (bool signalled = false;;) {
 		long r = evs_sys6(SYS_wait4, pid, status, options | WNOHANG, ru, 0, 0);
-		if (r != 0 || (options & WNOHANG))
+		if (signalled && handlers_interrupt(r != 0))
+			return -EINTR;
+		signalled = false;
+		if (r == 0 && !(options & WNOHANG) && exiting(pid)) {
+			r = evs_brief_syscall(SYS_wait4, pid, (long)status, options, (long)ru);
+			if (r == -EINTR) {
+				signalled = true;
+				continue;
+			}
+		}
+		if (r != 0 || (options & WNOHANG)) {
+			reaped(pid, r);
 			return r;
+		}
 		r = park_for_child(pid, options & (WUNTRACED | WCONTINUED));
-		if (r == -EINTR || r == -ECANCELED)
+		if (r == -ECANCELED)
 			return r;
+		signalled = r == -EINTR;
 	}
 }
 
@@ -182,18 +243,33 @@ long evs_waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 		if (r != -ERESTART)
 			return r;
 	}
-	for (;;) {
+	pid_t pid = type == P_PID ? (pid_t)id : -1;
+	for (bool signalled = false;;) {
 		if (info)
 			info->si_pid = 0;
 		long r = evs_sys6(SYS_waitid, type, id, info, options | WNOHANG, 0, 0);
-		if (r < 0 || (options & WNOHANG) || (info && info->si_pid))
+		bool answered = r < 0 || (info && info->si_pid);
+		if (signalled && handlers_interrupt(answered))
+			return -EINTR;
+		signalled = false;
+		if (!answered && info && !(options & WNOHANG) && exiting(pid)) {
+			r = evs_brief_syscall(SYS_waitid, type, id, (long)info, options);
+			if (r == -EINTR) {
+				signalled = true;
+				continue;
+			}
+			answered = true;  /* a blocking waitid's 0 comes with the child */
+		}
+		if (answered || (options & WNOHANG)) {
+			reaped(pid, r < 0 ? r : info ? info->si_pid : 0);
 			return r;
+		}
 		if (!info) {  /* no way to tell whether it reaped: the real call */
 			return EVS_USE_REAL;
 		}
-		pid_t pid = type == P_PID ? (pid_t)id : -1;
 		r = park_for_child(pid, options & (WSTOPPED | WCONTINUED));
-		if (r == -EINTR || r == -ECANCELED)
+		if (r == -ECANCELED)
 			return r;
+		signalled = r == -EINTR;
 	}
 }

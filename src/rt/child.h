@@ -16,4 +16,13 @@ long evs_wait4(pid_t pid, int *status, int options, struct rusage *ru);
  * only a real wait (strace, gdb). */
 void evs_child_tracing(void);
 long evs_waitid(idtype_t type, id_t id, siginfo_t *info, int options);
+/* The pid of the latest vfork child that left by _exit (hook/proc.c,
+ * hook/vfork_x86_64.S), or 0: when vfork returned to its parent, that
+ * child was past the point of no return and becomes a zombie within
+ * microseconds, so a wait for it waits in the kernel instead of parking
+ * on a pidfd (the child's exit and the parent's wake-up race: 9 waits in
+ * 10 found no zombie yet). Any new child clears it (evs_child_forking),
+ * so a later child that reuses the number is never taken for it. */
+extern int evs_vfork_exited;
+void evs_child_forking(void);
 #endif

@@ -2,6 +2,7 @@
  * hook may need them), then the configuration, then the runtime. Nothing
  * here allocates before the real symbols are resolved. */
 #include "../evs.h"
+#include "child.h"
 #include "config.h"
 #include "sched.h"
 #include "../libc/sys.h"
@@ -114,6 +115,7 @@ static bool main_is_go(void)
 static void prefork(void)
 {
 	evs_report_prefork();
+	evs_child_forking();
 	evs_fdtab_prefork();
 }
 

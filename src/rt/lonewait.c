@@ -65,13 +65,11 @@ long evs_lone_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long
 	return evs_lone_syscall_also(0, nr, a0, a1, a2, a3, a4, a5);
 }
 
-long evs_lone_syscall_also(uint64_t also, long nr, long a0, long a1, long a2, long a3, long a4,
-			   long a5)
+static struct evs_window window_of(struct evs_worker *w, struct evs_task *t, uint64_t also,
+				   long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
-	struct evs_worker *w = evs_self;
-	struct evs_task *t = w->cur;
 	evs_sig_worker_poll(w);  /* K as it is now (a pselect's mask) */
-	struct evs_window win = {
+	return (struct evs_window){
 		.head = &w->sigin.head,
 		.seen = w->sigin.tail,
 		.pend = &t->sig.pend,
@@ -79,6 +77,24 @@ long evs_lone_syscall_also(uint64_t also, long nr, long a0, long a1, long a2, lo
 		.nr = nr,
 		.a = { a0, a1, a2, a3, a4, a5 },
 	};
+}
+
+long evs_brief_syscall(long nr, long a0, long a1, long a2, long a3)
+{
+	struct evs_worker *w = evs_self;
+	struct evs_window win = window_of(w, w->cur, 0, nr, a0, a1, a2, a3, 0, 0);
+	long r = evs_window_syscall(&win);
+	if (r == -EINTR)
+		evs_sig_worker_poll(w);  /* what the handler noted, to the task */
+	return r;
+}
+
+long evs_lone_syscall_also(uint64_t also, long nr, long a0, long a1, long a2, long a3, long a4,
+			   long a5)
+{
+	struct evs_worker *w = evs_self;
+	struct evs_task *t = w->cur;
+	struct evs_window win = window_of(w, t, also, nr, a0, a1, a2, a3, a4, a5);
 	unsigned entries = w->sig_entries;
 	__atomic_store_n(&w->lone_wait, 1, __ATOMIC_SEQ_CST);
 	long r = evs_window_syscall(&win);

@@ -142,6 +142,13 @@ static inline void evs_sig_entered(void)
 	}
 }
 long evs_lone_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+/* A task that is not alone makes a call it knows ends within microseconds
+ * (a wait for a child already exiting: rt/child.c) in the kernel the same
+ * way, inside the window: a signal for it ends the call (-EINTR, the
+ * caller runs its handlers and decides). Its worker stays busy to the
+ * monitor, so a call that lasts after all counts as a stall. x86-64 only
+ * (evs_window_usable). */
+long evs_brief_syscall(long nr, long a0, long a1, long a2, long a3);
 /* The same, also ended by a signal queued for the task that it blocks
  * but waits for (`also`, signal bits: sigwait's set). */
 long evs_lone_syscall_also(uint64_t also, long nr, long a0, long a1, long a2, long a3, long a4,

@@ -33,11 +33,23 @@ static struct bucket {
  * lot. Else a wake in the child (a post of a process-shared semaphore)
  * found the parent's waiters there, ran copies of their tasks in the
  * child, and did not reach the parent through the kernel. */
+static uint64_t pages_used;  /* atomic: a bit per page of buckets ever handed out */
+#define BUCKETS_PER_PAGE (4096 / sizeof(struct bucket))
+
 static void lot_atfork_child(void)
 {
-	for (int i = 0; i < EVS_LOT_BUCKETS; i++) {
-		buckets[i].lock = 0;
-		buckets[i].q.head = buckets[i].q.tail = NULL;
+	/* Only the pages of buckets ever used are looked at, and only a bucket
+	 * with something to undo is written: each first touch of a page the
+	 * child shares with its parent, or that the parent never touched, is
+	 * a page fault (rt/fdtab.c, evs_fdtab_atfork_child). */
+	for (uint64_t pages = pages_used; pages; pages &= pages - 1) {
+		size_t first = (size_t)__builtin_ctzll(pages) * BUCKETS_PER_PAGE;
+		for (size_t i = first; i < first + BUCKETS_PER_PAGE && i < EVS_LOT_BUCKETS; i++) {
+			if (!buckets[i].lock && !buckets[i].q.head && !buckets[i].q.tail)
+				continue;
+			buckets[i].lock = 0;
+			buckets[i].q.head = buckets[i].q.tail = NULL;
+		}
 	}
 }
 
@@ -53,7 +65,11 @@ static struct bucket *bucket_of(const void *addr)
 	uintptr_t a = (uintptr_t)addr;
 	a ^= a >> 17;
 	a *= 0x9E3779B97F4A7C15ULL;
-	return &buckets[(a >> 32) % EVS_LOT_BUCKETS];
+	size_t i = (a >> 32) % EVS_LOT_BUCKETS;
+	uint64_t bit = 1ULL << (i / BUCKETS_PER_PAGE);
+	if (EVS_UNLIKELY(!(__atomic_load_n(&pages_used, __ATOMIC_RELAXED) & bit)))
+		__atomic_or_fetch(&pages_used, bit, __ATOMIC_RELAXED);
+	return &buckets[i];
 }
 
 static long park_thread(struct lot_waiter *w, int64_t deadline)
