@@ -72,4 +72,5 @@ load helpers/load
 	T=30 on_workers 1 2 -- same_output "$PROGS/fifo_open" "$BATS_TEST_TMPDIR"
 	[[ "$native" == *'reader: open ok, read 5 "hello"'*'writer: open ok, wrote 4'*'main: read 4 "back"'* ]]
 	[[ "$native" == *"signalled reader (no SA_RESTART): open EINTR, handler ran 1"*"signalled reader (SA_RESTART): open ok, handler ran 1"* ]]
+	[[ "$native" == *"a reader waiting in open, cancelled: yes"* ]]
 }

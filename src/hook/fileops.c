@@ -7,7 +7,11 @@
 
 static int open_task(int dirfd, const char *path, int flags, mode_t mode)
 {
-	return (int)evs_ret(evs_open(dirfd, path, flags, mode));
+	long r;
+	/* a cancellation point (an open of a FIFO that waits: rt/fileops.c) */
+	while ((r = evs_open(dirfd, path, flags, mode)) == -ECANCELED)
+		evs_task_testcancel();
+	return (int)evs_ret(r);
 }
 
 static int stat_task(int dirfd, const char *path, struct stat *st, int flags)

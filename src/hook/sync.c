@@ -407,18 +407,26 @@ EVS_HOOK int sem_getvalue(sem_t *s, int *v)
 
 /* --- System V message queues and semaphores (sync/sysvipc.c) ---------- */
 
+/* msgrcv and msgsnd are cancellation points: -ECANCELED acts on the
+ * cancellation and, if that returns (disabled meanwhile), waits on. */
 EVS_HOOK ssize_t msgrcv(int id, void *p, size_t n, long type, int flags)
 {
 	if (off() || !evs_current())
 		return REAL(msgrcv)(id, p, n, type, flags);
-	return evs_ret(evs_msgrcv(id, p, n, type, flags));
+	long r;
+	while ((r = evs_msgrcv(id, p, n, type, flags)) == -ECANCELED)
+		evs_task_testcancel();
+	return evs_ret(r);
 }
 
 EVS_HOOK int msgsnd(int id, const void *p, size_t n, int flags)
 {
 	if (off() || !evs_current())
 		return REAL(msgsnd)(id, p, n, flags);
-	return (int)evs_ret(evs_msgsnd(id, p, n, flags));
+	long r;
+	while ((r = evs_msgsnd(id, p, n, flags)) == -ECANCELED)
+		evs_task_testcancel();
+	return (int)evs_ret(r);
 }
 
 EVS_HOOK int semtimedop(int id, struct sembuf *ops, size_t n, const struct timespec *tmo)

@@ -56,9 +56,12 @@ static long open_cached(int dirfd, const char *path, int flags)
 	 * open is made again unless one asked for no restarts, as natively */
 	long r;
 	while ((r = evs_offable_syscall(SYS_openat2, dirfd, (long)path, (long)&how, sizeof(how), 0,
-					0)) == -EINTR)
+					0)) == -EINTR) {
+		if (evs_task_cancel_due(evs_current()))
+			return -ECANCELED;  /* open is a cancellation point */
 		if (evs_sig_run() & EVS_SIG_NORESTART)
 			return -EINTR;
+	}
 	if (r == -ENOSYS || r == -E2BIG)
 		__atomic_store_n(&no_openat2, 1, __ATOMIC_RELAXED);
 	/* EINVAL: flags openat2 is stricter about than open (unknown bits);

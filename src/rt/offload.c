@@ -175,7 +175,7 @@ long evs_offload_intr(long (*fn)(void *), void *arg)
 {
 	struct evs_task *t = evs_current();
 	struct job j = { .fn = fn, .arg = arg, .t = t, .intr_job = true };
-	j.token = evs_wait_open(EVS_WAIT_NOCANCEL);
+	j.token = evs_wait_open(0);
 	evs_spin_lock(&lock);
 	evs_queue_push(&jobs, &j.link);
 	queued++;
@@ -203,10 +203,11 @@ long evs_offload_intr(long (*fn)(void *), void *arg)
 	if (wake)
 		evs_sys6(SYS_futex, &ready, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, 0, 0, 0);
 	evs_stat_add(EVS_ST_offloads, 1);
-	if (evs_park(j.token, INT64_MAX, EVS_WAIT_pool, (intptr_t)fn) == EVS_WAKE_SIGNAL) {
-		/* A signal for the task: the call ends with EINTR (the pool
-		 * thread's window, arch/window.h), and the task waits for
-		 * that, past any signal now. */
+	int why = evs_park(j.token, INT64_MAX, EVS_WAIT_pool, (intptr_t)fn);
+	if (why == EVS_WAKE_SIGNAL || why == EVS_WAKE_CANCEL) {
+		/* A signal for the task, or its cancellation: the call ends
+		 * with EINTR (the pool thread's window, arch/window.h), and
+		 * the task waits for that, past any signal now. */
 		evs_spin_lock(&j.guard);
 		if (!j.done) {
 			__atomic_store_n(&j.intr, 1, __ATOMIC_SEQ_CST);

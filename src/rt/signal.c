@@ -327,6 +327,13 @@ static bool discarded(int sig)
 	return h == (void *)SIG_IGN || (h == (void *)SIG_DFL && default_ignores(sig));
 }
 
+void evs_sig_kick_running(struct evs_task *t)
+{
+	struct evs_worker *tw = t->w;
+	if (tw && __atomic_load_n(&tw->cur, __ATOMIC_RELAXED) == t)
+		kick_worker(tw);
+}
+
 /* Make t take what is queued for it: end a wait that a signal may end, or
  * interrupt its worker if it is running there. */
 static void kick(struct evs_task *t)
@@ -950,12 +957,13 @@ void evs_sig_on_ipi(struct evs_worker *w, ucontext_t *uc)
 	}
 	/* The task waits in the runtime's own call that may wait on what
 	 * the runtime cannot see (arch/window.h: an open of a FIFO): a
-	 * signal for it ends that call with EINTR; the runtime's caller runs
-	 * the handler and makes the call again if it asked for restarts, as
-	 * the kernel does (rt/fileops.c). */
+	 * signal for it, or its cancellation, ends that call with EINTR; the
+	 * runtime's caller acts on the cancellation, or runs the handler and
+	 * makes the call again if it asked for restarts, as the kernel does
+	 * (rt/fileops.c). */
 	if (t && evs_offable_at(uc)) {
 		evs_sig_worker_poll(w);  /* safe: the runtime holds no lock there */
-		if (evs_sig_deliverable(&t->sig)) {
+		if (evs_sig_deliverable(&t->sig) || evs_task_cancel_due(t)) {
 			evs_offable_bail(uc);
 			return;
 		}

@@ -114,6 +114,10 @@ static inline bool evs_sig_deliverable(const struct evs_tasksig *s)
 #define EVS_SIG_RAN 1
 #define EVS_SIG_NORESTART 2
 int evs_sig_run(void);
+/* t is running on its worker: interrupt that worker (the runtime's
+ * signal), so a call of the runtime's own it waits in may end (its
+ * cancellation, rt/task.c). */
+void evs_sig_kick_running(struct evs_task *t);
 /* The verdict for a restartable call interrupted by a signal: run the
  * handlers, then true when the call must fail with EINTR. */
 bool evs_sig_interrupts(void);

@@ -130,6 +130,14 @@ void evs_task_cancel(struct evs_task *t)
 	uint64_t w = __atomic_load_n(&t->wait, __ATOMIC_SEQ_CST);
 	if ((w & 1) && cancellable(t))
 		evs_task_wake(t, w, EVS_WAKE_CANCEL);
+	else if (!(w & 1))
+		evs_sig_kick_running(t);  /* blocked in a call of the runtime's own */
+}
+
+bool evs_task_cancel_due(struct evs_task *t)
+{
+	return __atomic_load_n(&t->cancel_pending, __ATOMIC_SEQ_CST) &&
+	       t->cancel_state == PTHREAD_CANCEL_ENABLE && !t->exiting;
 }
 
 void evs_task_yield(void)

@@ -218,6 +218,9 @@ bool evs_task_wake(struct evs_task *t, uint64_t token, int reason);
 int evs_task_create(pthread_t *out, const pthread_attr_t *attr,
 		    void *(*fn)(void *), void *arg);
 EVS_NORETURN void evs_task_exit(void *retval);
+/* A cancellation of t is pending and enabled: a cancellation point acts
+ * on it. */
+bool evs_task_cancel_due(struct evs_task *t);
 /* The exited task t is off its stack for good: joinable now (sched.c).
  * Its set_tid_address word, if any, is cleared and one waiter woken,
  * through evs_task_word_wake (the futex layer's wake, which reaches

@@ -78,6 +78,12 @@ static void signalled(int restart)
 		close(fd);
 }
 
+static void *cancelled_reader(void *p)
+{
+	open(path, O_RDONLY);  /* a cancellation point: never returns here */
+	return p;
+}
+
 int main(int argc, char **argv)
 {
 	snprintf(path, sizeof(path), "%s/fifo_open.%d", argc > 1 ? argv[1] : "/tmp", (int)getpid());
@@ -104,6 +110,13 @@ int main(int argc, char **argv)
 	printf("main: read %ld \"%s\"\n", n, b);
 	signalled(0);
 	signalled(1);
+	pthread_t t2;
+	pthread_create(&t2, NULL, cancelled_reader, NULL);
+	usleep(100000);
+	pthread_cancel(t2);
+	void *ret;
+	pthread_join(t2, &ret);
+	printf("a reader waiting in open, cancelled: %s\n", ret == PTHREAD_CANCELED ? "yes" : "no");
 	unlink(path);
 	return 0;
 }

@@ -57,6 +57,13 @@ static void *drain_later(void *p)
 	return p;
 }
 
+static void *rcv_forever(void *p)
+{
+	struct msg m;
+	msgrcv(q, &m, sizeof(m.text), 99, 0);  /* a cancellation point */
+	return p;
+}
+
 static void on_alarm(int s)
 {
 	(void)s;
@@ -125,6 +132,13 @@ int main(void)
 	show("msgrcv, SIGALRM (SA_RESTART) at 30ms", msgrcv(q, &m, sizeof(m.text), 0, 0));
 	alarm_in(30);
 	show("semop -1, SIGALRM (SA_RESTART) at 30ms", semop(sid, &down, 1));
+
+	pthread_create(&t, NULL, rcv_forever, NULL);
+	usleep(30000);
+	pthread_cancel(t);
+	void *ret;
+	pthread_join(t, &ret);
+	show("msgrcv cancelled by pthread_cancel", ret == PTHREAD_CANCELED);
 
 	msgctl(q, IPC_RMID, NULL);
 	semctl(sid, 0, IPC_RMID);
