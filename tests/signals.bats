@@ -168,12 +168,12 @@ make_case() {
 
 # The kernel knows only the worker's alternate stack: the runtime's frame
 # of a signal whose handler ran on the task's own alternate stack stayed at
-# its top, where the kernel framed the next signal, and that one's handler
-# ran at the top of the task's alternate stack, over the first handler
-# (SIGSEGV when it returned).
-@test "SA_ONSTACK handlers on a thread's own sigaltstack, a second and a third signal nested inside them (the first from a timer, or raise): each on that stack below the last, as natively, no SIGSEGV (1 and 2 workers)" {
+# its top, where the kernel framed the next signal (the program's, or the
+# runtime's preemption), and a nested handler ran at the top of the task's
+# alternate stack, over the first one (SIGSEGV when the first returned).
+@test "SA_ONSTACK handlers on a thread's own sigaltstack, a second and a third signal nested inside them (the first from a timer, or raise), a preemption inside one: each on that stack below the last, as natively, no SIGSEGV (1 and 2 workers)" {
 	on_workers 1 2 -- same_output "$PROGS/onstack_nested"
-	[[ "$native" == *"timer: 10 of 10 rounds"*"raise: 10 of 10 rounds"*"timed out: no"*"exit=0" ]]
+	[[ "$native" == *"timer: 10 of 10 rounds"*"raise: 10 of 10 rounds"*"preempt: 10 of 10 rounds"*"timed out: no"*"exit=0" ]]
 }
 
 @test "a write's SIGPIPE (and SIGXFSZ) is the writing thread's and its handler has run when the write returns: write, writev, stdio (fflush, fwrite, fprintf, fputc), a thread, a thread that blocks it; sort's handler ends the process by it (1 and 2 workers)" {

@@ -15,7 +15,11 @@
  *
  * Two ways in: the first signal from a timer too ("timer"), or from
  * raise() ("raise"), whose handler the runtime runs itself. Main blocks
- * the three signals, so the timers' signals go to the thread. */
+ * the three signals, so the timers' signals go to the thread. A third
+ * ("preempt"): the first handler computes for 30 ms while another thread
+ * computes beside it; on one worker the runtime's own signal comes to
+ * preempt it (refused there) and was framed over the first frame too.
+ * argv[1] names one of the three alone. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -35,7 +39,8 @@ static char *alt;
 static volatile int ran[LEVELS + 1];
 static volatile uintptr_t at[LEVELS + 1];
 static volatile int timed_out;
-static const char *only;  /* argv[1]: "timer" or "raise" alone */
+static const char *only;  /* argv[1]: "timer", "raise" or "preempt" alone */
+static volatile int busy_mode, spin_stop;
 
 static double now(void)
 {
@@ -74,6 +79,13 @@ static void on_sig(int sig)
 	volatile char here = 0;
 	at[level] = (uintptr_t)&here;
 	ran[level] = 1;
+	if (busy_mode) {  /* 30 ms in the handler, a spinning thread beside it */
+		double end = now() + 0.03;
+		while (now() < end)
+			;
+		ran[LEVELS] = 1;
+		return;
+	}
 	if (level < LEVELS) {
 		arm(level + 1);
 		wait_for(level + 1);
@@ -103,6 +115,18 @@ static int round_ok(void)
 	return 1;
 }
 
+/* Computes until told to stop (at most 10 s): on one worker, the
+ * monitor preempts the thread in its handler for it. */
+static void *spinner(void *arg)
+{
+	(void)arg;
+	double end = now() + 10;
+	while (!spin_stop && now() < end)
+		for (volatile int i = 0; i < 100000; i++)
+			;
+	return NULL;
+}
+
 static void *thread(void *arg)
 {
 	(void)arg;
@@ -124,8 +148,9 @@ static void *thread(void *arg)
 		wait_for(LEVELS);
 		ok += round_ok();
 	}
-	printf("timer: %d of %d rounds: %d nested handlers on the thread's alternate stack, each below the last\n",
-	       ok, ROUNDS, LEVELS);
+	if (!only || !strcmp(only, "timer"))
+		printf("timer: %d of %d rounds: %d nested handlers on the thread's alternate stack, each below the last\n",
+		       ok, ROUNDS, LEVELS);
 	ok = 0;
 	for (int r = 0; r < ROUNDS && (!only || !strcmp(only, "raise")); r++) {
 		round_begin();
@@ -133,8 +158,22 @@ static void *thread(void *arg)
 		wait_for(LEVELS);
 		ok += round_ok();
 	}
-	printf("raise: %d of %d rounds: %d nested handlers on the thread's alternate stack, each below the last\n",
-	       ok, ROUNDS, LEVELS);
+	if (!only || !strcmp(only, "raise"))
+		printf("raise: %d of %d rounds: %d nested handlers on the thread's alternate stack, each below the last\n",
+		       ok, ROUNDS, LEVELS);
+	ok = 0;
+	busy_mode = 1;
+	for (int r = 0; r < ROUNDS && (!only || !strcmp(only, "preempt")); r++) {
+		round_begin();
+		arm(1);
+		wait_for(1);
+		wait_for(LEVELS);
+		ok += ran[1] && on_alt(at[1]);
+	}
+	if (!only || !strcmp(only, "preempt"))
+		printf("preempt: %d of %d rounds: a handler on the thread's alternate stack ran 30 ms beside a spinning thread\n",
+		       ok, ROUNDS);
+	spin_stop = 1;
 	return NULL;
 }
 
@@ -165,9 +204,11 @@ int main(int argc, char **argv)
 		sigaddset(&m, sigs[l]);
 	}
 	pthread_sigmask(SIG_BLOCK, &m, NULL);  /* the timers' signals go to the thread */
-	pthread_t th;
+	pthread_t th, sp;
 	pthread_create(&th, NULL, thread, NULL);
+	pthread_create(&sp, NULL, spinner, NULL);
 	pthread_join(th, NULL);
+	pthread_join(sp, NULL);
 	printf("timed out: %s\n", timed_out ? "yes" : "no");
 	return 0;
 }

@@ -1,0 +1,27 @@
+/* A kernel signal frame moved off the worker's alternate stack
+ * (rt/sigframe.c): the handler goes on below a copy of it on another
+ * stack (the task's own, or the alternate stack the task set), and
+ * returns from the copy. Used by the monitor's handler (a preemption, a
+ * program signal owed on a foreign stack) and by the runtime's handler of
+ * program signals (one whose handler runs on the task's alternate stack). */
+#ifndef EVS_SIGFRAME_H
+#define EVS_SIGFRAME_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <ucontext.h>
+
+/* The frame's length (its return slot, ucontext, siginfo and FPU state),
+ * 0 when unknown. */
+size_t evs_sigframe_len(ucontext_t *uc);
+/* Go on with fn(uc) on a copy of the kernel's frame just below `below`,
+ * then sigreturn from the copy. Returns only if it cannot: the frame's
+ * length unknown, the copy would start below `floor` (0: no floor), or
+ * with grow, the copy would overlap the frame. grow: `below` is on main's
+ * stack, whose pages below the deepest it has reached may not be mapped
+ * yet. Without grow, a signal that comes while the copy is made (one the
+ * handler's mask lets in) must find the stack pointer still on the
+ * alternate stack: the copy is made from there. */
+void evs_sigframe_move(ucontext_t *uc, uintptr_t below, uintptr_t floor, void (*fn)(void *),
+		       bool grow);
+#endif
