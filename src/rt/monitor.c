@@ -258,9 +258,17 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 		 * scheduler runs is written at its top, over this frame and
 		 * the handler's. The task's own alternate stack, when it set
 		 * one, takes the frame instead (SBCL's threads run Lisp on
-		 * stacks of their own, each with its sigaltstack). */
+		 * stacks of their own, each with its sigaltstack). Not when
+		 * the task was interrupted on the worker's alternate stack
+		 * (the runtime's handler of a program signal, or a handler
+		 * run there): the frames above this one there are in use
+		 * anyway, and a handler of the task may be running at the top
+		 * of its own alternate stack, which the copy would overwrite
+		 * (the 1 us timer of tests/progs/timer_flood.c, its handler
+		 * re-arming it: SIGSEGV). Signals nest below it here. */
 		stack_t *a = &t->sig.alt;
-		if (a->ss_size && evs_sig_owed(w) && !own_stack(t, (uintptr_t)ucv)) {
+		if (a->ss_size && evs_sig_owed(w) && !own_stack(t, (uintptr_t)ucv) &&
+		    !evs_sigframe_nested(uc)) {
 			uintptr_t lo = (uintptr_t)a->ss_sp, top = lo + a->ss_size;
 			errno = saved;
 			evs_sigframe_move(uc, sp - lo < a->ss_size ? sp - 128 : top, 0, foreign_body, false);

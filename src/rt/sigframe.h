@@ -9,7 +9,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <ucontext.h>
+
+/* Was the task interrupted on the alternate stack this frame is on (the
+ * kernel's, whose setting uc_stack records; its ss_flags are the ones
+ * set, never SS_ONSTACK), the frame nested under others there? */
+static inline bool evs_sigframe_nested(const ucontext_t *uc)
+{
+	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+	return !(uc->uc_stack.ss_flags & SS_DISABLE) &&
+	       sp - 1 - (uintptr_t)uc->uc_stack.ss_sp < uc->uc_stack.ss_size;
+}
 
 /* The frame's length (its return slot, ucontext, siginfo and FPU state),
  * 0 when unknown. */

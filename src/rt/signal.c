@@ -897,7 +897,7 @@ static void move_frame(struct evs_worker *w, struct evs_task *t, int sig, uconte
 {
 	const stack_t *a = &t->sig.alt;
 	const stack_t *k = &uc->uc_stack;  /* the kernel's when it framed this */
-	if (!a->ss_size || (k->ss_flags & (SS_ONSTACK | SS_DISABLE)) ||
+	if (!a->ss_size || (k->ss_flags & SS_DISABLE) || evs_sigframe_nested(uc) ||
 	    (uintptr_t)uc - (uintptr_t)k->ss_sp >= k->ss_size)
 		return;
 	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP], alo = (uintptr_t)a->ss_sp;
