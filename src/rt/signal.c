@@ -924,6 +924,14 @@ static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 	ucontext_t *uc = ucv;
 	struct evs_worker *w = evs_self;
 	struct evs_task *t = w ? w->cur : NULL;
+	if (!w && evs_safepoint_walker && !is_fault(sig, info)) {
+		/* a worker walking a stack (rt/safepoint.h): inside the
+		 * runtime, noted below. The program's handler ran here before,
+		 * in the middle of the monitor's walk, every signal blocked:
+		 * one it waited for never came (tests/progs/onstack_nested.c
+		 * on 1 worker, about 1 run in 10). */
+		w = evs_safepoint_walker;
+	}
 	if (!w) {
 		/* not a thread of ours: the program's handler, on the spot */
 		errno = saved;

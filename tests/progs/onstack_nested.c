@@ -65,6 +65,7 @@ static void wait_for(int level)
 		for (volatile int i = 0; i < 10000 && !ran[level]; i++)
 			;
 		if (now() > end) {
+			fprintf(stderr, "timed out waiting for level %d: ran %d %d %d\n", level, ran[1], ran[2], ran[3]);
 			timed_out = 1;
 			return;
 		}
