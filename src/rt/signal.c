@@ -957,16 +957,13 @@ static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 	 * returns meanwhile waits for it (rt/sigwait.c, settle). */
 	__atomic_add_fetch(&evs_sig_transit, 1, __ATOMIC_SEQ_CST);
 	/* A bare wrapper known by its code (evs_safepoint_classify_sig) only
-	 * for a signal the task takes now, with a handler that runs on the
-	 * stack it is on: one the task blocks (its handler's own, coming
-	 * again while the handler runs) stays noted and blocked in the
-	 * kernel, as before; a handler on the task's alternate stack, run
-	 * from here, leaves the runtime's frames at the top of the worker's
-	 * alternate stack, where the kernel frames the next signal (a 1 us
-	 * timer re-armed by such a handler: SIGSEGV, tests/progs/timer_flood.c;
-	 * notes: the kernel's alternate stack is the worker's). */
-	bool leaf_ok = t && !(sig_of(t)->mask & evs_sigbit(sig)) &&
-		       !((disp[sig].flags & SA_ONSTACK) && sig_of(t)->alt.ss_size);
+	 * for a signal the task takes now: one the task blocks (its
+	 * handler's own, coming again while the handler runs) stays noted
+	 * and blocked in the kernel, as before. A handler on the task's
+	 * alternate stack is run once this frame has left the worker's
+	 * (move_frame); before, it was kept out of this rule (a 1 us timer
+	 * re-armed by such a handler: SIGSEGV, tests/progs/timer_flood.c). */
+	bool leaf_ok = t && !(sig_of(t)->mask & evs_sigbit(sig));
 	if (!t || !at_safe_point(t, uc, leaf_ok)) {
 		/* in the scheduler, or inside the runtime: note it; the worker
 		 * routes it soon */
