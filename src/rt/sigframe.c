@@ -9,8 +9,9 @@ void evs_sigframe_continue(void *frame, void (*fn)(void *uc), const void *from, 
 
 /* The kernel's signal frame starts with the handler's return slot just
  * below the ucontext and ends with the FPU state uc_mcontext.fpregs
- * points to (its software-reserved bytes say how long it is). */
-size_t evs_sigframe_len(ucontext_t *uc)
+ * points to (its software-reserved bytes say how long it is); 0 when
+ * unknown. */
+static size_t frame_len(ucontext_t *uc)
 {
 	char *start = (char *)uc - sizeof(void *);
 	const char *fp = (const char *)uc->uc_mcontext.fpregs;
@@ -28,7 +29,7 @@ size_t evs_sigframe_len(ucontext_t *uc)
 void evs_sigframe_move(ucontext_t *uc, uintptr_t below, uintptr_t floor, void (*fn)(void *),
 		       bool grow)
 {
-	size_t len = evs_sigframe_len(uc);
+	size_t len = frame_len(uc);
 	if (!len)
 		return;
 	char *from = (char *)uc - sizeof(void *);

@@ -22,9 +22,6 @@ static inline bool evs_sigframe_nested(const ucontext_t *uc)
 	       sp - 1 - (uintptr_t)uc->uc_stack.ss_sp < uc->uc_stack.ss_size;
 }
 
-/* The frame's length (its return slot, ucontext, siginfo and FPU state),
- * 0 when unknown. */
-size_t evs_sigframe_len(ucontext_t *uc);
 /* Go on with fn(uc) on a copy of the kernel's frame just below `below`,
  * then sigreturn from the copy. Returns only if it cannot: the frame's
  * length unknown, the copy would start below `floor` (0: no floor), or
