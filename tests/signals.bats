@@ -195,6 +195,26 @@ make_case() {
 	[[ "$native" == *"slept 1 s under a 1 us timer; its handler ran: yes"*"exit=0" ]]
 }
 
+# The kernel knows only the worker's alternate stack: the runtime's frame
+# of a signal whose handler ran on the task's own alternate stack stayed at
+# its top, where the kernel framed the next signal (the program's, or the
+# runtime's preemption), and a nested handler ran at the top of the task's
+# alternate stack, over the first one (SIGSEGV when the first returned).
+@test "SA_ONSTACK handlers on a thread's own sigaltstack, a second and a third signal nested inside them (the first from a timer, or raise), a preemption inside one: each on that stack below the last, as natively, no SIGSEGV (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/onstack_nested"
+	[[ "$native" == *"timer: 10 of 10 rounds"*"raise: 10 of 10 rounds"*"preempt: 10 of 10 rounds"*"timed out: no"*"exit=0" ]]
+}
+
+# The same frame, in a single-threaded program: the monitor does not run,
+# and the retry timer's signal for a signal noted inside the runtime was
+# framed over it (SIGSEGV in about 1 run in 3).
+@test "a single-threaded program computing under a 100 us timer, its SA_ONSTACK handler on its own sigaltstack: same output, no SIGSEGV (3 runs, 1 and 2 workers)" {
+	for i in 1 2 3; do
+		on_workers 1 2 -- same_output "$PROGS/onstack_main"
+	done
+	[[ "$native" == *"computed: yes; the handler ran: yes, off the alternate stack: 0 time(s)"*"exit=0" ]]
+}
+
 @test "a write's SIGPIPE (and SIGXFSZ) is the writing thread's and its handler has run when the write returns: write, writev, stdio (fflush, fwrite, fprintf, fputc), a thread, a thread that blocks it; sort's handler ends the process by it (1 and 2 workers)" {
 	# The signal came while the write was inside the runtime, or in
 	# glibc's stdio under the shim's hook: it was only noted, and routed

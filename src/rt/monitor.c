@@ -56,6 +56,7 @@
 #include "worker.h"
 #include "task.h"
 #include "safepoint.h"
+#include "sigframe.h"
 #include "handoff.h"
 #include "dump.h"
 #include "../arch/window.h"
@@ -208,27 +209,6 @@ enum evs_at evs_monitor_classify(const struct evs_task *t, ucontext_t *uc)
 	return evs_safepoint_classify(uc, t == &evs_main_task, lo, hi);
 }
 
-void evs_sigframe_continue(void *frame, void (*fn)(void *uc), const void *from, size_t len,
-			   const uint64_t *mask) __attribute__((noreturn));
-
-/* The kernel's signal frame starts with the handler's return slot just
- * below the ucontext and ends with the FPU state uc_mcontext.fpregs
- * points to (its software-reserved bytes say how long it is). */
-static size_t frame_len(ucontext_t *uc)
-{
-	char *start = (char *)uc - sizeof(void *);
-	const char *fp = (const char *)uc->uc_mcontext.fpregs;
-	size_t fplen = 512;  /* fxsave */
-	uint32_t magic, ext;
-	memcpy(&magic, fp + 464, sizeof(magic));
-	memcpy(&ext, fp + 468, sizeof(ext));
-	if (magic == 0x46505853U /* FP_XSTATE_MAGIC1 */ && ext >= 512 && ext <= (1u << 20))
-		fplen = ext;
-	if (fp < start)
-		return 0;
-	return (size_t)(fp + fplen - start);
-}
-
 /* A task interrupted on a stack that is not its own (own_stack): a
  * preemption is refused there, a signal owed is delivered. */
 static void foreign_body(void *ucv)
@@ -245,60 +225,6 @@ static void foreign_body(void *ucv)
 		__atomic_store_n(&w->yield_owed, 1, __ATOMIC_RELAXED);
 	}
 	errno = saved;
-}
-
-/* Go on with fn(uc) on a copy of the kernel's frame just below `below`,
- * then sigreturn from the copy; returns only if the frame's length is
- * unknown (or, with grow, the copy would overlap it). grow: `below` is on
- * main's stack, whose pages below the deepest it has reached may not be
- * mapped yet. */
-static void continue_below(ucontext_t *uc, uintptr_t below, void (*fn)(void *), bool grow)
-{
-	size_t len = frame_len(uc);
-	if (!len)
-		return;
-	char *from = (char *)uc - sizeof(void *);
-	/* The frame is the only one on the alternate stack (the task was on
-	 * its own): everything from it to the top belongs to it. Whoever
-	 * delivers the signal may keep more there than the kernel's layout
-	 * says (valgrind keeps its own record of the frame past the FPU
-	 * state and checks it at sigreturn: without it, valgrind killed the
-	 * program at the first preemption, "return signal frame
-	 * corrupted"). */
-	stack_t alt;
-	if (evs_sys3(SYS_sigaltstack, 0, &alt, 0) == 0 && !(alt.ss_flags & SS_DISABLE)) {
-		char *top = (char *)alt.ss_sp + alt.ss_size;
-		if (from >= (char *)alt.ss_sp && from + len <= top && (size_t)(top - from) <= len + 4096)
-			len = (size_t)(top - from);
-	}
-	/* The copy ends at `below` (under the red zone) and keeps its offset
-	 * modulo 64, so the FPU state stays aligned as xrstor wants it. */
-	intptr_t d = (intptr_t)below - (intptr_t)(from + len);
-	d &= ~(intptr_t)63;
-	char *to = from + d;
-	if (!grow) {
-		/* copied from here, on the alternate stack: a signal that comes
-		 * meanwhile (the handler defers none) is written below */
-		memmove(to, from, len);
-		ucontext_t *nuc = (ucontext_t *)(to + sizeof(void *));
-		nuc->uc_mcontext.fpregs = (fpregset_t)((char *)uc->uc_mcontext.fpregs + d);
-		evs_sigframe_continue(to, fn, NULL, 0, NULL);
-	}
-	/* Main's stack: the kernel grows it for any access, valgrind only
-	 * down to the stack pointer, and a copy written from the alternate
-	 * stack into a page main never touched killed the program there
-	 * (SIGSEGV; stalls deepspin). So the stack pointer moves below the
-	 * copy first (switch.S). Off the alternate stack, a signal would be
-	 * written at its top, over the frame being copied: every signal is
-	 * blocked for the copy, the handler's mask back once it is made. */
-	if (to + len > from && from + len > to)
-		return;  /* the copy would overlap its source: not here */
-	uint64_t all = ~0ULL, old;
-	if (evs_sys6(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof(old), 0, 0) != 0)
-		return;
-	/* the copy's FPU pointer, set in the source (which is left behind) */
-	uc->uc_mcontext.fpregs = (fpregset_t)((char *)uc->uc_mcontext.fpregs + d);
-	evs_sigframe_continue(to, fn, from, len, &old);
 }
 
 /* The handler runs on the worker's alternate stack (SA_ONSTACK): a
@@ -343,12 +269,20 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 		 * scheduler runs is written at its top, over this frame and
 		 * the handler's. The task's own alternate stack, when it set
 		 * one, takes the frame instead (SBCL's threads run Lisp on
-		 * stacks of their own, each with its sigaltstack). */
+		 * stacks of their own, each with its sigaltstack). Not when
+		 * the task was interrupted on the worker's alternate stack
+		 * (the runtime's handler of a program signal, or a handler
+		 * run there): the frames above this one there are in use
+		 * anyway, and a handler of the task may be running at the top
+		 * of its own alternate stack, which the copy would overwrite
+		 * (the 1 us timer of tests/progs/timer_flood.c, its handler
+		 * re-arming it: SIGSEGV). Signals nest below it here. */
 		stack_t *a = &t->sig.alt;
-		if (a->ss_size && evs_sig_owed(w) && !own_stack(t, (uintptr_t)ucv)) {
+		if (a->ss_size && evs_sig_owed(w) && !own_stack(t, (uintptr_t)ucv) &&
+		    !evs_sigframe_nested(uc)) {
 			uintptr_t lo = (uintptr_t)a->ss_sp, top = lo + a->ss_size;
 			errno = saved;
-			continue_below(uc, sp - lo < a->ss_size ? sp - 128 : top, foreign_body, false);
+			evs_sigframe_move(uc, sp - lo < a->ss_size ? sp - 128 : top, 0, foreign_body, false);
 		}
 		foreign_body(ucv);
 		goto out;
@@ -358,7 +292,7 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 		goto out;
 	}
 	errno = saved;
-	continue_below(uc, sp - 128, preempt_body, t == &evs_main_task);  /* returns only if it cannot */
+	evs_sigframe_move(uc, sp - 128, 0, preempt_body, t == &evs_main_task);  /* returns only if it cannot */
 	preempt_body(ucv);
 out:
 	errno = saved;

@@ -187,6 +187,27 @@ static int is_wrapper(unw_cursor_t *c)
  * like ours never use) at its set-up: see safepoint.h. */
 static int unw_ready;
 __thread int evs_unwinding;
+__thread struct evs_worker *evs_safepoint_walker;
+
+/* This thread looks like one the runtime does not own while libunwind
+ * runs (its libc calls go straight to libc); the worker is kept aside. */
+static struct evs_worker *hide_self(void)
+{
+	struct evs_worker *self = evs_self;
+	evs_self = NULL;
+	if (self)
+		evs_safepoint_walker = self;
+	evs_unwinding++;
+	return self;
+}
+
+static void unhide_self(struct evs_worker *self)
+{
+	evs_unwinding--;
+	if (self)
+		evs_safepoint_walker = NULL;
+	evs_self = self;
+}
 
 void evs_safepoint_unwind_setup(void)
 {
@@ -198,12 +219,9 @@ void evs_safepoint_unwind_setup(void)
 	 * for it run its handler here, inside the runtime's start at the
 	 * program's first wait: a pselect whose mask let one in went on
 	 * to wait its whole timeout instead of failing with EINTR. */
-	struct evs_worker *self = evs_self;
-	evs_self = NULL;
-	evs_unwinding++;
+	struct evs_worker *self = hide_self();
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
-	evs_unwinding--;
-	evs_self = self;
+	unhide_self(self);
 	__atomic_store_n(&unw_ready, 1, __ATOMIC_RELEASE);
 }
 
@@ -425,12 +443,9 @@ static enum evs_at classify(ucontext_t *uc, bool main_task, uintptr_t stack_lo, 
 {
 	if (!__atomic_load_n(&unw_ready, __ATOMIC_ACQUIRE))
 		return leaf_ok && leaf_syscall(uc, stack_lo, stack_hi) ? EVS_AT_PROGRAM : EVS_AT_SHIM;
-	struct evs_worker *self = evs_self;
-	evs_self = NULL;
-	evs_unwinding++;
+	struct evs_worker *self = hide_self();
 	enum evs_at at = walk(uc, main_task, stack_lo, stack_hi, leaf_ok);
-	evs_unwinding--;
-	evs_self = self;
+	unhide_self(self);
 	return at;
 }
 
@@ -454,14 +469,11 @@ size_t evs_backtrace(ucontext_t *uc, bool signal_frame, int max, char *buf, size
 		return 0;
 	buf[0] = 0;
 	evs_safepoint_unwind_setup();
-	struct evs_worker *self = evs_self;
-	evs_self = NULL;  /* libunwind's own libc calls go straight to libc */
-	evs_unwinding++;
+	struct evs_worker *self = hide_self();  /* libunwind's own libc calls go straight to libc */
 	unw_cursor_t c;
 	if (unw_init_local2(&c, (unw_context_t *)uc, signal_frame ? UNW_INIT_SIGNAL_FRAME : 0)) {
 		evs_text_put(buf, len, &n, "    (no backtrace: the unwinder refused the context)\n");
-		evs_unwinding--;
-		evs_self = self;
+		unhide_self(self);
 		return n;
 	}
 	for (int i = 0; i < max; i++) {
@@ -483,8 +495,7 @@ size_t evs_backtrace(ucontext_t *uc, bool signal_frame, int max, char *buf, size
 		if (unw_step(&c) <= 0)
 			break;
 	}
-	evs_unwinding--;
-	evs_self = self;
+	unhide_self(self);
 	return n;
 }
 
@@ -524,13 +535,10 @@ bool evs_safepoint_in_libc_work(ucontext_t *uc)
 		return false;
 	if (!__atomic_load_n(&unw_ready, __ATOMIC_ACQUIRE))
 		return false;
-	struct evs_worker *self = evs_self;
-	evs_self = NULL;
-	evs_unwinding++;
+	struct evs_worker *self = hide_self();
 	unw_cursor_t c;
 	bool work = unw_init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) != 0 || !is_wrapper(&c);
-	evs_unwinding--;
-	evs_self = self;
+	unhide_self(self);
 	return work;
 }
 

@@ -30,6 +30,11 @@ void evs_safepoint_refresh(void);
  * one of the runtime's hidden fds (hook/fdio.c), out of the program's
  * numbers and safe from its close(). */
 extern __thread int evs_unwinding __attribute__((tls_model("initial-exec")));
+/* Meanwhile evs_self is NULL (libunwind's libc calls go straight to
+ * libc), and the worker is here: a signal that comes then came inside the
+ * runtime (rt/signal.c). */
+struct evs_worker;
+extern __thread struct evs_worker *evs_safepoint_walker __attribute__((tls_model("initial-exec")));
 /* libunwind's one-time set-up, done when the runtime starts, with the
  * workers' pollers (rt/worker.c): a process that never starts the runtime
  * has none of its fds. The pipe libunwind opens for its memory checks is

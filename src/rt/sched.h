@@ -29,6 +29,9 @@ struct evs_worker {
 	struct evs_siginbox sigin;   /* signals its handler noted inside the runtime */
 	int noted_blocked;           /* a noted signal is blocked on this thread until
 	                              * routed (evs_sig_worker_poll puts K back) */
+	int sig_moved;               /* the signal whose frame the runtime's handler
+	                              * moves to the task's alternate stack, read
+	                              * on the copy (every signal still blocked) */
 	uint8_t sigfd_armed;         /* the process signalfd is in epfd */
 	uint64_t parks_by[EVS_WAIT__N];  /* parks per cause */
 	unsigned sig_entries;        /* the runtime's signal handlers begun on this

@@ -8,6 +8,7 @@
 #include "monitor.h"
 #include "sitetrap.h"
 #include "safepoint.h"
+#include "sigframe.h"
 #include "config.h"
 #include "crash.h"
 #include "../io/poller.h"
@@ -569,24 +570,43 @@ static void call_handler(void *p)
 #define SS_AUTODISARM (1U << 31)
 #endif
 
+/* Is this thread on its kernel alternate stack, the worker's? */
+static bool on_worker_altstack(void)
+{
+	stack_t cur;
+	return evs_sys3(SYS_sigaltstack, 0, &cur, 0) == 0 && (cur.ss_flags & SS_ONSTACK);
+}
+
 /* The program's handler, on the task's own alternate stack when it asked
  * for one (SA_ONSTACK) and is not on it already, as the kernel would run
- * it; SS_AUTODISARM disarms that stack while the handler runs. The
- * kernel's alternate stack is the worker's (hook/signal.c). */
+ * it; SS_AUTODISARM disarms that stack while the handler runs (the kernel
+ * disarms it for any handler it runs). Not from the worker's alternate
+ * stack, the kernel's (hook/signal.c): a frame of the runtime's there
+ * stays in use while the handler runs, and the kernel frames the next
+ * signal at that stack's top, the stack pointer being off it (SIGSEGV
+ * when the first handler returned: tests/progs/onstack_nested.c). The
+ * runtime moves its frame off it first (move_frame, rt/monitor.c
+ * on_preempt); where it could not, the handler runs here, on the
+ * worker's alternate stack, and signals inside it are framed below. */
 static void run_handler(struct evs_task *t, struct handler_call *c)
 {
-	stack_t *a = &t->sig.alt;
-	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-	if (!(c->d->flags & SA_ONSTACK) || !a->ss_size || sp - (uintptr_t)a->ss_sp < a->ss_size) {
+	struct evs_tasksig *s = sig_of(t);
+	stack_t was = s->alt;
+	if (!was.ss_size) {
 		call_handler(c);
 		return;
 	}
-	stack_t was = *a;
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	bool jump = (c->d->flags & SA_ONSTACK) && sp - (uintptr_t)was.ss_sp >= was.ss_size &&
+		    !on_worker_altstack();
 	if (was.ss_flags & SS_AUTODISARM)
-		*a = (stack_t){ 0 };
-	evs_call_on_stack((char *)was.ss_sp + was.ss_size, call_handler, c);
+		s->alt = (stack_t){ 0 };
+	if (jump)
+		evs_call_on_stack((char *)was.ss_sp + was.ss_size, call_handler, c);
+	else
+		call_handler(c);
 	if (was.ss_flags & SS_AUTODISARM)
-		*a = was;
+		s->alt = was;
 }
 
 /* A handler has returned: the task's mask is the one its context holds,
@@ -829,6 +849,80 @@ static void fault_in_task(struct evs_task *t, int sig, siginfo_t *info, ucontext
 		evs_sig_frame_renew(uc, kgen);
 }
 
+/* The runtime's handler, once the signal is routed: the handlers of what
+ * the interrupted task takes now, run with the worker taking signals
+ * again. */
+static void entry_run(struct evs_worker *w, struct evs_task *t, int sig, ucontext_t *uc)
+{
+	sigset_t k;
+	k_sigset(&k);
+	/* The handler's own mask blocks everything (see evs_sig_action):
+	 * while the program's handler runs, the worker takes signals again. */
+	REAL(pthread_sigmask)(SIG_SETMASK, &k, NULL);
+	w->kgen_seen = __atomic_load_n(&evs_sig_kgen, __ATOMIC_ACQUIRE);
+	if (evs_sig_deliverable(&t->sig)) {
+		t->sigframes++;  /* a handler that waits stays on this worker */
+		evs_sig_run_pending(t, sig, uc);
+		t->sigframes--;
+	}
+	/* sigreturn restores this mask: K as it is now, not as it was. */
+	k_sigset(&uc->uc_sigmask);
+}
+
+/* entry_run on the copy of the frame (move_frame). */
+static void entry_moved(void *ucv)
+{
+	int saved = errno;
+	struct evs_worker *w = evs_self;
+	entry_run(w, w->cur, w->sig_moved, ucv);
+	errno = saved;
+}
+
+/* What the runtime's frames and the program's handler keep of a task's
+ * alternate stack below a frame moved there. */
+#define EVS_ALT_ROOM 4096
+
+/* This signal's frame is on the worker's alternate stack, the kernel's
+ * (its handler has SA_ONSTACK), the task was interrupted off it, and the
+ * task has an alternate stack of its own: its handlers run there
+ * (run_handler). A second signal that comes meanwhile is framed by the
+ * kernel at the top of the worker's alternate stack (the stack pointer is
+ * off it), over this frame, still in use: SIGSEGV once the first handler
+ * returned (tests/progs/onstack_nested.c). So the frame moves off it
+ * first, as a preemption's does (rt/monitor.c on_preempt), entry_run goes
+ * on below the copy and sigreturn returns from it (rt/sigframe.c):
+ *   - interrupted in a handler on its alternate stack: below that
+ *     handler's stack pointer, where the kernel would have framed it;
+ *   - on its own stack: there, below its stack pointer; the handler then
+ *     has its alternate stack to itself, as before;
+ *   - elsewhere (a JIT's stack): at the top of its alternate stack.
+ * Every signal is still blocked (the handler's own mask, evs_sig_action),
+ * until entry_run unblocks them on the copy. An alternate stack without
+ * room for the copy and EVS_ALT_ROOM below it keeps the frame here, and
+ * the handlers run here too (run_handler). */
+static void move_frame(struct evs_worker *w, struct evs_task *t, int sig, ucontext_t *uc)
+{
+	const stack_t *a = &t->sig.alt;
+	const stack_t *k = &uc->uc_stack;  /* the kernel's when it framed this */
+	if (!a->ss_size || (k->ss_flags & SS_DISABLE) || evs_sigframe_nested(uc) ||
+	    (uintptr_t)uc - (uintptr_t)k->ss_sp >= k->ss_size)
+		return;
+	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP], alo = (uintptr_t)a->ss_sp;
+	uintptr_t lo, hi, below, floor = alo + EVS_ALT_ROOM;
+	evs_monitor_stack_of(t, &lo, &hi);
+	bool own = sp - lo < hi - lo;
+	if (sp - alo < a->ss_size)
+		below = sp - 128;
+	else if (own)
+		below = sp - 128, floor = 0;
+	else
+		below = alo + a->ss_size;
+	if (floor && below < floor)
+		return;
+	w->sig_moved = sig;
+	evs_sigframe_move(uc, below, floor, entry_moved, own && t == &evs_main_task);
+}
+
 /* The runtime's handler for every signal the program handles. */
 static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 {
@@ -837,6 +931,14 @@ static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 	ucontext_t *uc = ucv;
 	struct evs_worker *w = evs_self;
 	struct evs_task *t = w ? w->cur : NULL;
+	if (!w && evs_safepoint_walker && !is_fault(sig, info)) {
+		/* a worker walking a stack (rt/safepoint.h): inside the
+		 * runtime, noted below. The program's handler ran here before,
+		 * in the middle of the monitor's walk, every signal blocked:
+		 * one it waited for never came (tests/progs/onstack_nested.c
+		 * on 1 worker, about 1 run in 10). */
+		w = evs_safepoint_walker;
+	}
 	if (!w) {
 		/* not a thread of ours: the program's handler, on the spot */
 		errno = saved;
@@ -862,16 +964,13 @@ static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 	 * returns meanwhile waits for it (rt/sigwait.c, settle). */
 	__atomic_add_fetch(&evs_sig_transit, 1, __ATOMIC_SEQ_CST);
 	/* A bare wrapper known by its code (evs_safepoint_classify_sig) only
-	 * for a signal the task takes now, with a handler that runs on the
-	 * stack it is on: one the task blocks (its handler's own, coming
-	 * again while the handler runs) stays noted and blocked in the
-	 * kernel, as before; a handler on the task's alternate stack, run
-	 * from here, leaves the runtime's frames at the top of the worker's
-	 * alternate stack, where the kernel frames the next signal (a 1 us
-	 * timer re-armed by such a handler: SIGSEGV, tests/progs/timer_flood.c;
-	 * notes: the kernel's alternate stack is the worker's). */
-	bool leaf_ok = t && !(sig_of(t)->mask & evs_sigbit(sig)) &&
-		       !((disp[sig].flags & SA_ONSTACK) && sig_of(t)->alt.ss_size);
+	 * for a signal the task takes now: one the task blocks (its
+	 * handler's own, coming again while the handler runs) stays noted
+	 * and blocked in the kernel, as before. A handler on the task's
+	 * alternate stack is run once this frame has left the worker's
+	 * (move_frame); before, it was kept out of this rule (a 1 us timer
+	 * re-armed by such a handler: SIGSEGV, tests/progs/timer_flood.c). */
+	bool leaf_ok = t && !(sig_of(t)->mask & evs_sigbit(sig));
 	if (!t || !at_safe_point(t, uc, leaf_ok)) {
 		/* in the scheduler, or inside the runtime: note it; the worker
 		 * routes it soon */
@@ -918,19 +1017,11 @@ static void evs_sig_entry(int sig, siginfo_t *info, void *ucv)
 		route_process(info, t);
 	__atomic_sub_fetch(&evs_sig_transit, 1, __ATOMIC_SEQ_CST);
 	evs_spin_unlock(&lock);
-	sigset_t k;
-	k_sigset(&k);
-	/* The handler's own mask blocks everything (see evs_sig_action):
-	 * while the program's handler runs, the worker takes signals again. */
-	REAL(pthread_sigmask)(SIG_SETMASK, &k, NULL);
-	w->kgen_seen = __atomic_load_n(&evs_sig_kgen, __ATOMIC_ACQUIRE);
 	if (evs_sig_deliverable(&t->sig)) {
-		t->sigframes++;  /* a handler that waits stays on this worker */
-		evs_sig_run_pending(t, sig, uc);
-		t->sigframes--;
+		errno = saved;
+		move_frame(w, t, sig, uc);  /* returns only if it stays here */
 	}
-	/* sigreturn restores this mask: K as it is now, not as it was. */
-	k_sigset(&uc->uc_sigmask);
+	entry_run(w, t, sig, uc);
 	errno = saved;
 }
 
