@@ -81,6 +81,18 @@ load helpers/load
 	[[ "$native" != *"not permitted"* ]]
 }
 
+@test "process-shared condition variables: 64 threads wait on one and all wake, turns with signal on an error-checking mutex, a timed wait, a forked child's signal (1 and 2 workers)" {
+	# glibc's wait on such a condition is its own futex wait in the
+	# kernel: each waiting task held its worker, the monitor added workers
+	# up to its bound and the tasks past it never ran (yadifad never
+	# answered a query); the wait is now made on a pool thread (sync/cond.c)
+	on_workers 1 2 -- same_output "$PROGS/pshared_cond"
+	[[ "$native" == *"herd: 64 threads waited, 64 woke, unlock errors 0"* ]]
+	[[ "$native" == *"turns: 2000 rounds each on an error-checking mutex, unlock errors 0"* ]]
+	[[ "$native" == *"timed: 30 ms, nobody signals: ETIMEDOUT"* ]]
+	[[ "$native" == *"fork: the child's signal woke the parent's waiter, child exit 0"* ]]
+}
+
 @test "the only task waits 1.5 s on a process-shared semaphore a child posts: no deadlock report (1 and 2 workers)" {
 	# the wait is in the kernel too, where another process's post ends
 	# it: the monitor's deadlock check saw only tasks parked on the

@@ -166,3 +166,11 @@ load helpers/load
 	on_workers 1 2 -- same_output "$PROGS/clear_tid"
 	[ "$(echo "$native" | grep -c 'its gettid: yes; its word cleared at its end: yes')" -eq 4 ]
 }
+
+@test "a program that defines gettid() itself as syscall(SYS_gettid) (netdata 1.37): every thread gets a stable id of its own (1 and 2 workers)" {
+	# the shim's syscall() answered SYS_gettid with a call of gettid(),
+	# which found the program's: endless recursion, SIGSEGV at start-up
+	on_workers 1 2 -- same_output "$PROGS/own_gettid"
+	[[ "$native" == *"main: the process id: yes"* ]]
+	[[ "$native" == *"threads: 8 of 8 with a positive, stable id of their own; all distinct: yes"* ]]
+}

@@ -127,24 +127,30 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline)
 
 EVS_HOOK int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
-	if (off() || !evs_cond_is_ours(c))
+	if (off())
 		return REAL(pthread_cond_wait)(c, m);
+	if (!evs_cond_is_ours(c))
+		return evs_cond_glibc_wait(c, m, 0, CLOCK_REALTIME, NULL);
 	return cond_wait(c, m, INT64_MAX);
 }
 
 EVS_HOOK int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 				    const struct timespec *ts)
 {
-	if (off() || !evs_cond_is_ours(c))
+	if (off())
 		return REAL(pthread_cond_timedwait)(c, m, ts);
+	if (!evs_cond_is_ours(c))
+		return evs_cond_glibc_wait(c, m, 1, CLOCK_REALTIME, ts);
 	return cond_wait(c, m, evs_abs_deadline(evs_cond_clock(c), ts));
 }
 
 EVS_HOOK int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
 				    const struct timespec *ts)
 {
-	if (off() || !evs_cond_is_ours(c))
+	if (off())
 		return REAL(pthread_cond_clockwait)(c, m, clk, ts);
+	if (!evs_cond_is_ours(c))
+		return evs_cond_glibc_wait(c, m, 2, clk, ts);
 	if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME)
 		return EINVAL;
 	return cond_wait(c, m, evs_abs_deadline(clk, ts));

@@ -110,7 +110,9 @@ static long task_call(long n, long a, long b, long c, long d, long e, long f, bo
 	case SYS_sched_yield: return sched_yield();
 	case SYS_wait4: return wait4((pid_t)a, (int *)b, (int)c, (struct rusage *)d);
 	case SYS_waitid: return waitid((idtype_t)a, (id_t)b, (siginfo_t *)c, (int)d);
-	case SYS_gettid: return gettid();
+	/* not gettid(): a program's own gettid() (written before glibc had
+	 * one) comes first in the lookup and calls syscall() again */
+	case SYS_gettid: return evs_sig_gettid();
 	case SYS_set_tid_address: {
 		/* The task's word, not the worker's: the kernel's is the
 		 * worker thread's (glibc joins that thread through it); the

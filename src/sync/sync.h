@@ -41,6 +41,12 @@ int evs_cond_init(pthread_cond_t *c, const pthread_condattr_t *a);
 clockid_t evs_cond_clock(const pthread_cond_t *c);
 int evs_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline);
 int evs_cond_wake(pthread_cond_t *c, int all);
+/* glibc's wait on a condition left to it (process-shared): `how` 0
+ * pthread_cond_wait, 1 _timedwait, 2 _clockwait (clk, ts as given).
+ * A task among others makes it on a thread of the blocking pool while it
+ * parks; the answer is glibc's (a positive error number or 0). */
+int evs_cond_glibc_wait(pthread_cond_t *c, pthread_mutex_t *m, int how, clockid_t clk,
+			const struct timespec *ts);
 
 /* sem.c */
 int evs_sem_is_ours(const sem_t *s);
