@@ -114,6 +114,49 @@ long evs_offload(long (*fn)(void *), void *arg)
 	return evs_offload_call(fn, arg, false);
 }
 
+/* Queue j (its token open) and see that a pool thread will run it:
+ * false when none could start and nobody else is there to (j is
+ * dequeued: the caller makes the call itself). */
+static bool submit(struct job *j, bool unbounded)
+{
+	/* The job is queued and the pool's size decided in one go: every
+	 * queued job needs a thread that will look at the queue (an idle one
+	 * woken for it, one spinning between jobs, or a new one). Decided
+	 * apart, a job could count on a spinner or an idle thread that
+	 * another job took meanwhile; with calls that wait for each other
+	 * (futex waits handed off from a barrier) the last one then waited in
+	 * the queue for ever behind threads blocked on it (raw_futex_sites
+	 * hung about 1 run in 100 on one worker). */
+	evs_spin_lock(&lock);
+	evs_queue_push(&jobs, &j->link);
+	queued++;
+	int serving = idle + __atomic_load_n(&spinners, __ATOMIC_SEQ_CST);
+	int grow = queued > serving && (unbounded || threads < evs_config.pool_max);
+	if (grow)
+		threads++;
+	__atomic_add_fetch(&ready, 1, __ATOMIC_RELEASE);
+	int wake = idle > 0 && queued > __atomic_load_n(&spinners, __ATOMIC_SEQ_CST);
+	evs_spin_unlock(&lock);
+	if (grow && !start_thread()) {
+		evs_spin_lock(&lock);
+		bool none = --threads == 0 && j->link.linked;
+		if (none) {  /* nobody to hand it to: block this worker */
+			evs_queue_del(&jobs, &j->link);
+			queued--;
+		}
+		evs_spin_unlock(&lock);
+		if (none) {
+			evs_wait_abandon(j->token);
+			evs_fallback("pool", "no pool thread could start: the call blocks its worker");
+			return false;
+		}
+	}
+	if (wake)
+		evs_sys6(SYS_futex, &ready, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, 0, 0, 0);
+	evs_stat_add(EVS_ST_offloads, 1);
+	return true;
+}
+
 long evs_offload_call(long (*fn)(void *), void *arg, bool unbounded)
 {
 	/* Not a hand-off of an unseen call (unbounded): that one comes from
@@ -125,41 +168,8 @@ long evs_offload_call(long (*fn)(void *), void *arg, bool unbounded)
 
 	/* Not a cancellation point while the job runs: j is on our stack. */
 	j.token = evs_wait_open(EVS_WAIT_NOCANCEL | EVS_WAIT_NOSIGNAL);
-	/* The job is queued and the pool's size decided in one go: every
-	 * queued job needs a thread that will look at the queue (an idle one
-	 * woken for it, one spinning between jobs, or a new one). Decided
-	 * apart, a job could count on a spinner or an idle thread that
-	 * another job took meanwhile; with calls that wait for each other
-	 * (futex waits handed off from a barrier) the last one then waited in
-	 * the queue for ever behind threads blocked on it (raw_futex_sites
-	 * hung about 1 run in 100 on one worker). */
-	evs_spin_lock(&lock);
-	evs_queue_push(&jobs, &j.link);
-	queued++;
-	int serving = idle + __atomic_load_n(&spinners, __ATOMIC_SEQ_CST);
-	int grow = queued > serving && (unbounded || threads < evs_config.pool_max);
-	if (grow)
-		threads++;
-	__atomic_add_fetch(&ready, 1, __ATOMIC_RELEASE);
-	int wake = idle > 0 && queued > __atomic_load_n(&spinners, __ATOMIC_SEQ_CST);
-	evs_spin_unlock(&lock);
-	if (grow && !start_thread()) {
-		evs_spin_lock(&lock);
-		bool none = --threads == 0 && j.link.linked;
-		if (none) {  /* nobody to hand it to: block this worker */
-			evs_queue_del(&jobs, &j.link);
-			queued--;
-		}
-		evs_spin_unlock(&lock);
-		if (none) {
-			evs_wait_abandon(j.token);
-			evs_fallback("pool", "no pool thread could start: the call blocks its worker");
-			return fn(arg);
-		}
-	}
-	if (wake)
-		evs_sys6(SYS_futex, &ready, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, 0, 0, 0);
-	evs_stat_add(EVS_ST_offloads, 1);
+	if (!submit(&j, unbounded))
+		return fn(arg);
 	evs_park(j.token, INT64_MAX, EVS_WAIT_pool, (intptr_t)fn);
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	return j.result;
@@ -176,33 +186,8 @@ long evs_offload_intr(long (*fn)(void *), void *arg)
 	struct evs_task *t = evs_current();
 	struct job j = { .fn = fn, .arg = arg, .t = t, .intr_job = true };
 	j.token = evs_wait_open(0);
-	evs_spin_lock(&lock);
-	evs_queue_push(&jobs, &j.link);
-	queued++;
-	int serving = idle + __atomic_load_n(&spinners, __ATOMIC_SEQ_CST);
-	int grow = queued > serving;  /* unbounded: it may wait for tasks */
-	if (grow)
-		threads++;
-	__atomic_add_fetch(&ready, 1, __ATOMIC_RELEASE);
-	int wake = idle > 0 && queued > __atomic_load_n(&spinners, __ATOMIC_SEQ_CST);
-	evs_spin_unlock(&lock);
-	if (grow && !start_thread()) {
-		evs_spin_lock(&lock);
-		bool none = --threads == 0 && j.link.linked;
-		if (none) {
-			evs_queue_del(&jobs, &j.link);
-			queued--;
-		}
-		evs_spin_unlock(&lock);
-		if (none) {
-			evs_wait_abandon(j.token);
-			evs_fallback("pool", "no pool thread could start: the call blocks its worker");
-			return fn(arg);
-		}
-	}
-	if (wake)
-		evs_sys6(SYS_futex, &ready, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, 0, 0, 0);
-	evs_stat_add(EVS_ST_offloads, 1);
+	if (!submit(&j, true))  /* unbounded: it may wait for tasks */
+		return fn(arg);
 	int why = evs_park(j.token, INT64_MAX, EVS_WAIT_pool, (intptr_t)fn);
 	if (why == EVS_WAKE_SIGNAL || why == EVS_WAKE_CANCEL) {
 		/* A signal for the task, or its cancellation: the call ends
