@@ -43,16 +43,16 @@ static void changed(int id)
 }
 
 /* try: the IPC_NOWAIT attempt; `busy`: its errno while the call would
- * wait. */
+ * wait; `nowait`: the program's IPC_NOWAIT (one attempt). */
 static long wait_ipc(int id, long (*try)(void *), void *arg, long busy, int64_t deadline,
-		     bool cancel_point)
+		     bool cancel_point, bool nowait)
 {
 	uint32_t *w = word_of(id);
 	int64_t step = EVS_LOT_POLL_MIN_NS;
 	for (;;) {
 		uint32_t seen = __atomic_load_n(w, __ATOMIC_SEQ_CST);
 		long r = try(arg);
-		if (r != -busy) {
+		if (r != -busy || nowait) {
 			if (r >= 0)
 				changed(id);
 			return r;
@@ -94,25 +94,13 @@ static long try_snd(void *a)
 long evs_msgrcv(int id, void *p, size_t n, long type, int flags)
 {
 	struct msg_call c = { id, p, n, type, flags };
-	if (flags & IPC_NOWAIT) {
-		long r = try_rcv(&c);
-		if (r >= 0)
-			changed(id);
-		return r;
-	}
-	return wait_ipc(id, try_rcv, &c, ENOMSG, INT64_MAX, true);
+	return wait_ipc(id, try_rcv, &c, ENOMSG, INT64_MAX, true, flags & IPC_NOWAIT);
 }
 
 long evs_msgsnd(int id, const void *p, size_t n, int flags)
 {
 	struct msg_call c = { id, (void *)p, n, 0, flags };
-	if (flags & IPC_NOWAIT) {
-		long r = try_snd(&c);
-		if (r >= 0)
-			changed(id);
-		return r;
-	}
-	return wait_ipc(id, try_snd, &c, EAGAIN, INT64_MAX, true);
+	return wait_ipc(id, try_snd, &c, EAGAIN, INT64_MAX, true, flags & IPC_NOWAIT);
 }
 
 struct sem_call {
@@ -144,5 +132,5 @@ long evs_semop(int id, struct sembuf *ops, size_t n, const struct timespec *tmo)
 	memcpy(c.ops, ops, n * sizeof(*ops));
 	for (size_t i = 0; i < n; i++)
 		c.ops[i].sem_flg |= IPC_NOWAIT;
-	return wait_ipc(id, try_sem, &c, EAGAIN, deadline, false);
+	return wait_ipc(id, try_sem, &c, EAGAIN, deadline, false, false);
 }
