@@ -57,9 +57,12 @@ static long open_cached(int dirfd, const char *path, int flags)
 	long r;
 	while ((r = evs_offable_syscall(SYS_openat2, dirfd, (long)path, (long)&how, sizeof(how), 0,
 					0)) == -EINTR) {
-		if (evs_task_cancel_due(evs_current()))
+		/* An O_PATH open (stat's, a lookup's) never waits: only
+		 * stopped before its call began; the handlers run, it goes on */
+		bool waits = !(flags & O_PATH);
+		if (waits && evs_task_cancel_due(evs_current()))
 			return -ECANCELED;  /* open is a cancellation point */
-		if (evs_sig_run() & EVS_SIG_NORESTART)
+		if ((evs_sig_run() & EVS_SIG_NORESTART) && waits)
 			return -EINTR;
 	}
 	if (r == -ENOSYS || r == -E2BIG)
