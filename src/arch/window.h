@@ -59,11 +59,15 @@ static inline bool evs_window_eintr(const ucontext_t *uc)
  * (rt/handoff.c). Returns the result or -errno. */
 long evs_offable_syscall(long nr, long a, long b, long c, long d, long e, long f);
 extern const char evs_offable_sys[];
-/* In a signal handler: the thread is at that site's `syscall`, the call
- * to be made again (the kernel's restart put the pc back on it). */
+/* In a signal handler: the thread was in that site's call, which the
+ * kernel is to make again (its restart put the pc back on `syscall`).
+ * Not when the signal came just before the call: the stub zeroes rcx,
+ * which the `syscall` instruction sets to the return address. */
 static inline bool evs_offable_at(const ucontext_t *uc)
 {
-	return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] == (uintptr_t)evs_offable_sys;
+	const greg_t *g = uc->uc_mcontext.gregs;
+	return (uintptr_t)g[REG_RIP] == (uintptr_t)evs_offable_sys &&
+	       (uintptr_t)g[REG_RCX] == (uintptr_t)evs_offable_sys + 2;
 }
 /* In a signal handler, the thread at that site: the call returns -EINTR
  * instead of being made again (a signal for the task ends it). */

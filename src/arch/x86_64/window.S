@@ -56,6 +56,7 @@ evs_offable_syscall:
 	movq	%r8, %r10
 	movq	%r9, %r8
 	movq	8(%rsp), %r9
+	xorl	%ecx, %ecx		/* the kernel sets it on entry (../window.h) */
 evs_offable_sys:
 	syscall
 	ret
