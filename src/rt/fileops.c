@@ -57,12 +57,16 @@ static long open_cached(int dirfd, const char *path, int flags)
 	long r;
 	while ((r = evs_offable_syscall(SYS_openat2, dirfd, (long)path, (long)&how, sizeof(how), 0,
 					0)) == -EINTR) {
-		/* An O_PATH open (stat's, a lookup's) never waits: only
-		 * stopped before its call began; the handlers run, it goes on */
+		/* An O_PATH open (stat's, a lookup's) never waits: it goes on */
 		bool waits = !(flags & O_PATH);
-		if (waits && evs_task_cancel_due(evs_current()))
+		struct evs_task *t = evs_current();
+		if (waits && t && evs_task_cancel_due(t))
 			return -ECANCELED;  /* open is a cancellation point */
-		if ((evs_sig_run() & EVS_SIG_NORESTART) && waits)
+		int ran = evs_sig_run();
+		/* Nothing ran here: the kernel's own EINTR (a handler without
+		 * SA_RESTART ran on the spot, before the runtime routes
+		 * signals): the program's, as natively */
+		if (waits && (!(ran & EVS_SIG_RAN) || (ran & EVS_SIG_NORESTART)))
 			return -EINTR;
 	}
 	if (r == -ENOSYS || r == -E2BIG)

@@ -58,6 +58,7 @@
 #include "safepoint.h"
 #include "sigframe.h"
 #include "handoff.h"
+#include "offload.h"
 #include "dump.h"
 #include "../arch/window.h"
 #include "signal.h"
@@ -247,8 +248,12 @@ static void on_preempt(int sig, siginfo_t *si, void *ucv)
 	struct evs_worker *w = evs_self;
 	if (!w) {
 		/* a pool thread's call a signal for its task ends (offload.h
-		 * evs_offload_intr): out of the window with -EINTR */
-		evs_window_bail(uc);
+		 * evs_offload_intr): out of the window with -EINTR. Only
+		 * there: a thread with no worker known (a single task's lone
+		 * wait before the runtime started, a stack walk) is left as
+		 * it was (CPython's test_eintr died of SIGALRM otherwise) */
+		if (evs_offload_intr_running())
+			evs_window_bail(uc);
 		goto out;
 	}
 	evs_sig_entered();

@@ -175,6 +175,11 @@ long evs_offload_call(long (*fn)(void *), void *arg, bool unbounded)
 	return j.result;
 }
 
+bool evs_offload_intr_running(void)
+{
+	return cur_job && cur_job->intr_job;
+}
+
 const unsigned *evs_offload_intr_word(void)
 {
 	static const unsigned never;

@@ -31,5 +31,8 @@ long evs_offload_call(long (*fn)(void *), void *arg, bool unbounded);
  * task waits for that result. */
 long evs_offload_intr(long (*fn)(void *), void *arg);
 const unsigned *evs_offload_intr_word(void);
+/* This thread is a pool thread running such a call (its signal handler
+ * may end it). */
+bool evs_offload_intr_running(void);
 void evs_offload_atfork_child(void);
 #endif
