@@ -460,3 +460,14 @@ make_case() {
 	T=30 on_workers 1 2 -- same_output "$PROGS/sigwait_dfl_open"
 	[[ "$native" == *"round 0: took Terminated"*"round 1: took Hangup"*"round 2: took Terminated"*"done"* ]]
 }
+
+# A thread blocked in its own raw system call: handed to a pool thread (1
+# worker), the signal waited for the call's end; on its worker, the
+# runtime's signal (which asks for restarts) carried the program's, and a
+# handler without SA_RESTART left the call going on (2 workers).
+@test "a signal for a thread blocked in its own raw syscall (read, recv, futex, wait4; SO_RCVTIMEO, timed futex, siglongjmp out): the handler runs at once and the call goes on or fails with EINTR as natively (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/rawsig_intr"
+	[[ "$native" == *"read              no restart handler before the call ended: yes; before the end: -EINTR"* ]]
+	[[ "$native" == *"wait4             SA_RESTART handler before the call ended: yes; before the end: none              ; result: the child"* ]]
+	[[ "$native" == *"timed futex       SA_RESTART handler before the call ended: yes; before the end: -EINTR"*"exit=0" ]]
+}

@@ -41,12 +41,19 @@
 #include "sched.h"
 #include "tls.h"
 #include "safepoint.h"
+#include "signal.h"
+#include "task.h"
+#include "worker.h"
 #include "../arch/cpu.h"
 #include "../arch/window.h"
 #include "../libc/sys.h"
 #include <fcntl.h>
 #include <signal.h>
+#include <linux/futex.h>
 #include <linux/io_uring.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <string.h>
 #include <sys/syscall.h>
 
@@ -85,12 +92,6 @@ bool evs_handoff_call_ok(const long call[7])
 	return true;
 }
 
-long evs_handoff_run(long call[7])
-{
-	evs_stat_add(EVS_ST_handoffs, 1);
-	return evs_offload_call(evs_handoff_raw, call, true);
-}
-
 /* The runtime's own call on a pool thread, through the window, with the
  * runtime's signal let in meanwhile: a signal for the task ends it with
  * -EINTR (rt/offload.h evs_offload_intr). */
@@ -105,11 +106,7 @@ static long offable_raw(void *p)
 		.nr = c[0],
 		.a = { c[1], c[2], c[3], c[4], c[5], c[6] },
 	};
-	uint64_t preempt = 1ULL << (EVS_SIG_PREEMPT - 1), old;
-	evs_sys6(SYS_rt_sigprocmask, SIG_UNBLOCK, &preempt, &old, sizeof(old), 0, 0);
-	long r = evs_window_syscall(&win);
-	evs_sys6(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, sizeof(old), 0, 0);
-	return r;
+	return evs_window_syscall(&win);
 }
 
 bool evs_handoff_offable(ucontext_t *uc)
@@ -119,8 +116,95 @@ bool evs_handoff_offable(ucontext_t *uc)
 	    !evs_handoff_call_ok(call))
 		return false;
 	evs_stat_add(EVS_ST_handoffs, 1);
-	evs_uc_finish_syscall(uc, evs_offload_intr(offable_raw, call));
+	evs_uc_finish_syscall(uc, evs_offload_intr(offable_raw, call, 0, NULL));
 	return true;
+}
+
+/* --- a signal for a task whose call was handed off --------------------- */
+
+/* Calls a signal ends in the kernel (they wait interruptibly): a
+ * transfer on a pipe, socket, terminal or other device, a child wait, a
+ * futex wait, a flock. A regular file's or block device's transfer, an
+ * fsync, an open (a raw open of a FIFO aside, differences.md) are left
+ * to finish: the kernel lets only a fatal signal end those. */
+static bool interruptible(const long call[7])
+{
+	switch (call[0]) {
+	case SYS_wait4: case SYS_waitid: case SYS_flock:
+		return true;
+	case SYS_futex: {
+		int cmd = (int)call[2] & FUTEX_CMD_MASK;
+		return cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET;
+	}
+	case SYS_read: case SYS_write: case SYS_readv: case SYS_writev:
+	case SYS_recvfrom: case SYS_sendto: case SYS_recvmsg: case SYS_sendmsg:
+	case SYS_accept: case SYS_accept4: case SYS_connect: {
+		struct stat st;
+		if (evs_sys6(SYS_fstat, call[1], (long)&st, 0, 0, 0, 0) < 0)
+			return false;
+		return !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
+	}
+	default:
+		return false;
+	}
+}
+
+/* After a handler with SA_RESTART: whether the kernel makes the call
+ * again. A timed futex wait ends with EINTR after any handler, and so
+ * does a socket call under a timeout set with SO_RCVTIMEO or SO_SNDTIMEO
+ * (signal(7)). */
+static bool restarts(const long call[7])
+{
+	int opt;
+	switch (call[0]) {
+	case SYS_futex:
+		return call[4] == 0;
+	case SYS_read: case SYS_readv: case SYS_recvfrom: case SYS_recvmsg:
+	case SYS_accept: case SYS_accept4:
+		opt = SO_RCVTIMEO;
+		break;
+	case SYS_write: case SYS_writev: case SYS_sendto: case SYS_sendmsg: case SYS_connect:
+		opt = SO_SNDTIMEO;
+		break;
+	default:
+		return true;
+	}
+	struct timeval tv = { 0, 0 };
+	socklen_t len = sizeof(tv);
+	if (evs_sys6(SYS_getsockopt, call[1], SOL_SOCKET, opt, (long)&tv, (long)&len, 0) < 0)
+		return true;  /* not a socket */
+	return !tv.tv_sec && !tv.tv_usec;
+}
+
+void evs_handoff_run(ucontext_t *uc, long call[7])
+{
+	evs_stat_add(EVS_ST_handoffs, 1);
+	struct evs_task *t = evs_current();
+	if (!evs_window_usable || !t || !interruptible(call)) {
+		evs_uc_finish_syscall(uc, evs_offload_call(evs_handoff_raw, call, true));
+		return;
+	}
+	/* A signal for the task ends the call on the pool thread (its
+	 * window, offable_raw); the handlers then run here, with this
+	 * context, and the call is made again when the kernel would have
+	 * made it again: no handler ran (the signal was ignored meanwhile),
+	 * or all asked for restarts and the call is restarted after one.
+	 * Not a cancellation: a raw call is no cancellation point. */
+	for (;;) {
+		bool ended;
+		long r = evs_offload_intr(offable_raw, call, EVS_WAIT_NOCANCEL, &ended);
+		evs_uc_finish_syscall(uc, r);
+		if (r != -EINTR || !ended)
+			return;
+		evs_stat_add(EVS_ST_handoffs_signalled, 1);
+		uintptr_t pc = evs_uc_pc(uc);
+		int ran = evs_sig_run_at(evs_self, t, uc);
+		if (evs_uc_pc(uc) != pc)
+			return;  /* a handler sent the task elsewhere */
+		if ((ran & EVS_SIG_RAN) && ((ran & EVS_SIG_NORESTART) || !restarts(call)))
+			return;
+		evs_uc_redo_syscall(uc, call[0]);
+	}
 }
 
 bool evs_handoff_syscall(ucontext_t *uc)
@@ -130,7 +214,7 @@ bool evs_handoff_syscall(ucontext_t *uc)
 		return false;
 	/* its next calls there come to the runtime at once (rt/sitetrap.c) */
 	evs_sitetrap_learn(uc);
-	evs_uc_finish_syscall(uc, evs_handoff_run(call));
+	evs_handoff_run(uc, call);
 	return true;
 }
 

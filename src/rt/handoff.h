@@ -17,8 +17,12 @@ bool evs_handoff_offable(ucontext_t *uc);
 bool evs_handoff_call_ok(const long call[7]);
 /* The call (number and six arguments) made on this thread. */
 long evs_handoff_raw(void *call);
-/* Make it on a pool thread now, the task parked meanwhile; its result. */
-long evs_handoff_run(long call[7]);
+/* Make it on a pool thread now, the task parked meanwhile; uc, the
+ * context on the instruction that makes the call, is set to resume after
+ * it with its result. A signal for the task ends a call that waits
+ * interruptibly as the kernel would: the handlers run with uc, and the
+ * call is made again if the kernel would have. */
+void evs_handoff_run(ucontext_t *uc, long call[7]);
 
 /* The monitor, about to signal w: note the system call w's thread is
  * blocked in, if any (its number, arguments, sp and pc, from

@@ -11,6 +11,7 @@
 #include "../obs/log.h"
 #include "../libc/sys.h"
 #include <errno.h>
+#include <signal.h>
 #include <linux/futex.h>
 #include <time.h>
 
@@ -47,9 +48,19 @@ static int threads, idle, queued;
 static uint32_t ready;
 static int spinners;  /* threads awake between jobs (atomic; read under lock) */
 
+/* This pool thread's kernel id (evs_offload_intr's target). */
+static __thread int pool_tid;
+
 static void *pool_main(void *arg)
 {
 	(void)arg;
+	pool_tid = (int)evs_sys3(SYS_gettid, 0, 0, 0);
+	/* Started with every signal blocked; the runtime's own is let in
+	 * for good: only a task whose call this thread makes in its window
+	 * sends it (evs_offload_intr), and the handler acts only while that
+	 * call runs (monitor.c). No mask change around each such call. */
+	uint64_t preempt = 1ULL << (EVS_SIG_PREEMPT - 1);
+	evs_sys6(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&preempt, 0, sizeof(preempt), 0, 0);
 	for (;;) {
 		evs_spin_lock(&lock);
 		struct evs_link *l = evs_queue_pop(&jobs);
@@ -58,8 +69,7 @@ static void *pool_main(void *arg)
 			queued--;
 			evs_spin_unlock(&lock);
 			if (j->intr_job)
-				__atomic_store_n(&j->tid, (int)evs_sys3(SYS_gettid, 0, 0, 0),
-						 __ATOMIC_SEQ_CST);
+				__atomic_store_n(&j->tid, pool_tid, __ATOMIC_SEQ_CST);
 			cur_job = j;
 			long res = j->fn(j->arg);
 			cur_job = NULL;
@@ -177,7 +187,7 @@ long evs_offload_call(long (*fn)(void *), void *arg, bool unbounded)
 
 bool evs_offload_intr_running(void)
 {
-	return cur_job && cur_job->intr_job;
+	return cur_job && cur_job->intr_job && __atomic_load_n(&cur_job->intr, __ATOMIC_SEQ_CST);
 }
 
 const unsigned *evs_offload_intr_word(void)
@@ -186,11 +196,13 @@ const unsigned *evs_offload_intr_word(void)
 	return cur_job && cur_job->intr_job ? &cur_job->intr : &never;
 }
 
-long evs_offload_intr(long (*fn)(void *), void *arg)
+long evs_offload_intr(long (*fn)(void *), void *arg, unsigned wait_flags, bool *ended)
 {
 	struct evs_task *t = evs_current();
 	struct job j = { .fn = fn, .arg = arg, .t = t, .intr_job = true };
-	j.token = evs_wait_open(0);
+	if (ended)
+		*ended = false;
+	j.token = evs_wait_open(wait_flags);
 	if (!submit(&j, true))  /* unbounded: it may wait for tasks */
 		return fn(arg);
 	int why = evs_park(j.token, INT64_MAX, EVS_WAIT_pool, (intptr_t)fn);
@@ -200,6 +212,8 @@ long evs_offload_intr(long (*fn)(void *), void *arg)
 		 * the task waits for that, past any signal now. */
 		evs_spin_lock(&j.guard);
 		if (!j.done) {
+			if (ended)
+				*ended = true;
 			__atomic_store_n(&j.intr, 1, __ATOMIC_SEQ_CST);
 			int tid = __atomic_load_n(&j.tid, __ATOMIC_SEQ_CST);
 			if (tid)

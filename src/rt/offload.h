@@ -28,11 +28,14 @@ long evs_offload_call(long (*fn)(void *), void *arg, bool unbounded);
  * evs_offload_intr_word() as its head and 0 as seen, and the pool thread
  * takes the runtime's signal meanwhile; a signal for the task sets the
  * word and signals that thread, whose call then returns -EINTR, and the
- * task waits for that result. */
-long evs_offload_intr(long (*fn)(void *), void *arg);
+ * task waits for that result. wait_flags: the park's (task.h
+ * EVS_WAIT_NOCANCEL: a cancellation does not end it); *ended (may be
+ * NULL) tells whether the task asked the call to end (its result is then
+ * -EINTR, or what the call gave if it was done first). */
+long evs_offload_intr(long (*fn)(void *), void *arg, unsigned wait_flags, bool *ended);
 const unsigned *evs_offload_intr_word(void);
-/* This thread is a pool thread running such a call (its signal handler
- * may end it). */
+/* This thread is a pool thread running such a call that its task asked
+ * to end (its signal handler ends it). */
 bool evs_offload_intr_running(void);
 void evs_offload_atfork_child(void);
 #endif

@@ -1,6 +1,7 @@
 /* Signals per task: the protocol is in signal.h. */
 #include "../evs.h"
 #include "signal.h"
+#include "../arch/cpu.h"
 #include "../arch/window.h"
 #include "sigint.h"
 #include "sched.h"
@@ -17,6 +18,8 @@
 #include "../obs/log.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1064,19 +1067,52 @@ void evs_sig_on_ipi(struct evs_worker *w, ucontext_t *uc)
 			retry_arm();  /* not here: again soon, with no monitor */
 		return;
 	}
-	if (!evs_sig_inbox_empty(&w->sigin) || evs_sig_deliverable(&t->sig)) {
-		int saved = errno;
-		evs_sig_worker_poll(w);  /* safe: this thread holds no runtime lock */
-		/* The first handler gets the context the kernel gave this
-		 * signal, which is where the task was interrupted in its own
-		 * code: what the program's signal would have carried had it
-		 * come itself. What that handler changes there (SBCL's
-		 * interrupt-thread sets the pc) is where sigreturn resumes. */
-		if (evs_sig_deliverable(&t->sig))
-			evs_sig_run_pending(t, EVS_SIG_UC_FIRST, uc);
-		k_sigset(&uc->uc_sigmask);
-		errno = saved;
+	if (!evs_sig_inbox_empty(&w->sigin) || evs_sig_deliverable(&t->sig))
+		evs_sig_run_at(w, t, uc);
+}
+
+/* Calls the kernel makes again after any handler (ERESTARTNOINTR): a
+ * fork, a PI futex lock. */
+static bool always_restarted(const long call[7])
+{
+	switch (call[0]) {
+	case SYS_clone: case SYS_fork: case SYS_vfork: case SYS_clone3:
+		return true;
+	case SYS_futex:
+		switch ((int)call[2] & FUTEX_CMD_MASK) {
+		case FUTEX_LOCK_PI: case FUTEX_LOCK_PI2: case FUTEX_WAIT_REQUEUE_PI:
+			return true;
+		}
+		return false;
+	default:
+		return false;
 	}
+}
+
+int evs_sig_run_at(struct evs_worker *w, struct evs_task *t, ucontext_t *uc)
+{
+	int saved = errno, ran = 0;
+	evs_sig_worker_poll(w);  /* safe: this thread holds no runtime lock */
+	/* The first handler gets the context the kernel gave this signal,
+	 * which is where the task was interrupted in its own code: what the
+	 * program's signal would have carried had it come itself. What that
+	 * handler changes there (SBCL's interrupt-thread sets the pc) is
+	 * where sigreturn resumes. */
+	greg_t pc = uc->uc_mcontext.gregs[REG_RIP];
+	if (evs_sig_deliverable(&t->sig))
+		ran = evs_sig_run_pending(t, EVS_SIG_UC_FIRST, uc);
+	/* A call the runtime's signal ended was set up by the kernel to be
+	 * made again (that signal asks for restarts); the program's own
+	 * handler, had its signal come itself, would have had it fail with
+	 * EINTR when it asked for none (rawsig_intr: a raw read went on
+	 * after such a handler). */
+	long call[7];
+	if ((ran & EVS_SIG_NORESTART) && uc->uc_mcontext.gregs[REG_RIP] == pc &&
+	    evs_uc_restart_syscall(uc, call) && evs_uc_call_began(uc) && !always_restarted(call))
+		evs_uc_finish_syscall(uc, -EINTR);
+	k_sigset(&uc->uc_sigmask);
+	errno = saved;
+	return ran;
 }
 
 bool evs_sig_owed(struct evs_worker *w)

@@ -118,6 +118,12 @@ int evs_sig_run(void);
  * signal), so a call of the runtime's own it waits in may end (its
  * cancellation, rt/task.c). */
 void evs_sig_kick_running(struct evs_task *t);
+/* Run t's deliverable signals now, t interrupted at uc in its own code
+ * on worker w (the runtime's signal handler): the first handler gets uc,
+ * and a system call uc was set up to make again ends with -EINTR when a
+ * handler that asked for no restarts ran, as the kernel would have done.
+ * Returns what evs_sig_run does. */
+int evs_sig_run_at(struct evs_worker *w, struct evs_task *t, ucontext_t *uc);
 /* The verdict for a restartable call interrupted by a signal: run the
  * handlers, then true when the call must fail with EINTR. */
 bool evs_sig_interrupts(void);

@@ -35,6 +35,7 @@
 #include "sitetrap.h"
 #include "handoff.h"
 #include "safepoint.h"
+#include "../arch/cpu.h"
 #include "sched.h"
 #include "task.h"
 #include "../libc/real.h"
@@ -164,18 +165,24 @@ static void pass_on(int sig, siginfo_t *si, void *ucv)
 
 /* A call at a trapping site, as the monitor would make it: a futex wait
  * whose word has moved answers as the kernel does, a wake is made here,
- * anything else goes to the pool while the task parks. */
-static long site_call(long call[7])
+ * anything else goes to the pool while the task parks (a signal for it
+ * ends such a wait as natively, rt/handoff.c). uc is set to resume after
+ * the instruction. */
+static void site_call(ucontext_t *uc, long call[7])
 {
 	evs_stat_add(EVS_ST_site_calls, 1);
-	if (call[0] != SYS_futex)
-		return evs_handoff_run(call);
-	int cmd = (int)(call[2] & FUTEX_CMD_MASK);
-	if (cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET)
-		return evs_handoff_raw(call);
-	if (__atomic_load_n((uint32_t *)call[1], __ATOMIC_ACQUIRE) != (uint32_t)call[3])
-		return -EAGAIN;
-	return evs_handoff_run(call);
+	if (call[0] == SYS_futex) {
+		int cmd = (int)(call[2] & FUTEX_CMD_MASK);
+		if (cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET) {
+			evs_uc_finish_syscall(uc, evs_handoff_raw(call));
+			return;
+		}
+		if (__atomic_load_n((uint32_t *)call[1], __ATOMIC_ACQUIRE) != (uint32_t)call[3]) {
+			evs_uc_finish_syscall(uc, -EAGAIN);
+			return;
+		}
+	}
+	evs_handoff_run(uc, call);
 }
 
 static void on_sigill(int sig, siginfo_t *si, void *ucv)
@@ -199,7 +206,9 @@ static void on_sigill(int sig, siginfo_t *si, void *ucv)
 	if (!evs_current() || evs_vfork_child) {
 		r = evs_handoff_raw(call);
 	} else if (s->state == SITE_TRAPS && evs_handoff_call_ok(call)) {
-		r = site_call(call);
+		site_call(uc, call);
+		errno = saved;
+		return;
 	} else {
 		/* not a call to hand off: the instruction back, made there */
 		if (__atomic_exchange_n(&s->state, SITE_LEFT, __ATOMIC_ACQ_REL) == SITE_TRAPS)

@@ -73,6 +73,15 @@ static inline bool evs_uc_restart_syscall(const ucontext_t *uc, long call[7])
 	return true;
 }
 
+/* That context is on a `syscall` instruction the thread had made (the
+ * instruction sets rcx to the address after it, and the kernel leaves it
+ * so when it sets the call up again), not one it had yet to reach. */
+static inline bool evs_uc_call_began(const ucontext_t *uc)
+{
+	const greg_t *g = uc->uc_mcontext.gregs;
+	return g[REG_RCX] == g[REG_RIP] + 2;
+}
+
 /* A signal's saved context just after a `syscall` instruction that the
  * signal ended with -EINTR (a call the kernel does not restart): the
  * call's six arguments (the kernel keeps rdi, rsi, rdx, r10, r8, r9
@@ -93,6 +102,12 @@ static inline bool evs_uc_intr_syscall(const ucontext_t *uc, long call[7], uintp
 	*pc = (uintptr_t)g[REG_RIP];
 	*sp = (uintptr_t)g[REG_RSP];
 	return true;
+}
+
+/* Where that context resumes. */
+static inline uintptr_t evs_uc_pc(const ucontext_t *uc)
+{
+	return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 }
 
 /* The same context set to make system call nr again, as the kernel sets
