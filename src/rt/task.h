@@ -150,8 +150,10 @@ struct evs_task {
 				      * when preempted (sched.c) */
 	int given;                   /* handed to an idle worker once (sched.c) */
 	int glibc_locks;             /* mutexes left to glibc it holds (robust,
-				      * PI...; sync/mutex.c): glibc's owner is
-				      * the kernel thread, so not moved (sched.c) */
+				      * PI...; sync/mutex.c) and process-shared
+				      * rwlocks it write-holds (sync/rwlock.c):
+				      * glibc's owner is the kernel thread, so
+				      * not moved (sched.c) */
 	uint32_t *clear_tid;         /* set_tid_address's word: cleared and woken
 				      * when the task has ended (task.c) */
 	int pipe_offer;              /* parked in a pipe read a writer of this

@@ -61,10 +61,22 @@ int evs_rwlock_init(pthread_rwlock_t *l, const pthread_rwlockattr_t *a);
 int evs_rwlock_rdlock(pthread_rwlock_t *l, int64_t deadline, int try_only);
 int evs_rwlock_wrlock(pthread_rwlock_t *l, int64_t deadline, int try_only);
 int evs_rwlock_unlock(pthread_rwlock_t *l);
+/* glibc's lock of one left to it (process-shared): `write`, and `how` 0
+ * rdlock/wrlock, 1 timed (CLOCK_REALTIME), 2 clock (clk, ts as given),
+ * 3 the trylock. A
+ * task among others makes glibc's wait on a pool thread while it parks;
+ * the answer is glibc's (a positive error number or 0), and so is the
+ * unlock's. */
+int evs_rwlock_glibc_lock(pthread_rwlock_t *l, int write, int how, clockid_t clk,
+			  const struct timespec *ts);
+int evs_rwlock_glibc_unlock(pthread_rwlock_t *l);
 
 /* barrier.c, once.c */
 int evs_barrier_is_ours(const pthread_barrier_t *b);
 int evs_barrier_init(pthread_barrier_t *b, unsigned count);
 int evs_barrier_wait(pthread_barrier_t *b);
+/* glibc's wait on one left to it (process-shared), made by a task among
+ * others on a pool thread while it parks; glibc's answer. */
+int evs_barrier_glibc_wait(pthread_barrier_t *b);
 int evs_once(pthread_once_t *o, void (*fn)(void));
 #endif
