@@ -196,7 +196,7 @@ void evs_handoff_run(ucontext_t *uc, long call[7])
 		evs_uc_finish_syscall(uc, r);
 		if (r != -EINTR || !ended)
 			return;
-		evs_stat_add(EVS_ST_handoffs_signalled, 1);
+		evs_stat_add(EVS_ST_handoffs_intr, 1);
 		uintptr_t pc = evs_uc_pc(uc);
 		int ran = evs_sig_run_at(evs_self, t, uc);
 		if (evs_uc_pc(uc) != pc)
