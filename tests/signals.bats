@@ -465,9 +465,9 @@ make_case() {
 # worker), the signal waited for the call's end; on its worker, the
 # runtime's signal (which asks for restarts) carried the program's, and a
 # handler without SA_RESTART left the call going on (2 workers).
-@test "a signal for a thread blocked in its own raw syscall (read, recv, futex, wait4; SO_RCVTIMEO, timed futex, siglongjmp out): the handler runs at once and the call goes on or fails with EINTR as natively (1 and 2 workers)" {
+@test "a signal for a thread blocked in its own raw syscall (read, recv, futex, wait4; SO_RCVTIMEO, timed futex, siglongjmp out): the handler runs at once, sees the call as the kernel framed it, and the call goes on or fails with EINTR as natively (1 and 2 workers)" {
 	on_workers 1 2 -- same_output "$PROGS/rawsig_intr"
-	[[ "$native" == *"read              no restart handler before the call ended: yes; before the end: -EINTR"* ]]
-	[[ "$native" == *"wait4             SA_RESTART handler before the call ended: yes; before the end: none              ; result: the child"* ]]
-	[[ "$native" == *"timed futex       SA_RESTART handler before the call ended: yes; before the end: -EINTR"*"exit=0" ]]
+	[[ "$native" == *"read              no restart handler before the call ended: yes (it saw -EINTR); before the end: -EINTR"* ]]
+	[[ "$native" == *"wait4             SA_RESTART handler before the call ended: yes (it saw the call); before the end: none              ; result: the child"* ]]
+	[[ "$native" == *"timed futex       SA_RESTART handler before the call ended: yes (it saw -EINTR); before the end: -EINTR"*"exit=0" ]]
 }

@@ -185,25 +185,34 @@ void evs_handoff_run(ucontext_t *uc, long call[7])
 		return;
 	}
 	/* A signal for the task ends the call on the pool thread (its
-	 * window, offable_raw); the handlers then run here, with this
-	 * context, and the call is made again when the kernel would have
-	 * made it again: no handler ran (the signal was ignored meanwhile),
-	 * or all asked for restarts and the call is restarted after one.
+	 * window, offable_raw); the handlers then run here with this context
+	 * as the kernel would have framed it (the call set up to be made
+	 * again where a handler with SA_RESTART lets it be, else ended with
+	 * -EINTR: the first handler, if it asked for none, ends it there,
+	 * rt/signal.c), and the call is made again when the kernel would
+	 * have: no handler ran (the signal was ignored meanwhile), or the
+	 * first asked for restarts and the call is restarted after one.
 	 * Not a cancellation: a raw call is no cancellation point. */
 	for (;;) {
 		bool ended;
 		long r = evs_offload_intr(offable_raw, call, EVS_WAIT_NOCANCEL, &ended);
-		evs_uc_finish_syscall(uc, r);
-		if (r != -EINTR || !ended)
+		if (r != -EINTR || !ended) {
+			evs_uc_finish_syscall(uc, r);
 			return;
+		}
 		evs_stat_add(EVS_ST_handoffs_intr, 1);
+		bool again = restarts(call);
+		if (!again)
+			evs_uc_finish_syscall(uc, -EINTR);
 		uintptr_t pc = evs_uc_pc(uc);
 		int ran = evs_sig_run_at(evs_self, t, uc);
 		if (evs_uc_pc(uc) != pc)
-			return;  /* a handler sent the task elsewhere */
-		if ((ran & EVS_SIG_RAN) && ((ran & EVS_SIG_NORESTART) || !restarts(call)))
-			return;
-		evs_uc_redo_syscall(uc, call[0]);
+			return;  /* a handler sent the task elsewhere, or ended the call */
+		if (!again) {
+			if (ran & EVS_SIG_RAN)
+				return;
+			evs_uc_redo_syscall(uc, call[0]);
+		}
 	}
 }
 

@@ -633,6 +633,41 @@ static void mask_after_handler(struct evs_task *t, evs_sigbits old, int cls, con
 	evs_sig_set_mask(t, want);
 }
 
+/* Calls the kernel makes again after any handler (ERESTARTNOINTR): a
+ * fork, a PI futex lock. */
+static bool always_restarted(const long call[7])
+{
+	switch (call[0]) {
+	case SYS_clone: case SYS_fork: case SYS_vfork: case SYS_clone3:
+		return true;
+	case SYS_futex:
+		switch ((int)call[2] & FUTEX_CMD_MASK) {
+		case FUTEX_LOCK_PI: case FUTEX_LOCK_PI2: case FUTEX_WAIT_REQUEUE_PI:
+			return true;
+		}
+		return false;
+	default:
+		return false;
+	}
+}
+
+/* uc is on a system call the kernel set up to be made again (the
+ * runtime's own signal asks for restarts; a learned site's trap stands
+ * for a call the same way): the program's handler about to run there
+ * asked for no restarts, so the call ends with -EINTR instead, as the
+ * kernel decides when it frames the first handler (rawsig_intr: a raw
+ * read went on after such a handler). */
+static void end_restart(ucontext_t *uc)
+{
+	long call[7];
+	if (!evs_uc_call_pending(uc))
+		return;
+	call[0] = uc->uc_mcontext.gregs[REG_RAX];
+	evs_uc_syscall_args(uc->uc_mcontext.gregs, call);
+	if (!always_restarted(call))
+		evs_uc_finish_syscall(uc, -EINTR);
+}
+
 static int deliver(struct evs_task *t, struct sigrec *r, ucontext_t *uc)
 {
 	siginfo_t info = r->info;
@@ -670,6 +705,8 @@ static int deliver(struct evs_task *t, struct sigrec *r, ucontext_t *uc)
 		 * handler makes to it is not acted on (differences.md). */
 		getcontext(&made);
 		uc = &made;
+	} else if (!(d.flags & SA_RESTART)) {
+		end_restart(uc);
 	}
 	evs_bits_sigset(old, &uc->uc_sigmask);  /* what the handler sees as "before" */
 	struct handler_call c = { &d, sig, &info, uc };
@@ -1071,24 +1108,6 @@ void evs_sig_on_ipi(struct evs_worker *w, ucontext_t *uc)
 		evs_sig_run_at(w, t, uc);
 }
 
-/* Calls the kernel makes again after any handler (ERESTARTNOINTR): a
- * fork, a PI futex lock. */
-static bool always_restarted(const long call[7])
-{
-	switch (call[0]) {
-	case SYS_clone: case SYS_fork: case SYS_vfork: case SYS_clone3:
-		return true;
-	case SYS_futex:
-		switch ((int)call[2] & FUTEX_CMD_MASK) {
-		case FUTEX_LOCK_PI: case FUTEX_LOCK_PI2: case FUTEX_WAIT_REQUEUE_PI:
-			return true;
-		}
-		return false;
-	default:
-		return false;
-	}
-}
-
 int evs_sig_run_at(struct evs_worker *w, struct evs_task *t, ucontext_t *uc)
 {
 	int saved = errno, ran = 0;
@@ -1098,18 +1117,8 @@ int evs_sig_run_at(struct evs_worker *w, struct evs_task *t, ucontext_t *uc)
 	 * program's signal would have carried had it come itself. What that
 	 * handler changes there (SBCL's interrupt-thread sets the pc) is
 	 * where sigreturn resumes. */
-	greg_t pc = uc->uc_mcontext.gregs[REG_RIP];
 	if (evs_sig_deliverable(&t->sig))
 		ran = evs_sig_run_pending(t, EVS_SIG_UC_FIRST, uc);
-	/* A call the runtime's signal ended was set up by the kernel to be
-	 * made again (that signal asks for restarts); the program's own
-	 * handler, had its signal come itself, would have had it fail with
-	 * EINTR when it asked for none (rawsig_intr: a raw read went on
-	 * after such a handler). */
-	long call[7];
-	if ((ran & EVS_SIG_NORESTART) && uc->uc_mcontext.gregs[REG_RIP] == pc &&
-	    evs_uc_restart_syscall(uc, call) && evs_uc_call_began(uc) && !always_restarted(call))
-		evs_uc_finish_syscall(uc, -EINTR);
 	k_sigset(&uc->uc_sigmask);
 	errno = saved;
 	return ran;
