@@ -75,6 +75,12 @@ long evs_fsync(int fd, int data_only);
  * ahead through the backend) or to a regular file (on the pool). */
 long evs_sendfile(int out, int in, off_t *offp, size_t count);
 
+/* copy_file_range and sync_file_range: on the pool (their waits are the
+ * disk's, and a copy is as long as the program asks); EVS_USE_REAL for
+ * an offset in swapped TLS (rt/sendfile.c). */
+long evs_copy_range(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, unsigned flags);
+long evs_sync_range(int fd, off_t off, off_t n, unsigned flags);
+
 /* splice and tee between pipes and sockets (rt/splice.c): the task parks
  * on the side in the way. EVS_USE_REAL for other kinds of fds. */
 long evs_splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, unsigned flags,
