@@ -62,23 +62,18 @@ struct gai {
 	bool has_hints;
 };
 
-static long do_getaddrinfo(void *arg)
-{
-	struct gai *g = arg;
-	return job(&g->l);
-}
-
 static long gai_call(void *arg)
 {
 	struct gai *g = arg;
 	return REAL(getaddrinfo)(g->node, g->service, g->has_hints ? &g->hints : NULL, &g->res);
 }
 
-/* The lookup through a block of its own (b, whose first member is its
- * struct lookup); errno and h_errno carried back. */
-static long handled_lookup(long (*fn)(void *), struct lookup *b)
+/* The lookup through a block of its own, b (its struct lookup the
+ * block's first member: the block is freed by the caller after); errno
+ * and h_errno carried back. */
+static long handled_lookup(struct lookup *b)
 {
-	long r = evs_offload_handled(fn, b);
+	long r = evs_offload_handled(job, b);
 	errno = b->err;
 	h_errno = b->herr;
 	return r;
@@ -103,7 +98,7 @@ EVS_HOOK int getaddrinfo(const char *node, const char *service,
 		g->node = memcpy(copies, node, ln);
 	if (service)
 		g->service = memcpy(copies + ln, service, ls);
-	int r = (int)handled_lookup(do_getaddrinfo, &g->l);
+	int r = (int)handled_lookup(&g->l);
 	if (r == 0)
 		*res = g->res;
 	free(g);
@@ -120,12 +115,6 @@ struct gni {
 	socklen_t servlen;
 	int flags;
 };
-
-static long do_getnameinfo(void *arg)
-{
-	struct gni *g = arg;
-	return job(&g->l);
-}
 
 static long gni_call(void *arg)
 {
@@ -161,7 +150,7 @@ EVS_HOOK int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
 	memcpy(&g->sa, sa, salen);
 	g->host = host ? memcpy(bufs, host, lh) : NULL;
 	g->serv = serv ? memcpy(bufs + lh, serv, lv) : NULL;
-	int r = (int)handled_lookup(do_getnameinfo, &g->l);
+	int r = (int)handled_lookup(&g->l);
 	/* what glibc wrote: the buffers whole (the copies started as the
 	 * program's, so what glibc left alone is as it was) */
 	if (host)
@@ -232,31 +221,51 @@ static long hostent(long (*call)(void *), struct ghb *g)
 	return lookup(call, g, p, 5);
 }
 
+/* The non-reentrant forms answer in glibc's static storage, which the
+ * pool thread writes as any thread would: only the key is copied, and the
+ * task's handlers run meanwhile (as for getaddrinfo). */
+struct ghs {
+	struct lookup l;
+	struct ghb g;
+};
+
+static struct hostent *static_hostent(long (*call)(void *), const void *key, size_t keylen,
+				      socklen_t len, int af)
+{
+	struct ghs *b = malloc(sizeof(*b) + keylen);
+	if (!b) {
+		EVS_FALLBACK();
+		struct ghb g = { .key = key, .len = len, .af = af };
+		call(&g);
+		return g.hp;
+	}
+	*b = (struct ghs){ .g = { .key = memcpy(b + 1, key, keylen), .len = len, .af = af } };
+	b->l = (struct lookup){ call, &b->g, 0, 0 };
+	handled_lookup(&b->l);
+	struct hostent *hp = b->g.hp;
+	free(b);
+	return hp;
+}
+
 EVS_HOOK struct hostent *gethostbyname(const char *name)
 {
-	if (!evs_current())
+	if (!evs_current() || !name)
 		return REAL(gethostbyname)(name);
-	struct ghb g = { .key = name };
-	hostent(do_gethostbyname, &g);
-	return g.hp;
+	return static_hostent(do_gethostbyname, name, strlen(name) + 1, 0, 0);
 }
 
 EVS_HOOK struct hostent *gethostbyname2(const char *name, int af)
 {
-	if (!evs_current())
+	if (!evs_current() || !name)
 		return REAL(gethostbyname2)(name, af);
-	struct ghb g = { .key = name, .af = af };
-	hostent(do_gethostbyname2, &g);
-	return g.hp;
+	return static_hostent(do_gethostbyname2, name, strlen(name) + 1, 0, af);
 }
 
 EVS_HOOK struct hostent *gethostbyaddr(const void *addr, socklen_t len, int af)
 {
-	if (!evs_current())
+	if (!evs_current() || !addr)
 		return REAL(gethostbyaddr)(addr, len, af);
-	struct ghb g = { .key = addr, .len = len, .af = af };
-	hostent(do_gethostbyaddr, &g);
-	return g.hp;
+	return static_hostent(do_gethostbyaddr, addr, len, len, af);
 }
 
 EVS_HOOK int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,

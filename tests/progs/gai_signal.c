@@ -7,8 +7,9 @@
  * it with its signals held: the handler ran only after the lookup, and
  * the siglongjmp out came too late to cut it short.
  *
- * Then getnameinfo of 127.0.0.1 into a buffer that fits and one that
- * does not (EAI_OVERFLOW, the buffer as glibc leaves it), and lookups
+ * The same for gethostbyname (no siglongjmp: natively it would leave
+ * glibc's lock of its static result held). Then getnameinfo of 127.0.0.1
+ * into a buffer that fits and one that does not (EAI_OVERFLOW, the buffer as glibc leaves it), and lookups
  * after the abandoned one. */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -75,6 +76,15 @@ static void *looker(void *arg)
 	return NULL;
 }
 
+static void *by_name(void *arg)
+{
+	(void)arg;
+	struct hostent *h = gethostbyname("slow.test");
+	in_lookup = 0;
+	printf("gethostbyname slow.test: %s\n", h ? h->h_name : "none");
+	return NULL;
+}
+
 static void one(int jumping)
 {
 	handled = during = 0;
@@ -102,6 +112,17 @@ int main(void)
 	ms(1600);  /* the lookup left behind ends meanwhile */
 	char buf[128];
 	printf("again slow.test: %s\n", lookup("slow.test", buf, sizeof(buf)));
+
+	/* the same for gethostbyname (glibc's static result) */
+	handled = during = 0;
+	in_lookup = 1;
+	pthread_t t;
+	pthread_create(&t, NULL, by_name, NULL);
+	ms(100);
+	pthread_kill(t, SIGUSR1);
+	pthread_join(t, NULL);
+	printf("gethostbyname: handler ran %d time(s), during the lookup: %s\n", handled,
+	       during ? "yes" : "no");
 
 	struct sockaddr_in a;
 	memset(&a, 0, sizeof(a));
