@@ -176,12 +176,24 @@ static bool restarts(const long call[7])
 	return !tv.tv_sec && !tv.tv_usec;
 }
 
+/* The call returned r: the task resumes after it, and a signal that came
+ * for it meanwhile (held while the call could not be ended) has its
+ * handler run now, with that context, as the kernel runs it on the
+ * call's way back to the program (nothing else would before the task's
+ * next hooked call or preemption). */
+static void finish(ucontext_t *uc, struct evs_task *t, long r)
+{
+	evs_uc_finish_syscall(uc, r);
+	if (t && evs_sig_deliverable(&t->sig))
+		evs_sig_run_at(evs_self, t, uc);
+}
+
 void evs_handoff_run(ucontext_t *uc, long call[7])
 {
 	evs_stat_add(EVS_ST_handoffs, 1);
 	struct evs_task *t = evs_current();
 	if (!evs_window_usable || !t || !interruptible(call)) {
-		evs_uc_finish_syscall(uc, evs_offload_call(evs_handoff_raw, call, true));
+		finish(uc, t, evs_offload_call(evs_handoff_raw, call, true));
 		return;
 	}
 	/* A signal for the task ends the call on the pool thread (its
@@ -197,7 +209,7 @@ void evs_handoff_run(ucontext_t *uc, long call[7])
 		bool ended;
 		long r = evs_offload_intr(offable_raw, call, EVS_WAIT_NOCANCEL, &ended);
 		if (r != -EINTR || !ended) {
-			evs_uc_finish_syscall(uc, r);
+			finish(uc, t, r);
 			return;
 		}
 		evs_stat_add(EVS_ST_handoffs_intr, 1);
