@@ -243,28 +243,35 @@ long evs_offload_handled(long (*fn)(void *), void *arg)
 	if (!j)
 		return evs_offload(fn, arg);
 	*j = (struct job){ .fn = fn, .arg = arg, .t = evs_current(), .guarded = true };
-	j->token = evs_wait_open(EVS_WAIT_NOCANCEL);
+	j->token = evs_wait_open(0);
 	if (!submit(j, false)) {
 		free(j);
 		return fn(arg);
 	}
 	uint64_t tok = j->token;
-	while (evs_park(tok, INT64_MAX, EVS_WAIT_pool, (intptr_t)fn) == EVS_WAKE_SIGNAL) {
+	int why;
+	while ((why = evs_park(tok, INT64_MAX, EVS_WAIT_pool, (intptr_t)fn)) == EVS_WAKE_SIGNAL ||
+	       why == EVS_WAKE_CANCEL) {
 		/* A signal for the task: its handlers run now, as natively
-		 * during the call, while the call goes on. No wake while they
-		 * run (token 0): a handler that leaves by longjmp leaves j,
-		 * and what fn works on, to the pool thread, never the task. */
+		 * during the call, while the call goes on; a cancellation acts
+		 * now, as at the call's own cancellation points. No wake while
+		 * they run (token 0): a handler that leaves by longjmp, or the
+		 * unwinding, leaves j and what fn works on to the pool thread,
+		 * never the task. */
 		evs_spin_lock(&j->guard);
 		bool done = j->done;
 		j->token = 0;
 		evs_spin_unlock(&j->guard);
 		if (done)
 			break;
-		evs_sig_run();
+		if (why == EVS_WAKE_SIGNAL)
+			evs_sig_run();
+		else
+			evs_task_testcancel();
 		evs_spin_lock(&j->guard);
 		done = j->done;
 		if (!done)
-			tok = j->token = evs_wait_open(EVS_WAIT_NOCANCEL);
+			tok = j->token = evs_wait_open(0);
 		evs_spin_unlock(&j->guard);
 		if (done)
 			break;

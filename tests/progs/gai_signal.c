@@ -7,7 +7,8 @@
  * it with its signals held: the handler ran only after the lookup, and
  * the siglongjmp out came too late to cut it short.
  *
- * The same for gethostbyname (no siglongjmp: natively it would leave
+ * A pthread_cancel during the lookup cancels the thread there. The same
+ * for gethostbyname (no siglongjmp: natively it would leave
  * glibc's lock of its static result held). Then getnameinfo of 127.0.0.1
  * into a buffer that fits and one that does not (EAI_OVERFLOW, the buffer as glibc leaves it), and lookups
  * after the abandoned one. */
@@ -76,6 +77,26 @@ static void *looker(void *arg)
 	return NULL;
 }
 
+static volatile int cancelled_during;
+
+static void at_cancel(void *arg)
+{
+	(void)arg;
+	cancelled_during = in_lookup;
+}
+
+static void *cancellee(void *arg)
+{
+	char buf[128];
+	(void)arg;
+	pthread_cleanup_push(at_cancel, NULL);
+	lookup("slow.test", buf, sizeof(buf));
+	/* not cancelled during it: the next cancellation point does */
+	ms(2000);
+	pthread_cleanup_pop(0);
+	return NULL;
+}
+
 static void *by_name(void *arg)
 {
 	(void)arg;
@@ -112,6 +133,21 @@ int main(void)
 	ms(1600);  /* the lookup left behind ends meanwhile */
 	char buf[128];
 	printf("again slow.test: %s\n", lookup("slow.test", buf, sizeof(buf)));
+
+	/* a cancellation during the lookup (a cancellation point natively:
+	 * the name service's sleep) */
+	cancelled_during = -1;
+	in_lookup = 0;
+	pthread_t c;
+	void *ret;
+	pthread_create(&c, NULL, cancellee, NULL);
+	while (!in_lookup)
+		ms(1);
+	ms(100);
+	pthread_cancel(c);
+	pthread_join(c, &ret);
+	printf("cancelled: %s, during the lookup: %s\n", ret == PTHREAD_CANCELED ? "yes" : "no",
+	       cancelled_during == 1 ? "yes" : cancelled_during == 0 ? "no" : "not at all");
 
 	/* the same for gethostbyname (glibc's static result) */
 	handled = during = 0;
