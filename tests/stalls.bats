@@ -229,6 +229,15 @@ monitor_acted() {
 	[[ "$native" == *"a leaf loop in generated code: stopped by main's flag"*"a framed loop in generated code: stopped by main's flag"* ]]
 }
 
+# Chez Scheme's generated code (Racket CS) uses rbp as a plain register:
+# crossing such a frame, the walk took -8 for a frame pointer, its bounds
+# check (bp + 16 > hi) wrapped and it read address 0, SIGSEGV in the
+# monitor's signal handler (racket with places, 1 run in 6 on one worker).
+@test "a thread computing in generated code that keeps -8 or -16 in rbp: the stack walk does not fault (Racket CS) (1 and 2 workers)" {
+	on_workers 1 2 -- same_output "$PROGS/jit_badfp"
+	[[ "$native" == *"rbp = -8 in generated code: returned"*"rbp = -16 in generated code: returned"*"rbp = 8 in generated code: returned"* ]]
+}
+
 # The module map the monitor's stack walk goes by was made at start-up: a
 # library loaded later with dlopen was unknown code, crossed only by
 # frame pointers, which Debian's libraries do not keep, so every
