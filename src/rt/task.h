@@ -152,6 +152,10 @@ struct evs_task {
 	int glibc_locks;             /* mutexes left to glibc it holds (robust,
 				      * PI...; sync/mutex.c): glibc's owner is
 				      * the kernel thread, so not moved (sched.c) */
+	bool glibc_inexact;          /* more held than glibc_held records, since
+				      * glibc_locks was last 0 */
+	void *glibc_held[8];         /* which (sync/mutex.c): glibc's owner, the
+				      * worker's id, cannot tell its tasks apart */
 	uint32_t *clear_tid;         /* set_tid_address's word: cleared and woken
 				      * when the task has ended (task.c) */
 	int pipe_offer;              /* parked in a pipe read a writer of this
