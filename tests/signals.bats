@@ -460,3 +460,16 @@ make_case() {
 	T=30 on_workers 1 2 -- same_output "$PROGS/sigwait_dfl_open"
 	[[ "$native" == *"round 0: took Terminated"*"round 1: took Hangup"*"round 2: took Terminated"*"done"* ]]
 }
+
+# sigsuspend with signals already pending: the kernel's frame blocks the
+# handler's signal, and its sigreturn puts back the mask sigsuspend
+# replaced, so a real-time signal queued three times runs its handler
+# once there. Before, under the shim, the mask went back to sigsuspend's
+# between handlers and all three ran there (rt/signal.c,
+# evs_sig_run_through).
+@test "sigsuspend with a real-time signal queued 3 times runs its handler once, the rest at the unblock; two different pending signals both run; SA_NODEFER all three (alone, 2 threads; 1 and 2 workers, uring)" {
+	T=20 on_workers 1 2 -- same_output "$PROGS/sigsuspend_queued"
+	[[ "$native" == *"alone: 3 queued, sigsuspend -1 EINTR, handlers 1"* ]]
+	[[ "$native" == *"2 threads: SIGUSR1 and SIGUSR2 pending, sigsuspend -1, handlers 1 1"* ]]
+	EVSHIM_NET=uring T=20 same_output "$PROGS/sigsuspend_queued"
+}

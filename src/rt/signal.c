@@ -694,6 +694,42 @@ int evs_sig_run_pending(struct evs_task *t, int sig_uc, ucontext_t *uc)
 	}
 }
 
+/* The way out of sigsuspend (and pause): the kernel sets up a frame for
+ * each signal the call's mask lets through, the mask growing with each
+ * one's sa_mask and, unless SA_NODEFER, the signal itself, and the first
+ * frame's sigreturn puts back the mask the call replaced (restore). So a
+ * signal queued several times runs its handler once there, and the
+ * others wait for the mask to let them through (before, the mask went
+ * back to the call's between handlers: each queued one ran). Handlers
+ * run one after another here, not nested (natively the last frame's
+ * runs first). Returns what evs_sig_run would. */
+int evs_sig_run_through(evs_sigbits restore)
+{
+	struct evs_task *t = evs_current();
+	struct evs_tasksig *s = sig_of(t);
+	evs_sigbits acc = s->mask;
+	int ran = 0;
+	for (;;) {
+		evs_spin_lock(&lock);
+		struct sigrec *r = evs_sig_dequeue(&s->q, ~acc);
+		__atomic_store_n(&s->pend, evs_sig_bits_of(&s->q), __ATOMIC_SEQ_CST);
+		struct disp d = r ? disp[r->info.si_signo] : (struct disp){ 0 };
+		evs_spin_unlock(&lock);
+		if (!r)
+			break;
+		int sig = r->info.si_signo;
+		if (s->mask != acc)
+			evs_sig_set_mask(t, acc);
+		ran |= deliver(t, r, NULL);
+		if (d.handler != (void *)SIG_DFL && d.handler != (void *)SIG_IGN)
+			acc |= d.mask | ((d.flags & SA_NODEFER) ? 0 : evs_sigbit(sig));
+		acc &= ~never_blocked();
+	}
+	if (ran & EVS_SIG_RAN)
+		evs_sig_set_mask(t, restore);
+	return ran;
+}
+
 int evs_sig_run(void)
 {
 	struct evs_task *t = evs_current();

@@ -114,6 +114,10 @@ static inline bool evs_sig_deliverable(const struct evs_tasksig *s)
 #define EVS_SIG_RAN 1
 #define EVS_SIG_NORESTART 2
 int evs_sig_run(void);
+/* The same on the way out of sigsuspend, whose mask the current one is:
+ * the mask grows with each handler run, as the kernel's frames nest, and
+ * is restore once one ran. */
+int evs_sig_run_through(evs_sigbits restore);
 /* t is running on its worker: interrupt that worker (the runtime's
  * signal), so a call of the runtime's own it waits in may end (its
  * cancellation, rt/task.c). */
