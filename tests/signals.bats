@@ -473,3 +473,16 @@ make_case() {
 	[[ "$native" == *"2 threads: SIGUSR1 and SIGUSR2 pending, sigsuspend -1, handlers 1 1"* ]]
 	EVSHIM_NET=uring T=20 same_output "$PROGS/sigsuspend_queued"
 }
+
+# A signalfd reads the kernel's pending signals; a signal sent from inside
+# the process to a task that blocks it (pthread_kill, raise; kill or
+# sigqueue while a handler is installed) sat in a queue of the runtime's,
+# and each read (or poll) of the program's signalfd waited for ever. Now
+# such a signal, when every task blocks it and some signalfd reads it, is
+# held in the kernel (rt/signal.c, to_kernel).
+@test "signalfd read and polled while every thread blocks its signals, sent by pthread_kill, raise, kill and sigqueue of the process (handler installed): same signals as natively (1 and 2 workers, uring)" {
+	T=20 on_workers 1 2 -- same_output "$PROGS/signalfd_held"
+	[[ "$native" == *"pthread_kill to main from a thread           128: User defined signal 1"* ]]
+	[[ "$native" == *"a thread sigqueues the process (handler)     128: User defined signal 2, from this process 1, value 42"* ]]
+	EVSHIM_NET=uring T=20 same_output "$PROGS/signalfd_held"
+}

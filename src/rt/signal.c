@@ -44,6 +44,7 @@ static struct disp {
 #define EVS_SIG_CLASSES 64
 static struct { evs_sigbits mask; int refs; } cls[EVS_SIG_CLASSES];
 static evs_sigbits kmask;
+static evs_sigbits sfd_bits;  /* signals a signalfd reads (to_kernel below) */
 uint64_t evs_sig_kgen;
 
 /* Signals some task waits for in sigwait (or its timed forms) while their
@@ -145,6 +146,8 @@ static void class_unref(int i)
 	cls[i].refs--;
 }
 
+static void held_to_kernel(evs_sigbits bits);
+
 /* Under lock. Returns true when K changed. */
 static bool k_recompute(void)
 {
@@ -171,8 +174,10 @@ static bool k_recompute(void)
 		k &= ~evs_sigbit(SIGILL);  /* a rewritten site's trap (rt/sitetrap.c) */
 	if (k == kmask)
 		return false;
+	evs_sigbits grew = k & ~kmask;
 	__atomic_store_n(&kmask, k, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&evs_sig_kgen, 1, __ATOMIC_SEQ_CST);
+	held_to_kernel(grew & __atomic_load_n(&sfd_bits, __ATOMIC_RELAXED));
 	return true;
 }
 
@@ -328,6 +333,72 @@ static bool discarded(int sig)
 	return h == (void *)SIG_IGN || (h == (void *)SIG_DFL && default_ignores(sig));
 }
 
+/* --- signals a signalfd reads ----------------------------------------
+ * A signalfd reads what the kernel holds pending for the reading thread
+ * and the process. A signal the runtime keeps in a queue of its own (sent
+ * with pthread_kill or raise to a task that blocks it, or with kill or
+ * sigqueue while a handler is installed and every task blocks it) was
+ * never there: a read of the program's signalfd waited for ever, and
+ * poll or epoll never said it readable. So a signal some signalfd of the
+ * process reads (sfd_bits: the union of their masks) that every task
+ * blocks (K) goes to the kernel, queued to the process with its siginfo
+ * (rt_sigqueueinfo); every worker blocks it there, so it waits in the
+ * kernel's pending set, where the signalfd, sigwait and sigpending see
+ * it, until a task unblocks it and the runtime's handler routes it. The
+ * kernel lets a thread other than the main one queue only negative codes
+ * other than SI_TKILL: a kill of this process is made again as a kill,
+ * pthread_kill's signals (and another process's kill) queued from another
+ * worker thread arrive as SI_QUEUE (differences.md). */
+/* Under lock. */
+static bool to_kernel(const siginfo_t *info)
+{
+	evs_sigbits b = evs_sigbit(info->si_signo);
+	if (!(__atomic_load_n(&sfd_bits, __ATOMIC_RELAXED) & b) ||
+	    !(__atomic_load_n(&kmask, __ATOMIC_RELAXED) & b))
+		return false;
+	siginfo_t si = *info;
+	if (evs_sys3(SYS_rt_sigqueueinfo, evs_sig_pid, si.si_signo, (long)&si) == 0)
+		return true;
+	if (si.si_code == SI_USER && si.si_pid == evs_sig_pid && si.si_uid == getuid())
+		return evs_sys3(SYS_kill, evs_sig_pid, si.si_signo, 0) == 0;  /* the same siginfo */
+	si.si_code = SI_QUEUE;
+	return evs_sys3(SYS_rt_sigqueueinfo, evs_sig_pid, si.si_signo, (long)&si) == 0;
+}
+
+/* Under lock: what the runtime holds of bits (signalfd signals now in K)
+ * goes to the kernel. */
+static void held_to_kernel(evs_sigbits bits)
+{
+	if (!bits)
+		return;
+	struct sigrec *r;
+	while ((r = evs_sig_dequeue(&procq, bits))) {
+		procpend = evs_sig_bits_of(&procq);
+		to_kernel(&r->info);
+		evs_sig_rec_put(r);
+	}
+	for (struct evs_link *l = tasks.head; l; l = l->next) {
+		struct evs_tasksig *ts = &evs_container_of(l, struct evs_task, sig.all)->sig;
+		bool took = false;
+		while ((r = evs_sig_dequeue(&ts->q, bits))) {
+			to_kernel(&r->info);
+			evs_sig_rec_put(r);
+			took = true;
+		}
+		if (took)
+			__atomic_store_n(&ts->pend, evs_sig_bits_of(&ts->q), __ATOMIC_SEQ_CST);
+	}
+}
+
+void evs_sig_signalfd_made(const sigset_t *mask)
+{
+	evs_sigbits b = evs_sigset_bits(mask) & ~never_blocked();
+	evs_spin_lock(&lock);
+	__atomic_or_fetch(&sfd_bits, b, __ATOMIC_RELAXED);
+	held_to_kernel(b & kmask);
+	evs_spin_unlock(&lock);
+}
+
 void evs_sig_kick_running(struct evs_task *t)
 {
 	struct evs_worker *tw = t->w;
@@ -371,6 +442,8 @@ static void give(struct evs_task *t, const siginfo_t *info, bool to_process)
 			evs_task_wake(t, w, EVS_WAKE_EVENT);
 		return;
 	}
+	if (to_kernel(info))
+		return;  /* a signalfd's: held in the kernel (above) */
 	if (enqueue(&s->q, info, to_process))
 		__atomic_or_fetch(&s->pend, evs_sigbit(sig), __ATOMIC_SEQ_CST);
 	/* a lone sigwait's window looks at pend (set before the worker's
@@ -412,6 +485,8 @@ static void route_process(const siginfo_t *info, struct evs_task *prefer)
 	}
 	if (target) {
 		give(target, info, true);
+	} else if (to_kernel(info)) {
+		/* a signalfd's: held in the kernel (above) */
 	} else if (enqueue(&procq, info, true)) {
 		procpend |= evs_sigbit(sig);
 	}

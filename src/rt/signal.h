@@ -188,6 +188,9 @@ int evs_sig_procmask(int how, const sigset_t *set, sigset_t *old);
 /* The current task's mask swapped for `mask` (ppoll, pselect,
  * epoll_pwait, sigsuspend); returns the old one to put back. */
 evs_sigbits evs_sig_swap_mask(evs_sigbits mask);
+/* A signalfd for mask was made (hook/signal.c): the signals of mask that
+ * every task blocks are held in the kernel from now on, where it reads. */
+void evs_sig_signalfd_made(const sigset_t *mask);
 /* Pending for the current task: its own, the process's. */
 void evs_sig_pending(sigset_t *set);
 /* Send sig to task t (pthread_kill, pthread_sigqueue, tgkill, raise);
