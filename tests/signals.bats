@@ -484,3 +484,29 @@ make_case() {
 		diff <(echo "$native") <(echo "$shimmed")
 	done
 }
+
+# sigsuspend with signals already pending: the kernel's frame blocks the
+# handler's signal, and its sigreturn puts back the mask sigsuspend
+# replaced, so a real-time signal queued three times runs its handler
+# once there. Before, under the shim, the mask went back to sigsuspend's
+# between handlers and all three ran there (rt/signal.c,
+# evs_sig_run_through).
+@test "sigsuspend with a real-time signal queued 3 times runs its handler once, the rest at the unblock; two different pending signals both run; SA_NODEFER all three (alone, 2 threads; 1 and 2 workers, uring)" {
+	T=20 on_workers 1 2 -- same_output "$PROGS/sigsuspend_queued"
+	[[ "$native" == *"alone: 3 queued, sigsuspend -1 EINTR, handlers 1"* ]]
+	[[ "$native" == *"2 threads: SIGUSR1 and SIGUSR2 pending, sigsuspend -1, handlers 1 1"* ]]
+	EVSHIM_NET=uring T=20 same_output "$PROGS/sigsuspend_queued"
+}
+
+# A signalfd reads the kernel's pending signals; a signal sent from inside
+# the process to a task that blocks it (pthread_kill, raise; kill or
+# sigqueue while a handler is installed) sat in a queue of the runtime's,
+# and each read (or poll) of the program's signalfd waited for ever. Now
+# such a signal, when every task blocks it and some signalfd reads it, is
+# held in the kernel (rt/signal.c, to_kernel).
+@test "signalfd read and polled while every thread blocks its signals, sent by pthread_kill, raise, kill and sigqueue of the process (handler installed): same signals as natively (1 and 2 workers, uring)" {
+	T=20 on_workers 1 2 -- same_output "$PROGS/signalfd_held"
+	[[ "$native" == *"pthread_kill to main from a thread           128: User defined signal 1"* ]]
+	[[ "$native" == *"a thread sigqueues the process (handler)     128: User defined signal 2, from this process 1, value 42"* ]]
+	EVSHIM_NET=uring T=20 same_output "$PROGS/signalfd_held"
+}

@@ -169,3 +169,19 @@ load helpers/load
 	grep -Eq "park ipc +[1-9]" "$BATS_TEST_TMPDIR/st"
 	[ "$(stat_of fallbacks)" -eq 0 ]
 }
+
+# POSIX message queues: glibc's mq_receive and mq_send waited in the
+# kernel on the worker, so main, which had run there, never sent (a hang
+# on 1 and 2 workers), and a handler or a cancel never ended the wait;
+# mq_close, glibc's own close, left the queue's record behind for the
+# next queue with its number (rt/mqueue.c).
+@test "POSIX mq_receive, mq_send, mq_timedreceive waiting on threads: same answers, EINTR and cancel as natively, fd reuse after mq_close (1 and 2 workers, uring)" {
+	T=20 on_workers 1 2 -- same_output "$PROGS/mq_wait"
+	[[ "$native" == *"3 receivers, main sends 50ms later: prios    7"* ]]
+	[[ "$native" == *"receive, SIGUSR1 (no SA_RESTART)             EINTR"* ]]
+	[[ "$native" == *"receive on it, main sends 50ms later         5"* ]]
+	EVSHIM_NET=uring T=20 same_output "$PROGS/mq_wait"
+	rm -f "$BATS_TEST_TMPDIR/st"
+	EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/mq_wait" > /dev/null
+	[ "$(stat_of fallbacks)" -eq 0 ]
+}

@@ -86,6 +86,14 @@ long evs_sync_range(int fd, off_t off, off_t n, unsigned flags);
 long evs_splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, unsigned flags,
 		bool tee);
 
+/* POSIX message queues (rt/mqueue.c): mq_timedreceive (out 0; rprio its
+ * out-parameter) or mq_timedsend (out 1, sprio) on queue fd, abs the
+ * program's CLOCK_REALTIME time or NULL; the task parks while the queue
+ * is empty (or full). */
+struct timespec;
+long evs_mq_xfer(int fd, char *buf, size_t len, unsigned *rprio, unsigned sprio, int out,
+		 const struct timespec *abs);
+
 /* poll, select, epoll_wait: ask the kernel, park on every fd, ask again.
  * Deadlines are absolute monotonic ns (INT64_MAX: none). ppoll: the
  * program called ppoll, not poll (their restart after a stop differs). */

@@ -242,11 +242,13 @@ bool evs_handoff_syscall(ucontext_t *uc)
 /* --- calls the kernel does not restart --------------------------------- */
 
 /* Made again after -EINTR, as a restart would: waits without a time
- * limit whose -EINTR means nothing was done (io_uring_enter returns the
- * count it submitted when it submitted any; io_getevents the events it
- * took when it took any). */
-static bool redone(const long call[7])
+ * limit, or until an absolute time, whose -EINTR means nothing was done
+ * (io_uring_enter returns the count it submitted when it submitted any;
+ * io_getevents the events it took when it took any). */
+static bool redone(const long call[7], bool in_libc)
 {
+	if (in_libc && call[0] != SYS_futex)
+		return false;
 	switch (call[0]) {
 	case SYS_io_uring_enter:
 		return (call[4] & IORING_ENTER_GETEVENTS) && !(call[4] & IORING_ENTER_EXT_ARG) &&
@@ -260,6 +262,14 @@ static bool redone(const long call[7])
 		return call[3] == 0;
 	case SYS_io_getevents:
 		return call[5] == 0;
+	case SYS_futex:
+		/* A wait until an absolute time (glibc's own timed waits inside
+		 * libc: aio_suspend, gai_suspend): the kernel ends it with
+		 * -EINTR after a handler, and made again it ends when it would
+		 * have; -EINTR says it took nothing. aio_suspend returned that
+		 * EINTR before (tests/progs/aio_suspend_intr.c). A relative
+		 * FUTEX_WAIT would wait its whole time again: left alone. */
+		return ((int)call[2] & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET;
 	default:
 		return false;
 	}
@@ -389,7 +399,7 @@ out:
 	__atomic_add_fetch(&w->intr_gen, 1, __ATOMIC_RELEASE);
 }
 
-bool evs_handoff_redo(struct evs_worker *w, ucontext_t *uc)
+bool evs_handoff_redo(struct evs_worker *w, ucontext_t *uc, bool in_libc)
 {
 	long call[7];
 	uintptr_t pc, sp;
@@ -411,7 +421,7 @@ bool evs_handoff_redo(struct evs_worker *w, ucontext_t *uc)
 		call[0] = seen[0];
 	else
 		call[0] = site_nr(pc);  /* it was back in its call when the signal came */
-	if (call[0] < 0 || !redone(call))
+	if (call[0] < 0 || !redone(call, in_libc))
 		return false;
 	evs_uc_redo_syscall(uc, call[0]);
 	evs_stat_add(EVS_ST_calls_redone, 1);
