@@ -189,6 +189,17 @@ small_fs() {
 	[[ "$out" == *"during the read: no"* ]]
 }
 
+# copy_file_range was made on the worker: the whole copy held it.
+@test "a worker never stalls: while one task copies 64 MiB uncached with one copy_file_range, another task's socket echo keeps answering; the copy is right (1 worker, no monitor)" {
+	out="$("$PROGS/file_stall" "$BATS_TEST_TMPDIR" 64 copy)"
+	[[ "$out" != *"cannot evict"* ]] || skip "$out"
+	[[ "$out" == *"content right"*"during the read: yes"* ]]
+	out="$(EVSHIM_WORKERS=1 EVSHIM_MONITOR=0 EVSHIM_STATS="$BATS_TEST_TMPDIR/st" run_shim "$PROGS/file_stall" "$BATS_TEST_TMPDIR" 64 copy)"
+	echo "$out"
+	[[ "$out" == *"content right"*"during the read: yes"* ]]
+	[ "$(stat_of fallbacks)" = 0 ]
+}
+
 @test "sendfile of an uncached file: the backend reads ahead, every byte arrives (1 worker)" {
 	mkdir -p "$BATS_TEST_TMPDIR/www"
 	head -c 20000000 /dev/urandom > "$BATS_TEST_TMPDIR/www/big.bin"

@@ -63,6 +63,15 @@ load helpers/load
 	EVSHIM_NET=uring on_workers 1 2 -- same_output "$PROGS/splice_wait"
 }
 
+# rt/splice.c: a blocking splice on a pipe last seen empty parked before
+# its first attempt, so arguments the kernel refuses before it waits (a
+# pipe spliced to itself, an offset on a pipe) waited for ever instead.
+@test "splice and tee with arguments refused before any wait (a pipe to itself, an offset on a pipe, the wrong ends) on an input last seen empty: the kernel's errors at once (alone, 2 threads; 1 and 2 workers, uring)" {
+	T=20 on_workers 1 2 -- same_output "$PROGS/splice_args"
+	[[ "$native" == *"with a second thread:"*"splice of a pipe to itself               -1 EINVAL"* ]]
+	EVSHIM_NET=uring T=20 same_output "$PROGS/splice_args"
+}
+
 # The runtime opens a file on the worker when its path is cached; the open
 # of a FIFO then waits there for the other end. On 1 worker (and on 2 when
 # both threads share one) main, pinned to that worker, never ran to open

@@ -465,9 +465,48 @@ make_case() {
 # worker), the signal waited for the call's end; on its worker, the
 # runtime's signal (which asks for restarts) carried the program's, and a
 # handler without SA_RESTART left the call going on (2 workers).
-@test "a signal for a thread blocked in its own raw syscall (read, recv, futex, wait4; SO_RCVTIMEO, timed futex, siglongjmp out): the handler runs at once and the call goes on or fails with EINTR as natively (1 and 2 workers)" {
+@test "a signal for a thread blocked in its own raw syscall (read, recv, futex, wait4; SO_RCVTIMEO, timed futex, siglongjmp out): the handler runs at once, sees the call as the kernel framed it, and the call goes on or fails with EINTR as natively (1 and 2 workers)" {
 	on_workers 1 2 -- same_output "$PROGS/rawsig_intr"
-	[[ "$native" == *"read              no restart handler before the call ended: yes; before the end: -EINTR"* ]]
-	[[ "$native" == *"wait4             SA_RESTART handler before the call ended: yes; before the end: none              ; result: the child"* ]]
-	[[ "$native" == *"timed futex       SA_RESTART handler before the call ended: yes; before the end: -EINTR"*"exit=0" ]]
+	[[ "$native" == *"read              no restart handler before the call ended: yes (it saw -EINTR); before the end: -EINTR"* ]]
+	[[ "$native" == *"wait4             SA_RESTART handler before the call ended: yes (it saw the call); before the end: none              ; result: the child"* ]]
+	[[ "$native" == *"timed futex       SA_RESTART handler before the call ended: yes (it saw -EINTR); before the end: -EINTR"*"exit=0" ]]
+}
+
+# A name lookup ran on a pool thread while the task waited with its
+# signals held: the handler ran only after the lookup, and a siglongjmp
+# out of it (an alarm() timeout) could not cut the lookup short.
+@test "a signal during a slow getaddrinfo or gethostbyname (a preloaded name service takes 1.5 s): the handler runs during the lookup, a siglongjmp leaves it, pthread_cancel cancels there, later lookups and getnameinfo answer as natively (1 and 2 workers)" {
+	slow="$PROGS/libslowgai.so"
+	native="$(LD_PRELOAD="$slow" run_native "$PROGS/gai_signal"; echo "exit=$?")"
+	[[ "$native" == *"returning handler: handler ran 1 time(s), during the lookup: yes"*"left the lookup by siglongjmp"*"cancelled: yes, during the lookup: yes"*"gethostbyname: handler ran 1 time(s), during the lookup: yes"*"exit=0" ]]
+	for w in 1 2; do
+		shimmed="$(EVSHIM_WORKERS=$w LD_PRELOAD="$SHIM $slow" run_native "$PROGS/gai_signal"; echo "exit=$?")"
+		diff <(echo "$native") <(echo "$shimmed")
+	done
+}
+
+# sigsuspend with signals already pending: the kernel's frame blocks the
+# handler's signal, and its sigreturn puts back the mask sigsuspend
+# replaced, so a real-time signal queued three times runs its handler
+# once there. Before, under the shim, the mask went back to sigsuspend's
+# between handlers and all three ran there (rt/signal.c,
+# evs_sig_run_through).
+@test "sigsuspend with a real-time signal queued 3 times runs its handler once, the rest at the unblock; two different pending signals both run; SA_NODEFER all three (alone, 2 threads; 1 and 2 workers, uring)" {
+	T=20 on_workers 1 2 -- same_output "$PROGS/sigsuspend_queued"
+	[[ "$native" == *"alone: 3 queued, sigsuspend -1 EINTR, handlers 1"* ]]
+	[[ "$native" == *"2 threads: SIGUSR1 and SIGUSR2 pending, sigsuspend -1, handlers 1 1"* ]]
+	EVSHIM_NET=uring T=20 same_output "$PROGS/sigsuspend_queued"
+}
+
+# A signalfd reads the kernel's pending signals; a signal sent from inside
+# the process to a task that blocks it (pthread_kill, raise; kill or
+# sigqueue while a handler is installed) sat in a queue of the runtime's,
+# and each read (or poll) of the program's signalfd waited for ever. Now
+# such a signal, when every task blocks it and some signalfd reads it, is
+# held in the kernel (rt/signal.c, to_kernel).
+@test "signalfd read and polled while every thread blocks its signals, sent by pthread_kill, raise, kill and sigqueue of the process (handler installed): same signals as natively (1 and 2 workers, uring)" {
+	T=20 on_workers 1 2 -- same_output "$PROGS/signalfd_held"
+	[[ "$native" == *"pthread_kill to main from a thread           128: User defined signal 1"* ]]
+	[[ "$native" == *"a thread sigqueues the process (handler)     128: User defined signal 2, from this process 1, value 42"* ]]
+	EVSHIM_NET=uring T=20 same_output "$PROGS/signalfd_held"
 }

@@ -129,6 +129,54 @@ EVS_HOOK int close(int fd)
 	return REAL(close)(fd);
 }
 
+/* POSIX message queues (rt/mqueue.c). glibc closes a queue with its
+ * own close, which the runtime would not see: its record would outlive
+ * it (a later fd with that number waited on an epoll registration gone
+ * with the queue). */
+EVS_HOOK int mq_close(mqd_t q)
+{
+	if (evs_fd_internal(q)) {
+		errno = EBADF;
+		return -1;
+	}
+	evs_fd_closing(q);
+	return REAL(mq_close)(q);
+}
+
+EVS_HOOK ssize_t mq_timedreceive(mqd_t q, char *buf, size_t len, unsigned *prio,
+				 const struct timespec *abs)
+{
+	long r = evs_mq_xfer(q, buf, len, prio, 0, 0, abs);
+	if (r == EVS_USE_REAL)
+		return REAL(mq_timedreceive)(q, buf, len, prio, abs);
+	return evs_ret(r);
+}
+
+EVS_HOOK ssize_t mq_receive(mqd_t q, char *buf, size_t len, unsigned *prio)
+{
+	long r = evs_mq_xfer(q, buf, len, prio, 0, 0, NULL);
+	if (r == EVS_USE_REAL)
+		return REAL(mq_receive)(q, buf, len, prio);
+	return evs_ret(r);
+}
+
+EVS_HOOK int mq_timedsend(mqd_t q, const char *buf, size_t len, unsigned prio,
+			  const struct timespec *abs)
+{
+	long r = evs_mq_xfer(q, (char *)buf, len, NULL, prio, 1, abs);
+	if (r == EVS_USE_REAL)
+		return REAL(mq_timedsend)(q, buf, len, prio, abs);
+	return (int)evs_ret(r);
+}
+
+EVS_HOOK int mq_send(mqd_t q, const char *buf, size_t len, unsigned prio)
+{
+	long r = evs_mq_xfer(q, (char *)buf, len, NULL, prio, 1, NULL);
+	if (r == EVS_USE_REAL)
+		return REAL(mq_send)(q, buf, len, prio);
+	return (int)evs_ret(r);
+}
+
 /* close_range, closefrom and syscall(SYS_close_range): the range is
  * closed around the runtime's own fds, which stay open as close() leaves
  * them (daemons call closefrom(3) at start-up or in a child; the workers'

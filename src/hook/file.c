@@ -117,6 +117,27 @@ EVS_HOOK ssize_t tee(int in, int out, size_t len, unsigned flags)
 	return REAL(tee)(in, out, len, flags);
 }
 
+/* copy_file_range and sync_file_range: on the pool while the task
+ * parks (rt/sendfile.c). */
+EVS_HOOK ssize_t copy_file_range(int in, loff_t *off_in, int out, loff_t *off_out, size_t len,
+				 unsigned flags)
+{
+	long r = evs_current() ? evs_copy_range(in, off_in, out, off_out, len, flags)
+			       : EVS_USE_REAL;
+	if (r != EVS_USE_REAL)
+		return evs_ret(r);
+	if (evs_current())
+		evs_fallback_fd(in);
+	return REAL(copy_file_range)(in, off_in, out, off_out, len, flags);
+}
+
+EVS_HOOK int sync_file_range(int fd, off_t off, off_t n, unsigned flags)
+{
+	if (!evs_current())
+		return REAL(sync_file_range)(fd, off, n, flags);
+	return (int)evs_ret(evs_sync_range(fd, off, n, flags));
+}
+
 EVS_HOOK_ALIAS(pread64, pread);
 EVS_HOOK_ALIAS(pwrite64, pwrite);
 EVS_HOOK_ALIAS(preadv64, preadv);

@@ -4,12 +4,16 @@
  * there are carried back to the caller, so EAI_SYSTEM and HOST_NOT_FOUND
  * read as they would natively. gethostbyname and gethostbyaddr return
  * glibc's process-wide static result, as they do natively (the pool
- * thread's copy is that same storage). */
+ * thread's copy is that same storage). getaddrinfo and getnameinfo let
+ * the task's signal handlers run meanwhile (below). */
 #include "hook.h"
 #include "../rt/offload.h"
 #include "../rt/tls.h"
 #include <netdb.h>
 #include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 
 struct lookup {
 	long (*call)(void *);
@@ -43,16 +47,36 @@ static long lookup(long (*call)(void *), void *arg, const void *const *ptrs, int
 	return r;
 }
 
+/* getaddrinfo and getnameinfo: natively a signal that comes during the
+ * lookup runs its handler at once, and the lookup goes on (glibc's
+ * resolver waits again after EINTR), or ends there if the handler leaves
+ * by longjmp (a timeout made with alarm). So the task's handlers run
+ * while the pool thread looks up (evs_offload_handled), and the lookup
+ * works on copies in a block of its own: what the program passed is
+ * read before and written after, on the task, so a lookup a handler left
+ * never touches the program's memory (the block is then not freed). */
 struct gai {
-	const char *node, *service;
-	const struct addrinfo *hints;
-	struct addrinfo **res;
+	struct lookup l;
+	const char *node, *service;  /* in the block, or NULL */
+	struct addrinfo hints, *res;
+	bool has_hints;
 };
 
-static long do_getaddrinfo(void *arg)
+static long gai_call(void *arg)
 {
 	struct gai *g = arg;
-	return REAL(getaddrinfo)(g->node, g->service, g->hints, g->res);
+	return REAL(getaddrinfo)(g->node, g->service, g->has_hints ? &g->hints : NULL, &g->res);
+}
+
+/* The lookup through a block of its own, b (its struct lookup the
+ * block's first member: the block is freed by the caller after); errno
+ * and h_errno carried back. */
+static long handled_lookup(struct lookup *b)
+{
+	long r = evs_offload_handled(job, b);
+	errno = b->err;
+	h_errno = b->herr;
+	return r;
 }
 
 EVS_HOOK int getaddrinfo(const char *node, const char *service,
@@ -60,25 +84,43 @@ EVS_HOOK int getaddrinfo(const char *node, const char *service,
 {
 	if (!evs_current())
 		return REAL(getaddrinfo)(node, service, hints, res);
-	struct gai g = { node, service, hints, res };
-	const void *p[] = { node, service, hints, res };
-	return (int)lookup(do_getaddrinfo, &g, p, 4);
+	size_t ln = node ? strlen(node) + 1 : 0, ls = service ? strlen(service) + 1 : 0;
+	struct gai *g = malloc(sizeof(*g) + ln + ls);
+	if (!g) {
+		EVS_FALLBACK();
+		return REAL(getaddrinfo)(node, service, hints, res);
+	}
+	char *copies = (char *)(g + 1);
+	*g = (struct gai){ .l = { gai_call, g, 0, 0 }, .has_hints = hints != NULL };
+	if (hints)
+		g->hints = *hints;
+	if (node)
+		g->node = memcpy(copies, node, ln);
+	if (service)
+		g->service = memcpy(copies + ln, service, ls);
+	int r = (int)handled_lookup(&g->l);
+	if (r == 0)
+		*res = g->res;
+	free(g);
+	return r;
 }
 
 struct gni {
-	const struct sockaddr *sa;
+	struct lookup l;
+	struct sockaddr_storage sa;
 	socklen_t salen;
-	char *host;
+	char *host;              /* in the block, or NULL */
 	socklen_t hostlen;
 	char *serv;
 	socklen_t servlen;
 	int flags;
 };
 
-static long do_getnameinfo(void *arg)
+static long gni_call(void *arg)
 {
 	struct gni *g = arg;
-	return REAL(getnameinfo)(g->sa, g->salen, g->host, g->hostlen, g->serv, g->servlen, g->flags);
+	return REAL(getnameinfo)((const struct sockaddr *)&g->sa, g->salen, g->host, g->hostlen,
+				 g->serv, g->servlen, g->flags);
 }
 
 /* Numbers only (what is asked for is numeric): glibc formats the address
@@ -93,11 +135,30 @@ static bool numeric_only(const char *host, const char *serv, int flags)
 EVS_HOOK int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
 			 socklen_t hostlen, char *serv, socklen_t servlen, int flags)
 {
-	if (!evs_current() || numeric_only(host, serv, flags))
+	if (!evs_current() || numeric_only(host, serv, flags) || !sa ||
+	    salen > (socklen_t)sizeof(struct sockaddr_storage))
 		return REAL(getnameinfo)(sa, salen, host, hostlen, serv, servlen, flags);
-	struct gni g = { sa, salen, host, hostlen, serv, servlen, flags };
-	const void *p[] = { sa, host, serv };
-	return (int)lookup(do_getnameinfo, &g, p, 3);
+	size_t lh = host ? hostlen : 0, lv = serv ? servlen : 0;
+	struct gni *g = malloc(sizeof(*g) + lh + lv);
+	if (!g) {
+		EVS_FALLBACK();
+		return REAL(getnameinfo)(sa, salen, host, hostlen, serv, servlen, flags);
+	}
+	char *bufs = (char *)(g + 1);
+	*g = (struct gni){ .l = { gni_call, g, 0, 0 }, .salen = salen, .hostlen = hostlen,
+			   .servlen = servlen, .flags = flags };
+	memcpy(&g->sa, sa, salen);
+	g->host = host ? memcpy(bufs, host, lh) : NULL;
+	g->serv = serv ? memcpy(bufs + lh, serv, lv) : NULL;
+	int r = (int)handled_lookup(&g->l);
+	/* what glibc wrote: the buffers whole (the copies started as the
+	 * program's, so what glibc left alone is as it was) */
+	if (host)
+		memcpy(host, g->host, lh);
+	if (serv)
+		memcpy(serv, g->serv, lv);
+	free(g);
+	return r;
 }
 
 /* The hostent family: one argument block for all six. */
@@ -160,31 +221,51 @@ static long hostent(long (*call)(void *), struct ghb *g)
 	return lookup(call, g, p, 5);
 }
 
+/* The non-reentrant forms answer in glibc's static storage, which the
+ * pool thread writes as any thread would: only the key is copied, and the
+ * task's handlers run meanwhile (as for getaddrinfo). */
+struct ghs {
+	struct lookup l;
+	struct ghb g;
+};
+
+static struct hostent *static_hostent(long (*call)(void *), const void *key, size_t keylen,
+				      socklen_t len, int af)
+{
+	struct ghs *b = malloc(sizeof(*b) + keylen);
+	if (!b) {
+		EVS_FALLBACK();
+		struct ghb g = { .key = key, .len = len, .af = af };
+		call(&g);
+		return g.hp;
+	}
+	*b = (struct ghs){ .g = { .key = memcpy(b + 1, key, keylen), .len = len, .af = af } };
+	b->l = (struct lookup){ call, &b->g, 0, 0 };
+	handled_lookup(&b->l);
+	struct hostent *hp = b->g.hp;
+	free(b);
+	return hp;
+}
+
 EVS_HOOK struct hostent *gethostbyname(const char *name)
 {
-	if (!evs_current())
+	if (!evs_current() || !name)
 		return REAL(gethostbyname)(name);
-	struct ghb g = { .key = name };
-	hostent(do_gethostbyname, &g);
-	return g.hp;
+	return static_hostent(do_gethostbyname, name, strlen(name) + 1, 0, 0);
 }
 
 EVS_HOOK struct hostent *gethostbyname2(const char *name, int af)
 {
-	if (!evs_current())
+	if (!evs_current() || !name)
 		return REAL(gethostbyname2)(name, af);
-	struct ghb g = { .key = name, .af = af };
-	hostent(do_gethostbyname2, &g);
-	return g.hp;
+	return static_hostent(do_gethostbyname2, name, strlen(name) + 1, 0, af);
 }
 
 EVS_HOOK struct hostent *gethostbyaddr(const void *addr, socklen_t len, int af)
 {
-	if (!evs_current())
+	if (!evs_current() || !addr)
 		return REAL(gethostbyaddr)(addr, len, af);
-	struct ghb g = { .key = addr, .len = len, .af = af };
-	hostent(do_gethostbyaddr, &g);
-	return g.hp;
+	return static_hostent(do_gethostbyaddr, addr, len, len, af);
 }
 
 EVS_HOOK int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,

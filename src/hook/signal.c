@@ -174,6 +174,16 @@ EVS_HOOK int siginterrupt(int sig, int flag)
 	return (int)evs_ret(evs_sig_action(sig, &act, NULL));
 }
 
+/* What the runtime holds of mask goes to the kernel, where the signalfd
+ * reads (rt/signal.c, to_kernel). Noted before the fd exists: a signal
+ * routed meanwhile is held in the kernel already. */
+EVS_HOOK int signalfd(int fd, const sigset_t *mask, int flags)
+{
+	if (!evs_config.disable && mask)
+		evs_sig_signalfd_made(mask);
+	return REAL(signalfd)(fd, mask, flags);
+}
+
 EVS_HOOK int sigpending(sigset_t *set)
 {
 	if (evs_config.disable || !evs_current())

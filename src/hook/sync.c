@@ -59,9 +59,9 @@ EVS_HOOK int pthread_mutex_trylock(pthread_mutex_t *m)
 		return REAL(pthread_mutex_trylock)(m);
 	if (evs_mutex_is_ours(m))
 		return -evs_mutex_lock(m, INT64_MAX, 1);
-	int r = REAL(pthread_mutex_trylock)(m);
-	evs_mutex_foreign_held(r);  /* a task that holds it stays put */
-	return r;
+	if (!evs_current())
+		return REAL(pthread_mutex_trylock)(m);
+	return evs_mutex_foreign_trylock(m);
 }
 
 EVS_HOOK int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const struct timespec *ts)

@@ -5,6 +5,7 @@
 #define EVS_REAL_H
 #include "../evs.h"
 #include <pthread.h>
+#include <mqueue.h>
 #include <setjmp.h>
 #include <sched.h>
 #include <signal.h>

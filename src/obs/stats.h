@@ -50,7 +50,7 @@
 	X(preempts, "tasks preempted at a safe point") \
 	X(preempt_refused, "signals that found no safe point or nothing to run") \
 	X(handoffs, "unseen blocking system calls handed to a helper thread") \
-	X(handoffs_signalled, "of those, ended there by a signal for the task (then made again or EINTR)") \
+	X(handoffs_intr, "of those, ended there by a signal for the task (then made again or EINTR)") \
 	X(sites_learned, "syscall instructions outside libc rewritten to trap after one blocked (rt/sitetrap.c)") \
 	X(site_calls, "calls made at those sites, handed off at once") \
 	X(calls_redone, "unseen waits the kernel does not restart, ended by the monitor's signal, made again") \

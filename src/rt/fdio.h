@@ -75,10 +75,24 @@ long evs_fsync(int fd, int data_only);
  * ahead through the backend) or to a regular file (on the pool). */
 long evs_sendfile(int out, int in, off_t *offp, size_t count);
 
+/* copy_file_range and sync_file_range: on the pool (their waits are the
+ * disk's, and a copy is as long as the program asks); EVS_USE_REAL for
+ * an offset in swapped TLS (rt/sendfile.c). */
+long evs_copy_range(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, unsigned flags);
+long evs_sync_range(int fd, off_t off, off_t n, unsigned flags);
+
 /* splice and tee between pipes and sockets (rt/splice.c): the task parks
  * on the side in the way. EVS_USE_REAL for other kinds of fds. */
 long evs_splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, unsigned flags,
 		bool tee);
+
+/* POSIX message queues (rt/mqueue.c): mq_timedreceive (out 0; rprio its
+ * out-parameter) or mq_timedsend (out 1, sprio) on queue fd, abs the
+ * program's CLOCK_REALTIME time or NULL; the task parks while the queue
+ * is empty (or full). */
+struct timespec;
+long evs_mq_xfer(int fd, char *buf, size_t len, unsigned *rprio, unsigned sprio, int out,
+		 const struct timespec *abs);
 
 /* poll, select, epoll_wait: ask the kernel, park on every fd, ask again.
  * Deadlines are absolute monotonic ns (INT64_MAX: none). ppoll: the

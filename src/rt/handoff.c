@@ -176,34 +176,55 @@ static bool restarts(const long call[7])
 	return !tv.tv_sec && !tv.tv_usec;
 }
 
+/* The call returned r: the task resumes after it, and a signal that came
+ * for it meanwhile (held while the call could not be ended) has its
+ * handler run now, with that context, as the kernel runs it on the
+ * call's way back to the program (nothing else would before the task's
+ * next hooked call or preemption). */
+static void finish(ucontext_t *uc, struct evs_task *t, long r)
+{
+	evs_uc_finish_syscall(uc, r);
+	if (t && evs_sig_deliverable(&t->sig))
+		evs_sig_run_at(evs_self, t, uc);
+}
+
 void evs_handoff_run(ucontext_t *uc, long call[7])
 {
 	evs_stat_add(EVS_ST_handoffs, 1);
 	struct evs_task *t = evs_current();
 	if (!evs_window_usable || !t || !interruptible(call)) {
-		evs_uc_finish_syscall(uc, evs_offload_call(evs_handoff_raw, call, true));
+		finish(uc, t, evs_offload_call(evs_handoff_raw, call, true));
 		return;
 	}
 	/* A signal for the task ends the call on the pool thread (its
-	 * window, offable_raw); the handlers then run here, with this
-	 * context, and the call is made again when the kernel would have
-	 * made it again: no handler ran (the signal was ignored meanwhile),
-	 * or all asked for restarts and the call is restarted after one.
+	 * window, offable_raw); the handlers then run here with this context
+	 * as the kernel would have framed it (the call set up to be made
+	 * again where a handler with SA_RESTART lets it be, else ended with
+	 * -EINTR: the first handler, if it asked for none, ends it there,
+	 * rt/signal.c), and the call is made again when the kernel would
+	 * have: no handler ran (the signal was ignored meanwhile), or the
+	 * first asked for restarts and the call is restarted after one.
 	 * Not a cancellation: a raw call is no cancellation point. */
 	for (;;) {
 		bool ended;
 		long r = evs_offload_intr(offable_raw, call, EVS_WAIT_NOCANCEL, &ended);
-		evs_uc_finish_syscall(uc, r);
-		if (r != -EINTR || !ended)
+		if (r != -EINTR || !ended) {
+			finish(uc, t, r);
 			return;
-		evs_stat_add(EVS_ST_handoffs_signalled, 1);
+		}
+		evs_stat_add(EVS_ST_handoffs_intr, 1);
+		bool again = restarts(call);
+		if (!again)
+			evs_uc_finish_syscall(uc, -EINTR);
 		uintptr_t pc = evs_uc_pc(uc);
 		int ran = evs_sig_run_at(evs_self, t, uc);
 		if (evs_uc_pc(uc) != pc)
-			return;  /* a handler sent the task elsewhere */
-		if ((ran & EVS_SIG_RAN) && ((ran & EVS_SIG_NORESTART) || !restarts(call)))
-			return;
-		evs_uc_redo_syscall(uc, call[0]);
+			return;  /* a handler sent the task elsewhere, or ended the call */
+		if (!again) {
+			if (ran & EVS_SIG_RAN)
+				return;
+			evs_uc_redo_syscall(uc, call[0]);
+		}
 	}
 }
 
@@ -221,11 +242,13 @@ bool evs_handoff_syscall(ucontext_t *uc)
 /* --- calls the kernel does not restart --------------------------------- */
 
 /* Made again after -EINTR, as a restart would: waits without a time
- * limit whose -EINTR means nothing was done (io_uring_enter returns the
- * count it submitted when it submitted any; io_getevents the events it
- * took when it took any). */
-static bool redone(const long call[7])
+ * limit, or until an absolute time, whose -EINTR means nothing was done
+ * (io_uring_enter returns the count it submitted when it submitted any;
+ * io_getevents the events it took when it took any). */
+static bool redone(const long call[7], bool in_libc)
 {
+	if (in_libc && call[0] != SYS_futex)
+		return false;
 	switch (call[0]) {
 	case SYS_io_uring_enter:
 		return (call[4] & IORING_ENTER_GETEVENTS) && !(call[4] & IORING_ENTER_EXT_ARG) &&
@@ -239,6 +262,14 @@ static bool redone(const long call[7])
 		return call[3] == 0;
 	case SYS_io_getevents:
 		return call[5] == 0;
+	case SYS_futex:
+		/* A wait until an absolute time (glibc's own timed waits inside
+		 * libc: aio_suspend, gai_suspend): the kernel ends it with
+		 * -EINTR after a handler, and made again it ends when it would
+		 * have; -EINTR says it took nothing. aio_suspend returned that
+		 * EINTR before (tests/progs/aio_suspend_intr.c). A relative
+		 * FUTEX_WAIT would wait its whole time again: left alone. */
+		return ((int)call[2] & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET;
 	default:
 		return false;
 	}
@@ -368,7 +399,7 @@ out:
 	__atomic_add_fetch(&w->intr_gen, 1, __ATOMIC_RELEASE);
 }
 
-bool evs_handoff_redo(struct evs_worker *w, ucontext_t *uc)
+bool evs_handoff_redo(struct evs_worker *w, ucontext_t *uc, bool in_libc)
 {
 	long call[7];
 	uintptr_t pc, sp;
@@ -390,7 +421,7 @@ bool evs_handoff_redo(struct evs_worker *w, ucontext_t *uc)
 		call[0] = seen[0];
 	else
 		call[0] = site_nr(pc);  /* it was back in its call when the signal came */
-	if (call[0] < 0 || !redone(call))
+	if (call[0] < 0 || !redone(call, in_libc))
 		return false;
 	evs_uc_redo_syscall(uc, call[0]);
 	evs_stat_add(EVS_ST_calls_redone, 1);

@@ -31,7 +31,9 @@ struct evs_worker;
 void evs_handoff_note(struct evs_worker *w);
 /* The handler, on w: the signal ended that call with -EINTR, a call the
  * kernel does not restart but that may be made again (a wait without a
- * time limit that did nothing): the context is set to make it again, as
- * a restart; true then. */
-bool evs_handoff_redo(struct evs_worker *w, ucontext_t *uc);
+ * time limit, or until an absolute time, that did nothing): the context
+ * is set to make it again, as a restart; true then. in_libc: the call is
+ * libc's own (the task was interrupted inside libc): only its futex
+ * waits until an absolute time are made again. */
+bool evs_handoff_redo(struct evs_worker *w, ucontext_t *uc, bool in_libc);
 #endif

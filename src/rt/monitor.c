@@ -135,6 +135,10 @@ static void preempt_body(void *ucv)
 		goto out;
 	}
 	int at = evs_monitor_classify(t, ucv);
+	/* libc's own wait until an absolute time (aio_suspend's futex),
+	 * ended by this signal: made again, as below (rt/handoff.c) */
+	if (at == EVS_AT_LIBC && !owed)
+		evs_handoff_redo(w, ucv, true);
 	if (at != EVS_AT_PROGRAM) {
 		/* The shim or libc on the stack: not here. A task busy with
 		 * calls that never wait (sends that all succeed, polls that
@@ -148,7 +152,7 @@ static void preempt_body(void *ucv)
 	 * restart, ended by this signal: made again, as a restart would
 	 * (rt/handoff.c). */
 	if (!owed)
-		evs_handoff_redo(w, ucv);
+		evs_handoff_redo(w, ucv, false);
 	/* Blocked in a system call it made itself: made elsewhere, the
 	 * worker is free for the others until it returns. */
 	if (evs_handoff_syscall(ucv)) {

@@ -6,11 +6,13 @@
 #include "worker.h"
 #include "monitor.h"
 #include "task.h"
+#include "signal.h"
 #include "../list.h"
 #include "../libc/real.h"
 #include "../obs/log.h"
 #include "../libc/sys.h"
 #include <errno.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <linux/futex.h>
 #include <time.h>
@@ -29,9 +31,11 @@ struct job {
 	struct evs_task *t;
 	uint64_t token;
 	struct evs_link link;    /* in the queue, under lock */
-	/* evs_offload_intr only: */
+	/* evs_offload_intr and evs_offload_handled: */
+	bool guarded;            /* token and done under guard; token 0: no wake */
 	int guard;               /* spin lock over token and done */
 	int done;
+	/* evs_offload_intr only: */
 	int tid;                 /* the pool thread running it, 0 before (atomic) */
 	unsigned intr;           /* set: the call should end (EINTR) */
 	bool intr_job;
@@ -73,18 +77,20 @@ static void *pool_main(void *arg)
 			cur_job = j;
 			long res = j->fn(j->arg);
 			cur_job = NULL;
-			/* j lives on the task's stack: copy before the wake */
-			if (j->intr_job)
+			/* j lives on the task's stack (or is the task's to
+			 * free): copy before the wake */
+			if (j->guarded)
 				evs_spin_lock(&j->guard);
 			j->result = res;
 			struct evs_task *t = j->t;
 			uint64_t tok = j->token;
-			if (j->intr_job) {
+			if (j->guarded) {
 				j->done = 1;
 				evs_spin_unlock(&j->guard);  /* j may be gone from here */
 			}
 			__atomic_thread_fence(__ATOMIC_RELEASE);
-			evs_task_wake(t, tok, EVS_WAKE_EVENT);
+			if (tok)  /* 0: the task is not waiting (evs_offload_handled) */
+				evs_task_wake(t, tok, EVS_WAKE_EVENT);
 			/* Stay awake a little for the next job. A job queued
 			 * while we count as a spinner is ours to take: the loop
 			 * top looks at the queue under the lock before sleeping. */
@@ -199,7 +205,7 @@ const unsigned *evs_offload_intr_word(void)
 long evs_offload_intr(long (*fn)(void *), void *arg, unsigned wait_flags, bool *ended)
 {
 	struct evs_task *t = evs_current();
-	struct job j = { .fn = fn, .arg = arg, .t = t, .intr_job = true };
+	struct job j = { .fn = fn, .arg = arg, .t = t, .intr_job = true, .guarded = true };
 	if (ended)
 		*ended = false;
 	j.token = evs_wait_open(wait_flags);
@@ -227,6 +233,53 @@ long evs_offload_intr(long (*fn)(void *), void *arg, unsigned wait_flags, bool *
 	}
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	return j.result;
+}
+
+long evs_offload_handled(long (*fn)(void *), void *arg)
+{
+	if (evs_lone_runs())
+		return evs_lone_call(fn, arg);
+	struct job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return evs_offload(fn, arg);
+	*j = (struct job){ .fn = fn, .arg = arg, .t = evs_current(), .guarded = true };
+	j->token = evs_wait_open(0);
+	if (!submit(j, false)) {
+		free(j);
+		return fn(arg);
+	}
+	uint64_t tok = j->token;
+	int why;
+	while ((why = evs_park(tok, INT64_MAX, EVS_WAIT_pool, (intptr_t)fn)) == EVS_WAKE_SIGNAL ||
+	       why == EVS_WAKE_CANCEL) {
+		/* A signal for the task: its handlers run now, as natively
+		 * during the call, while the call goes on; a cancellation acts
+		 * now, as at the call's own cancellation points. No wake while
+		 * they run (token 0): a handler that leaves by longjmp, or the
+		 * unwinding, leaves j and what fn works on to the pool thread,
+		 * never the task. */
+		evs_spin_lock(&j->guard);
+		bool done = j->done;
+		j->token = 0;
+		evs_spin_unlock(&j->guard);
+		if (done)
+			break;
+		if (why == EVS_WAKE_SIGNAL)
+			evs_sig_run();
+		else
+			evs_task_testcancel();
+		evs_spin_lock(&j->guard);
+		done = j->done;
+		if (!done)
+			tok = j->token = evs_wait_open(0);
+		evs_spin_unlock(&j->guard);
+		if (done)
+			break;
+	}
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	long r = j->result;
+	free(j);
+	return r;
 }
 
 void evs_offload_atfork_child(void)

@@ -34,6 +34,15 @@ long evs_offload_call(long (*fn)(void *), void *arg, bool unbounded);
  * -EINTR, or what the call gave if it was done first). */
 long evs_offload_intr(long (*fn)(void *), void *arg, unsigned wait_flags, bool *ended);
 const unsigned *evs_offload_intr_word(void);
+/* The same (bounded), and the task's signal handlers run while fn runs,
+ * as natively they run during a call that goes on after them (a name
+ * lookup: glibc's resolver waits again after EINTR), and a cancellation
+ * of the task acts at once (the call is a cancellation point). arg must
+ * be heap memory holding all fn reads and writes, freed by the caller
+ * after the return: a handler that leaves by longjmp, or the
+ * cancellation's unwinding, leaves it and the job to the pool thread
+ * (never freed then). */
+long evs_offload_handled(long (*fn)(void *), void *arg);
 /* This thread is a pool thread running such a call that its task asked
  * to end (its signal handler ends it). */
 bool evs_offload_intr_running(void);

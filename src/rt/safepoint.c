@@ -282,8 +282,8 @@ static bool leaf_syscall(const ucontext_t *uc, uintptr_t lo, uintptr_t hi)
 	if (p[-2] != 0x0f || p[-1] != 0x05)
 		return false;
 	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-	if (!hi || sp < lo || sp % 8 || sp + 8 > hi)
-		return false;
+	if (!hi || sp < lo || sp % 8 || sp >= hi || hi - sp < 8)
+		return false;  /* (no sum: sp may be anything, near 2^64 too) */
 	uintptr_t ra = *(const uintptr_t *)sp;
 	const struct mod *c = module_of(ra);
 	return c && c->kind == MOD_PROGRAM && after_call(c, ra);
@@ -328,7 +328,10 @@ static enum evs_at cross_generated(unw_cursor_t *c, ucontext_t *uc, uintptr_t sp
 			return called_from(c, uc, m, ra, sp + 8, bp);
 	}
 	for (int hop = 0; hop < EVS_FP_HOPS; hop++) {
-		if (bp < sp || bp % 8 || bp + 16 > hi)
+		/* bp is whatever the generated code keeps there (Chez
+		 * Scheme's holds -8): compared, never summed, so a value
+		 * near 2^64 cannot wrap past the check */
+		if (bp < sp || bp % 8 || bp >= hi || hi - bp < 16)
 			return EVS_AT_LIBC;  /* no chain to follow: cannot tell */
 		for (uintptr_t a = sp; top && hop == 0 && a < bp + 8; a += 8) {
 			if (++*words > EVS_FP_WORDS)

@@ -1,4 +1,4 @@
-/* sendfile from a regular file.
+/* sendfile from a regular file; file-to-file copies.
  *
  * To a socket: a blocking sendfile returns when `count` bytes went out, at
  * end of file, or on an error. The socket is made non-blocking for each
@@ -21,7 +21,8 @@
  * the position must move as sendfile moves it, never by an lseek of ours)
  * take the sendfile way.
  *
- * To a regular file (a copy): the whole call runs on the blocking pool. */
+ * To a regular file (a copy): the whole call runs on the blocking pool, as
+ * do copy_file_range and sync_file_range (at the end of this file). */
 #include "../evs.h"
 #include "fdio.h"
 #include "offload.h"
@@ -238,4 +239,37 @@ long evs_sendfile(int out, int in, off_t *offp, size_t count)
 	if (r < 0 && s.done)  /* SO_SNDTIMEO passed, or closed, after progress */
 		return (long)s.done;
 	return r == -ETIME ? -EAGAIN : r;
+}
+
+/* --- copy_file_range, sync_file_range ------------------------------------- */
+
+/* Natively these wait for the disk, and a copy takes as long as its
+ * length (a gigabyte copied in the kernel in one call): made on the
+ * worker, they held every task of it for that long. They run on the
+ * pool, as sendfile to a file does; io_uring has no copy, and a sync of
+ * a range is rare enough for one path. */
+struct range_job {
+	long nr, a[6];
+};
+
+static long job_range(void *p)
+{
+	struct range_job *j = p;
+	return evs_sys6(j->nr, j->a[0], j->a[1], j->a[2], j->a[3], j->a[4], j->a[5]);
+}
+
+long evs_copy_range(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, unsigned flags)
+{
+	if ((off_in && evs_tls_overlaps(off_in, sizeof(*off_in))) ||
+	    (off_out && evs_tls_overlaps(off_out, sizeof(*off_out))))
+		return EVS_USE_REAL;
+	struct range_job j = { SYS_copy_file_range,
+			       { in, (long)off_in, out, (long)off_out, (long)len, flags } };
+	return evs_offload(job_range, &j);
+}
+
+long evs_sync_range(int fd, off_t off, off_t n, unsigned flags)
+{
+	struct range_job j = { SYS_sync_file_range, { fd, off, n, flags, 0, 0 } };
+	return evs_offload(job_range, &j);
 }

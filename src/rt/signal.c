@@ -47,6 +47,7 @@ static struct disp {
 #define EVS_SIG_CLASSES 64
 static struct { evs_sigbits mask; int refs; } cls[EVS_SIG_CLASSES];
 static evs_sigbits kmask;
+static evs_sigbits sfd_bits;  /* signals a signalfd reads (to_kernel below) */
 uint64_t evs_sig_kgen;
 
 /* Signals some task waits for in sigwait (or its timed forms) while their
@@ -148,6 +149,8 @@ static void class_unref(int i)
 	cls[i].refs--;
 }
 
+static void held_to_kernel(evs_sigbits bits);
+
 /* Under lock. Returns true when K changed. */
 static bool k_recompute(void)
 {
@@ -174,8 +177,10 @@ static bool k_recompute(void)
 		k &= ~evs_sigbit(SIGILL);  /* a rewritten site's trap (rt/sitetrap.c) */
 	if (k == kmask)
 		return false;
+	evs_sigbits grew = k & ~kmask;
 	__atomic_store_n(&kmask, k, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&evs_sig_kgen, 1, __ATOMIC_SEQ_CST);
+	held_to_kernel(grew & __atomic_load_n(&sfd_bits, __ATOMIC_RELAXED));
 	return true;
 }
 
@@ -331,6 +336,72 @@ static bool discarded(int sig)
 	return h == (void *)SIG_IGN || (h == (void *)SIG_DFL && default_ignores(sig));
 }
 
+/* --- signals a signalfd reads ----------------------------------------
+ * A signalfd reads what the kernel holds pending for the reading thread
+ * and the process. A signal the runtime keeps in a queue of its own (sent
+ * with pthread_kill or raise to a task that blocks it, or with kill or
+ * sigqueue while a handler is installed and every task blocks it) was
+ * never there: a read of the program's signalfd waited for ever, and
+ * poll or epoll never said it readable. So a signal some signalfd of the
+ * process reads (sfd_bits: the union of their masks) that every task
+ * blocks (K) goes to the kernel, queued to the process with its siginfo
+ * (rt_sigqueueinfo); every worker blocks it there, so it waits in the
+ * kernel's pending set, where the signalfd, sigwait and sigpending see
+ * it, until a task unblocks it and the runtime's handler routes it. The
+ * kernel lets a thread other than the main one queue only negative codes
+ * other than SI_TKILL: a kill of this process is made again as a kill,
+ * pthread_kill's signals (and another process's kill) queued from another
+ * worker thread arrive as SI_QUEUE (differences.md). */
+/* Under lock. */
+static bool to_kernel(const siginfo_t *info)
+{
+	evs_sigbits b = evs_sigbit(info->si_signo);
+	if (!(__atomic_load_n(&sfd_bits, __ATOMIC_RELAXED) & b) ||
+	    !(__atomic_load_n(&kmask, __ATOMIC_RELAXED) & b))
+		return false;
+	siginfo_t si = *info;
+	if (evs_sys3(SYS_rt_sigqueueinfo, evs_sig_pid, si.si_signo, (long)&si) == 0)
+		return true;
+	if (si.si_code == SI_USER && si.si_pid == evs_sig_pid && si.si_uid == getuid())
+		return evs_sys3(SYS_kill, evs_sig_pid, si.si_signo, 0) == 0;  /* the same siginfo */
+	si.si_code = SI_QUEUE;
+	return evs_sys3(SYS_rt_sigqueueinfo, evs_sig_pid, si.si_signo, (long)&si) == 0;
+}
+
+/* Under lock: what the runtime holds of bits (signalfd signals now in K)
+ * goes to the kernel. */
+static void held_to_kernel(evs_sigbits bits)
+{
+	if (!bits)
+		return;
+	struct sigrec *r;
+	while ((r = evs_sig_dequeue(&procq, bits))) {
+		procpend = evs_sig_bits_of(&procq);
+		to_kernel(&r->info);
+		evs_sig_rec_put(r);
+	}
+	for (struct evs_link *l = tasks.head; l; l = l->next) {
+		struct evs_tasksig *ts = &evs_container_of(l, struct evs_task, sig.all)->sig;
+		bool took = false;
+		while ((r = evs_sig_dequeue(&ts->q, bits))) {
+			to_kernel(&r->info);
+			evs_sig_rec_put(r);
+			took = true;
+		}
+		if (took)
+			__atomic_store_n(&ts->pend, evs_sig_bits_of(&ts->q), __ATOMIC_SEQ_CST);
+	}
+}
+
+void evs_sig_signalfd_made(const sigset_t *mask)
+{
+	evs_sigbits b = evs_sigset_bits(mask) & ~never_blocked();
+	evs_spin_lock(&lock);
+	__atomic_or_fetch(&sfd_bits, b, __ATOMIC_RELAXED);
+	held_to_kernel(b & kmask);
+	evs_spin_unlock(&lock);
+}
+
 void evs_sig_kick_running(struct evs_task *t)
 {
 	struct evs_worker *tw = t->w;
@@ -374,6 +445,8 @@ static void give(struct evs_task *t, const siginfo_t *info, bool to_process)
 			evs_task_wake(t, w, EVS_WAKE_EVENT);
 		return;
 	}
+	if (to_kernel(info))
+		return;  /* a signalfd's: held in the kernel (above) */
 	if (enqueue(&s->q, info, to_process))
 		__atomic_or_fetch(&s->pend, evs_sigbit(sig), __ATOMIC_SEQ_CST);
 	/* a lone sigwait's window looks at pend (set before the worker's
@@ -415,6 +488,8 @@ static void route_process(const siginfo_t *info, struct evs_task *prefer)
 	}
 	if (target) {
 		give(target, info, true);
+	} else if (to_kernel(info)) {
+		/* a signalfd's: held in the kernel (above) */
 	} else if (enqueue(&procq, info, true)) {
 		procpend |= evs_sigbit(sig);
 	}
@@ -633,6 +708,41 @@ static void mask_after_handler(struct evs_task *t, evs_sigbits old, int cls, con
 	evs_sig_set_mask(t, want);
 }
 
+/* Calls the kernel makes again after any handler (ERESTARTNOINTR): a
+ * fork, a PI futex lock. */
+static bool always_restarted(const long call[7])
+{
+	switch (call[0]) {
+	case SYS_clone: case SYS_fork: case SYS_vfork: case SYS_clone3:
+		return true;
+	case SYS_futex:
+		switch ((int)call[2] & FUTEX_CMD_MASK) {
+		case FUTEX_LOCK_PI: case FUTEX_LOCK_PI2: case FUTEX_WAIT_REQUEUE_PI:
+			return true;
+		}
+		return false;
+	default:
+		return false;
+	}
+}
+
+/* uc is on a system call the kernel set up to be made again (the
+ * runtime's own signal asks for restarts; a learned site's trap stands
+ * for a call the same way): the program's handler about to run there
+ * asked for no restarts, so the call ends with -EINTR instead, as the
+ * kernel decides when it frames the first handler (rawsig_intr: a raw
+ * read went on after such a handler). */
+static void end_restart(ucontext_t *uc)
+{
+	long call[7];
+	if (!evs_uc_call_pending(uc))
+		return;
+	call[0] = uc->uc_mcontext.gregs[REG_RAX];
+	evs_uc_syscall_args(uc->uc_mcontext.gregs, call);
+	if (!always_restarted(call))
+		evs_uc_finish_syscall(uc, -EINTR);
+}
+
 static int deliver(struct evs_task *t, struct sigrec *r, ucontext_t *uc)
 {
 	siginfo_t info = r->info;
@@ -670,6 +780,8 @@ static int deliver(struct evs_task *t, struct sigrec *r, ucontext_t *uc)
 		 * handler makes to it is not acted on (differences.md). */
 		getcontext(&made);
 		uc = &made;
+	} else if (!(d.flags & SA_RESTART)) {
+		end_restart(uc);
 	}
 	evs_bits_sigset(old, &uc->uc_sigmask);  /* what the handler sees as "before" */
 	struct handler_call c = { &d, sig, &info, uc };
@@ -695,6 +807,42 @@ int evs_sig_run_pending(struct evs_task *t, int sig_uc, ucontext_t *uc)
 		if (mine)
 			sig_uc = 0;  /* the kernel's context goes with that one only */
 	}
+}
+
+/* The way out of sigsuspend (and pause): the kernel sets up a frame for
+ * each signal the call's mask lets through, the mask growing with each
+ * one's sa_mask and, unless SA_NODEFER, the signal itself, and the first
+ * frame's sigreturn puts back the mask the call replaced (restore). So a
+ * signal queued several times runs its handler once there, and the
+ * others wait for the mask to let them through (before, the mask went
+ * back to the call's between handlers: each queued one ran). Handlers
+ * run one after another here, not nested (natively the last frame's
+ * runs first). Returns what evs_sig_run would. */
+int evs_sig_run_through(evs_sigbits restore)
+{
+	struct evs_task *t = evs_current();
+	struct evs_tasksig *s = sig_of(t);
+	evs_sigbits acc = s->mask;
+	int ran = 0;
+	for (;;) {
+		evs_spin_lock(&lock);
+		struct sigrec *r = evs_sig_dequeue(&s->q, ~acc);
+		__atomic_store_n(&s->pend, evs_sig_bits_of(&s->q), __ATOMIC_SEQ_CST);
+		struct disp d = r ? disp[r->info.si_signo] : (struct disp){ 0 };
+		evs_spin_unlock(&lock);
+		if (!r)
+			break;
+		int sig = r->info.si_signo;
+		if (s->mask != acc)
+			evs_sig_set_mask(t, acc);
+		ran |= deliver(t, r, NULL);
+		if (d.handler != (void *)SIG_DFL && d.handler != (void *)SIG_IGN)
+			acc |= d.mask | ((d.flags & SA_NODEFER) ? 0 : evs_sigbit(sig));
+		acc &= ~never_blocked();
+	}
+	if (ran & EVS_SIG_RAN)
+		evs_sig_set_mask(t, restore);
+	return ran;
 }
 
 int evs_sig_run(void)
@@ -1071,24 +1219,6 @@ void evs_sig_on_ipi(struct evs_worker *w, ucontext_t *uc)
 		evs_sig_run_at(w, t, uc);
 }
 
-/* Calls the kernel makes again after any handler (ERESTARTNOINTR): a
- * fork, a PI futex lock. */
-static bool always_restarted(const long call[7])
-{
-	switch (call[0]) {
-	case SYS_clone: case SYS_fork: case SYS_vfork: case SYS_clone3:
-		return true;
-	case SYS_futex:
-		switch ((int)call[2] & FUTEX_CMD_MASK) {
-		case FUTEX_LOCK_PI: case FUTEX_LOCK_PI2: case FUTEX_WAIT_REQUEUE_PI:
-			return true;
-		}
-		return false;
-	default:
-		return false;
-	}
-}
-
 int evs_sig_run_at(struct evs_worker *w, struct evs_task *t, ucontext_t *uc)
 {
 	int saved = errno, ran = 0;
@@ -1098,18 +1228,8 @@ int evs_sig_run_at(struct evs_worker *w, struct evs_task *t, ucontext_t *uc)
 	 * program's signal would have carried had it come itself. What that
 	 * handler changes there (SBCL's interrupt-thread sets the pc) is
 	 * where sigreturn resumes. */
-	greg_t pc = uc->uc_mcontext.gregs[REG_RIP];
 	if (evs_sig_deliverable(&t->sig))
 		ran = evs_sig_run_pending(t, EVS_SIG_UC_FIRST, uc);
-	/* A call the runtime's signal ended was set up by the kernel to be
-	 * made again (that signal asks for restarts); the program's own
-	 * handler, had its signal come itself, would have had it fail with
-	 * EINTR when it asked for none (rawsig_intr: a raw read went on
-	 * after such a handler). */
-	long call[7];
-	if ((ran & EVS_SIG_NORESTART) && uc->uc_mcontext.gregs[REG_RIP] == pc &&
-	    evs_uc_restart_syscall(uc, call) && evs_uc_call_began(uc) && !always_restarted(call))
-		evs_uc_finish_syscall(uc, -EINTR);
 	k_sigset(&uc->uc_sigmask);
 	errno = saved;
 	return ran;

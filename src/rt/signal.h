@@ -114,6 +114,10 @@ static inline bool evs_sig_deliverable(const struct evs_tasksig *s)
 #define EVS_SIG_RAN 1
 #define EVS_SIG_NORESTART 2
 int evs_sig_run(void);
+/* The same on the way out of sigsuspend, whose mask the current one is:
+ * the mask grows with each handler run, as the kernel's frames nest, and
+ * is restore once one ran. */
+int evs_sig_run_through(evs_sigbits restore);
 /* t is running on its worker: interrupt that worker (the runtime's
  * signal), so a call of the runtime's own it waits in may end (its
  * cancellation, rt/task.c). */
@@ -190,6 +194,9 @@ int evs_sig_procmask(int how, const sigset_t *set, sigset_t *old);
 /* The current task's mask swapped for `mask` (ppoll, pselect,
  * epoll_pwait, sigsuspend); returns the old one to put back. */
 evs_sigbits evs_sig_swap_mask(evs_sigbits mask);
+/* A signalfd for mask was made (hook/signal.c): the signals of mask that
+ * every task blocks are held in the kernel from now on, where it reads. */
+void evs_sig_signalfd_made(const sigset_t *mask);
 /* Pending for the current task: its own, the process's. */
 void evs_sig_pending(sigset_t *set);
 /* Send sig to task t (pthread_kill, pthread_sigqueue, tgkill, raise);

@@ -290,7 +290,7 @@ long evs_sig_suspend(evs_sigbits mask)
 	evs_sigbits old = evs_sig_swap_mask(mask);
 	long r = -EINTR;
 	for (;;) {
-		if (evs_sig_deliverable(&t->sig) && (evs_sig_run() & EVS_SIG_RAN))
+		if (evs_sig_deliverable(&t->sig) && (evs_sig_run_through(old) & EVS_SIG_RAN))
 			break;
 		if (evs_lone_may_wait(INT64_MAX)) {
 			/* the process's only task (sched.h): the kernel's own

@@ -202,6 +202,7 @@ static void on_sigill(int sig, siginfo_t *si, void *ucv)
 	 * everything): the call may park, and other tasks run here */
 	evs_sys6(SYS_rt_sigprocmask, SIG_SETMASK, &uc->uc_sigmask, 0, 8, 0, 0);
 	long call[7] = { g[REG_RAX], g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9] };
+	evs_uc_syscall_made(uc);
 	long r;
 	if (!evs_current() || evs_vfork_child) {
 		r = evs_handoff_raw(call);

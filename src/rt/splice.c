@@ -147,6 +147,12 @@ long evs_splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, un
 		return tee ? evs_sys6(SYS_tee, in, out, (long)len, flags, 0, 0)
 			   : evs_sys6(SYS_splice, in, (long)off_in, out, (long)off_out, (long)len, flags);
 	int64_t dl_in = evs_fd_deadline(fi, EVS_IN), dl_out = evs_fd_deadline(fo, EVS_OUT);
+	/* Never park before the first attempt (fdtab.h, invariant 5): the
+	 * kernel answers bad arguments before it waits (a pipe spliced to
+	 * itself: EINVAL; an offset on a pipe: ESPIPE). Skipped on a pipe
+	 * last seen empty, the call waited for ever. */
+	evs_fd_seen_ready(fi, EVS_IN);
+	evs_fd_seen_ready(fo, EVS_OUT);
 	s.want = EVS_IN;
 	for (;;) {
 		struct evs_fd *f = s.want == EVS_IN ? fi : fo;

@@ -154,6 +154,10 @@ struct evs_task {
 				      * rwlocks it write-holds (sync/rwlock.c):
 				      * glibc's owner is the kernel thread, so
 				      * not moved (sched.c) */
+	bool glibc_inexact;          /* more held than glibc_held records, since
+				      * glibc_locks was last 0 */
+	void *glibc_held[8];         /* which (sync/mutex.c): glibc's owner, the
+				      * worker's id, cannot tell its tasks apart */
 	uint32_t *clear_tid;         /* set_tid_address's word: cleared and woken
 				      * when the task has ended (task.c) */
 	int pipe_offer;              /* parked in a pipe read a writer of this

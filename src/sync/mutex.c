@@ -167,18 +167,62 @@ int evs_mutex_destroy(pthread_mutex_t *m)
 /* A task holding a mutex of glibc's stays on its kernel thread, which
  * glibc records as the owner and which alone may unlock it (rt/sched.c:
  * movable). */
-void evs_mutex_foreign_held(int r)
+#define HELD_MAX ((int)(sizeof(((struct evs_task *)0)->glibc_held) / sizeof(void *)))
+
+void evs_mutex_foreign_held(pthread_mutex_t *m, int r)
 {
 	struct evs_task *t = evs_current();
-	if (t && (r == 0 || r == EOWNERDEAD))
-		t->glibc_locks++;
+	if (!t || (r != 0 && r != EOWNERDEAD))
+		return;
+	if (t->glibc_locks < HELD_MAX && !t->glibc_inexact)
+		t->glibc_held[t->glibc_locks] = m;
+	else
+		t->glibc_inexact = true;
+	t->glibc_locks++;
 }
 
-static void foreign_let_go(void)
+static void foreign_let_go(pthread_mutex_t *m)
 {
 	struct evs_task *t = evs_current();
-	if (t && t->glibc_locks > 0)
-		t->glibc_locks--;
+	if (!t || t->glibc_locks <= 0)
+		return;
+	int n = t->glibc_locks--;
+	if (!t->glibc_inexact) {
+		for (int i = 0; i < n; i++)
+			if (t->glibc_held[i] == m) {
+				t->glibc_held[i] = t->glibc_held[n - 1];
+				break;
+			}
+	} else if (t->glibc_locks == 0) {
+		t->glibc_inexact = false;
+	}
+}
+
+void evs_glibc_hold(const void *obj)
+{
+	evs_mutex_foreign_held((pthread_mutex_t *)obj, 0);
+}
+
+void evs_glibc_let_go(const void *obj)
+{
+	foreign_let_go((pthread_mutex_t *)obj);
+}
+
+/* Does the calling task hold m (taken through the hooks)? 1 yes, 0 no,
+ * -1 cannot tell (it took more than the record holds). glibc records the
+ * worker's kernel thread as the owner of what its tasks lock: its own
+ * owner checks would take one task for another. */
+static int task_holds(pthread_mutex_t *m)
+{
+	struct evs_task *t = evs_current();
+	if (!t)
+		return -1;
+	if (t->glibc_inexact)
+		return -1;
+	for (int i = 0; i < t->glibc_locks; i++)
+		if (t->glibc_held[i] == m)
+			return 1;
+	return 0;
 }
 
 /* The word's "locked, with waiters" form of v for glibc's unlock (which
@@ -191,6 +235,25 @@ static uint32_t waiters_mark(int kind, uint32_t v)
 	if (kind & 16)  /* robust: the owner's id, FUTEX_WAITERS, FUTEX_OWNER_DIED */
 		return (v & FUTEX_TID_MASK) && !(v & FUTEX_OWNER_DIED) ? v | FUTEX_WAITERS : 0;
 	return v ? 2 : 0;  /* plain: 0 free, 1 locked, 2 locked with waiters */
+}
+
+/* glibc's trylock, and the holder recorded. Of a robust error-checking
+ * mutex glibc's trylock says EDEADLK when the owner is the caller's
+ * kernel thread: for a task that does not hold it, that is another task
+ * of its worker, and the answer is EBUSY. */
+static int foreign_trylock(pthread_mutex_t *m)
+{
+	int r = REAL(pthread_mutex_trylock)(m);
+	if (r == EDEADLK && task_holds(m) == 0)
+		r = EBUSY;
+	return r;
+}
+
+int evs_mutex_foreign_trylock(pthread_mutex_t *m)
+{
+	int r = foreign_trylock(m);
+	evs_mutex_foreign_held(m, r);  /* a task that holds it stays put */
+	return r;
 }
 
 /* `cancel` as for lock() above: uWSGI's --thunder-lock is a robust,
@@ -206,7 +269,7 @@ static int foreign_lock(pthread_mutex_t *m, int64_t deadline, int cancel)
 		/* read before the try: an unlock after a failed try changes
 		 * it, and the park below then returns at once */
 		uint32_t seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-		int r = REAL(pthread_mutex_trylock)(m);
+		int r = foreign_trylock(m);
 		if (r != EBUSY) {  /* 0, EOWNERDEAD, ENOTRECOVERABLE, EDEADLK, EAGAIN */
 			if (waited && (r == 0 || r == EOWNERDEAD)) {
 				uint32_t v = __atomic_load_n(word, __ATOMIC_RELAXED), mk = waiters_mark(kind, v);
@@ -214,15 +277,20 @@ static int foreign_lock(pthread_mutex_t *m, int64_t deadline, int cancel)
 					__atomic_compare_exchange_n(word, &v, mk, false, __ATOMIC_RELAXED,
 								    __ATOMIC_RELAXED);
 			}
-			evs_mutex_foreign_held(r);
+			evs_mutex_foreign_held(m, r);
 			return -r;
 		}
 		/* glibc's lock of an error-checking mutex its caller holds says
 		 * EDEADLK, its trylock (but for robust, PI, PP ones) EBUSY. The
 		 * owner glibc records is its descriptor's kernel thread id: the
-		 * worker's (differences.md) */
+		 * worker's (differences.md), the same for every task of it, so
+		 * the task's own record decides (another task of the worker
+		 * holding it got EDEADLK, went on as if it held it, and its
+		 * next unlock freed the other's: pshared_cond's turns hung) */
 		if ((m->__data.__kind & 3) == PTHREAD_MUTEX_ERRORCHECK &&
-		    __atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED) == (int)evs_sys3(SYS_gettid, 0, 0, 0))
+		    __atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED) ==
+			    (int)evs_sys3(SYS_gettid, 0, 0, 0) &&
+		    task_holds(m) != 0)
 			return -EDEADLK;
 		if (deadline < 0)
 			return -EINVAL;
@@ -254,9 +322,15 @@ int evs_mutex_foreign_lock(pthread_mutex_t *m, int64_t deadline)
 
 int evs_mutex_foreign_release(pthread_mutex_t *m)
 {
+	/* glibc's unlock of an error-checking or robust mutex checks that
+	 * the caller owns it (EPERM): its owner, the worker's id, is every
+	 * task's of that worker, so the task's own record decides */
+	int kind = m->__data.__kind;
+	if (((kind & 3) == PTHREAD_MUTEX_ERRORCHECK || (kind & 16)) && task_holds(m) == 0)
+		return -EPERM;
 	int r = REAL(pthread_mutex_unlock)(m);
 	if (r == 0) {  /* a task of this process parked for it wakes now */
-		foreign_let_go();
+		foreign_let_go(m);
 		evs_lot_unpark(&m->__data.__lock, 1);
 	}
 	return -r;

@@ -229,7 +229,7 @@ int evs_rwlock_glibc_lock(pthread_rwlock_t *l, int write, int how, clockid_t clk
 	}
 	if (r == 0 && write) {
 		GLIBC_TASK(l) = (unsigned)self;
-		t->glibc_locks++;
+		evs_glibc_hold(l);
 	}
 	return r;
 }
@@ -242,8 +242,7 @@ int evs_rwlock_glibc_unlock(pthread_rwlock_t *l)
 			 (int)evs_sys3(SYS_gettid, 0, 0, 0) &&
 	    GLIBC_TASK(l) == (unsigned)evs_sync_self_id()) {
 		GLIBC_TASK(l) = 0;
-		if (t->glibc_locks > 0)
-			t->glibc_locks--;
+		evs_glibc_let_go(l);
 	}
 	return REAL(pthread_rwlock_unlock)(l);
 }

@@ -28,7 +28,13 @@ void evs_mutex_reacquire(pthread_mutex_t *m, unsigned count);
 int evs_mutex_foreign_lock(pthread_mutex_t *m, int64_t deadline);
 /* glibc's own lock or trylock of one answered r: if it is held now, the
  * calling task is not moved to another worker until it lets go. */
-void evs_mutex_foreign_held(int r);
+void evs_mutex_foreign_held(pthread_mutex_t *m, int r);
+/* The same record (it pins the task) for another object of glibc's that
+ * names the worker's thread: a process-shared rwlock's write lock. */
+void evs_glibc_hold(const void *obj);
+void evs_glibc_let_go(const void *obj);
+/* glibc's trylock of such a mutex, its owner checks made per task. */
+int evs_mutex_foreign_trylock(pthread_mutex_t *m);
 /* glibc's unlock of one, then a wake of a task of this process parked
  * for it (the unlock hook, and condition variables) / the lock again (a
  * task parks; 0 or glibc's error, EOWNERDEAD say). 0 or -errno. */

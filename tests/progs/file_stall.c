@@ -5,9 +5,11 @@
  * on one worker they are tasks of the same kernel thread: pings are
  * answered during the read only if the read parks the task instead of
  * blocking the worker.
- *   file_stall DIR [MiB] [raw]
+ *   file_stall DIR [MiB] [raw|copy]
  * `raw` makes the read a bare system call the shim cannot see: the control
- * that shows the check can tell a stalled worker from a free one.
+ * that shows the check can tell a stalled worker from a free one. `copy`
+ * makes it one copy_file_range of the file into a second one (read back
+ * to check it): made on the worker, it held the pings for its length.
  * Prints "pings answered during the read: yes" (or "no"); prints
  * "cannot evict" when the filesystem keeps the file cached (tmpfs). */
 #include <errno.h>
@@ -98,6 +100,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	int copy = argc > 3 && !strcmp(argv[3], "copy"), cfd = -1;
+	char cpath[4200];
+	snprintf(cpath, sizeof(cpath), "%s.copy", path);
+	if (copy && (cfd = open(cpath, O_RDWR | O_CREAT | O_TRUNC, 0644)) < 0)
+		return 1;
+
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 		return 1;
@@ -127,11 +135,20 @@ int main(int argc, char **argv)
 	for (int attempt = 0; attempt < 3 && !during; attempt++) {
 		if (attempt)
 			posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		if (copy && ftruncate(cfd, 0))
+			return 1;
 		memset(buf, 0, size);
 		__atomic_store_n(&reading, 1, __ATOMIC_RELEASE);
-		r = argc > 3 && !strcmp(argv[3], "raw") ? inline_pread(fd, buf, size, 0)
-							: pread(fd, buf, size, 0);
+		if (copy) {
+			loff_t from = 0, to = 0;
+			r = copy_file_range(fd, &from, cfd, &to, size, 0);
+		} else {
+			r = argc > 3 && !strcmp(argv[3], "raw") ? inline_pread(fd, buf, size, 0)
+								: pread(fd, buf, size, 0);
+		}
 		__atomic_store_n(&reading, 0, __ATOMIC_RELEASE);
+		if (copy && r > 0 && pread(cfd, buf, size, 0) != r)
+			r = -1;
 		ok &= r == (ssize_t)size;
 		for (size_t i = 0; ok && i < size; i += 4093)
 			ok = buf[i] == (char)(i * 13 + (i >> 16));
@@ -145,5 +162,7 @@ int main(int argc, char **argv)
 	printf("pings answered during the read: %s\n", during > 0 ? "yes" : "no");
 	fprintf(stderr, "pings during the read: %ld\n", during);
 	unlink(path);
+	if (copy)
+		unlink(cpath);
 	return 0;
 }

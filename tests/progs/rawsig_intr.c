@@ -15,8 +15,9 @@
  * Each case: a thread blocks in the call, main sends it SIGUSR1 100 ms
  * later and waits up to 5 s for the handler, then ends the call (a byte
  * written, the futex word changed and woken, the child killed). Printed:
- * whether the handler ran before the call ended, the result seen before
- * the end, the final result. */
+ * whether the handler ran before the call ended and what its context
+ * showed (the call set up to be made again, or ended with -EINTR), the
+ * result seen before the end, the final result. */
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -29,6 +30,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 static long raw6(long nr, long a, long b, long c, long d, long e, long f)
@@ -55,9 +57,17 @@ static int kind, fds[2];
 static unsigned fword;
 static char buf[16];
 
-static void on_usr1(int s)
+static volatile int saw_eintr;
+
+static void on_usr1(int s, siginfo_t *si, void *ucv)
 {
 	(void)s;
+	(void)si;
+	ucontext_t *uc = ucv;
+	/* the context as the kernel framed it: a call it will make again
+	 * is set up to be made (its number in rax), one it ended has -EINTR */
+	if (!handled)
+		saw_eintr = uc->uc_mcontext.gregs[REG_RAX] == -EINTR;
 	handled++;
 	if (jumping) {
 		jumping = 0;
@@ -128,7 +138,7 @@ static const char *said(long r, pid_t child)
 static void one(int k, int restart)
 {
 	kind = k;
-	handled = started = jumping = 0;
+	handled = started = jumping = saw_eintr = 0;
 	fword = 0;
 	result = NOTHING;
 	bool sock = k == RECV || k == RCVTIMEO;
@@ -142,8 +152,8 @@ static void one(int k, int restart)
 		_exit(3);
 	}
 	struct sigaction sa = { 0 };
-	sa.sa_handler = on_usr1;
-	sa.sa_flags = restart ? SA_RESTART : 0;
+	sa.sa_sigaction = on_usr1;
+	sa.sa_flags = SA_SIGINFO | (restart ? SA_RESTART : 0);
 	sigaction(SIGUSR1, &sa, NULL);
 	pthread_t th;
 	pthread_create(&th, NULL, blocker, NULL);
@@ -167,9 +177,10 @@ static void one(int k, int restart)
 	pthread_join(th, NULL);
 	if (k == WAIT4 && result != child)
 		waitpid(child, NULL, 0);
-	printf("%-17s %-10s handler before the call ended: %-3s; before the end: %-18s; result: %s\n",
+	printf("%-17s %-10s handler before the call ended: %-3s (it saw %s); before the end: %-18s; "
+	       "result: %s\n",
 	       names[k], restart ? "SA_RESTART" : "no restart", before ? "yes" : "no",
-	       said(early, child), said(result, child));
+	       saw_eintr ? "-EINTR" : "the call", said(early, child), said(result, child));
 	close(fds[0]);
 	close(fds[1]);
 }

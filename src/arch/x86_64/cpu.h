@@ -73,13 +73,16 @@ static inline bool evs_uc_restart_syscall(const ucontext_t *uc, long call[7])
 	return true;
 }
 
-/* That context is on a `syscall` instruction the thread had made (the
- * instruction sets rcx to the address after it, and the kernel leaves it
- * so when it sets the call up again), not one it had yet to reach. */
-static inline bool evs_uc_call_began(const ucontext_t *uc)
+/* That context is on a `syscall` instruction the thread had made, which
+ * the kernel set up to be made again (the instruction sets rcx to the
+ * address after it, and the kernel leaves it so), not one it had yet to
+ * reach; or on a learned site's `ud2` that stands for one, rcx set the
+ * same way (evs_uc_syscall_made, rt/sitetrap.c). */
+static inline bool evs_uc_call_pending(const ucontext_t *uc)
 {
 	const greg_t *g = uc->uc_mcontext.gregs;
-	return g[REG_RCX] == g[REG_RIP] + 2;
+	const unsigned char *ip = (const unsigned char *)g[REG_RIP];
+	return g[REG_RCX] == g[REG_RIP] + 2 && ip[0] == 0x0f && (ip[1] == 0x05 || ip[1] == 0x0b);
 }
 
 /* A signal's saved context just after a `syscall` instruction that the
@@ -102,6 +105,16 @@ static inline bool evs_uc_intr_syscall(const ucontext_t *uc, long call[7], uintp
 	*pc = (uintptr_t)g[REG_RIP];
 	*sp = (uintptr_t)g[REG_RSP];
 	return true;
+}
+
+/* A context stopped on an instruction that stands for a `syscall`
+ * (rt/sitetrap.c): rcx and r11 set as that instruction sets them (the
+ * address after it, the flags), so the context looks like a call made. */
+static inline void evs_uc_syscall_made(ucontext_t *uc)
+{
+	greg_t *g = uc->uc_mcontext.gregs;
+	g[REG_RCX] = g[REG_RIP] + 2;
+	g[REG_R11] = g[REG_EFL];
 }
 
 /* Where that context resumes. */
