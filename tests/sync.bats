@@ -103,6 +103,27 @@ load helpers/load
 	[[ "$native" == *"fork: the child's signal woke the parent's waiter, child exit 0"* ]]
 }
 
+@test "process-shared rwlocks: 40 threads wait for a forked child's write lock, take turns sleeping while they hold it, time out on it; the writer's own EDEADLK (1 and 2 workers)" {
+	# glibc's rdlock and wrlock wait in the kernel: each waiting task held
+	# its worker, the tasks past the monitor's bound never ran (a hang),
+	# and glibc, which names the writer by its kernel thread, said EDEADLK
+	# to a task whose worker's other task held it; the wait is now made on
+	# a pool thread and the writer recorded as the task's worker
+	on_workers 1 2 -- same_output "$PROGS/pshared_rwlock"
+	[[ "$native" == *"other: a child held it, 40 threads waited, counter 1000, errors 0, child exit 0"* ]]
+	[[ "$native" == *"sleepy: holders sleep, counter 100, errors 0"* ]]
+	[[ "$native" == *"timed: a child held it, 120 of 120 timed locks ETIMEDOUT, errors 0, child exit 0"* ]]
+	[[ "$native" == *"self: wrlock EDEADLK, rdlock EDEADLK, trywrlock EBUSY, unlock 0, a reader after 0"* ]]
+}
+
+@test "a process-shared barrier for 40 threads and a forked child, 20 rounds (1 and 2 workers)" {
+	# glibc's wait is in the kernel: each waiting task held its worker, the
+	# threads past the monitor's bound never arrived and the barrier never
+	# opened; the wait is now made on a pool thread
+	on_workers 1 2 -- same_output "$PROGS/pshared_barrier"
+	[[ "$native" == *"barrier: 40 threads and a child, 20 rounds: 820 passed, 20 serial, 0 errors, child exit 0"* ]]
+}
+
 @test "the only task waits 1.5 s on a process-shared semaphore a child posts: no deadlock report (1 and 2 workers)" {
 	# the wait is in the kernel too, where another process's post ends
 	# it: the monitor's deadlock check saw only tasks parked on the

@@ -189,17 +189,23 @@ EVS_HOOK int pthread_rwlock_destroy(pthread_rwlock_t *l)
 	return 0;
 }
 
-#define RW(name, fn, dl, try)                                               \
+/* One left to glibc (process-shared) is locked with glibc's own calls; a
+ * task that waits makes glibc's wait on a pool thread while it parks
+ * (sync/rwlock.c). */
+#define RW(name, fn, dl, try, write)                                        \
 	EVS_HOOK int name(pthread_rwlock_t *l)                              \
 	{                                                                   \
-		if (off() || !evs_rwlock_is_ours(l))                        \
+		if (off())                                                  \
 			return REAL(name)(l);                               \
+		if (!evs_rwlock_is_ours(l))                                 \
+			return evs_rwlock_glibc_lock(l, write, try ? 3 : 0, \
+						     CLOCK_REALTIME, NULL); \
 		return -fn(l, dl, try);                                     \
 	}
-RW(pthread_rwlock_rdlock, evs_rwlock_rdlock, INT64_MAX, 0)
-RW(pthread_rwlock_tryrdlock, evs_rwlock_rdlock, INT64_MAX, 1)
-RW(pthread_rwlock_wrlock, evs_rwlock_wrlock, INT64_MAX, 0)
-RW(pthread_rwlock_trywrlock, evs_rwlock_wrlock, INT64_MAX, 1)
+RW(pthread_rwlock_rdlock, evs_rwlock_rdlock, INT64_MAX, 0, 0)
+RW(pthread_rwlock_tryrdlock, evs_rwlock_rdlock, INT64_MAX, 1, 0)
+RW(pthread_rwlock_wrlock, evs_rwlock_wrlock, INT64_MAX, 0, 1)
+RW(pthread_rwlock_trywrlock, evs_rwlock_wrlock, INT64_MAX, 1, 1)
 #undef RW
 
 /* glibc checks the clock and the timeout before anything else: EINVAL
@@ -219,36 +225,46 @@ static int timed_rw(int (*fn)(pthread_rwlock_t *, int64_t, int), pthread_rwlock_
 
 EVS_HOOK int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *ts)
 {
-	if (off() || !evs_rwlock_is_ours(l))
+	if (off())
 		return REAL(pthread_rwlock_timedrdlock)(l, ts);
+	if (!evs_rwlock_is_ours(l))
+		return evs_rwlock_glibc_lock(l, 0, 1, CLOCK_REALTIME, ts);
 	return timed_rw(evs_rwlock_rdlock, l, CLOCK_REALTIME, ts);
 }
 
 EVS_HOOK int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clk, const struct timespec *ts)
 {
-	if (off() || !evs_rwlock_is_ours(l))
+	if (off())
 		return REAL(pthread_rwlock_clockrdlock)(l, clk, ts);
+	if (!evs_rwlock_is_ours(l))
+		return evs_rwlock_glibc_lock(l, 0, 2, clk, ts);
 	return timed_rw(evs_rwlock_rdlock, l, clk, ts);
 }
 
 EVS_HOOK int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *ts)
 {
-	if (off() || !evs_rwlock_is_ours(l))
+	if (off())
 		return REAL(pthread_rwlock_timedwrlock)(l, ts);
+	if (!evs_rwlock_is_ours(l))
+		return evs_rwlock_glibc_lock(l, 1, 1, CLOCK_REALTIME, ts);
 	return timed_rw(evs_rwlock_wrlock, l, CLOCK_REALTIME, ts);
 }
 
 EVS_HOOK int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk, const struct timespec *ts)
 {
-	if (off() || !evs_rwlock_is_ours(l))
+	if (off())
 		return REAL(pthread_rwlock_clockwrlock)(l, clk, ts);
+	if (!evs_rwlock_is_ours(l))
+		return evs_rwlock_glibc_lock(l, 1, 2, clk, ts);
 	return timed_rw(evs_rwlock_wrlock, l, clk, ts);
 }
 
 EVS_HOOK int pthread_rwlock_unlock(pthread_rwlock_t *l)
 {
-	if (off() || !evs_rwlock_is_ours(l))
+	if (off())
 		return REAL(pthread_rwlock_unlock)(l);
+	if (!evs_rwlock_is_ours(l))
+		return evs_rwlock_glibc_unlock(l);
 	return -evs_rwlock_unlock(l);
 }
 
@@ -273,8 +289,10 @@ EVS_HOOK int pthread_barrier_destroy(pthread_barrier_t *b)
 
 EVS_HOOK int pthread_barrier_wait(pthread_barrier_t *b)
 {
-	if (off() || !evs_barrier_is_ours(b))
+	if (off())
 		return REAL(pthread_barrier_wait)(b);
+	if (!evs_barrier_is_ours(b))
+		return evs_barrier_glibc_wait(b);
 	return evs_barrier_wait(b) ? PTHREAD_BARRIER_SERIAL_THREAD : 0;
 }
 

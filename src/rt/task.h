@@ -150,8 +150,10 @@ struct evs_task {
 				      * when preempted (sched.c) */
 	int given;                   /* handed to an idle worker once (sched.c) */
 	int glibc_locks;             /* mutexes left to glibc it holds (robust,
-				      * PI...; sync/mutex.c): glibc's owner is
-				      * the kernel thread, so not moved (sched.c) */
+				      * PI...; sync/mutex.c) and process-shared
+				      * rwlocks it write-holds (sync/rwlock.c):
+				      * glibc's owner is the kernel thread, so
+				      * not moved (sched.c) */
 	bool glibc_inexact;          /* more held than glibc_held records, since
 				      * glibc_locks was last 0 */
 	void *glibc_held[8];         /* which (sync/mutex.c): glibc's owner, the

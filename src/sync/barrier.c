@@ -2,10 +2,22 @@
  * others; it gets PTHREAD_BARRIER_SERIAL_THREAD.
  *
  *   arrived @0, round @4 (parked on), count @8, shared @12 (glibc's:
- *   process-shared barriers stay glibc's) */
+ *   process-shared barriers stay glibc's)
+ *
+ * A process-shared barrier keeps glibc's words and protocol (other
+ * processes wait on it), and glibc's wait is a futex wait in the kernel:
+ * a task among others makes it on a thread of the blocking pool (which
+ * gets one for it whatever its bound) while it parks. glibc's barrier
+ * records no thread. Before (2026-12-03) the task held its worker there:
+ * with more waiters than the monitor's bound of workers, the tasks past
+ * it never arrived and the barrier never opened. */
 #include "../evs.h"
 #include "sync.h"
 #include "lot.h"
+#include "../rt/offload.h"
+#include "../rt/sched.h"
+#include "../rt/task.h"
+#include "../libc/real.h"
 #include <errno.h>
 #include <string.h>
 
@@ -43,4 +55,17 @@ int evs_barrier_wait(pthread_barrier_t *b)
 	while (__atomic_load_n(&x->round, __ATOMIC_ACQUIRE) == round)
 		evs_lot_park(&x->round, round, INT64_MAX, EVS_WAIT_barrier, false);
 	return 0;
+}
+
+static long glibc_wait_job(void *b)
+{
+	return REAL(pthread_barrier_wait)(b);
+}
+
+int evs_barrier_glibc_wait(pthread_barrier_t *b)
+{
+	/* a process's only task: its worker has nobody else to run */
+	if (!evs_current() || evs_lone_runs())
+		return REAL(pthread_barrier_wait)(b);
+	return (int)evs_offload_call(glibc_wait_job, b, true);
 }

@@ -198,6 +198,16 @@ static void foreign_let_go(pthread_mutex_t *m)
 	}
 }
 
+void evs_glibc_hold(const void *obj)
+{
+	evs_mutex_foreign_held((pthread_mutex_t *)obj, 0);
+}
+
+void evs_glibc_let_go(const void *obj)
+{
+	foreign_let_go((pthread_mutex_t *)obj);
+}
+
 /* Does the calling task hold m (taken through the hooks)? 1 yes, 0 no,
  * -1 cannot tell (it took more than the record holds). glibc records the
  * worker's kernel thread as the owner of what its tasks lock: its own

@@ -29,6 +29,10 @@ int evs_mutex_foreign_lock(pthread_mutex_t *m, int64_t deadline);
 /* glibc's own lock or trylock of one answered r: if it is held now, the
  * calling task is not moved to another worker until it lets go. */
 void evs_mutex_foreign_held(pthread_mutex_t *m, int r);
+/* The same record (it pins the task) for another object of glibc's that
+ * names the worker's thread: a process-shared rwlock's write lock. */
+void evs_glibc_hold(const void *obj);
+void evs_glibc_let_go(const void *obj);
 /* glibc's trylock of such a mutex, its owner checks made per task. */
 int evs_mutex_foreign_trylock(pthread_mutex_t *m);
 /* glibc's unlock of one, then a wake of a task of this process parked
@@ -63,10 +67,22 @@ int evs_rwlock_init(pthread_rwlock_t *l, const pthread_rwlockattr_t *a);
 int evs_rwlock_rdlock(pthread_rwlock_t *l, int64_t deadline, int try_only);
 int evs_rwlock_wrlock(pthread_rwlock_t *l, int64_t deadline, int try_only);
 int evs_rwlock_unlock(pthread_rwlock_t *l);
+/* glibc's lock of one left to it (process-shared): `write`, and `how` 0
+ * rdlock/wrlock, 1 timed (CLOCK_REALTIME), 2 clock (clk, ts as given),
+ * 3 the trylock. A
+ * task among others makes glibc's wait on a pool thread while it parks;
+ * the answer is glibc's (a positive error number or 0), and so is the
+ * unlock's. */
+int evs_rwlock_glibc_lock(pthread_rwlock_t *l, int write, int how, clockid_t clk,
+			  const struct timespec *ts);
+int evs_rwlock_glibc_unlock(pthread_rwlock_t *l);
 
 /* barrier.c, once.c */
 int evs_barrier_is_ours(const pthread_barrier_t *b);
 int evs_barrier_init(pthread_barrier_t *b, unsigned count);
 int evs_barrier_wait(pthread_barrier_t *b);
+/* glibc's wait on one left to it (process-shared), made by a task among
+ * others on a pool thread while it parks; glibc's answer. */
+int evs_barrier_glibc_wait(pthread_barrier_t *b);
 int evs_once(pthread_once_t *o, void (*fn)(void));
 #endif
