@@ -4,8 +4,9 @@
  * there are carried back to the caller, so EAI_SYSTEM and HOST_NOT_FOUND
  * read as they would natively. gethostbyname and gethostbyaddr return
  * glibc's process-wide static result, as they do natively (the pool
- * thread's copy is that same storage). getaddrinfo and getnameinfo let
- * the task's signal handlers run meanwhile (below). */
+ * thread's copy is that same storage). getaddrinfo, getnameinfo and the
+ * non-reentrant hostent calls let the task's signal handlers run, and
+ * its cancellation act, meanwhile (below); the reentrant ones do not. */
 #include "hook.h"
 #include "../rt/offload.h"
 #include "../rt/tls.h"
