@@ -164,11 +164,12 @@ int evs_mutex_destroy(pthread_mutex_t *m)
 	return 0;
 }
 
-/* A task holding a mutex of glibc's stays on its kernel thread, which
- * glibc records as the owner and which alone may unlock it (rt/sched.c:
- * movable). */
 #define HELD_MAX ((int)(sizeof(((struct evs_task *)0)->glibc_held) / sizeof(void *)))
 
+/* A task holding a mutex of glibc's stays on its kernel thread, which
+ * glibc records as the owner and which alone may unlock it (rt/sched.c:
+ * movable); which ones it holds is recorded (the first HELD_MAX), for
+ * task_holds below. */
 void evs_mutex_foreign_held(pthread_mutex_t *m, int r)
 {
 	struct evs_task *t = evs_current();
