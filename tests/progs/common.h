@@ -2,6 +2,7 @@
  * these are static inline; tests/bench/runstat.c uses it too). */
 #ifndef TESTS_PROGS_COMMON_H
 #define TESTS_PROGS_COMMON_H
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,5 +61,17 @@ static inline void *ticker_main(void *arg)
 			t->ticks++;
 	}
 	return NULL;
+}
+
+/* One call's result as the probe programs print it: the name padded to
+ * width, then the value, or -1 and errno's name; flushed at once, so the
+ * lines keep their order with a child's or another thread's. */
+static inline void show_result(const char *what, long r, int width)
+{
+	if (r < 0)
+		printf("%-*s -1 %s\n", width, what, strerrorname_np(errno));
+	else
+		printf("%-*s %ld\n", width, what, r);
+	fflush(stdout);
 }
 #endif

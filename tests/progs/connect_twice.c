@@ -17,15 +17,9 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include "common.h"
 
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%-48s -1 %s\n", what, strerrorname_np(errno));
-	else
-		printf("%-48s %ld\n", what, r);
-	fflush(stdout);
-}
+#define show(what, r) show_result(what, r, 48)
 
 static int lst;
 

@@ -17,18 +17,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "common.h"
 
 static mqd_t q;
 static volatile int handled;
 
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%-44s -1 %s\n", what, strerrorname_np(errno));
-	else
-		printf("%-44s %ld\n", what, r);
-	fflush(stdout);
-}
+#define show(what, r) show_result(what, r, 44)
 
 static void on_usr1(int s)
 {

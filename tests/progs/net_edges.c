@@ -19,15 +19,9 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include "common.h"
 
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%-44s -1 %s\n", what, strerrorname_np(errno));
-	else
-		printf("%-44s %ld\n", what, r);
-	fflush(stdout);
-}
+#define show(what, r) show_result(what, r, 44)
 
 struct delayed { int fd; int ms; const char *data; size_t len; int how; };
 

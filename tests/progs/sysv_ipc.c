@@ -16,6 +16,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "common.h"
 
 struct msg {
 	long type;
@@ -24,14 +25,7 @@ struct msg {
 
 static int q, sid;
 
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%-48s -1 %s\n", what, strerrorname_np(errno));
-	else
-		printf("%-48s %ld\n", what, r);
-	fflush(stdout);
-}
+#define show(what, r) show_result(what, r, 48)
 
 static void *send_later(void *p)
 {
