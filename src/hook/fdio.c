@@ -118,7 +118,9 @@ EVS_HOOK int pipe2(int fds[2], int flags)
 	return r;
 }
 
-EVS_HOOK int close(int fd)
+/* close, and what closes an fd by another name: the runtime's own fd
+ * is not open as natively; any other's record goes first. */
+static int close_as(int fd, int (*real)(int))
 {
 	if (evs_fd_internal(fd)) {
 		/* The runtime's own fd: natively this number is not open. */
@@ -126,7 +128,12 @@ EVS_HOOK int close(int fd)
 		return -1;
 	}
 	evs_fd_closing(fd);
-	return REAL(close)(fd);
+	return real(fd);
+}
+
+EVS_HOOK int close(int fd)
+{
+	return close_as(fd, REAL(close));
 }
 
 /* POSIX message queues (rt/mqueue.c). glibc closes a queue with its
@@ -135,12 +142,7 @@ EVS_HOOK int close(int fd)
  * with the queue). */
 EVS_HOOK int mq_close(mqd_t q)
 {
-	if (evs_fd_internal(q)) {
-		errno = EBADF;
-		return -1;
-	}
-	evs_fd_closing(q);
-	return REAL(mq_close)(q);
+	return close_as(q, REAL(mq_close));
 }
 
 EVS_HOOK ssize_t mq_timedreceive(mqd_t q, char *buf, size_t len, unsigned *prio,
