@@ -245,8 +245,8 @@ monitor_acted() {
 # check (bp + 16 > hi) wrapped and it read address 0, SIGSEGV in the
 # monitor's signal handler (racket with places, 1 run in 6 on one worker).
 @test "a thread computing in generated code that keeps -8 or -16 in rbp: the stack walk does not fault (Racket CS) (1 and 2 workers)" {
-	on_workers 1 2 -- same_output "$PROGS/jit_badfp"
-	[[ "$native" == *"rbp = -8 in generated code: returned"*"rbp = -16 in generated code: returned"*"rbp = 8 in generated code: returned"* ]]
+	on_workers 1 2 -- same_output "$PROGS/jit_spin" badfp
+	[[ "$native" == *"rbp = -16 in generated code: returned"*"rbp = -8 in generated code: returned"*"rbp = 8 in generated code: returned"* ]]
 }
 
 # The module map the monitor's stack walk goes by was made at start-up: a
